@@ -1,0 +1,166 @@
+package dev.sluice.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sluice.config.HostPort;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API on its own listener and its own thread, so a saturated data plane never hides
+ * the health and status endpoints. Handlers run off the event loop (they may read files or wait
+ * for a reload), and answers are written back when ready.
+ */
+public final class AdminServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
+    /** 1 MiB: large enough for a config pushed with POST /config, small enough to bound memory. */
+    private static final int MAX_BODY = 1024 * 1024;
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** What the admin API can ask of the running process. */
+    public interface Operations {
+        boolean ready();
+
+        Map<String, Object> status();
+
+        /** Any other endpoint; returns null when there is no such endpoint. */
+        default AdminResponse handle(HttpMethod method, String path, Map<String, String> query, String body) {
+            return null;
+        }
+    }
+
+    /** A JSON or text answer. */
+    public record AdminResponse(int status, String contentType, String body) {
+        public static AdminResponse json(int status, Object value) {
+            try {
+                return new AdminResponse(status, "application/json", JSON.writeValueAsString(value) + "\n");
+            } catch (Exception e) {
+                return new AdminResponse(500, "text/plain", "cannot render: " + e + "\n");
+            }
+        }
+
+        public static AdminResponse text(int status, String text) {
+            return new AdminResponse(status, "text/plain; charset=utf-8", text);
+        }
+    }
+
+    private final EventLoopGroup group;
+    private final Channel channel;
+
+    private AdminServer(EventLoopGroup group, Channel channel) {
+        this.group = group;
+        this.channel = channel;
+    }
+
+    public static AdminServer start(HostPort address, Operations operations) throws InterruptedException {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-admin", true),
+                NioIoHandler.newFactory());
+        try {
+            Channel channel = new ServerBootstrap()
+                    .group(group)
+                    .channel(NioServerSocketChannel.class)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(MAX_BODY),
+                                    new Handler(operations));
+                        }
+                    })
+                    .bind(address.toSocketAddress()).sync().channel();
+            LOG.info("admin API on {}", channel.localAddress());
+            return new AdminServer(group, channel);
+        } catch (Exception e) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw new IllegalStateException("cannot listen on " + address + " (admin): " + e.getMessage(), e);
+        }
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    @Override
+    public void close() {
+        channel.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+    }
+
+    private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final Operations operations;
+
+        Handler(Operations operations) {
+            this.operations = operations;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            boolean keepAlive = HttpUtil.isKeepAlive(request);
+            HttpMethod method = request.method();
+            QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+            String body = request.content().toString(StandardCharsets.UTF_8);
+            Map<String, String> query = new java.util.HashMap<>();
+            uri.parameters().forEach((k, v) -> query.put(k, v.isEmpty() ? "" : v.get(0)));
+            // Off the admin event loop: reloads and rollbacks validate files and may take a while.
+            CompletableFuture.supplyAsync(() -> route(method, uri.path(), query, body))
+                    .exceptionally(e -> AdminResponse.text(500, "admin error: " + e.getMessage() + "\n"))
+                    .thenAccept(answer -> ctx.executor().execute(() -> write(ctx, answer, keepAlive)));
+        }
+
+        private AdminResponse route(HttpMethod method, String path, Map<String, String> query, String body) {
+            if (HttpMethod.GET.equals(method) && path.equals("/live")) {
+                return AdminResponse.text(200, "live\n");
+            }
+            if (HttpMethod.GET.equals(method) && path.equals("/ready")) {
+                return operations.ready() ? AdminResponse.text(200, "ready\n") : AdminResponse.text(503, "draining\n");
+            }
+            if (HttpMethod.GET.equals(method) && path.equals("/status")) {
+                return AdminResponse.json(200, operations.status());
+            }
+            AdminResponse other = operations.handle(method, path, query, body);
+            return other != null ? other : AdminResponse.text(404, "no admin endpoint " + method + " " + path + "\n");
+        }
+
+        private static void write(ChannelHandlerContext ctx, AdminResponse answer, boolean keepAlive) {
+            ByteBuf content = Unpooled.copiedBuffer(answer.body(), StandardCharsets.UTF_8);
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.valueOf(answer.status()), content);
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, answer.contentType())
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+            HttpUtil.setKeepAlive(response, keepAlive);
+            var f = ctx.writeAndFlush(response);
+            if (!keepAlive) {
+                f.addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+    }
+}

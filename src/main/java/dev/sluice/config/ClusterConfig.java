@@ -1,0 +1,45 @@
+package dev.sluice.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A cluster of interchangeable endpoints ({@code clusters[]}).
+ *
+ * @param idleTimeout how long a pooled upstream connection may stay idle before Sluice closes it
+ * @param learnIdleTimeout true for {@code idle_timeout: auto}: shorten {@code idleTimeout} to the
+ *     backend's advertised {@code Keep-Alive: timeout=N} minus a margin
+ * @param maxIdlePerEndpoint idle connections kept per endpoint per event loop
+ */
+public record ClusterConfig(
+        String name,
+        List<EndpointConfig> endpoints,
+        Duration connectTimeout,
+        Duration idleTimeout,
+        boolean learnIdleTimeout,
+        int maxIdlePerEndpoint,
+        LoadBalancerKind loadBalancer) {
+
+    /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
+     * delays the failover to the next endpoint. */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    /** 4 s: below Node.js's 5 s keep-alive, the most common backend default, so Sluice closes an
+     * idle connection before the backend does. Used while {@code auto} has learned nothing. */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(4);
+    /** 60 s: the most {@code auto} trusts a backend's advertised timeout. Longer-idle connections
+     * are cheap to reopen, and NAT and conntrack tables silently drop flows idle for minutes. */
+    public static final Duration AUTO_IDLE_CAP = Duration.ofSeconds(60);
+    /** 32: enough warm connections for bursts on one loop without holding backend sockets open. */
+    public static final int DEFAULT_MAX_IDLE_PER_ENDPOINT = 32;
+
+    public ClusterConfig {
+        endpoints = List.copyOf(endpoints);
+    }
+
+    public static ClusterConfig of(String name, List<EndpointConfig> endpoints) {
+        return new ClusterConfig(name, endpoints, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, true,
+                DEFAULT_MAX_IDLE_PER_ENDPOINT, LoadBalancerKind.ROUND_ROBIN);
+    }
+
+    public enum LoadBalancerKind { ROUND_ROBIN }
+}

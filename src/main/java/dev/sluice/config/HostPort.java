@@ -1,0 +1,16 @@
+package dev.sluice.config;
+
+import java.net.InetSocketAddress;
+
+/** A {@code host:port} as written in the file; IPv6 literals are written {@code [::1]:8080}. */
+public record HostPort(String host, int port) {
+
+    public InetSocketAddress toSocketAddress() {
+        return new InetSocketAddress(host, port);
+    }
+
+    @Override
+    public String toString() {
+        return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+    }
+}

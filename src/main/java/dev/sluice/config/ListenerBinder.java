@@ -1,0 +1,107 @@
+package dev.sluice.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** Binds {@code listeners[]}, and checks that no two listeners share a name or an address. */
+final class ListenerBinder {
+    private static final String PATH = "listeners";
+    private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout",
+            "max_request_line", "max_header_size", "max_headers", "trusted_proxies");
+
+    private final Values values;
+    private final FirstSeen<String> names = new FirstSeen<>();
+    private final FirstSeen<HostPort> addresses = new FirstSeen<>();
+
+    ListenerBinder(Values values) {
+        this.values = values;
+    }
+
+    List<ListenerConfig> bind(YamlNode node) {
+        List<ListenerConfig> listeners = new ArrayList<>();
+        values.list(node, PATH).ifPresent(list -> {
+            if (list.items().isEmpty()) {
+                values.invalid(list, PATH, "at least one listener is required");
+            }
+            for (int i = 0; i < list.items().size(); i++) {
+                bindOne(list.items().get(i), Paths.item(PATH, i)).ifPresent(listeners::add);
+            }
+        });
+        return listeners;
+    }
+
+    /** Where a listener already binds {@code address}, so the admin listener cannot take it too. */
+    Optional<Position> addressAt(HostPort address) {
+        return address.port() == 0 ? Optional.empty() : addresses.firstAt(address);
+    }
+
+    private Optional<ListenerConfig> bindOne(YamlNode node, String path) {
+        Optional<YamlNode.Mapping> map = values.map(node, path);
+        if (map.isEmpty()) {
+            return Optional.empty();
+        }
+        int before = values.problems().count();
+        Fields f = Fields.of(map.get(), path, KEYS, values.problems());
+        Optional<YamlNode> addressNode = f.required("address");
+        Optional<HostPort> address = addressNode.flatMap(n -> values.address(n, f.path("address"), 0));
+        Optional<String> name = f.optional("name").flatMap(n -> values.name(n, f.path("name")));
+        Duration idleTimeout = f.optional("idle_timeout").flatMap(n -> values.duration(n, f.path("idle_timeout")))
+                .orElse(ListenerConfig.DEFAULT_IDLE_TIMEOUT);
+        Duration headerTimeout = f.optional("header_timeout").flatMap(n -> values.duration(n, f.path("header_timeout")))
+                .orElse(ListenerConfig.DEFAULT_HEADER_TIMEOUT);
+        int maxRequestLine = f.optional("max_request_line").flatMap(n -> size(n, f.path("max_request_line")))
+                .orElse(ListenerConfig.DEFAULT_MAX_REQUEST_LINE);
+        int maxHeaderSize = f.optional("max_header_size").flatMap(n -> size(n, f.path("max_header_size")))
+                .orElse(ListenerConfig.DEFAULT_MAX_HEADER_SIZE);
+        int maxHeaders = f.optional("max_headers").flatMap(n -> values.integer(n, f.path("max_headers"), 1, Integer.MAX_VALUE))
+                .orElse(ListenerConfig.DEFAULT_MAX_HEADERS);
+        List<String> trustedProxies = f.optional("trusted_proxies").map(n -> cidrs(n, f.path("trusted_proxies")))
+                .orElse(List.of());
+
+        boolean duplicateAddress = address.isPresent() && checkUniqueAddress(address.get(), addressNode.get());
+        String effectiveName = name.or(() -> address.map(HostPort::toString)).orElse(null);
+        // Two unnamed listeners on one address are one mistake, already reported above.
+        if (effectiveName != null && !(duplicateAddress && name.isEmpty())) {
+            Position nameAt = f.optional("name").map(YamlNode::at).orElse(addressNode.map(YamlNode::at).orElse(f.at()));
+            names.claim(effectiveName, nameAt).ifPresent(first -> values.problems().add(nameAt,
+                    "duplicate listener name '" + effectiveName + "' (first defined at " + first + ")"
+                            + (name.isEmpty() ? "; give each listener its own 'name'" : "")));
+        }
+        if (values.problems().count() > before) {
+            return Optional.empty();
+        }
+        return Optional.of(new ListenerConfig(effectiveName, address.get(), idleTimeout, headerTimeout,
+                maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies));
+    }
+
+    /** True when {@code address} was already taken (and reported). Port 0 never clashes: each bind gets its own port. */
+    private boolean checkUniqueAddress(HostPort address, YamlNode node) {
+        if (address.port() == 0) {
+            return false;
+        }
+        Optional<Position> first = addresses.claim(address, node.at());
+        first.ifPresent(at -> values.problems().add(node.at(),
+                "duplicate listener address '" + address + "' (first defined at " + at + ")"));
+        return first.isPresent();
+    }
+
+    private Optional<Integer> size(YamlNode node, String path) {
+        if (node instanceof YamlNode.Scalar s && s.kind() == YamlNode.Kind.INTEGER) {
+            return values.integer(node, path, 1, Integer.MAX_VALUE);
+        }
+        return values.parsed(node, path, "a size like 65536 or 64KiB", Sizes::parse);
+    }
+
+    private List<String> cidrs(YamlNode node, String path) {
+        List<String> cidrs = new ArrayList<>();
+        values.list(node, path).ifPresent(list -> {
+            for (int i = 0; i < list.items().size(); i++) {
+                values.parsed(list.items().get(i), Paths.item(path, i), "a CIDR like 10.0.0.0/8", Cidrs::parse)
+                        .ifPresent(cidrs::add);
+            }
+        });
+        return cidrs;
+    }
+}

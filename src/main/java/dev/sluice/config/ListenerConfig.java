@@ -1,0 +1,48 @@
+package dev.sluice.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A downstream listener ({@code listeners[]}).
+ *
+ * @param name defaults to the address text
+ * @param idleTimeout how long a keep-alive client connection may sit with no request
+ * @param headerTimeout how long a client may take to send a whole request head (slowloris guard)
+ * @param maxRequestLine longest request line accepted, in bytes (414 beyond)
+ * @param maxHeaderSize largest request head accepted, in bytes (431 beyond)
+ * @param maxHeaders most header fields accepted (431 beyond)
+ * @param trustedProxies CIDR blocks whose {@code X-Forwarded-*} headers are believed and appended
+ *     to; from anyone else they are replaced
+ */
+public record ListenerConfig(
+        String name,
+        HostPort address,
+        Duration idleTimeout,
+        Duration headerTimeout,
+        int maxRequestLine,
+        int maxHeaderSize,
+        int maxHeaders,
+        List<String> trustedProxies) {
+
+    /** 620 s: above the 600 s that Google Cloud's load balancers keep idle connections, so the
+     * balancer in front always closes first and never sends a request onto a socket we are closing. */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(620);
+    /** 10 s: a real client sends its head in one packet; a slow one ties up a connection. */
+    public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+    /** 8 KiB: nginx's large_client_header_buffers line size; long enough for real URLs. */
+    public static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
+    /** 64 KiB: room for large cookies and tokens (Envoy allows 60 KiB), small enough to bound memory. */
+    public static final int DEFAULT_MAX_HEADER_SIZE = 64 * 1024;
+    /** 100: Envoy's default; real requests carry a few dozen. */
+    public static final int DEFAULT_MAX_HEADERS = 100;
+
+    public ListenerConfig {
+        trustedProxies = List.copyOf(trustedProxies);
+    }
+
+    public static ListenerConfig of(HostPort address) {
+        return new ListenerConfig(address.toString(), address, DEFAULT_IDLE_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
+                DEFAULT_MAX_REQUEST_LINE, DEFAULT_MAX_HEADER_SIZE, DEFAULT_MAX_HEADERS, List.of());
+    }
+}

@@ -1,0 +1,11 @@
+package dev.sluice.config;
+
+/** A 1-based line and column in the config text, printed as {@code line:column}. */
+record Position(int line, int column) {
+    static final Position START = new Position(1, 1);
+
+    @Override
+    public String toString() {
+        return line + ":" + column;
+    }
+}

@@ -1,0 +1,31 @@
+package dev.sluice.config;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One whole, validated configuration. Built only by {@link ConfigLoader}; the data plane reads
+ * it as an immutable snapshot and never parses anything itself.
+ *
+ * @param source where it came from (a file path, or {@code <demo>}), for messages
+ * @param admin empty when no admin listener is configured
+ */
+public record SluiceConfig(
+        String source,
+        ServerConfig server,
+        List<ListenerConfig> listeners,
+        List<RouteConfig> routes,
+        List<ClusterConfig> clusters,
+        Optional<AdminConfig> admin,
+        AccessLogConfig accessLog) {
+
+    public SluiceConfig {
+        listeners = List.copyOf(listeners);
+        routes = List.copyOf(routes);
+        clusters = List.copyOf(clusters);
+    }
+
+    public Optional<ClusterConfig> cluster(String name) {
+        return clusters.stream().filter(c -> c.name().equals(name)).findFirst();
+    }
+}

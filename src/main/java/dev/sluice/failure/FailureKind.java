@@ -1,0 +1,75 @@
+package dev.sluice.failure;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+/**
+ * Why a request failed, when the failure was Sluice's to report. A closed set: every local
+ * reply, access-log {@code failure} field, {@code x-sluice-error} header and metric label comes
+ * from exactly one of these kinds, and switches over it are exhaustive.
+ *
+ * <p>{@code unprocessed} is a guarantee, in the sense of Armeria's
+ * {@code UnprocessedRequestException}: the request certainly never reached an application, so
+ * sending it elsewhere is safe whatever its method.
+ */
+public enum FailureKind {
+    NO_ROUTE(404, true, "no route matched the request"),
+    NO_HEALTHY_ENDPOINT(503, true, "every endpoint of the cluster is down, ejected or draining"),
+    CONNECT_REFUSED(502, true, "nothing listens at the endpoint (the application is not running)"),
+    CONNECT_TIMEOUT(504, true, "the TCP connection to the endpoint did not open in time"),
+    CONNECT_BACKLOG_FULL(503, true, "the endpoint's accept queue is full (the application is overloaded, not stopped)"),
+    /** Never shown to a client: the request is reissued on a fresh connection. */
+    CLOSED_BEFORE_SEND(502, true, "a pooled connection was found closed before any request byte was written"),
+    RESET_BEFORE_RESPONSE(502, false, "the request was written, then the connection closed before any response byte"),
+    RESPONSE_TIMEOUT(504, false, "no response header arrived within the route's timeout"),
+    /** The client sees a cut stream, not a status: the response head was already sent. */
+    RESPONSE_TRUNCATED(502, false, "the endpoint closed the connection in the middle of its response"),
+    BAD_RESPONSE(502, false, "the endpoint sent a malformed or ambiguous HTTP response"),
+    OVERLOADED(503, true, "Sluice shed the request to protect the cluster (concurrency limit or queue timeout)"),
+    RATE_LIMITED(429, true, "the client exceeded its request rate"),
+    APP_STARTING_TIMEOUT(503, true, "the on-demand application did not become ready in time"),
+    BAD_REQUEST(400, true, "the request is malformed or ambiguous and was not forwarded"),
+    REQUEST_LINE_TOO_LONG(414, true, "the request line is longer than the listener allows"),
+    HEADERS_TOO_LARGE(431, true, "the request headers exceed the listener's size or count limit"),
+    REQUEST_HEADER_TIMEOUT(408, true, "the client did not finish sending the request headers in time");
+
+    private final HttpResponseStatus status;
+    private final boolean unprocessed;
+    private final String explanation;
+    private final String label;
+
+    FailureKind(int status, boolean unprocessed, String explanation) {
+        this.status = HttpResponseStatus.valueOf(status);
+        this.unprocessed = unprocessed;
+        this.explanation = explanation;
+        this.label = name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The status a client receives when this failure ends its request. */
+    public HttpResponseStatus status() {
+        return status;
+    }
+
+    /** True when the request provably never reached an application. */
+    public boolean unprocessed() {
+        return unprocessed;
+    }
+
+    public String explanation() {
+        return explanation;
+    }
+
+    /** The snake_case name used in {@code x-sluice-error}, the access log and metric labels. */
+    public String label() {
+        return label;
+    }
+
+    /** Whether the reply tells the client when to come back ({@code Retry-After}). */
+    public boolean hasRetryAfter() {
+        return switch (this) {
+            case OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, NO_HEALTHY_ENDPOINT, CONNECT_BACKLOG_FULL -> true;
+            case NO_ROUTE, CONNECT_REFUSED, CONNECT_TIMEOUT, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
+                 RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG,
+                 HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT -> false;
+        };
+    }
+}

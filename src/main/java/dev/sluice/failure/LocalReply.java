@@ -1,0 +1,50 @@
+package dev.sluice.failure;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The response Sluice itself sends when a request fails: the kind's status, an
+ * {@code x-sluice-error} header naming the kind, and a short body a person can read. Responses
+ * from a backend never carry the header, so a 502 in a log or a browser says who produced it.
+ */
+public final class LocalReply {
+    public static final AsciiString ERROR_HEADER = AsciiString.cached("x-sluice-error");
+    /** 1 s: long enough to let a shed burst pass, short enough not to strand a retrying client. */
+    static final String RETRY_AFTER_SECONDS = "1";
+
+    private LocalReply() {}
+
+    /**
+     * @param route the matched route's name, or null when no route matched
+     * @param keepAlive whether the connection stays open after this reply
+     */
+    public static FullHttpResponse build(ByteBufAllocator alloc, FailureKind kind, String route, String requestId,
+                                         boolean keepAlive) {
+        String text = kind.label() + ": " + kind.explanation() + "\n"
+                + "route: " + (route == null ? "-" : route) + "\n"
+                + "request-id: " + requestId + "\n";
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        ByteBuf body = alloc.buffer(bytes.length).writeBytes(bytes);
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, kind.status(), body);
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN + "; charset=utf-8")
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length)
+                .set(ERROR_HEADER, kind.label())
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+        if (kind.hasRetryAfter()) {
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+        }
+        if (!keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        return response;
+    }
+}

@@ -1,0 +1,82 @@
+package dev.sluice.route;
+
+import dev.sluice.config.MatchConfig;
+import dev.sluice.config.RouteConfig;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** A compiled route: a match over method, host, path and headers, and where it sends requests. */
+public final class Route {
+    private final RouteConfig config;
+    private final String exactHost;
+    /** For {@code *.example.com}: ".example.com". */
+    private final String hostSuffix;
+    private final String pathPrefix;
+    private final String exactPath;
+    private final List<HttpMethod> methods;
+    private final Map.Entry<String, String>[] headers;
+    private final long timeoutNanos;
+
+    @SuppressWarnings("unchecked")
+    public Route(RouteConfig config) {
+        this.config = config;
+        MatchConfig m = config.match();
+        String host = m.host().map(h -> h.toLowerCase(Locale.ROOT)).orElse(null);
+        this.exactHost = host != null && !host.startsWith("*.") ? host : null;
+        this.hostSuffix = host != null && host.startsWith("*.") ? host.substring(1) : null;
+        this.pathPrefix = m.pathPrefix().orElse(null);
+        this.exactPath = m.path().orElse(null);
+        this.methods = m.methods().stream().map(HttpMethod::valueOf).toList();
+        this.headers = m.headers().entrySet().toArray(new Map.Entry[0]);
+        this.timeoutNanos = config.timeout().toNanos();
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public String cluster() {
+        return config.cluster();
+    }
+
+    public long timeoutNanos() {
+        return timeoutNanos;
+    }
+
+    /**
+     * @param host the request's host, lower case, without port (may be empty)
+     * @param path the request path without query
+     */
+    boolean matches(HttpMethod method, String host, String path, HttpHeaders requestHeaders) {
+        if (!methods.isEmpty() && !methods.contains(method)) {
+            return false;
+        }
+        if (exactHost != null && !exactHost.equals(host)) {
+            return false;
+        }
+        // "*.example.com" matches "a.example.com" and "a.b.example.com", never "example.com".
+        if (hostSuffix != null && !(host.endsWith(hostSuffix) && host.length() > hostSuffix.length())) {
+            return false;
+        }
+        if (exactPath != null && !exactPath.equals(path)) {
+            return false;
+        }
+        if (pathPrefix != null && !path.startsWith(pathPrefix)) {
+            return false;
+        }
+        for (Map.Entry<String, String> h : headers) {
+            if (!h.getValue().equals(requestHeaders.get(h.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+}

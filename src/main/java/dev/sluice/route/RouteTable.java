@@ -1,0 +1,89 @@
+package dev.sluice.route;
+
+import dev.sluice.config.RouteConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import java.util.List;
+import java.util.Locale;
+
+/** Routes in file order; the first that matches wins (as in Envoy's route table). */
+public final class RouteTable {
+    private final Route[] routes;
+
+    public RouteTable(List<RouteConfig> configs) {
+        this.routes = configs.stream().map(Route::new).toArray(Route[]::new);
+    }
+
+    public List<Route> routes() {
+        return List.of(routes);
+    }
+
+    /** The first matching route, or null. */
+    public Route match(HttpRequest request) {
+        String host = hostOf(request.headers().get(HttpHeaderNames.HOST));
+        String path = pathOf(request.uri());
+        for (Route route : routes) {
+            if (route.matches(request.method(), host, path, request.headers())) {
+                return route;
+            }
+        }
+        return null;
+    }
+
+    /** Host without port, lower case; "" when absent. Handles "[::1]:8080". */
+    static String hostOf(String hostHeader) {
+        if (hostHeader == null || hostHeader.isEmpty()) {
+            return "";
+        }
+        int end = hostHeader.length();
+        if (hostHeader.charAt(0) == '[') {
+            int close = hostHeader.indexOf(']');
+            end = close < 0 ? end : close + 1;
+        } else {
+            int colon = hostHeader.lastIndexOf(':');
+            if (colon >= 0) {
+                end = colon;
+            }
+        }
+        String host = hostHeader.substring(0, end);
+        return isLowerCase(host) ? host : host.toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The path of a request target: origin-form "/a?b" gives "/a"; absolute-form
+     * "http://h/a?b" (RFC 9112 §3.2.2, sent to proxies) gives "/a".
+     */
+    static String pathOf(String uri) {
+        int start = 0;
+        if (!uri.startsWith("/")) {
+            int scheme = uri.indexOf("://");
+            if (scheme > 0) {
+                int slash = uri.indexOf('/', scheme + 3);
+                if (slash < 0) {
+                    return "/";
+                }
+                start = slash;
+            }
+        }
+        int query = uri.indexOf('?', start);
+        int fragment = uri.indexOf('#', start);
+        int end = uri.length();
+        if (query >= 0) {
+            end = query;
+        }
+        if (fragment >= 0 && fragment < end) {
+            end = fragment;
+        }
+        return start == 0 && end == uri.length() ? uri : uri.substring(start, end);
+    }
+
+    private static boolean isLowerCase(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                return false;
+            }
+        }
+        return true;
+    }
+}

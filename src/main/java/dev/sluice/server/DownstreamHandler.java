@@ -1,0 +1,800 @@
+package dev.sluice.server;
+
+import dev.sluice.failure.FailureKind;
+import dev.sluice.failure.LocalReply;
+import dev.sluice.observe.Exchange;
+import dev.sluice.route.Route;
+import dev.sluice.upstream.Cluster;
+import dev.sluice.upstream.ConnectionPool;
+import dev.sluice.upstream.Endpoint;
+import dev.sluice.upstream.KeepAlive;
+import dev.sluice.upstream.UpstreamConnection;
+import dev.sluice.upstream.UpstreamListener;
+import dev.sluice.upstream.UpstreamPools;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection: reads requests, proxies each to an endpoint, streams the response back.
+ *
+ * <p>Requests are served one at a time, in order (pipelined requests wait, decoded, until the
+ * response before them is complete). Reading is explicit ({@code AUTO_READ} off on both sides):
+ * the client is read only while the upstream connection can take more, and the upstream only
+ * while the client can; that is the whole of backpressure, in both directions.
+ *
+ * <p>The pipeline is {@code flush → StrictRequestDecoder → ResponseEncoder → this}. The upstream
+ * connection lives on the same event loop, so nothing here needs a lock.
+ */
+final class DownstreamHandler extends ChannelInboundHandlerAdapter
+        implements UpstreamListener, StrictRequestDecoder.HeadProgress {
+    private static final Logger LOG = LoggerFactory.getLogger(DownstreamHandler.class);
+
+    private enum State { IDLE, READING_HEAD, EXCHANGE, CLOSING }
+
+    private enum Deadline { NONE, IDLE, HEAD, RESPONSE }
+
+    private final Gateway gateway;
+    private final ListenerRuntime listener;
+    private ResponseEncoder encoder;
+    private ChannelHandlerContext ctx;
+    private UpstreamPools pools;
+    private String peerAddress;
+    private boolean peerTrusted;
+    private State state = State.IDLE;
+
+    /** Messages of pipelined requests decoded while an earlier response is still running. */
+    private final ArrayDeque<Object> pipelined = new ArrayDeque<>(2);
+
+    // The current exchange; all reset in endExchange().
+    private Exchange ex;
+    private HttpRequest request;
+    private Route route;
+    private Cluster cluster;
+    private HttpVersion clientVersion;
+    private boolean clientKeepAlive;
+    private boolean expectContinue;
+    private boolean requestComplete;
+    /** Body parts received from the client and not yet written upstream. */
+    private final ArrayDeque<HttpContent> pendingBody = new ArrayDeque<>(2);
+    private UpstreamConnection upstream;
+    private boolean requestHeadWritten;
+    private boolean requestFullyWritten;
+    private boolean upstreamReusable;
+    private boolean awaitingFinalAfterInterim;
+    private boolean responseStarted;
+    private boolean responseKeepAlive;
+    private long triedEndpoints;
+    private FailureKind lastConnectFailure;
+    private long connectStartedNanos;
+
+    // One timer per connection, re-armed in place (like IdleStateHandler) to avoid churn.
+    private Deadline deadline = Deadline.NONE;
+    private long deadlineAtNanos;
+    private ScheduledFuture<?> timer;
+    private long timerAtNanos;
+
+    DownstreamHandler(Gateway gateway, ListenerRuntime listener) {
+        this.gateway = gateway;
+        this.listener = listener;
+    }
+
+    void useEncoder(ResponseEncoder encoder) {
+        this.encoder = encoder;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.pools = gateway.pools(ctx.channel().eventLoop());
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
+        this.peerAddress = peer == null ? "-" : peer.getAddress().getHostAddress();
+        this.peerTrusted = peer != null && listener.isTrustedProxy(peer);
+        arm(Deadline.IDLE, listener.idleTimeoutNanos);
+        ctx.read();
+    }
+
+    @Override
+    public void partialHead() {
+        if (state == State.IDLE) {
+            state = State.READING_HEAD;
+            arm(Deadline.HEAD, listener.headerTimeoutNanos);
+        }
+    }
+
+    // ---- client → Sluice ----
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (state == State.CLOSING) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (ex != null && requestComplete) {
+            pipelined.add(msg);
+            return;
+        }
+        handleInbound(msg);
+    }
+
+    private void handleInbound(Object msg) {
+        if (msg instanceof HttpRequest head) {
+            try {
+                onRequestHead(head);
+            } finally {
+                if (head instanceof HttpContent) {
+                    // Only the decoder's "bad message" placeholder is a full request; nothing to forward.
+                    ReferenceCountUtil.release(head);
+                }
+            }
+        } else if (msg instanceof HttpContent content) {
+            onRequestContent(content);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onRequestHead(HttpRequest head) {
+        disarm();
+        state = State.EXCHANGE;
+        ex = new Exchange(gateway.clock().millis(), gateway.nanoTime());
+        ex.client = peerAddress;
+        ex.method = head.method().name();
+        ex.uri = head.uri();
+        ex.protocol = head.protocolVersion().text();
+        ex.host = head.headers().get(HttpHeaderNames.HOST);
+        clientVersion = head.protocolVersion();
+        requestComplete = false;
+        encoder.answeringHead(HttpMethod.HEAD.equals(head.method()));
+
+        if (head.decoderResult().isFailure()) {
+            requestComplete = true;
+            ex.requestId = HeaderPolicy.newRequestId();
+            Throwable cause = head.decoderResult().cause();
+            LOG.debug("rejected request from {}: {}", peerAddress, cause.toString());
+            reply(rejectionKind(cause), false);
+            return;
+        }
+        ex.requestId = HeaderPolicy.ensureRequestId(head.headers());
+        FailureKind invalid = validate(head);
+        if (invalid != null) {
+            reply(invalid, false);
+            return;
+        }
+        clientKeepAlive = HttpUtil.isKeepAlive(head);
+        expectContinue = HttpUtil.is100ContinueExpected(head);
+
+        Snapshot snapshot = gateway.snapshot();
+        route = snapshot.routes().match(head);
+        ex.routedNanos = gateway.nanoTime();
+        if (route == null) {
+            reply(FailureKind.NO_ROUTE, clientKeepAlive);
+            return;
+        }
+        ex.route = route.name();
+        cluster = snapshot.clusters().get(route.cluster());
+        ex.cluster = cluster.name();
+
+        HttpHeaders headers = head.headers();
+        HeaderPolicy.removeHopByHop(headers);
+        // Sluice answers "100 Continue" itself once it has somewhere to send the body
+        // (as Envoy does); an HTTP/1.0 backend would not understand the expectation.
+        headers.remove(HttpHeaderNames.EXPECT);
+        HeaderPolicy.setForwarded(headers, peerAddress, peerTrusted);
+        HeaderPolicy.appendVia(headers);
+        head.setProtocolVersion(HttpVersion.HTTP_1_1);
+        request = head;
+        triedEndpoints = 0;
+        lastConnectFailure = null;
+        startAttempt();
+    }
+
+    /** What the decoder's failure means for the client: 414, 431 or 400. */
+    private static FailureKind rejectionKind(Throwable cause) {
+        if (cause instanceof TooLongHttpLineException) {
+            return FailureKind.REQUEST_LINE_TOO_LONG;
+        }
+        if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
+            return FailureKind.HEADERS_TOO_LARGE;
+        }
+        return FailureKind.BAD_REQUEST;
+    }
+
+    /** Checks Netty leaves to the server; null when the head is acceptable. */
+    private FailureKind validate(HttpRequest head) {
+        HttpHeaders headers = head.headers();
+        if (headers.size() > listener.config.maxHeaders()) {
+            return FailureKind.HEADERS_TOO_LARGE;
+        }
+        int hosts = headers.getAll(HttpHeaderNames.HOST).size();
+        // RFC 9112 §3.2: an HTTP/1.1 request without Host, or with more than one, gets 400.
+        if (hosts > 1 || hosts == 0 && HttpVersion.HTTP_1_1.equals(head.protocolVersion())) {
+            return FailureKind.BAD_REQUEST;
+        }
+        String uri = head.uri();
+        // Origin form ("/path") or absolute form ("http://host/path"); Sluice is not a forward
+        // proxy, so CONNECT's authority form is refused, and "*" only goes with OPTIONS.
+        boolean target = uri.startsWith("/")
+                || uri.regionMatches(true, 0, "http://", 0, 7)
+                || uri.regionMatches(true, 0, "https://", 0, 8)
+                || uri.equals("*") && HttpMethod.OPTIONS.equals(head.method());
+        if (!target || HttpMethod.CONNECT.equals(head.method())) {
+            return FailureKind.BAD_REQUEST;
+        }
+        return null;
+    }
+
+    private void onRequestContent(HttpContent content) {
+        if (ex == null || requestComplete) {
+            // The rest of a request already answered (and closing): nothing wants it.
+            content.release();
+            return;
+        }
+        if (content.decoderResult().isFailure()) {
+            // A bad chunk in the middle of a body: the upstream connection is closed before the
+            // request is complete, so no backend ever sees a whole request built from it.
+            content.release();
+            requestComplete = true;
+            LOG.debug("rejected request body from {}: {}", peerAddress, content.decoderResult().cause().toString());
+            if (responseStarted) {
+                abortExchange(FailureKind.BAD_REQUEST);
+            } else {
+                reply(FailureKind.BAD_REQUEST, false);
+            }
+            return;
+        }
+        ex.bytesIn += content.content().readableBytes();
+        boolean last = content instanceof LastHttpContent;
+        if (last) {
+            requestComplete = true;
+        }
+        if (upstream != null && requestHeadWritten) {
+            writeUpstream(content, last);
+        } else {
+            pendingBody.add(content);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (upstream != null) {
+            upstream.channel().flush();
+        }
+        readClientIfReady();
+    }
+
+    /** Asks for the next client bytes when there is somewhere to put them. */
+    private void readClientIfReady() {
+        if (state == State.CLOSING) {
+            return;
+        }
+        if (ex == null) {
+            ctx.read();
+        } else if (!requestComplete && upstream != null && requestHeadWritten && upstream.channel().isWritable()) {
+            ctx.read();
+        }
+    }
+
+    // ---- Sluice → endpoint ----
+
+    private void startAttempt() {
+        Endpoint endpoint = cluster.pick(triedEndpoints);
+        if (endpoint == null) {
+            reply(lastConnectFailure != null ? lastConnectFailure : FailureKind.NO_HEALTHY_ENDPOINT, clientKeepAlive);
+            return;
+        }
+        triedEndpoints |= cluster.bitOf(endpoint);
+        ex.endpoint = endpoint.address();
+        ConnectionPool pool = pools.pool(endpoint, cluster.config().maxIdlePerEndpoint());
+        long now = gateway.nanoTime();
+        UpstreamConnection pooled = pool.acquire(now);
+        if (pooled != null) {
+            ex.connectionReused = true;
+            ex.connectionIdleMillis = (now - pooled.idleSinceNanos()) / 1_000_000;
+            bind(pooled);
+        } else {
+            connect(endpoint);
+        }
+    }
+
+    private void connect(Endpoint endpoint) {
+        Exchange owner = ex;
+        connectStartedNanos = gateway.nanoTime();
+        ex.connectionReused = false;
+        ex.connectionIdleMillis = -1;
+        int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis());
+        gateway.connector().connect(ctx.channel().eventLoop(), endpoint, timeoutMillis)
+                .addListener((Future<UpstreamConnection> f) -> onConnected(owner, endpoint, f));
+    }
+
+    private void onConnected(Exchange owner, Endpoint endpoint, Future<UpstreamConnection> f) {
+        if (owner != ex || state == State.CLOSING) {
+            // The exchange ended (client gone, timeout) while connecting.
+            if (f.isSuccess()) {
+                f.getNow().close();
+            }
+            return;
+        }
+        ex.connectNanos += gateway.nanoTime() - connectStartedNanos;
+        if (f.isSuccess()) {
+            bind(f.getNow());
+            return;
+        }
+        FailureKind kind = connectFailureKind(f.cause());
+        lastConnectFailure = kind;
+        // Unprocessed: nothing reached an application, so any method may go to the next endpoint.
+        boolean more = Long.bitCount(triedEndpoints) < cluster.endpoints().size();
+        ex.addAttempt(new Exchange.Attempt(endpoint.address(), false, -1, 0, kind,
+                more ? "retried: unprocessed, next endpoint" : "not retried: every endpoint tried"));
+        startAttempt();
+    }
+
+    static FailureKind connectFailureKind(Throwable cause) {
+        if (cause instanceof ConnectTimeoutException) {
+            return FailureKind.CONNECT_TIMEOUT;
+        }
+        // ECONNREFUSED, and also unreachable networks: nothing could take the request.
+        return FailureKind.CONNECT_REFUSED;
+    }
+
+    private void bind(UpstreamConnection connection) {
+        upstream = connection;
+        connection.attach(this);
+        requestHeadWritten = false;
+        requestFullyWritten = false;
+        Channel channel = connection.channel();
+        channel.write(request).addListener((ChannelFutureListener) f -> onHeadWritten(connection, f.isSuccess()));
+        requestHeadWritten = true;
+        boolean last = false;
+        HttpContent part;
+        while ((part = pendingBody.poll()) != null) {
+            last = part instanceof LastHttpContent;
+            writeUpstream(part, last);
+        }
+        channel.flush();
+        if (expectContinue && !requestComplete && HttpVersion.HTTP_1_1.equals(clientVersion)) {
+            expectContinue = false;
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+                    Unpooled.EMPTY_BUFFER));
+        }
+        channel.read();
+        readClientIfReady();
+    }
+
+    private void onHeadWritten(UpstreamConnection connection, boolean success) {
+        if (!success && connection == upstream) {
+            // The write failed, so not one byte of this request left Sluice: a pooled connection
+            // that died in the pool. Retrying on a fresh connection is safe for any method.
+            retryClosedBeforeSend(connection);
+        }
+    }
+
+    private void writeUpstream(HttpContent content, boolean last) {
+        UpstreamConnection connection = upstream;
+        if (last) {
+            connection.channel().write(content).addListener((ChannelFutureListener) f -> {
+                if (f.isSuccess() && connection == upstream) {
+                    onRequestSent();
+                }
+            });
+        } else {
+            connection.channel().write(content, connection.channel().voidPromise());
+        }
+    }
+
+    private void onRequestSent() {
+        requestFullyWritten = true;
+        ex.requestSentNanos = gateway.nanoTime();
+        if (!responseStarted) {
+            arm(Deadline.RESPONSE, route.timeoutNanos());
+        }
+    }
+
+    private void retryClosedBeforeSend(UpstreamConnection dead) {
+        detachUpstream(dead);
+        ex.addAttempt(new Exchange.Attempt(dead.endpoint().address(), true, ex.connectionIdleMillis, 0,
+                FailureKind.CLOSED_BEFORE_SEND, "retried: nothing was sent, fresh connection"));
+        if (!pendingBodyIntact()) {
+            // Body parts already handed to the dead connection are gone with it.
+            reply(FailureKind.RESET_BEFORE_RESPONSE, false);
+            return;
+        }
+        connect(dead.endpoint());
+    }
+
+    /** True when no body byte was handed to a connection yet, so the request can be resent. */
+    private boolean pendingBodyIntact() {
+        return ex.bytesIn == 0 || !pendingBody.isEmpty() && ex.bytesIn == pendingBytes();
+    }
+
+    private long pendingBytes() {
+        long n = 0;
+        for (HttpContent c : pendingBody) {
+            n += c.content().readableBytes();
+        }
+        return n;
+    }
+
+    // ---- endpoint → Sluice → client ----
+
+    @Override
+    public void onResponseObject(UpstreamConnection connection, Object msg) {
+        if (connection != upstream) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse response) {
+            onResponseHead(response);
+        } else if (msg instanceof HttpContent content) {
+            onResponseContent(content);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onResponseHead(HttpResponse response) {
+        if (ex.firstResponseByteNanos == 0) {
+            ex.firstResponseByteNanos = gateway.nanoTime();
+        }
+        if (response.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(response);
+            LOG.debug("bad response from {}: {}", ex.endpoint, response.decoderResult().cause().toString());
+            upstreamFailed(FailureKind.BAD_RESPONSE);
+            return;
+        }
+        int status = response.status().code();
+        if (status < 200) {
+            // Sluice never asks for an upgrade (Upgrade is hop-by-hop), so 101 is a protocol error.
+            if (status == 101) {
+                upstreamFailed(FailureKind.BAD_RESPONSE);
+                return;
+            }
+            awaitingFinalAfterInterim = true;
+            // 100 Continue was Sluice's to send; other interim responses (103 Early Hints)
+            // go to HTTP/1.1 clients, which must accept them (RFC 9110 §15.2).
+            if (status != 100 && HttpVersion.HTTP_1_1.equals(clientVersion)) {
+                HeaderPolicy.removeHopByHop(response.headers());
+                ctx.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, response.status(), Unpooled.EMPTY_BUFFER,
+                        response.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE));
+            }
+            return;
+        }
+        disarm();
+        UpstreamConnection connection = upstream;
+        HttpHeaders headers = response.headers();
+        ex.upstreamStatus = status;
+        connection.learn(KeepAlive.parse(headers.get(HttpHeaderNames.KEEP_ALIVE)));
+        upstreamReusable = HttpUtil.isKeepAlive(response);
+
+        boolean bodyless = encoder.isBodyless(response);
+        boolean chunked = HttpUtil.isTransferEncodingChunked(response);
+        boolean closeDelimited = !bodyless && !chunked && !headers.contains(HttpHeaderNames.CONTENT_LENGTH);
+        if (closeDelimited || !requestFullyWritten) {
+            // The backend ends this body by closing, or answered before it read the whole request.
+            upstreamReusable = false;
+        }
+        HeaderPolicy.removeHopByHop(headers);
+        HeaderPolicy.appendVia(headers);
+
+        responseKeepAlive = clientKeepAlive && requestComplete && !gateway.draining();
+        boolean http11Client = HttpVersion.HTTP_1_1.equals(clientVersion);
+        if (closeDelimited && http11Client && !HttpMethod.HEAD.name().equals(ex.method)) {
+            // Re-frame a close-delimited body as chunked so the client connection survives it.
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        } else if (closeDelimited || chunked && !http11Client) {
+            // An HTTP/1.0 client cannot read chunked: the body ends when we close.
+            headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+            responseKeepAlive = false;
+        }
+        if (!responseKeepAlive) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (!http11Client) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        ex.status = status;
+        responseStarted = true;
+        awaitingFinalAfterInterim = false;
+        ctx.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers));
+    }
+
+    private void onResponseContent(HttpContent content) {
+        if (awaitingFinalAfterInterim) {
+            // The empty "last content" the decoder emits after each 1xx: not the real body.
+            content.release();
+            return;
+        }
+        if (content.decoderResult().isFailure()) {
+            content.release();
+            upstreamFailed(FailureKind.BAD_RESPONSE);
+            return;
+        }
+        ex.bytesOut += content.content().readableBytes();
+        if (content instanceof LastHttpContent) {
+            ctx.write(content);
+            onResponseComplete();
+        } else {
+            ctx.write(content, ctx.voidPromise());
+        }
+    }
+
+    private void onResponseComplete() {
+        UpstreamConnection connection = upstream;
+        detachUpstream(null);
+        long now = gateway.nanoTime();
+        ex.doneNanos = now;
+        if (upstreamReusable && requestFullyWritten) {
+            ConnectionPool pool = pools.pool(connection.endpoint(), cluster.config().maxIdlePerEndpoint());
+            pool.release(connection, now, connection.idleTimeoutNanos(cluster.config()));
+        } else {
+            connection.close();
+        }
+        endExchange(responseKeepAlive);
+    }
+
+    @Override
+    public void onUpstreamReadComplete(UpstreamConnection connection) {
+        if (connection != upstream) {
+            return;
+        }
+        ctx.flush();
+        if (ctx.channel().isWritable()) {
+            connection.channel().read();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && upstream != null) {
+            upstream.channel().read();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void onUpstreamWritabilityChanged(UpstreamConnection connection) {
+        if (connection == upstream && connection.channel().isWritable()) {
+            readClientIfReady();
+        }
+    }
+
+    @Override
+    public void onUpstreamClosed(UpstreamConnection connection, Throwable cause) {
+        if (connection != upstream) {
+            return;
+        }
+        if (cause != null) {
+            LOG.debug("upstream {} failed: {}", connection.endpoint(), cause.toString());
+        }
+        if (!requestHeadWritten) {
+            retryClosedBeforeSend(connection);
+        } else if (responseStarted) {
+            upstreamFailed(FailureKind.RESPONSE_TRUNCATED);
+        } else {
+            upstreamFailed(FailureKind.RESET_BEFORE_RESPONSE);
+        }
+    }
+
+    /** The endpoint failed this exchange after the request went out. */
+    private void upstreamFailed(FailureKind kind) {
+        UpstreamConnection connection = upstream;
+        if (connection != null) {
+            detachUpstream(connection);
+            connection.close();
+        }
+        if (responseStarted) {
+            abortExchange(kind);
+        } else {
+            ex.addAttempt(new Exchange.Attempt(ex.endpoint, ex.connectionReused, ex.connectionIdleMillis,
+                    ex.connectNanos, kind, "not retried: the request may have been processed"));
+            reply(kind, clientKeepAlive && requestComplete && kind != FailureKind.BAD_RESPONSE);
+        }
+    }
+
+    private void detachUpstream(UpstreamConnection expected) {
+        if (upstream != null && (expected == null || upstream == expected)) {
+            upstream.detach();
+            upstream = null;
+        }
+    }
+
+    // ---- local replies, endings ----
+
+    /** Answers the current request with a local reply of {@code kind}. */
+    private void reply(FailureKind kind, boolean keepAlive) {
+        disarm();
+        if (upstream != null) {
+            UpstreamConnection connection = upstream;
+            detachUpstream(connection);
+            connection.close();
+        }
+        ex.failure = kind;
+        ex.status = kind.status().code();
+        // A request whose body was not read to its end leaves the connection mid-message: close it.
+        boolean keep = keepAlive && requestComplete && !gateway.draining();
+        HttpResponse response = LocalReply.build(ctx.alloc(), kind, ex.route, ex.requestId, keep);
+        if (!HttpVersion.HTTP_1_1.equals(clientVersion) && keep) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        ex.bytesOut += ((io.netty.handler.codec.http.FullHttpResponse) response).content().readableBytes();
+        ex.doneNanos = gateway.nanoTime();
+        ctx.write(response);
+        endExchange(keep);
+    }
+
+    /** The response head already went out: all that is left is to cut the stream. */
+    private void abortExchange(FailureKind kind) {
+        ex.failure = kind;
+        ex.doneNanos = gateway.nanoTime();
+        endExchange(false);
+        ctx.close();
+    }
+
+    private void endExchange(boolean keepAlive) {
+        gateway.accessLog().log(ex);
+        ex = null;
+        request = null;
+        route = null;
+        cluster = null;
+        responseStarted = false;
+        awaitingFinalAfterInterim = false;
+        upstreamReusable = false;
+        requestHeadWritten = false;
+        requestFullyWritten = false;
+        releaseAll(pendingBody);
+        if (!keepAlive) {
+            state = State.CLOSING;
+            releaseAll(pipelined);
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        ctx.flush();
+        state = State.IDLE;
+        arm(Deadline.IDLE, listener.idleTimeoutNanos);
+        Object next;
+        while (state != State.CLOSING && !(ex != null && requestComplete) && (next = pipelined.poll()) != null) {
+            handleInbound(next);
+        }
+        if (ex == null || !requestComplete) {
+            readClientIfReady();
+        }
+    }
+
+    private static void releaseAll(ArrayDeque<?> queue) {
+        Object o;
+        while ((o = queue.poll()) != null) {
+            ReferenceCountUtil.release(o);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        disarm();
+        if (ex != null) {
+            ex.clientAborted = true;
+            if (ex.status == 0) {
+                // nginx's convention for "client closed the request before the response".
+                ex.status = 499;
+            }
+            ex.doneNanos = gateway.nanoTime();
+            if (upstream != null) {
+                UpstreamConnection connection = upstream;
+                detachUpstream(connection);
+                connection.close();
+            }
+            gateway.accessLog().log(ex);
+            ex = null;
+        }
+        state = State.CLOSING;
+        releaseAll(pendingBody);
+        releaseAll(pipelined);
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (!(cause instanceof IOException)) {
+            LOG.warn("closing client connection from {} after an unexpected error", peerAddress, cause);
+        }
+        ctx.close();
+    }
+
+    // ---- the connection's one timer ----
+
+    private void arm(Deadline kind, long delayNanos) {
+        long now = gateway.nanoTime();
+        deadline = kind;
+        deadlineAtNanos = now + delayNanos;
+        if (timer == null || timerAtNanos > deadlineAtNanos) {
+            if (timer != null) {
+                timer.cancel(false);
+            }
+            schedule(delayNanos, now);
+        }
+    }
+
+    private void disarm() {
+        deadline = Deadline.NONE;
+    }
+
+    private void schedule(long delayNanos, long now) {
+        timerAtNanos = now + delayNanos;
+        timer = ctx.executor().schedule(this::onTimer, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void onTimer() {
+        timer = null;
+        if (deadline == Deadline.NONE || state == State.CLOSING) {
+            return;
+        }
+        long now = gateway.nanoTime();
+        if (now < deadlineAtNanos) {
+            schedule(deadlineAtNanos - now, now);
+            return;
+        }
+        Deadline fired = deadline;
+        deadline = Deadline.NONE;
+        switch (fired) {
+            case IDLE -> {
+                state = State.CLOSING;
+                ctx.close();
+            }
+            case HEAD -> {
+                ex = new Exchange(gateway.clock().millis(), gateway.nanoTime());
+                ex.client = peerAddress;
+                ex.requestId = HeaderPolicy.newRequestId();
+                clientVersion = HttpVersion.HTTP_1_1;
+                requestComplete = true;
+                state = State.EXCHANGE;
+                reply(FailureKind.REQUEST_HEADER_TIMEOUT, false);
+            }
+            case RESPONSE -> {
+                if (ex != null && !responseStarted) {
+                    upstreamFailedAfterTimeout();
+                }
+            }
+            case NONE -> { }
+        }
+    }
+
+    private void upstreamFailedAfterTimeout() {
+        ex.addAttempt(new Exchange.Attempt(ex.endpoint, ex.connectionReused, ex.connectionIdleMillis,
+                ex.connectNanos, FailureKind.RESPONSE_TIMEOUT, "not retried: the request may have been processed"));
+        reply(FailureKind.RESPONSE_TIMEOUT, clientKeepAlive);
+    }
+}

@@ -1,0 +1,121 @@
+package dev.sluice.server;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * What Sluice changes in the headers it forwards: hop-by-hop fields removed (RFC 9110 §7.6.1),
+ * {@code Via} appended (§7.6.3), the {@code X-Forwarded-*} trio set, and a request id kept or
+ * made.
+ */
+final class HeaderPolicy {
+    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+    static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+    static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+    static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+    static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
+    static final String VIA_VALUE = "1.1 sluice";
+    /** Longest incoming request id we keep; anything longer is likely abuse of the log. */
+    static final int MAX_REQUEST_ID_LENGTH = 128;
+
+    /** Fields meaningful only for one connection; never forwarded in either direction. */
+    private static final List<AsciiString> HOP_BY_HOP = List.of(
+            HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
+            HttpHeaderNames.UPGRADE, HttpHeaderNames.PROXY_AUTHENTICATE, HTTP2_SETTINGS);
+
+    private HeaderPolicy() {}
+
+    /**
+     * Removes hop-by-hop fields, including every field the {@code Connection} header names.
+     * {@code Transfer-Encoding} stays: the encoder re-frames the body from it, chunk by chunk.
+     */
+    static void removeHopByHop(HttpHeaders headers) {
+        List<String> connection = headers.getAll(HttpHeaderNames.CONNECTION);
+        for (String value : connection) {
+            for (String token : value.split(",")) {
+                String name = token.trim();
+                // Never let "Connection: host" or "Connection: content-length" strip framing or routing fields.
+                if (!name.isEmpty() && !name.equalsIgnoreCase("host") && !name.equalsIgnoreCase("content-length")
+                        && !name.equalsIgnoreCase("transfer-encoding")) {
+                    headers.remove(name);
+                }
+            }
+        }
+        for (AsciiString name : HOP_BY_HOP) {
+            headers.remove(name);
+        }
+    }
+
+    /**
+     * Sets {@code X-Forwarded-For/-Proto/-Host}. From a trusted proxy the incoming values are
+     * believed and the peer is appended; from anyone else they are replaced, so a client cannot
+     * forge its address for the backend.
+     */
+    static void setForwarded(HttpHeaders headers, String peerAddress, boolean trustedPeer) {
+        String incomingFor = trustedPeer ? joined(headers, X_FORWARDED_FOR) : null;
+        headers.set(X_FORWARDED_FOR, incomingFor == null ? peerAddress : incomingFor + ", " + peerAddress);
+        if (!trustedPeer || !headers.contains(X_FORWARDED_PROTO)) {
+            headers.set(X_FORWARDED_PROTO, "http");
+        }
+        if (!trustedPeer || !headers.contains(X_FORWARDED_HOST)) {
+            String host = headers.get(HttpHeaderNames.HOST);
+            if (host != null) {
+                headers.set(X_FORWARDED_HOST, host);
+            } else {
+                headers.remove(X_FORWARDED_HOST);
+            }
+        }
+    }
+
+    static void appendVia(HttpHeaders headers) {
+        String via = joined(headers, HttpHeaderNames.VIA);
+        headers.set(HttpHeaderNames.VIA, via == null ? VIA_VALUE : via + ", " + VIA_VALUE);
+    }
+
+    /** Keeps a well-formed incoming {@code x-request-id}, otherwise sets a fresh one; returns it. */
+    static String ensureRequestId(HttpHeaders headers) {
+        String id = headers.get(X_REQUEST_ID);
+        if (id != null && isWellFormedId(id) && headers.getAll(X_REQUEST_ID).size() == 1) {
+            return id;
+        }
+        id = newRequestId();
+        headers.set(X_REQUEST_ID, id);
+        return id;
+    }
+
+    static String newRequestId() {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        return hex16(r.nextLong()) + hex16(r.nextLong());
+    }
+
+    private static String hex16(long v) {
+        String s = Long.toHexString(v);
+        return s.length() == 16 ? s : "0".repeat(16 - s.length()) + s;
+    }
+
+    private static boolean isWellFormedId(String id) {
+        if (id.isEmpty() || id.length() > MAX_REQUEST_ID_LENGTH) {
+            return false;
+        }
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** All values of a repeatable field as one comma-separated value (RFC 9110 §5.3), or null. */
+    private static String joined(HttpHeaders headers, CharSequence name) {
+        List<String> values = headers.getAll(name);
+        if (values.isEmpty()) {
+            return null;
+        }
+        return values.size() == 1 ? values.get(0) : String.join(", ", values);
+    }
+}

@@ -1,0 +1,38 @@
+package dev.sluice.server;
+
+import dev.sluice.config.ListenerConfig;
+import io.netty.handler.ipfilter.IpFilterRuleType;
+import io.netty.handler.ipfilter.IpSubnetFilterRule;
+import java.net.InetSocketAddress;
+import java.util.List;
+
+/** A listener's settings in the form the data plane uses them. */
+final class ListenerRuntime {
+    final ListenerConfig config;
+    final long idleTimeoutNanos;
+    final long headerTimeoutNanos;
+    private final List<IpSubnetFilterRule> trustedProxies;
+
+    ListenerRuntime(ListenerConfig config) {
+        this.config = config;
+        this.idleTimeoutNanos = config.idleTimeout().toNanos();
+        this.headerTimeoutNanos = config.headerTimeout().toNanos();
+        this.trustedProxies = config.trustedProxies().stream().map(ListenerRuntime::rule).toList();
+    }
+
+    private static IpSubnetFilterRule rule(String cidr) {
+        int slash = cidr.indexOf('/');
+        String ip = slash < 0 ? cidr : cidr.substring(0, slash);
+        int bits = slash < 0 ? (ip.contains(":") ? 128 : 32) : Integer.parseInt(cidr.substring(slash + 1));
+        return new IpSubnetFilterRule(ip, bits, IpFilterRuleType.ACCEPT);
+    }
+
+    boolean isTrustedProxy(InetSocketAddress peer) {
+        for (IpSubnetFilterRule rule : trustedProxies) {
+            if (rule.matches(peer)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,50 @@
+package dev.sluice.server;
+
+import dev.sluice.config.ClusterConfig;
+import dev.sluice.config.EndpointConfig;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.route.RouteTable;
+import dev.sluice.upstream.Cluster;
+import dev.sluice.upstream.Endpoint;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a request needs to be routed, built whole by the control plane and published with
+ * one volatile write. A request reads the snapshot once and uses it to the end, so a reload
+ * never shows it half of one config and half of another.
+ */
+public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Cluster> clusters) {
+
+    /**
+     * Builds a snapshot, keeping the {@link Endpoint} objects of {@code previous} whose cluster
+     * and address are unchanged, so their pools and state survive a reload.
+     */
+    public static Snapshot build(SluiceConfig config, Snapshot previous) {
+        Map<String, Endpoint> known = new HashMap<>();
+        if (previous != null) {
+            for (Cluster c : previous.clusters.values()) {
+                for (Endpoint e : c.endpoints()) {
+                    known.put(c.name() + "|" + e.address(), e);
+                }
+            }
+        }
+        Map<String, Cluster> clusters = new LinkedHashMap<>();
+        for (ClusterConfig cc : config.clusters()) {
+            List<Endpoint> endpoints = new ArrayList<>();
+            for (EndpointConfig ec : cc.endpoints()) {
+                String address = ec.address().toString();
+                Endpoint e = known.get(cc.name() + "|" + address);
+                if (e == null || !e.labels().equals(ec.labels())) {
+                    e = new Endpoint(cc.name(), address, ec.address().toSocketAddress(), ec.labels());
+                }
+                endpoints.add(e);
+            }
+            clusters.put(cc.name(), new Cluster(cc, endpoints));
+        }
+        return new Snapshot(config, new RouteTable(config.routes()), Map.copyOf(clusters));
+    }
+}

@@ -1,0 +1,146 @@
+package dev.sluice.upstream;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * One HTTP/1.1 connection to an endpoint. Either carries exactly one exchange (its listener) or
+ * sits idle in its {@link ConnectionPool}. While idle it keeps a read pending, so a backend's
+ * FIN or RST closes it at once and it leaves the pool before anyone can pick it.
+ */
+public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
+    private final Endpoint endpoint;
+    private final Channel channel;
+    private final long createdNanos;
+    private UpstreamListener listener = UpstreamListener.NONE;
+    private ConnectionPool pool;
+    private long idleSinceNanos;
+    private long expiresAtNanos;
+    private int exchanges;
+    /** Learned from {@code Keep-Alive: timeout=N}; -1 while unknown. */
+    private long learnedTimeoutNanos = -1;
+    /** Learned from {@code Keep-Alive: max=M}; the backend closes after that many requests. */
+    private int learnedMaxExchanges = Integer.MAX_VALUE;
+
+    UpstreamConnection(Endpoint endpoint, Channel channel, long createdNanos) {
+        this.endpoint = endpoint;
+        this.channel = channel;
+        this.createdNanos = createdNanos;
+    }
+
+    public Endpoint endpoint() {
+        return endpoint;
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    public long createdNanos() {
+        return createdNanos;
+    }
+
+    public int exchanges() {
+        return exchanges;
+    }
+
+    /** How long this connection sat idle before its current exchange, given when it was taken. */
+    public long idleSinceNanos() {
+        return idleSinceNanos;
+    }
+
+    /** Binds the connection to an exchange; its responses now go to {@code listener}. */
+    public void attach(UpstreamListener listener) {
+        this.listener = listener;
+        this.pool = null;
+        exchanges++;
+    }
+
+    public void detach() {
+        this.listener = UpstreamListener.NONE;
+    }
+
+    /** Records what the backend advertised in {@code Keep-Alive}; see {@link KeepAlive}. */
+    public void learn(KeepAlive keepAlive) {
+        if (keepAlive.timeoutSeconds() >= 0) {
+            learnedTimeoutNanos = keepAlive.timeoutSeconds() * 1_000_000_000L;
+        }
+        if (keepAlive.max() >= 0) {
+            // "max" counts the requests the backend still accepts, this one included.
+            learnedMaxExchanges = exchanges + keepAlive.max() - 1;
+        }
+    }
+
+    /** How long this connection may now sit idle and still be reused; see {@link IdleTimeouts}. */
+    public long idleTimeoutNanos(dev.sluice.config.ClusterConfig cluster) {
+        return IdleTimeouts.expiryNanos(cluster, learnedTimeoutNanos);
+    }
+
+    boolean hasRequestsLeft() {
+        return exchanges < learnedMaxExchanges;
+    }
+
+    void parkIn(ConnectionPool pool, long now, long expiresAtNanos) {
+        this.pool = pool;
+        this.listener = UpstreamListener.NONE;
+        this.idleSinceNanos = now;
+        this.expiresAtNanos = expiresAtNanos;
+        if (!channel.config().isAutoRead()) {
+            channel.read();
+        }
+    }
+
+    long expiresAtNanos() {
+        return expiresAtNanos;
+    }
+
+    /** Usable for a new request: open in both directions, not expired, not out of requests. */
+    boolean usableAt(long now) {
+        return channel.isActive() && now < expiresAtNanos && hasRequestsLeft()
+                && !(channel instanceof io.netty.channel.socket.DuplexChannel d && (d.isInputShutdown() || d.isOutputShutdown()));
+    }
+
+    public void close() {
+        channel.close();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (listener == UpstreamListener.NONE) {
+            // A backend speaking while idle (a late or unsolicited response) cannot be trusted
+            // with the next request: drop the connection.
+            ReferenceCountUtil.release(msg);
+            ctx.close();
+            return;
+        }
+        listener.onResponseObject(this, msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        listener.onUpstreamReadComplete(this);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        listener.onUpstreamWritabilityChanged(this);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (pool != null) {
+            pool.remove(this);
+        }
+        listener.onUpstreamClosed(this, null);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        UpstreamListener current = listener;
+        listener = UpstreamListener.NONE;
+        ctx.close();
+        current.onUpstreamClosed(this, cause);
+    }
+}

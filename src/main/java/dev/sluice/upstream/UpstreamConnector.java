@@ -1,0 +1,66 @@
+package dev.sluice.upstream;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.util.function.LongSupplier;
+
+/** Opens upstream connections on a given event loop, with strict response parsing. */
+public final class UpstreamConnector {
+    /** 64 KiB chunks: large enough for few syscalls, small enough to bound memory per stream. */
+    public static final int MAX_CHUNK_SIZE = 64 * 1024;
+    /** Response heads up to 64 KiB: some backends send large cookie sets. */
+    static final int MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
+    /** Pause reading the other side when 256 KiB wait unsent; resume below 64 KiB. */
+    public static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+
+    private final Class<? extends SocketChannel> channelClass;
+    private final LongSupplier nanoClock;
+
+    public UpstreamConnector(Class<? extends SocketChannel> channelClass, LongSupplier nanoClock) {
+        this.channelClass = channelClass;
+        this.nanoClock = nanoClock;
+    }
+
+    public Future<UpstreamConnection> connect(EventLoop loop, Endpoint endpoint, int connectTimeoutMillis) {
+        Promise<UpstreamConnection> promise = loop.newPromise();
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(channelClass)
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .handler(new io.netty.channel.ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        // Strict parsing (RFC 9112): bare LF, CL+TE, bad chunk sizes all fail the message.
+                        HttpDecoderConfig decoder = new HttpDecoderConfig()
+                                .setMaxHeaderSize(MAX_RESPONSE_HEADER_SIZE)
+                                .setMaxChunkSize(MAX_CHUNK_SIZE)
+                                .setStrictLineParsing(true)
+                                .setValidateHeaders(true);
+                        ch.pipeline().addLast("http", new HttpClientCodec(decoder, false, false));
+                    }
+                });
+        ChannelFuture f = bootstrap.connect(endpoint.socketAddress());
+        f.addListener(done -> {
+            if (done.isSuccess()) {
+                UpstreamConnection connection = new UpstreamConnection(endpoint, f.channel(), nanoClock.getAsLong());
+                f.channel().pipeline().addLast("exchange", connection);
+                promise.setSuccess(connection);
+            } else {
+                promise.setFailure(done.cause());
+            }
+        });
+        return promise;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.sluice.upstream;
+
+import io.netty.channel.EventLoop;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/** The connection pools of one event loop, one per endpoint. Touched only from that loop. */
+public final class UpstreamPools {
+    private final EventLoop loop;
+    private final LongSupplier nanoClock;
+    private final Map<Endpoint, ConnectionPool> pools = new HashMap<>();
+
+    public UpstreamPools(EventLoop loop, LongSupplier nanoClock) {
+        this.loop = loop;
+        this.nanoClock = nanoClock;
+    }
+
+    public ConnectionPool pool(Endpoint endpoint, int maxIdle) {
+        ConnectionPool pool = pools.get(endpoint);
+        if (pool == null) {
+            pool = new ConnectionPool(loop, nanoClock, maxIdle);
+            pools.put(endpoint, pool);
+        }
+        return pool;
+    }
+
+    public int idleCount(Endpoint endpoint) {
+        ConnectionPool pool = pools.get(endpoint);
+        return pool == null ? 0 : pool.idleCount();
+    }
+
+    public void closeAll() {
+        pools.values().forEach(ConnectionPool::closeAll);
+    }
+}
