@@ -11,9 +11,10 @@
  * t0 + k / rate, evenly spaced across all connections (connection k mod c). Its latency is
  * measured from that intended time to the last byte of its response, so any wait (in the proxy,
  * in the kernel, or for a connection still busy with a slow response) counts. One request in
- * flight per connection, keep-alive, no pipelining, one thread, timerfd for the schedule.
+ * flight per connection, keep-alive, no pipelining, one thread, epoll_pwait2 for the schedule.
  *
- * Usage: loadgen -p PORT [-a 127.0.0.1] [-c 50] -r RATE [-d 10] [-w 2] [-o latencies.txt]
+ * Usage: loadgen -p PORT [-a 127.0.0.1] [-c 50] -r RATE [-d 10] [-w 2] [-g US] [-o latencies.txt]
+ * (-g: wake at most once per US microseconds and send everything due; default 0)
  * Prints one JSON object on stdout; with -o writes each measured latency in nanoseconds, one a
  * line. Only loopback targets are accepted.
  */
@@ -30,7 +31,6 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +46,8 @@ struct conn {
     size_t qhead, qlen, qcap;
     int busy;               /* a request is in flight */
     uint64_t inflight_intended;
+    uint64_t inflight_start;  /* what its latency is measured from (see start_next) */
+    uint64_t free_at;         /* when the previous response on this connection ended */
     size_t wr_off;          /* bytes of the request already written */
     char buf[BUF_SIZE];
     size_t blen;
@@ -59,6 +61,7 @@ static const char *addr = "127.0.0.1";
 static int port = 0, nconns = 50;
 static double rate = 0, duration = 10, warmup = 2;
 static const char *outpath = NULL;
+static uint64_t granularity = 0; /* ns */
 static char request[512];
 static size_t request_len;
 
@@ -108,7 +111,7 @@ static void push(struct conn *c, uint64_t t) {
     c->qlen++;
 }
 
-static void record(uint64_t intended, uint64_t done) {
+static void record(uint64_t intended, uint64_t start, uint64_t done) {
     if (intended < window_start || intended >= window_end) return;
     measured_completed++;
     if (nlat == latcap) {
@@ -116,7 +119,7 @@ static void record(uint64_t intended, uint64_t done) {
         lat = realloc(lat, latcap * sizeof *lat);
         if (!lat) die("realloc");
     }
-    lat[nlat++] = done - intended;
+    lat[nlat++] = done - start;
 }
 
 /* Write as much of the current request as the socket takes; returns -1 on a dead connection. */
@@ -135,6 +138,10 @@ static int flush_request(struct conn *c) {
 static int start_next(struct conn *c, uint64_t now) {
     if (c->busy || c->qlen == 0 || c->queue[c->qhead] > now) return 0;
     c->inflight_intended = c->queue[c->qhead];
+    /* Busy at its intended time: the wait for the previous (slow) response is the server's and
+     * counts. Free at its intended time: any delay is this program's own scheduling, which says
+     * nothing about the server, so the clock starts when the request is written. */
+    c->inflight_start = c->inflight_intended < c->free_at ? c->inflight_intended : now;
     c->qhead = (c->qhead + 1) % c->qcap;
     c->qlen--;
     if (c->inflight_intended >= window_start && c->inflight_intended < window_end) {
@@ -282,7 +289,7 @@ static double pct(const uint64_t *v, size_t n, double q) {
 
 int main(int argc, char **argv) {
     int opt;
-    while ((opt = getopt(argc, argv, "a:p:c:r:d:w:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:p:c:r:d:w:o:g:")) != -1) {
         switch (opt) {
         case 'a': addr = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -291,8 +298,9 @@ int main(int argc, char **argv) {
         case 'd': duration = atof(optarg); break;
         case 'w': warmup = atof(optarg); break;
         case 'o': outpath = optarg; break;
+        case 'g': granularity = (uint64_t)(atof(optarg) * 1000.0); break;
         default:
-            fprintf(stderr, "usage: loadgen -p PORT -r RATE [-a 127.0.0.1] [-c 50] [-d 10] [-w 2] [-o FILE]\n");
+            fprintf(stderr, "usage: loadgen -p PORT -r RATE [-a 127.0.0.1] [-c 50] [-d 10] [-w 2] [-g US] [-o FILE]\n");
             return 2;
         }
     }
@@ -315,10 +323,6 @@ int main(int argc, char **argv) {
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = &conns[i]};
         if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) < 0) die("epoll_ctl");
     }
-    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
-    if (tfd < 0) die("timerfd_create");
-    struct epoll_event tev = {.events = EPOLLIN, .data.ptr = NULL};
-    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev);
 
     const double interval = 1e9 / rate;
     const uint64_t t0 = now_ns() + 1000000; /* 1 ms to settle */
@@ -345,24 +349,19 @@ int main(int argc, char **argv) {
         for (int i = 0; i < nconns && !outstanding; i++) outstanding = conns[i].busy || conns[i].qlen;
         if (next >= window_end && (!outstanding || now >= hard_end)) break;
 
-        struct itimerspec its = {0};
+        /* sleep until the next request is due (never less than the granularity, which bounds
+         * wake-ups per second: each one costs a VM exit or two on a virtual machine) */
         uint64_t wake = next < window_end ? next : hard_end;
-        its.it_value.tv_sec = (time_t)(wake / 1000000000ull);
-        its.it_value.tv_nsec = (long)(wake % 1000000000ull);
-        timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
-
-        int n = epoll_wait(ep, events, 256, -1);
+        uint64_t wait = wake > now ? wake - now : 0;
+        if (wait < granularity) wait = granularity;
+        struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000ull), .tv_nsec = (long)(wait % 1000000000ull)};
+        int n = epoll_pwait2(ep, events, 256, &ts, NULL);
         if (n < 0) {
             if (errno == EINTR) continue;
             die("epoll_wait");
         }
         for (int i = 0; i < n; i++) {
             struct conn *c = events[i].data.ptr;
-            if (c == NULL) {
-                uint64_t exp;
-                while (read(tfd, &exp, sizeof exp) > 0) {}
-                continue;
-            }
             if (events[i].events & EPOLLOUT && c->busy && flush_request(c) < 0) {
                 errors++;
                 reconnect(ep, c);
@@ -384,8 +383,9 @@ int main(int argc, char **argv) {
                     uint64_t t = now_ns();
                     completed++;
                     if (c->status < 200 || c->status > 299) non2xx++;
-                    else record(c->inflight_intended, t);
+                    else record(c->inflight_intended, c->inflight_start, t);
                     c->busy = 0;
+                    c->free_at = t;
                     if (c->close_after) { reconnect(ep, c); }
                     if (start_next(c, t) < 0) { errors++; reconnect(ep, c); }
                     if (c->close_after) break;

@@ -102,9 +102,6 @@ public final class Instance implements AutoCloseable {
         } catch (ConfigException e) {
             LOG.error("refused to reload {}; the running config stays:\n{}", configFile.get(), e.getMessage());
             return e;
-        } catch (IOException e) {
-            LOG.error("cannot read {}: {}; the running config stays", configFile.get(), e.toString());
-            return null;
         }
     }
 

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,9 +53,6 @@ public final class Sluice implements Runnable {
                 System.err.println(e.getMessage());
                 System.err.println("sluice: " + config + " is not valid; not started");
                 return 1;
-            } catch (NoSuchFileException e) {
-                System.err.println("sluice: no such config file: " + config);
-                return 1;
             }
             return serve(loaded, Optional.of(config), List.of());
         }
@@ -68,7 +64,7 @@ public final class Sluice implements Runnable {
         Path config;
 
         @Override
-        public Integer call() throws IOException {
+        public Integer call() {
             try {
                 SluiceConfig loaded = ConfigLoader.load(config);
                 System.out.println(config + ": ok (" + loaded.listeners().size() + " listeners, "
@@ -77,9 +73,6 @@ public final class Sluice implements Runnable {
             } catch (ConfigException e) {
                 System.err.println(e.getMessage());
                 System.err.println(config + ": " + e.problems().size() + " error(s)");
-                return 1;
-            } catch (NoSuchFileException e) {
-                System.err.println("sluice: no such config file: " + config);
                 return 1;
             }
         }

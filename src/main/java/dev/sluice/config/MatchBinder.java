@@ -1,6 +1,5 @@
 package dev.sluice.config;
 
-import dev.sluice.config.YamlNode.Entry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -33,9 +32,7 @@ final class MatchBinder {
         Optional<String> exactPath = f.optional("path")
                 .flatMap(n -> values.parsed(n, f.path("path"), "a path like /health", MatchBinder::path));
         if (f.optional("path").isPresent() && f.optional("path_prefix").isPresent()) {
-            String later = f.keyAt("path").line() > f.keyAt("path_prefix").line()
-                    || (f.keyAt("path").line() == f.keyAt("path_prefix").line()
-                            && f.keyAt("path").column() > f.keyAt("path_prefix").column()) ? "path" : "path_prefix";
+            String later = f.keyAt("path").isAfter(f.keyAt("path_prefix")) ? "path" : "path_prefix";
             values.problems().add(f.keyAt(later), path + ": use either 'path' (exact) or 'path_prefix', not both");
         }
         List<String> methods = f.optional("methods").map(n -> methods(n, f.path("methods"))).orElse(List.of());
@@ -116,7 +113,4 @@ final class MatchBinder {
                 ? Parsed.ok(text.toUpperCase(Locale.ROOT))
                 : Parsed.invalid("'" + text + "' is not a valid HTTP method");
     }
-
-    @SuppressWarnings("unused")
-    private static Entry unused;
 }

@@ -1,0 +1,92 @@
+package dev.sluice.config;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/** Binds the whole tree into a {@link SluiceConfig}: the top-level sections and the checks that span them. */
+final class ConfigBinder {
+    private static final List<String> KEYS = List.of("server", "listeners", "routes", "clusters", "admin", "access_log");
+    private static final List<String> SERVER_KEYS = List.of("event_loop_threads");
+    private static final List<String> ADMIN_KEYS = List.of("address");
+    private static final List<String> ACCESS_LOG_KEYS = List.of("enabled", "path");
+
+    private final Values values;
+    private final String source;
+    private final ListenerBinder listeners;
+    private final RouteBinder routes;
+    private final ClusterBinder clusters;
+
+    ConfigBinder(Problems problems, String source) {
+        this.values = new Values(problems);
+        this.source = source;
+        this.listeners = new ListenerBinder(values);
+        this.routes = new RouteBinder(values);
+        this.clusters = new ClusterBinder(values);
+    }
+
+    /** The config, or empty when anything was reported. */
+    Optional<SluiceConfig> bind(YamlNode root) {
+        if (!(root instanceof YamlNode.Mapping map)) {
+            values.problems().add(root.at(), "the config must be a map with 'listeners', 'routes' and 'clusters', got "
+                    + root.describe());
+            return Optional.empty();
+        }
+        Fields f = Fields.of(map, Paths.ROOT, KEYS, values.problems());
+        ServerConfig server = f.optional("server").flatMap(this::server).orElse(ServerConfig.DEFAULT);
+        List<ListenerConfig> listenerConfigs = f.required("listeners").map(listeners::bind).orElse(List.of());
+        // Clusters first: routes are checked against the names they define.
+        List<ClusterConfig> clusterConfigs = f.required("clusters").map(clusters::bind).orElse(List.of());
+        List<RouteConfig> routeConfigs = f.required("routes").map(n -> routes.bind(n, clusters.definedNames()))
+                .orElse(List.of());
+        Optional<AdminConfig> admin = f.optional("admin").flatMap(this::admin);
+        AccessLogConfig accessLog = f.optional("access_log").flatMap(this::accessLog).orElse(AccessLogConfig.STDOUT);
+        if (values.problems().count() > 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new SluiceConfig(source, server, listenerConfigs, routeConfigs, clusterConfigs, admin, accessLog));
+    }
+
+    private Optional<ServerConfig> server(YamlNode node) {
+        return values.map(node, "server").flatMap(map -> {
+            Fields f = Fields.of(map, "server", SERVER_KEYS, values.problems());
+            // 0 keeps the documented meaning "one per core"; see ServerConfig.
+            return f.optional("event_loop_threads")
+                    .flatMap(n -> values.integer(n, f.path("event_loop_threads"), 0, Integer.MAX_VALUE))
+                    .map(ServerConfig::new);
+        });
+    }
+
+    private Optional<AdminConfig> admin(YamlNode node) {
+        return values.map(node, "admin").flatMap(map -> {
+            Fields f = Fields.of(map, "admin", ADMIN_KEYS, values.problems());
+            Optional<YamlNode> addressNode = f.required("address");
+            return addressNode.flatMap(n -> values.address(n, f.path("address"), 0)).map(address -> {
+                listeners.addressAt(address).ifPresent(listenerAt -> values.invalid(addressNode.get(), f.path("address"),
+                        "'" + address + "' is already the address of the listener defined at " + listenerAt));
+                return new AdminConfig(address);
+            });
+        });
+    }
+
+    /** {@code false}/{@code off} turns the log off; a map chooses a file. Default: JSON lines on stdout. */
+    private Optional<AccessLogConfig> accessLog(YamlNode node) {
+        String path = "access_log";
+        if (node instanceof YamlNode.Scalar scalar && !scalar.isEmpty()) {
+            return switch (scalar.text().toLowerCase(Locale.ROOT)) {
+                case "false", "off" -> Optional.of(new AccessLogConfig(false, Optional.empty()));
+                case "true", "on" -> Optional.of(AccessLogConfig.STDOUT);
+                default -> {
+                    values.invalid(node, path, "expected false, off, or a map with 'path', got " + node.describe());
+                    yield Optional.empty();
+                }
+            };
+        }
+        return values.map(node, path).map(map -> {
+            Fields f = Fields.of(map, path, ACCESS_LOG_KEYS, values.problems());
+            boolean enabled = f.optional("enabled").flatMap(n -> values.bool(n, f.path("enabled"))).orElse(true);
+            Optional<String> file = f.optional("path").flatMap(n -> values.text(n, f.path("path"), "a file path"));
+            return new AccessLogConfig(enabled, file);
+        });
+    }
+}

@@ -1,0 +1,47 @@
+package dev.sluice.upstream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.config.ClusterConfig;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class KeepAliveTest {
+    private static final long SECOND = 1_000_000_000L;
+
+    @Test
+    void parsesTimeoutAndMaxInAnyOrderAndCase() {
+        assertThat(KeepAlive.parse("timeout=5, max=1000")).isEqualTo(new KeepAlive(5, 1000));
+        assertThat(KeepAlive.parse("MAX=3,Timeout=2")).isEqualTo(new KeepAlive(2, 3));
+    }
+
+    @Test
+    void malformedOrMissingHeaderTeachesNothing() {
+        assertThat(KeepAlive.parse(null)).isEqualTo(KeepAlive.NONE);
+        assertThat(KeepAlive.parse("timeout=soon")).isEqualTo(KeepAlive.NONE);
+        assertThat(KeepAlive.parse("timeout")).isEqualTo(KeepAlive.NONE);
+    }
+
+    @Test
+    void learnedTimeoutMinusMarginBoundsReuseUnderAuto() {
+        ClusterConfig auto = ClusterConfig.of("c", List.of());
+        // Node.js advertises 5 s: reuse only within 4.5 s (10% margin).
+        assertThat(IdleTimeouts.expiryNanos(auto, 5 * SECOND)).isEqualTo(4_500_000_000L);
+        // A 1 s backend: the 250 ms floor applies.
+        assertThat(IdleTimeouts.expiryNanos(auto, SECOND)).isEqualTo(750_000_000L);
+        // Nothing learned yet: the cluster's idle timeout (4 s by default).
+        assertThat(IdleTimeouts.expiryNanos(auto, -1)).isEqualTo(4 * SECOND);
+        // A generous backend is capped.
+        assertThat(IdleTimeouts.expiryNanos(auto, 3600 * SECOND)).isEqualTo(ClusterConfig.AUTO_IDLE_CAP.toNanos());
+        // A backend that keeps nothing alive: never reuse.
+        assertThat(IdleTimeouts.expiryNanos(auto, 0)).isZero();
+    }
+
+    @Test
+    void fixedIdleTimeoutIsTakenAsWritten() {
+        ClusterConfig fixed = new ClusterConfig("c", List.of(), Duration.ofSeconds(1), Duration.ofSeconds(30), false, 8,
+                ClusterConfig.LoadBalancerKind.ROUND_ROBIN);
+        assertThat(IdleTimeouts.expiryNanos(fixed, 5 * SECOND)).isEqualTo(30 * SECOND);
+    }
+}
