@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -394,6 +395,10 @@ int main(int argc, char **argv) {
         }
     }
 
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+                   ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
     uint64_t unfinished = 0;
     for (int i = 0; i < nconns; i++) unfinished += (uint64_t)conns[i].busy + conns[i].qlen;
     qsort(lat, nlat, sizeof *lat, cmp_u64);
@@ -408,12 +413,12 @@ int main(int argc, char **argv) {
            "\"sent\": %llu, \"completed\": %llu, \"measured\": %zu, \"achieved_rate\": %.1f, "
            "\"non2xx\": %llu, \"errors\": %llu, \"reconnects\": %llu, \"unfinished\": %llu, "
            "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f, "
-           "\"send_lag_p50_us\": %.1f, \"send_lag_p99_us\": %.1f}\n",
+           "\"send_lag_p50_us\": %.1f, \"send_lag_p99_us\": %.1f, \"cpu_s\": %.3f}\n",
            rate, nconns, duration, (unsigned long long)sent, (unsigned long long)completed, nlat,
            (double)measured_completed / duration, (unsigned long long)non2xx,
            (unsigned long long)errors, (unsigned long long)reconnects,
            (unsigned long long)unfinished, pct(lat, nlat, 0.50), pct(lat, nlat, 0.90),
            pct(lat, nlat, 0.99), pct(lat, nlat, 0.999), nlat ? (double)lat[nlat - 1] / 1000.0 : 0.0,
-           pct(lag, nlag, 0.50), pct(lag, nlag, 0.99));
+           pct(lag, nlag, 0.50), pct(lag, nlag, 0.99), cpu_s);
     return 0;
 }

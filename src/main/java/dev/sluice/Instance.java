@@ -95,7 +95,7 @@ public final class Instance implements AutoCloseable {
             if (!next.listeners().equals(gateway.snapshot().config().listeners())) {
                 LOG.warn("listener changes in {} take effect at the next restart", configFile.get());
             }
-            gateway.publish(Snapshot.build(next, gateway.snapshot()));
+            gateway.apply(next);
             configVersion++;
             LOG.info("reloaded {} (config version {})", configFile.get(), configVersion);
             return null;

@@ -24,8 +24,12 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  */
 final class YamlReader {
     private static final YAMLFactory FACTORY = YAMLFactory.builder().build();
-    /** An unquoted {@code [::1]:8080}: YAML reads the brackets as a list, which is a syntax error. */
-    private static final Pattern BARE_IPV6_ADDRESS = Pattern.compile("(^|[\\s,{\\[])\\[[0-9A-Fa-f:.%]*:[0-9A-Fa-f:.%]*]:\\d");
+    /**
+     * An unquoted {@code [::1]:8080} (YAML reads the brackets as a list) or, inside {@code [...]},
+     * {@code ::1/128} (a leading ':' is an indicator there). Both are syntax errors.
+     */
+    private static final Pattern BARE_IPV6 =
+            Pattern.compile("(^|[\\s,{\\[])(\\[?::|\\[[0-9A-Fa-f:.%]*:[0-9A-Fa-f:.%]*]:\\d)");
 
     private final String text;
     private final Problems problems;
@@ -158,8 +162,8 @@ final class YamlReader {
     /** The two mistakes people actually make in this file, named in their words rather than the parser's. */
     private String hint(Position at, String problem) {
         String line = lineAt(at.line());
-        if (BARE_IPV6_ADDRESS.matcher(line).find()) {
-            return "; quote IPv6 addresses, e.g. \"[::1]:8080\"";
+        if (BARE_IPV6.matcher(line).find()) {
+            return "; quote IPv6 addresses, e.g. \"[::1]:8080\" or \"::1/128\"";
         }
         if (problem != null && problem.contains("expected <block end>")) {
             return "; check the indentation of this line";

@@ -3,6 +3,8 @@ package dev.sluice.server;
 import dev.sluice.failure.FailureKind;
 import dev.sluice.failure.LocalReply;
 import dev.sluice.observe.Exchange;
+import dev.sluice.resilience.RetryDecision;
+import dev.sluice.resilience.RetryPolicy;
 import dev.sluice.route.Route;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.ConnectionPool;
@@ -58,6 +60,12 @@ import org.slf4j.LoggerFactory;
 final class DownstreamHandler extends ChannelInboundHandlerAdapter
         implements UpstreamListener, StrictRequestDecoder.HeadProgress {
     private static final Logger LOG = LoggerFactory.getLogger(DownstreamHandler.class);
+    /**
+     * 128 KiB of request body is kept for a possible retry: covers JSON and form posts. A larger
+     * upload streams on without a copy, and is then no longer retryable (recorded in the log).
+     */
+    static final int REPLAY_LIMIT = 128 * 1024;
+    static final io.netty.util.AsciiString IDEMPOTENCY_KEY = io.netty.util.AsciiString.cached("idempotency-key");
 
     private enum State { IDLE, READING_HEAD, EXCHANGE, CLOSING }
 
@@ -94,8 +102,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     private boolean responseStarted;
     private boolean responseKeepAlive;
     private long triedEndpoints;
-    private FailureKind lastConnectFailure;
+    private FailureKind lastFailure;
+    private int retries;
     private long connectStartedNanos;
+    private boolean idempotencyKey;
+    /** Copies of body parts already written upstream, for a retry; see REPLAY_LIMIT. */
+    private final ArrayDeque<HttpContent> replay = new ArrayDeque<>(2);
+    private long replayBytes;
+    private boolean bodyReplayable;
 
     // One timer per connection, re-armed in place (like IdleStateHandler) to avoid churn.
     private Deadline deadline = Deadline.NONE;
@@ -207,6 +221,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         ex.route = route.name();
         cluster = snapshot.clusters().get(route.cluster());
         ex.cluster = cluster.name();
+        cluster.retryBudget().deposit();
+        idempotencyKey = head.headers().contains(IDEMPOTENCY_KEY);
 
         HttpHeaders headers = head.headers();
         HeaderPolicy.removeHopByHop(headers);
@@ -218,7 +234,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         request = head;
         triedEndpoints = 0;
-        lastConnectFailure = null;
+        lastFailure = null;
+        retries = 0;
+        replayBytes = 0;
+        bodyReplayable = true;
         startAttempt();
     }
 
@@ -311,15 +330,19 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     // ---- Sluice → endpoint ----
 
     private void startAttempt() {
-        Endpoint endpoint = cluster.pick(triedEndpoints);
+        long now = gateway.nanoTime();
+        Endpoint endpoint = cluster.pick(triedEndpoints, now);
+        if (endpoint == null && lastFailure != null && !lastFailure.unprocessed()) {
+            // An idempotent retry after every endpoint was tried once may revisit one.
+            endpoint = cluster.pick(0, now);
+        }
         if (endpoint == null) {
-            reply(lastConnectFailure != null ? lastConnectFailure : FailureKind.NO_HEALTHY_ENDPOINT, clientKeepAlive);
+            reply(lastFailure != null ? lastFailure : FailureKind.NO_HEALTHY_ENDPOINT, clientKeepAlive);
             return;
         }
         triedEndpoints |= cluster.bitOf(endpoint);
         ex.endpoint = endpoint.address();
         ConnectionPool pool = pools.pool(endpoint, cluster.config().maxIdlePerEndpoint());
-        long now = gateway.nanoTime();
         UpstreamConnection pooled = pool.acquire(now);
         if (pooled != null) {
             ex.connectionReused = true;
@@ -353,13 +376,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             bind(f.getNow());
             return;
         }
-        FailureKind kind = connectFailureKind(f.cause());
-        lastConnectFailure = kind;
-        // Unprocessed: nothing reached an application, so any method may go to the next endpoint.
-        boolean more = Long.bitCount(triedEndpoints) < cluster.endpoints().size();
-        ex.addAttempt(new Exchange.Attempt(endpoint.address(), false, -1, 0, kind,
-                more ? "retried: unprocessed, next endpoint" : "not retried: every endpoint tried"));
-        startAttempt();
+        attemptFailed(connectFailureKind(f.cause()), endpoint, false);
     }
 
     static FailureKind connectFailureKind(Throwable cause) {
@@ -396,14 +413,24 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
     private void onHeadWritten(UpstreamConnection connection, boolean success) {
         if (!success && connection == upstream) {
-            // The write failed, so not one byte of this request left Sluice: a pooled connection
-            // that died in the pool. Retrying on a fresh connection is safe for any method.
-            retryClosedBeforeSend(connection);
+            // The write failed, so not one byte of this request left Sluice: typically a pooled
+            // connection that died in the pool. Retrying on a fresh connection is safe.
+            attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), ex.connectionReused);
         }
     }
 
     private void writeUpstream(HttpContent content, boolean last) {
         UpstreamConnection connection = upstream;
+        if (bodyReplayable) {
+            int size = content.content().readableBytes();
+            if (replayBytes + size <= REPLAY_LIMIT) {
+                replayBytes += size;
+                replay.add(content.retainedDuplicate());
+            } else {
+                bodyReplayable = false;
+                releaseAll(replay);
+            }
+        }
         if (last) {
             connection.channel().write(content).addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess() && connection == upstream) {
@@ -423,29 +450,53 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         }
     }
 
-    private void retryClosedBeforeSend(UpstreamConnection dead) {
-        detachUpstream(dead);
-        ex.addAttempt(new Exchange.Attempt(dead.endpoint().address(), true, ex.connectionIdleMillis, 0,
-                FailureKind.CLOSED_BEFORE_SEND, "retried: nothing was sent, fresh connection"));
-        if (!pendingBodyIntact()) {
-            // Body parts already handed to the dead connection are gone with it.
-            reply(FailureKind.RESET_BEFORE_RESPONSE, false);
+    /**
+     * One attempt failed. Records it (and the endpoint's passive health), asks the retry policy,
+     * and either tries again or answers the client with the failure.
+     */
+    private void attemptFailed(FailureKind kind, Endpoint endpoint, boolean reused) {
+        if (upstream != null) {
+            UpstreamConnection connection = upstream;
+            detachUpstream(connection);
+            connection.close();
+        }
+        disarm();
+        long now = gateway.nanoTime();
+        boolean pooledDeath = kind == FailureKind.CLOSED_BEFORE_SEND && reused;
+        if (!pooledDeath && kind != FailureKind.BAD_RESPONSE) {
+            endpoint.recordFailure(now, cluster.mayEject(now));
+        }
+        lastFailure = kind;
+        boolean endpointsLeft = Long.bitCount(triedEndpoints) < cluster.size();
+        RetryDecision decision = RetryPolicy.DEFAULT.decide(kind, new RetryPolicy.Attempted(request.method(),
+                idempotencyKey, bodyReplayable, responseStarted, retries, endpointsLeft, reused),
+                cluster.retryBudget(), now);
+        ex.addAttempt(new Exchange.Attempt(endpoint.address(), reused, reused ? ex.connectionIdleMillis : -1,
+                ex.connectNanos, kind, decision.reason()));
+        if (!decision.retries()) {
+            reply(kind, clientKeepAlive && requestComplete && kind != FailureKind.BAD_RESPONSE);
             return;
         }
-        connect(dead.endpoint());
-    }
-
-    /** True when no body byte was handed to a connection yet, so the request can be resent. */
-    private boolean pendingBodyIntact() {
-        return ex.bytesIn == 0 || !pendingBody.isEmpty() && ex.bytesIn == pendingBytes();
-    }
-
-    private long pendingBytes() {
-        long n = 0;
-        for (HttpContent c : pendingBody) {
-            n += c.content().readableBytes();
+        if (!pooledDeath) {
+            retries++;
         }
-        return n;
+        resendBodyFromReplay();
+        requestHeadWritten = false;
+        requestFullyWritten = false;
+        if (pooledDeath) {
+            connect(endpoint);
+        } else {
+            startAttempt();
+        }
+    }
+
+    /** Puts the body parts already sent back in front of those not yet sent. */
+    private void resendBodyFromReplay() {
+        HttpContent part;
+        while ((part = replay.pollLast()) != null) {
+            pendingBody.addFirst(part);
+        }
+        replayBytes = 0;
     }
 
     // ---- endpoint → Sluice → client ----
@@ -494,6 +545,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         }
         disarm();
         UpstreamConnection connection = upstream;
+        connection.endpoint().recordSuccess();
         HttpHeaders headers = response.headers();
         ex.upstreamStatus = status;
         connection.learn(KeepAlive.parse(headers.get(HttpHeaderNames.KEEP_ALIVE)));
@@ -599,7 +651,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             LOG.debug("upstream {} failed: {}", connection.endpoint(), cause.toString());
         }
         if (!requestHeadWritten) {
-            retryClosedBeforeSend(connection);
+            attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), ex.connectionReused);
         } else if (responseStarted) {
             upstreamFailed(FailureKind.RESPONSE_TRUNCATED);
         } else {
@@ -615,11 +667,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             connection.close();
         }
         if (responseStarted) {
+            if (kind != FailureKind.BAD_RESPONSE && connection != null) {
+                connection.endpoint().recordFailure(gateway.nanoTime(), cluster.mayEject(gateway.nanoTime()));
+            }
             abortExchange(kind);
         } else {
-            ex.addAttempt(new Exchange.Attempt(ex.endpoint, ex.connectionReused, ex.connectionIdleMillis,
-                    ex.connectNanos, kind, "not retried: the request may have been processed"));
-            reply(kind, clientKeepAlive && requestComplete && kind != FailureKind.BAD_RESPONSE);
+            attemptFailed(kind, connection.endpoint(), ex.connectionReused);
         }
     }
 
@@ -674,6 +727,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         requestHeadWritten = false;
         requestFullyWritten = false;
         releaseAll(pendingBody);
+        releaseAll(replay);
         if (!keepAlive) {
             state = State.CLOSING;
             releaseAll(pipelined);
@@ -719,6 +773,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         }
         state = State.CLOSING;
         releaseAll(pendingBody);
+        releaseAll(replay);
         releaseAll(pipelined);
         if (timer != null) {
             timer.cancel(false);
@@ -784,17 +839,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
                 reply(FailureKind.REQUEST_HEADER_TIMEOUT, false);
             }
             case RESPONSE -> {
-                if (ex != null && !responseStarted) {
-                    upstreamFailedAfterTimeout();
+                if (ex != null && !responseStarted && upstream != null) {
+                    attemptFailed(FailureKind.RESPONSE_TIMEOUT, upstream.endpoint(), ex.connectionReused);
                 }
             }
             case NONE -> { }
         }
-    }
-
-    private void upstreamFailedAfterTimeout() {
-        ex.addAttempt(new Exchange.Attempt(ex.endpoint, ex.connectionReused, ex.connectionIdleMillis,
-                ex.connectNanos, FailureKind.RESPONSE_TIMEOUT, "not retried: the request may have been processed"));
-        reply(FailureKind.RESPONSE_TIMEOUT, clientKeepAlive);
     }
 }

@@ -59,7 +59,7 @@ public final class Gateway implements AutoCloseable {
             EventLoop loop = (EventLoop) executor;
             pools.put(loop, new UpstreamPools(loop, nanoClock));
         }
-        this.snapshot = Snapshot.build(config, null);
+        this.snapshot = Snapshot.build(config, null, nanoClock.getAsLong());
     }
 
     public static Gateway start(SluiceConfig config, AccessLog accessLog) throws InterruptedException {
@@ -123,9 +123,12 @@ public final class Gateway implements AutoCloseable {
         return snapshot;
     }
 
-    /** Publishes a new snapshot; requests already routed keep the one they read. */
-    public void publish(Snapshot next) {
-        this.snapshot = next;
+    /**
+     * Builds and publishes the snapshot of a validated config; requests already routed keep the
+     * one they read. Endpoints that stay keep their pools and health.
+     */
+    public synchronized void apply(SluiceConfig config) {
+        this.snapshot = Snapshot.build(config, snapshot, nanoClock.getAsLong());
     }
 
     public boolean draining() {

@@ -23,7 +23,7 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
      * Builds a snapshot, keeping the {@link Endpoint} objects of {@code previous} whose cluster
      * and address are unchanged, so their pools and state survive a reload.
      */
-    public static Snapshot build(SluiceConfig config, Snapshot previous) {
+    public static Snapshot build(SluiceConfig config, Snapshot previous, long nowNanos) {
         Map<String, Endpoint> known = new HashMap<>();
         if (previous != null) {
             for (Cluster c : previous.clusters.values()) {
@@ -43,7 +43,7 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
                 }
                 endpoints.add(e);
             }
-            clusters.put(cc.name(), new Cluster(cc, endpoints));
+            clusters.put(cc.name(), new Cluster(cc, endpoints, nowNanos));
         }
         return new Snapshot(config, new RouteTable(config.routes()), Map.copyOf(clusters));
     }
