@@ -60,14 +60,12 @@ final class ListenerBinder {
         List<String> trustedProxies = f.optional("trusted_proxies").map(n -> cidrs(n, f.path("trusted_proxies")))
                 .orElse(List.of());
 
-        boolean duplicateAddress = address.isPresent() && checkUniqueAddress(address.get(), addressNode.get());
-        String effectiveName = name.or(() -> address.map(HostPort::toString)).orElse(null);
-        // Two unnamed listeners on one address are one mistake, already reported above.
-        if (effectiveName != null && !(duplicateAddress && name.isEmpty())) {
-            Position nameAt = f.optional("name").map(YamlNode::at).orElse(addressNode.map(YamlNode::at).orElse(f.at()));
-            names.claim(effectiveName, nameAt).ifPresent(first -> values.problems().add(nameAt,
-                    "duplicate listener name '" + effectiveName + "' (first defined at " + first + ")"
-                            + (name.isEmpty() ? "; give each listener its own 'name'" : "")));
+        boolean duplicateAddress = address.isPresent() && !isFirstUse(address.get(), addressNode.get());
+        String effectiveName = name.or(() -> address.map(HostPort::toString)).orElse("");
+        // Two unnamed listeners on one address are one mistake, already reported as the address.
+        if (!effectiveName.isEmpty() && !(duplicateAddress && name.isEmpty())) {
+            YamlNode nameNode = f.optional("name").or(() -> addressNode).orElseThrow();
+            checkUniqueName(effectiveName, nameNode.at(), name.isEmpty());
         }
         if (values.problems().count() > before) {
             return Optional.empty();
@@ -76,15 +74,21 @@ final class ListenerBinder {
                 maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies));
     }
 
-    /** True when {@code address} was already taken (and reported). Port 0 never clashes: each bind gets its own port. */
-    private boolean checkUniqueAddress(HostPort address, YamlNode node) {
+    /** False when {@code address} was already taken (and reported). Port 0 never clashes: each bind gets its own port. */
+    private boolean isFirstUse(HostPort address, YamlNode node) {
         if (address.port() == 0) {
-            return false;
+            return true;
         }
         Optional<Position> first = addresses.claim(address, node.at());
         first.ifPresent(at -> values.problems().add(node.at(),
                 "duplicate listener address '" + address + "' (first defined at " + at + ")"));
-        return first.isPresent();
+        return first.isEmpty();
+    }
+
+    private void checkUniqueName(String name, Position at, boolean defaulted) {
+        names.claim(name, at).ifPresent(first -> values.problems().add(at,
+                "duplicate listener name '" + name + "' (first defined at " + first + ")"
+                        + (defaulted ? "; give each listener its own 'name'" : "")));
     }
 
     private Optional<Integer> size(YamlNode node, String path) {

@@ -45,7 +45,7 @@ final class YamlReader {
     }
 
     private Optional<YamlNode> readDocument() {
-        try (YAMLParser parser = (YAMLParser) FACTORY.createParser(text)) {
+        try (YAMLParser parser = FACTORY.createParser(text)) {
             if (parser.nextToken() == null) {
                 return empty();
             }

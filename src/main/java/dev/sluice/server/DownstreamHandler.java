@@ -258,6 +258,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         if (headers.size() > listener.config.maxHeaders()) {
             return FailureKind.HEADERS_TOO_LARGE;
         }
+        HttpVersion version = head.protocolVersion();
+        if (version.majorVersion() != 1 || version.minorVersion() > 1) {
+            return FailureKind.BAD_REQUEST;
+        }
         int hosts = headers.getAll(HttpHeaderNames.HOST).size();
         // RFC 9112 §3.2: an HTTP/1.1 request without Host, or with more than one, gets 400.
         if (hosts > 1 || hosts == 0 && HttpVersion.HTTP_1_1.equals(head.protocolVersion())) {

@@ -49,6 +49,9 @@ import java.util.concurrent.TimeUnit;
  * was built with {@link TestBackend.Builder#keepAliveTimeout(int)}.
  */
 public final class BackendExchange {
+    // Deprecated as a name in Netty (HTTP/2 forbids it), but HTTP/1.1 servers still send it.
+    private static final String KEEP_ALIVE_HEADER = "keep-alive";
+
     private final TestBackend backend;
     private final BackendConnection connection;
     private final ChannelHandlerContext ctx;
@@ -363,9 +366,9 @@ public final class BackendExchange {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             }
             int keepAlive = backend.keepAliveTimeoutSeconds();
-            if (keepAlive > 0 && !h.contains(HttpHeaderNames.KEEP_ALIVE)) {
+            if (keepAlive > 0 && !h.contains(KEEP_ALIVE_HEADER)) {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-                h.set(HttpHeaderNames.KEEP_ALIVE, "timeout=" + keepAlive);
+                h.set(KEEP_ALIVE_HEADER, "timeout=" + keepAlive);
             }
         }
         closeAfterResponse = close;

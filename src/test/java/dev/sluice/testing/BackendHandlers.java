@@ -203,7 +203,7 @@ public final class BackendHandlers {
         return new BackendHandler() {
             @Override
             public void onHead(BackendExchange ex) {
-                ex.sendInterim(103, new DefaultHttpHeaders().add(HttpHeaderNames.LINK, link));
+                ex.sendInterim(103, new DefaultHttpHeaders().add("link", link));
                 inner.onHead(ex);
             }
 
