@@ -92,6 +92,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     private boolean clientKeepAlive;
     private boolean expectContinue;
     private boolean requestComplete;
+    /** The request has no body (no Content-Length, no Transfer-Encoding, or a length of 0). */
+    private boolean requestBodyless;
     /** Body parts received from the client and not yet written upstream. */
     private final ArrayDeque<HttpContent> pendingBody = new ArrayDeque<>(2);
     private UpstreamConnection upstream;
@@ -203,6 +205,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             return;
         }
         ex.requestId = HeaderPolicy.ensureRequestId(head.headers());
+        requestBodyless = !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) == 0;
         FailureKind invalid = validate(head);
         if (invalid != null) {
             reply(invalid, false);
@@ -700,7 +703,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         ex.failure = kind;
         ex.status = kind.status().code();
         // A request whose body was not read to its end leaves the connection mid-message: close it.
-        boolean keep = keepAlive && requestComplete && !gateway.draining();
+        // (A bodyless request's empty end marker still follows; it is dropped when it arrives.)
+        boolean keep = keepAlive && (requestComplete || requestBodyless) && !gateway.draining();
         HttpResponse response = LocalReply.build(ctx.alloc(), kind, ex.route, ex.requestId, keep);
         if (!HttpVersion.HTTP_1_1.equals(clientVersion) && keep) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);

@@ -51,6 +51,11 @@ public final class TestGateway implements AutoCloseable {
                 List.of(c), Optional.empty(), AccessLogConfig.STDOUT);
     }
 
+    /** A gateway from YAML, as a user would write it (listeners should use port 0). */
+    public static TestGateway fromYaml(String yaml) throws Exception {
+        return start(dev.sluice.config.ConfigLoader.parse(yaml, "<test>"));
+    }
+
     public static TestGateway start(SluiceConfig config) throws InterruptedException {
         SyncBuffer buffer = new SyncBuffer();
         AccessLog log = AccessLog.toStream(buffer);

@@ -1,0 +1,200 @@
+package dev.sluice.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.testing.Await;
+import dev.sluice.testing.BackendHandlers;
+import dev.sluice.testing.FaultRelay;
+import dev.sluice.testing.RawHttpClient;
+import dev.sluice.testing.RawResponse;
+import dev.sluice.testing.TestBackend;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** Every failure Sluice reports is one taxonomy kind, with its status, header and log entry. */
+class FailureRepliesTest {
+    private static final Duration T = Duration.ofSeconds(10);
+
+    private static String get(String path) {
+        return "GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n";
+    }
+
+    private static String post(String path, String body) {
+        return "POST " + path + " HTTP/1.1\r\nHost: test\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    /** A loopback port that nothing listens on. */
+    private static InetSocketAddress closedPort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return new InetSocketAddress("127.0.0.1", s.getLocalPort());
+        }
+    }
+
+    private static String yaml(String routes, String clusters) {
+        return """
+                listeners:
+                  - address: 127.0.0.1:0
+                    header_timeout: 300ms
+                routes:
+                %s
+                clusters:
+                %s
+                """.formatted(routes.indent(2), clusters.indent(2));
+    }
+
+    @Test
+    void unmatchedRequestGets404NoRouteAndTheConnectionStaysOpen() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml(yaml("""
+                     - match: { path_prefix: /api/ }
+                       cluster: app""", """
+                     - name: app
+                       endpoints: [%s]""".formatted(backend.authority())));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            RawResponse r = c.send(get("/elsewhere")).readResponse(T);
+            assertThat(r.status()).isEqualTo(404);
+            assertThat(r.header("x-sluice-error")).isEqualTo("no_route");
+            assertThat(r.bodyString()).contains("no_route", "route: -", "request-id: ");
+            assertThat(c.send(get("/api/x")).readResponse(T).status()).isEqualTo(200);
+            Await.until(T, () -> gw.accessLogLines().size() == 2, "two log lines");
+            assertThat(gw.accessLogLines().get(0)).contains("\"status\":404", "\"failure\":\"no_route\"");
+        }
+    }
+
+    @Test
+    void refusedConnectFailsOverToTheNextEndpointForAnyMethod() throws Exception {
+        InetSocketAddress dead = closedPort();
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml(yaml("""
+                     - match: { path_prefix: / }
+                       cluster: app""", """
+                     - name: app
+                       endpoints: [127.0.0.1:%d, %s]""".formatted(dead.getPort(), backend.authority())));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            for (int i = 0; i < 4; i++) {
+                RawResponse r = c.send(post("/order", "item=" + i)).readResponse(T);
+                assertThat(r.status()).isEqualTo(200);
+            }
+            assertThat(backend.requestCount()).isEqualTo(4);
+            Await.until(T, () -> gw.accessLogLines().size() == 4, "four log lines");
+            assertThat(gw.accessLogLines()).anySatisfy(line -> assertThat(line)
+                    .contains("\"failure\":\"connect_refused\"", "retried: unprocessed, next endpoint", "\"status\":200"));
+        }
+    }
+
+    @Test
+    void everyEndpointRefusingGives502ConnectRefused() throws Exception {
+        InetSocketAddress dead = closedPort();
+        try (TestGateway gw = TestGateway.fromYaml(yaml("""
+                     - name: shop
+                       match: { path_prefix: / }
+                       cluster: app""", """
+                     - name: app
+                       endpoints: [127.0.0.1:%d]""".formatted(dead.getPort())));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            RawResponse r = c.send(get("/")).readResponse(T);
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.header("x-sluice-error")).isEqualTo("connect_refused");
+            assertThat(r.bodyString()).contains("route: shop");
+        }
+    }
+
+    @Test
+    void silentBackendGives504ResponseTimeout() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.neverRespond());
+             TestGateway gw = TestGateway.fromYaml(yaml("""
+                     - match: { path_prefix: / }
+                       cluster: app
+                       timeout: 300ms""", """
+                     - name: app
+                       endpoints: [%s]""".formatted(backend.authority())));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            RawResponse r = c.send(get("/slow")).readResponse(T);
+            assertThat(r.status()).isEqualTo(504);
+            assertThat(r.header("x-sluice-error")).isEqualTo("response_timeout");
+            // A timeout is not retried: the request may be running at the backend.
+            assertThat(backend.requestCount()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void blackholedConnectGives504ConnectTimeout() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             FaultRelay relay = FaultRelay.start(backend.address()).blackhole();
+             TestGateway gw = TestGateway.fromYaml(yaml("""
+                     - match: { path_prefix: / }
+                       cluster: app
+                       timeout: 300ms""", """
+                     - name: app
+                       endpoints: [%s]""".formatted(relay.authority())));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            // The relay accepts but never answers: from Sluice's side a response timeout.
+            RawResponse r = c.send(get("/")).readResponse(T);
+            assertThat(r.status()).isEqualTo(504);
+            assertThat(r.header("x-sluice-error")).isEqualTo("response_timeout");
+        }
+    }
+
+    @Test
+    void slowClientHeadGets408() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml(yaml("""
+                     - match: { path_prefix: / }
+                       cluster: app""", """
+                     - name: app
+                       endpoints: [%s]""".formatted(backend.authority())));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            RawResponse r = c.send("GET / HTTP/1.1\r\nHost: te").readResponse(T);
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(r.header("x-sluice-error")).isEqualTo("request_header_timeout");
+            c.awaitClosed(T);
+            assertThat(backend.requestCount()).isZero();
+        }
+    }
+
+    @Test
+    void malformedBackendResponseGives502BadResponse() throws Exception {
+        try (java.net.ServerSocket junk = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress())) {
+            Thread.ofVirtual().start(() -> {
+                try (var s = junk.accept()) {
+                    s.getInputStream().read(new byte[4096]);
+                    s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\nok"
+                            .getBytes());
+                    s.getInputStream().read();
+                } catch (java.io.IOException ignored) {
+                    // The proxy closed the connection, as it should.
+                }
+            });
+            try (TestGateway gw = TestGateway.fromYaml(yaml("""
+                         - match: { path_prefix: / }
+                           cluster: app""", """
+                         - name: app
+                           endpoints: [127.0.0.1:%d]""".formatted(junk.getLocalPort())));
+                 RawHttpClient c = RawHttpClient.connect(gw.address())) {
+                RawResponse r = c.send(get("/")).readResponse(T);
+                assertThat(r.status()).isEqualTo(502);
+                assertThat(r.header("x-sluice-error")).isEqualTo("bad_response");
+            }
+        }
+    }
+
+    @Test
+    void resetAfterTheRequestWasSentIsNotRetriedForPost() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.resetConnection());
+             TestGateway gw = TestGateway.fromYaml(yaml("""
+                     - match: { path_prefix: / }
+                       cluster: app""", """
+                     - name: app
+                       endpoints: [%s]""".formatted(backend.authority())));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            RawResponse r = c.send(post("/pay", "amount=5")).readResponse(T);
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.header("x-sluice-error")).isEqualTo("reset_before_response");
+            assertThat(backend.requestCount()).isEqualTo(1);
+            Await.until(T, () -> !gw.accessLogLines().isEmpty(), "a log line");
+            assertThat(gw.accessLogLines().get(0)).contains("not retried: the request may have been processed");
+        }
+    }
+}
