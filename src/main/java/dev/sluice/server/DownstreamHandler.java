@@ -186,6 +186,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     private void onRequestHead(HttpRequest head) {
         disarm();
         state = State.EXCHANGE;
+        gateway.exchangeStarted();
         ex = new Exchange(gateway.clock().millis(), gateway.nanoTime());
         ex.client = peerAddress;
         ex.method = head.method().name();
@@ -725,6 +726,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
     private void endExchange(boolean keepAlive) {
         gateway.accessLog().log(ex);
+        gateway.exchangeEnded();
         ex = null;
         request = null;
         route = null;
@@ -736,7 +738,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         requestFullyWritten = false;
         releaseAll(pendingBody);
         releaseAll(replay);
-        if (!keepAlive) {
+        if (!keepAlive || gateway.draining() && pipelined.isEmpty()) {
             state = State.CLOSING;
             releaseAll(pipelined);
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -777,6 +779,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
                 connection.close();
             }
             gateway.accessLog().log(ex);
+            gateway.exchangeEnded();
             ex = null;
         }
         state = State.CLOSING;
@@ -787,6 +790,20 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             timer.cancel(false);
             timer = null;
         }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event == Gateway.DrainEvent.INSTANCE) {
+            // Between requests: nothing is lost by closing now. Mid-exchange, the response
+            // carries Connection: close instead (see gateway.draining()).
+            if (ex == null && state != State.CLOSING && pipelined.isEmpty()) {
+                state = State.CLOSING;
+                ctx.close();
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(event);
     }
 
     @Override
@@ -838,6 +855,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
                 ctx.close();
             }
             case HEAD -> {
+                gateway.exchangeStarted();
                 ex = new Exchange(gateway.clock().millis(), gateway.nanoTime());
                 ex.client = peerAddress;
                 ex.requestId = HeaderPolicy.newRequestId();

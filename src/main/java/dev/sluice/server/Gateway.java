@@ -47,6 +47,8 @@ public final class Gateway implements AutoCloseable {
     private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
     private volatile Snapshot snapshot;
     private volatile boolean draining;
+    private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong cutExchanges = new java.util.concurrent.atomic.AtomicLong();
 
     public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock) {
         this.transport = Transport.best();
@@ -135,9 +137,47 @@ public final class Gateway implements AutoCloseable {
         return draining;
     }
 
+    /**
+     * From now on every response closes its client connection ({@code Connection: close}), and
+     * connections idle between requests are closed at once. Listeners keep accepting until
+     * {@link #stopAccepting()}: a load balancer may still send a few requests while it notices.
+     */
     public void startDraining() {
         this.draining = true;
+        for (Channel ch : clientChannels) {
+            ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
+        }
     }
+
+    /** Closes the listening sockets; open connections are not touched. */
+    public void stopAccepting() {
+        serverChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        // Connections accepted since draining started are idle-closed too.
+        for (Channel ch : clientChannels) {
+            ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
+        }
+    }
+
+    /** Requests between their first byte and their last response byte, across all connections. */
+    public int activeExchanges() {
+        return activeExchanges.get();
+    }
+
+    /** Requests cut short by {@link #close()} while still in flight. */
+    public long cutExchanges() {
+        return cutExchanges.get();
+    }
+
+    void exchangeStarted() {
+        activeExchanges.incrementAndGet();
+    }
+
+    void exchangeEnded() {
+        activeExchanges.decrementAndGet();
+    }
+
+    /** Tells a client connection to close as soon as it is between requests. */
+    enum DrainEvent { INSTANCE }
 
     public int openClientConnections() {
         return clientChannels.size();
@@ -165,6 +205,7 @@ public final class Gateway implements AutoCloseable {
 
     @Override
     public void close() {
+        cutExchanges.addAndGet(activeExchanges.get());
         serverChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         clientChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         for (Map.Entry<EventLoop, UpstreamPools> e : pools.entrySet()) {
