@@ -15,8 +15,8 @@ import java.util.Set;
 final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
-            "max_idle_per_endpoint", "load_balancer");
-    private static final List<String> ENDPOINT_KEYS = List.of("address", "labels");
+            "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check");
+    private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";
     private static final List<String> LOAD_BALANCERS =
@@ -68,13 +68,17 @@ final class ClusterBinder {
                 .flatMap(n -> values.integer(n, f.path("max_idle_per_endpoint"), 0, Integer.MAX_VALUE))
                 .orElse(ClusterConfig.DEFAULT_MAX_IDLE_PER_ENDPOINT);
         LoadBalancerKind loadBalancer = f.optional("load_balancer").flatMap(n -> loadBalancer(n, f.path("load_balancer")))
-                .orElse(LoadBalancerKind.ROUND_ROBIN);
+                .orElse(LoadBalancerKind.LEAST_REQUEST);
+        Duration slowStart = f.optional("slow_start").flatMap(n -> values.duration(n, f.path("slow_start")))
+                .orElse(Duration.ZERO);
+        Optional<HealthCheckConfig> healthCheck = f.optional("health_check")
+                .flatMap(n -> new HealthCheckBinder(values).bind(n, f.path("health_check")));
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new ClusterConfig(name.get(), endpoints, connectTimeout,
                 fixedIdleTimeout.orElse(ClusterConfig.DEFAULT_IDLE_TIMEOUT), fixedIdleTimeout.isEmpty(),
-                maxIdle, loadBalancer));
+                maxIdle, loadBalancer, slowStart, healthCheck));
     }
 
     private List<EndpointConfig> endpoints(YamlNode node, String path) {
@@ -116,10 +120,11 @@ final class ClusterBinder {
         Fields f = Fields.of(map, path, ENDPOINT_KEYS, values.problems());
         Optional<HostPort> address = f.required("address").flatMap(n -> values.address(n, f.path("address"), 1));
         Map<String, String> labels = f.optional("labels").map(n -> labels(n, f.path("labels"))).orElse(Map.of());
+        int weight = f.optional("weight").flatMap(n -> values.integer(n, f.path("weight"), 1, 1000)).orElse(1);
         if (values.problems().count() > before) {
             return Optional.empty();
         }
-        return Optional.of(new EndpointConfig(address.get(), labels));
+        return Optional.of(new EndpointConfig(address.get(), labels, weight));
     }
 
     private Map<String, String> labels(YamlNode node, String path) {

@@ -2,6 +2,7 @@ package dev.sluice.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A cluster of interchangeable endpoints ({@code clusters[]}).
@@ -10,6 +11,9 @@ import java.util.List;
  * @param learnIdleTimeout true for {@code idle_timeout: auto}: shorten {@code idleTimeout} to the
  *     backend's advertised {@code Keep-Alive: timeout=N} minus a margin
  * @param maxIdlePerEndpoint idle connections kept per endpoint per event loop
+ * @param slowStart how long a new or recovered endpoint takes to reach its full share of traffic;
+ *     zero means at once
+ * @param healthCheck active health checking; empty means only passive (outlier) detection
  */
 public record ClusterConfig(
         String name,
@@ -18,7 +22,9 @@ public record ClusterConfig(
         Duration idleTimeout,
         boolean learnIdleTimeout,
         int maxIdlePerEndpoint,
-        LoadBalancerKind loadBalancer) {
+        LoadBalancerKind loadBalancer,
+        Duration slowStart,
+        Optional<HealthCheckConfig> healthCheck) {
 
     /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
      * delays the failover to the next endpoint. */
@@ -38,8 +44,14 @@ public record ClusterConfig(
 
     public static ClusterConfig of(String name, List<EndpointConfig> endpoints) {
         return new ClusterConfig(name, endpoints, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, true,
-                DEFAULT_MAX_IDLE_PER_ENDPOINT, LoadBalancerKind.ROUND_ROBIN);
+                DEFAULT_MAX_IDLE_PER_ENDPOINT, LoadBalancerKind.LEAST_REQUEST, Duration.ZERO, Optional.empty());
     }
 
-    public enum LoadBalancerKind { ROUND_ROBIN }
+    /**
+     * {@code least_request} (default): of two endpoints picked at random, the one with fewer
+     * requests in flight (power of two choices): near-optimal spread without global state, and
+     * it steers around a slow endpoint. {@code round_robin}: strict rotation. {@code weighted}:
+     * random in proportion to endpoint weights. Weights and slow start apply to all three.
+     */
+    public enum LoadBalancerKind { LEAST_REQUEST, ROUND_ROBIN, WEIGHTED }
 }
