@@ -51,7 +51,8 @@ public record ClusterConfig(
      * {@code least_request} (default): of two endpoints picked at random, the one with fewer
      * requests in flight (power of two choices): near-optimal spread without global state, and
      * it steers around a slow endpoint. {@code round_robin}: strict rotation. {@code weighted}:
-     * random in proportion to endpoint weights. Weights and slow start apply to all three.
+     * random in proportion to endpoint weights. Weights and slow start apply to least_request and
+     * weighted; round_robin ignores them.
      */
     public enum LoadBalancerKind { LEAST_REQUEST, ROUND_ROBIN, WEIGHTED }
 }

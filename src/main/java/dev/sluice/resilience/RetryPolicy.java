@@ -34,6 +34,11 @@ public final class RetryPolicy {
                             boolean responseStarted, int retriesSoFar, boolean endpointsLeft,
                             boolean connectionReused) {}
 
+    /** Whether repeating the request means the same as sending it once (RFC 9110 §9.2.2). */
+    public static boolean isIdempotent(HttpMethod method, boolean idempotencyKey) {
+        return idempotencyKey || IDEMPOTENT.contains(method);
+    }
+
     public RetryDecision decide(FailureKind failure, Attempted request, RetryBudget budget, long nowNanos) {
         if (request.responseStarted()) {
             return RetryDecision.stop("response bytes already reached the client");

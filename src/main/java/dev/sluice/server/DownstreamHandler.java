@@ -9,6 +9,7 @@ import dev.sluice.route.Route;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.ConnectionPool;
 import dev.sluice.upstream.Endpoint;
+import dev.sluice.upstream.IdleTimeouts;
 import dev.sluice.upstream.KeepAlive;
 import dev.sluice.upstream.UpstreamConnection;
 import dev.sluice.upstream.UpstreamListener;
@@ -351,7 +352,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         triedEndpoints |= cluster.bitOf(endpoint);
         ex.endpoint = endpoint.address();
         ConnectionPool pool = pools.pool(endpoint, cluster.config().maxIdlePerEndpoint());
-        UpstreamConnection pooled = pool.acquire(now);
+        // Prevention before retries: a request that could not be retried after a keep-alive
+        // race only takes a connection too fresh to be closing, until the timeout is known.
+        long maxIdle = retryableOnceSent() || endpoint.keepAliveTimeoutKnown()
+                ? Long.MAX_VALUE : IdleTimeouts.UNLEARNED_NON_RETRYABLE_REUSE_NANOS;
+        UpstreamConnection pooled = pool.acquire(now, maxIdle);
         if (pooled != null) {
             ex.connectionReused = true;
             ex.connectionIdleMillis = (now - pooled.idleSinceNanos()) / 1_000_000;
@@ -359,6 +364,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         } else {
             connect(endpoint);
         }
+    }
+
+    /** Whether a failure after sending could be retried: idempotent, and a body that fits the replay buffer. */
+    private boolean retryableOnceSent() {
+        if (!RetryPolicy.isIdempotent(request.method(), idempotencyKey) || !bodyReplayable) {
+            return false;
+        }
+        return requestBodyless || !HttpUtil.isTransferEncodingChunked(request)
+                && HttpUtil.getContentLength(request, Long.MAX_VALUE) <= REPLAY_LIMIT;
     }
 
     private void connect(Endpoint endpoint) {
@@ -398,6 +412,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     private void bind(UpstreamConnection connection) {
         upstream = connection;
         connection.attach(this);
+        connection.endpoint().attemptStarted();
         requestHeadWritten = false;
         requestFullyWritten = false;
         Channel channel = connection.channel();
@@ -686,6 +701,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
     private void detachUpstream(UpstreamConnection expected) {
         if (upstream != null && (expected == null || upstream == expected)) {
+            upstream.endpoint().attemptEnded();
             upstream.detach();
             upstream = null;
         }

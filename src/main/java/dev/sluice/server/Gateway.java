@@ -46,6 +46,7 @@ public final class Gateway implements AutoCloseable {
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
     private volatile Snapshot snapshot;
+    private List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
     private volatile boolean draining;
     private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong cutExchanges = new java.util.concurrent.atomic.AtomicLong();
@@ -62,6 +63,22 @@ public final class Gateway implements AutoCloseable {
             pools.put(loop, new UpstreamPools(loop, nanoClock));
         }
         this.snapshot = Snapshot.build(config, null, nanoClock.getAsLong());
+        startHealthChecks(snapshot);
+    }
+
+    /** Replaces the health checkers with ones for the clusters of {@code next}. */
+    private void startHealthChecks(Snapshot next) {
+        healthCheckers.forEach(dev.sluice.upstream.HealthChecker::close);
+        List<dev.sluice.upstream.HealthChecker> checkers = new ArrayList<>();
+        for (dev.sluice.upstream.Cluster cluster : next.clusters().values()) {
+            if (cluster.config().healthCheck().isPresent()) {
+                var checker = new dev.sluice.upstream.HealthChecker(cluster, loops.next(), transport.socketChannel(),
+                        nanoClock);
+                checker.start();
+                checkers.add(checker);
+            }
+        }
+        healthCheckers = checkers;
     }
 
     public static Gateway start(SluiceConfig config, AccessLog accessLog) throws InterruptedException {
@@ -130,7 +147,9 @@ public final class Gateway implements AutoCloseable {
      * one they read. Endpoints that stay keep their pools and health.
      */
     public synchronized void apply(SluiceConfig config) {
-        this.snapshot = Snapshot.build(config, snapshot, nanoClock.getAsLong());
+        Snapshot next = Snapshot.build(config, snapshot, nanoClock.getAsLong());
+        this.snapshot = next;
+        startHealthChecks(next);
     }
 
     public boolean draining() {
@@ -205,6 +224,7 @@ public final class Gateway implements AutoCloseable {
 
     @Override
     public void close() {
+        healthCheckers.forEach(dev.sluice.upstream.HealthChecker::close);
         cutExchanges.addAndGet(activeExchanges.get());
         serverChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         clientChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);

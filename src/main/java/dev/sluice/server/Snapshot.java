@@ -38,8 +38,9 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
             for (EndpointConfig ec : cc.endpoints()) {
                 String address = ec.address().toString();
                 Endpoint e = known.get(cc.name() + "|" + address);
-                if (e == null || !e.labels().equals(ec.labels())) {
-                    e = new Endpoint(cc.name(), address, ec.address().toSocketAddress(), ec.labels());
+                if (e == null || !e.labels().equals(ec.labels()) || e.weight() != ec.weight()) {
+                    e = new Endpoint(cc.name(), address, ec.address().toSocketAddress(), ec.labels(), ec.weight(),
+                            cc.healthCheck().isPresent(), nowNanos);
                 }
                 endpoints.add(e);
             }

@@ -3,6 +3,7 @@ package dev.sluice.upstream;
 import dev.sluice.config.ClusterConfig;
 import dev.sluice.resilience.RetryBudget;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** A cluster at run time: its settings, its endpoints, the load balancer and the retry budget. */
@@ -11,14 +12,18 @@ public final class Cluster {
     static final double MAX_EJECTED_SHARE = 0.5;
 
     private final ClusterConfig config;
-    private final List<Endpoint> endpoints;
+    private final Endpoint[] endpoints;
+    private final List<Endpoint> endpointList;
     private final RetryBudget retryBudget;
+    private final long slowStartNanos;
     private final AtomicInteger next = new AtomicInteger();
 
     public Cluster(ClusterConfig config, List<Endpoint> endpoints, long nowNanos) {
         this.config = config;
-        this.endpoints = List.copyOf(endpoints);
+        this.endpoints = endpoints.toArray(Endpoint[]::new);
+        this.endpointList = List.copyOf(endpoints);
         this.retryBudget = RetryBudget.defaults(nowNanos);
+        this.slowStartNanos = config.slowStart().toNanos();
     }
 
     public String name() {
@@ -30,58 +35,144 @@ public final class Cluster {
     }
 
     public List<Endpoint> endpoints() {
-        return endpoints;
+        return endpointList;
     }
 
     public RetryBudget retryBudget() {
         return retryBudget;
     }
 
-    /**
-     * Round robin over endpoints not ejected and not yet tried by this request. When every
-     * untried endpoint is ejected, ejection is ignored (panic mode: better to try a suspect
-     * endpoint than to fail the request). Returns null when every endpoint was tried.
-     *
-     * @param triedMask bit i set when endpoints.get(i) was tried (clusters beyond 64 endpoints
-     *     wrap, which only means a retry may revisit one)
-     */
-    public Endpoint pick(long triedMask, long now) {
-        Endpoint fallback = null;
-        int n = endpoints.size();
-        int start = Math.floorMod(next.getAndIncrement(), n);
-        for (int i = 0; i < n; i++) {
-            int index = (start + i) % n;
-            if ((triedMask & bit(index)) != 0) {
-                continue;
-            }
-            Endpoint e = endpoints.get(index);
-            if (!e.isEjected(now)) {
-                return e;
-            }
-            if (fallback == null) {
-                fallback = e;
-            }
-        }
-        return fallback;
+    public int size() {
+        return endpoints.length;
     }
 
-    /** True when every endpoint is ejected, so requests go to all of them anyway. */
+    /**
+     * Picks an endpoint this request has not tried yet, with the cluster's load balancer, among
+     * those healthy and not ejected. When none is, picks among the unhealthy and ejected too
+     * (panic mode: better a suspect endpoint than failing every request); endpoints still pending
+     * their first health check or answering as another service are never picked. Returns null
+     * when nothing can be picked.
+     *
+     * @param triedMask bit i set when endpoint i was tried (clusters beyond 64 endpoints wrap,
+     *     which only means a retry may revisit one)
+     */
+    public Endpoint pick(long triedMask, long now) {
+        Endpoint e = pick(triedMask, now, false);
+        return e != null ? e : pick(triedMask, now, true);
+    }
+
+    private Endpoint pick(long triedMask, long now, boolean panic) {
+        return switch (config.loadBalancer()) {
+            case ROUND_ROBIN -> roundRobin(triedMask, now, panic);
+            case LEAST_REQUEST -> leastRequest(triedMask, now, panic);
+            case WEIGHTED -> weightedRandom(triedMask, now, panic);
+        };
+    }
+
+    private boolean eligible(int i, long triedMask, long now, boolean panic) {
+        if ((triedMask & bit(i)) != 0) {
+            return false;
+        }
+        Endpoint e = endpoints[i];
+        return switch (e.health()) {
+            case HEALTHY -> panic || !e.isEjected(now);
+            case UNHEALTHY -> panic;
+            case PENDING, WRONG_IDENTITY -> false;
+        };
+    }
+
+    private Endpoint roundRobin(long triedMask, long now, boolean panic) {
+        int n = endpoints.length;
+        int start = Math.floorMod(next.getAndIncrement(), n);
+        for (int k = 0; k < n; k++) {
+            int i = (start + k) % n;
+            if (eligible(i, triedMask, now, panic)) {
+                return endpoints[i];
+            }
+        }
+        return null;
+    }
+
+    /** Power of two choices: two random eligible endpoints, the less loaded (per weight) wins. */
+    private Endpoint leastRequest(long triedMask, long now, boolean panic) {
+        int n = endpoints.length;
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        int a = firstEligibleFrom(random.nextInt(n), triedMask, now, panic);
+        if (a < 0) {
+            return null;
+        }
+        int b = firstEligibleFrom(random.nextInt(n), triedMask, now, panic);
+        if (b == a) {
+            return endpoints[a];
+        }
+        double loadA = (endpoints[a].inFlight() + 1) / endpoints[a].effectiveWeight(now, slowStartNanos);
+        double loadB = (endpoints[b].inFlight() + 1) / endpoints[b].effectiveWeight(now, slowStartNanos);
+        return loadB < loadA ? endpoints[b] : endpoints[a];
+    }
+
+    private int firstEligibleFrom(int start, long triedMask, long now, boolean panic) {
+        int n = endpoints.length;
+        for (int k = 0; k < n; k++) {
+            int i = (start + k) % n;
+            if (eligible(i, triedMask, now, panic)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private Endpoint weightedRandom(long triedMask, long now, boolean panic) {
+        double total = 0;
+        for (int i = 0; i < endpoints.length; i++) {
+            if (eligible(i, triedMask, now, panic)) {
+                total += endpoints[i].effectiveWeight(now, slowStartNanos);
+            }
+        }
+        if (total <= 0) {
+            return null;
+        }
+        double r = ThreadLocalRandom.current().nextDouble(total);
+        Endpoint last = null;
+        for (int i = 0; i < endpoints.length; i++) {
+            if (eligible(i, triedMask, now, panic)) {
+                last = endpoints[i];
+                r -= last.effectiveWeight(now, slowStartNanos);
+                if (r < 0) {
+                    return last;
+                }
+            }
+        }
+        return last;
+    }
+
+    /** True when requests go to unhealthy or ejected endpoints because nothing healthy is left. */
     public boolean panicking(long now) {
-        return endpoints.stream().allMatch(e -> e.isEjected(now));
+        for (int i = 0; i < endpoints.length; i++) {
+            if (eligible(i, 0, now, false)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether one more endpoint may be ejected without passing the cluster's ejection cap. */
     public boolean mayEject(long now) {
-        long ejected = endpoints.stream().filter(e -> e.isEjected(now)).count();
-        return ejected < Math.max(1, (long) Math.floor(endpoints.size() * MAX_EJECTED_SHARE));
+        int ejected = 0;
+        for (Endpoint e : endpoints) {
+            if (e.isEjected(now)) {
+                ejected++;
+            }
+        }
+        return ejected < Math.max(1, (int) Math.floor(endpoints.length * MAX_EJECTED_SHARE));
     }
 
     public long bitOf(Endpoint endpoint) {
-        return bit(endpoints.indexOf(endpoint));
-    }
-
-    public int size() {
-        return endpoints.size();
+        for (int i = 0; i < endpoints.length; i++) {
+            if (endpoints[i] == endpoint) {
+                return bit(i);
+            }
+        }
+        return 0;
     }
 
     private static long bit(int index) {

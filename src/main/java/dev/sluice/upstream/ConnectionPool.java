@@ -26,12 +26,25 @@ public final class ConnectionPool {
 
     /** A usable idle connection, or null. Dead or expired ones met on the way are closed. */
     public UpstreamConnection acquire(long now) {
+        return acquire(now, Long.MAX_VALUE);
+    }
+
+    /**
+     * A usable connection idle for less than {@code maxIdleNanos}, or null; older ones stay
+     * pooled for requests that may take them.
+     */
+    public UpstreamConnection acquire(long now, long maxIdleNanos) {
         UpstreamConnection c;
-        while ((c = idle.pollFirst()) != null) {
-            if (c.usableAt(now)) {
-                return c;
+        while ((c = idle.peekFirst()) != null) {
+            if (!c.usableAt(now)) {
+                idle.pollFirst();
+                c.close();
+                continue;
             }
-            c.close();
+            if (now - c.idleSinceNanos() >= maxIdleNanos) {
+                return null;
+            }
+            return idle.pollFirst();
         }
         return null;
     }
@@ -55,8 +68,15 @@ public final class ConnectionPool {
         return true;
     }
 
-    void remove(UpstreamConnection c) {
+    /**
+     * An idle connection closed. When the backend closed it, the time it sat idle is the
+     * backend's keep-alive timeout as seen from here, which the endpoint learns.
+     */
+    void closedWhileIdle(UpstreamConnection c, boolean byPeer) {
         idle.remove(c);
+        if (byPeer) {
+            c.endpoint().observeIdleClose(nanoClock.getAsLong() - c.idleSinceNanos());
+        }
     }
 
     public int idleCount() {

@@ -20,20 +20,102 @@ public final class Endpoint {
     /** 30 s longest ejection: a dead endpoint is probed at least twice a minute. */
     static final long MAX_EJECTION_NANOS = 30_000_000_000L;
 
+    /** Result of active health checking; {@link #HEALTHY} when the cluster has no health check. */
+    public enum Health {
+        /** Not checked yet: no traffic until the first check proves the endpoint's identity. */
+        PENDING,
+        HEALTHY,
+        /** Failed its checks: used only when nothing healthy is left (panic mode). */
+        UNHEALTHY,
+        /** Answered as a different service: never used, not even in panic mode. */
+        WRONG_IDENTITY
+    }
+
     private final String cluster;
     private final String address;
     private final InetSocketAddress socketAddress;
     private final Map<String, String> labels;
+    private final int weight;
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile Health health = Health.HEALTHY;
+    /** When the endpoint last became usable (created, recovered): the start of its slow start. */
+    private volatile long usableSinceNanos;
+    /** The shortest idle time after which the backend was seen closing a pooled connection; -1 if never. */
+    private volatile long observedIdleCloseNanos = -1;
+    private volatile boolean advertised;
     private volatile int ejections;
     private volatile long ejectedUntilNanos;
     private volatile boolean ejected;
 
-    public Endpoint(String cluster, String address, InetSocketAddress socketAddress, Map<String, String> labels) {
+    public Endpoint(String cluster, String address, InetSocketAddress socketAddress, Map<String, String> labels,
+                    int weight, boolean healthChecked, long nowNanos) {
         this.cluster = cluster;
         this.address = address;
         this.socketAddress = socketAddress;
         this.labels = Map.copyOf(labels);
+        this.weight = weight;
+        this.health = healthChecked ? Health.PENDING : Health.HEALTHY;
+        this.usableSinceNanos = nowNanos;
+    }
+
+    public int weight() {
+        return weight;
+    }
+
+    public Health health() {
+        return health;
+    }
+
+    /** Sets the health check's verdict; a return to health restarts slow start. */
+    public void health(Health next, long nowNanos) {
+        if (next == Health.HEALTHY && health != Health.HEALTHY) {
+            usableSinceNanos = nowNanos;
+        }
+        health = next;
+    }
+
+    long usableSinceNanos() {
+        return usableSinceNanos;
+    }
+
+    /** Requests being sent to or answered by this endpoint right now (least-request balancing). */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    public void attemptStarted() {
+        inFlight.incrementAndGet();
+    }
+
+    public void attemptEnded() {
+        inFlight.decrementAndGet();
+    }
+
+    /**
+     * The backend closed a pooled connection after it sat idle {@code idleNanos}: that is its
+     * keep-alive timeout, as seen from here, even when it never advertised one.
+     */
+    void observeIdleClose(long idleNanos) {
+        long current = observedIdleCloseNanos;
+        if (current < 0 || idleNanos < current) {
+            observedIdleCloseNanos = idleNanos;
+        }
+    }
+
+    public long observedIdleCloseNanos() {
+        return observedIdleCloseNanos;
+    }
+
+    /** Whether this backend's keep-alive timeout is known, from its header or from watching it. */
+    public boolean keepAliveTimeoutKnown() {
+        return observedIdleCloseNanos >= 0 || advertised;
+    }
+
+    void advertisedKeepAlive() {
+        if (!advertised) {
+            advertised = true;
+        }
     }
 
     public String cluster() {
@@ -71,6 +153,20 @@ public final class Endpoint {
             ejected = false;
             ejections = 0;
         }
+    }
+
+    /**
+     * This endpoint's share of traffic relative to its peers: its weight, scaled down linearly
+     * (to a 10% floor) while it is within {@code slowStartNanos} of becoming usable again (new,
+     * healthy again, or back from an ejection), so a cold cache or JIT is not flooded.
+     */
+    double effectiveWeight(long now, long slowStartNanos) {
+        if (slowStartNanos <= 0) {
+            return weight;
+        }
+        long since = ejected ? Math.max(usableSinceNanos, ejectedUntilNanos) : usableSinceNanos;
+        double ramp = (double) (now - since) / slowStartNanos;
+        return ramp >= 1 ? weight : weight * Math.max(0.1, ramp);
     }
 
     /**

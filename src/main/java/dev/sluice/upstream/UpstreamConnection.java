@@ -23,6 +23,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private long learnedTimeoutNanos = -1;
     /** Learned from {@code Keep-Alive: max=M}; the backend closes after that many requests. */
     private int learnedMaxExchanges = Integer.MAX_VALUE;
+    private boolean closedByUs;
 
     UpstreamConnection(Endpoint endpoint, Channel channel, long createdNanos) {
         this.endpoint = endpoint;
@@ -66,6 +67,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     public void learn(KeepAlive keepAlive) {
         if (keepAlive.timeoutSeconds() >= 0) {
             learnedTimeoutNanos = keepAlive.timeoutSeconds() * 1_000_000_000L;
+            endpoint.advertisedKeepAlive();
         }
         if (keepAlive.max() >= 0) {
             // "max" counts the requests the backend still accepts, this one included.
@@ -75,8 +77,10 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     /** How long this connection may now sit idle and still be reused; see {@link IdleTimeouts}. */
     public long idleTimeoutNanos(dev.sluice.config.ClusterConfig cluster) {
-        return IdleTimeouts.expiryNanos(cluster, learnedTimeoutNanos);
+        return IdleTimeouts.expiryNanos(cluster, learnedTimeoutNanos, endpoint.observedIdleCloseNanos());
     }
+
+
 
     boolean hasRequestsLeft() {
         return exchanges < learnedMaxExchanges;
@@ -103,6 +107,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     public void close() {
+        closedByUs = true;
         channel.close();
     }
 
@@ -131,7 +136,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (pool != null) {
-            pool.remove(this);
+            pool.closedWhileIdle(this, !closedByUs);
         }
         listener.onUpstreamClosed(this, null);
     }

@@ -27,21 +27,30 @@ class KeepAliveTest {
     void learnedTimeoutMinusMarginBoundsReuseUnderAuto() {
         ClusterConfig auto = ClusterConfig.of("c", List.of());
         // Node.js advertises 5 s: reuse only within 4.5 s (10% margin).
-        assertThat(IdleTimeouts.expiryNanos(auto, 5 * SECOND)).isEqualTo(4_500_000_000L);
+        assertThat(IdleTimeouts.expiryNanos(auto, 5 * SECOND, -1)).isEqualTo(4_500_000_000L);
         // A 1 s backend: the 250 ms floor applies.
-        assertThat(IdleTimeouts.expiryNanos(auto, SECOND)).isEqualTo(750_000_000L);
+        assertThat(IdleTimeouts.expiryNanos(auto, SECOND, -1)).isEqualTo(750_000_000L);
         // Nothing learned yet: the cluster's idle timeout (4 s by default).
-        assertThat(IdleTimeouts.expiryNanos(auto, -1)).isEqualTo(4 * SECOND);
+        assertThat(IdleTimeouts.expiryNanos(auto, -1, -1)).isEqualTo(4 * SECOND);
         // A generous backend is capped.
-        assertThat(IdleTimeouts.expiryNanos(auto, 3600 * SECOND)).isEqualTo(ClusterConfig.AUTO_IDLE_CAP.toNanos());
+        assertThat(IdleTimeouts.expiryNanos(auto, 3600 * SECOND, -1)).isEqualTo(ClusterConfig.AUTO_IDLE_CAP.toNanos());
         // A backend that keeps nothing alive: never reuse.
-        assertThat(IdleTimeouts.expiryNanos(auto, 0)).isZero();
+        assertThat(IdleTimeouts.expiryNanos(auto, 0, -1)).isZero();
+    }
+
+    @Test
+    void aBackendSeenClosingIdleConnectionsTeachesItsTimeoutWithoutAnyHeader() {
+        ClusterConfig auto = ClusterConfig.of("c", List.of());
+        // Python or uwsgi closing after 1 s, never saying so: learned from watching it close.
+        assertThat(IdleTimeouts.expiryNanos(auto, -1, SECOND)).isEqualTo(750_000_000L);
+        // Header and observation disagree: the shorter wins.
+        assertThat(IdleTimeouts.expiryNanos(auto, 5 * SECOND, 2 * SECOND)).isEqualTo(1_750_000_000L);
     }
 
     @Test
     void fixedIdleTimeoutIsTakenAsWritten() {
         ClusterConfig fixed = new ClusterConfig("c", List.of(), Duration.ofSeconds(1), Duration.ofSeconds(30), false, 8,
-                ClusterConfig.LoadBalancerKind.ROUND_ROBIN);
-        assertThat(IdleTimeouts.expiryNanos(fixed, 5 * SECOND)).isEqualTo(30 * SECOND);
+                ClusterConfig.LoadBalancerKind.ROUND_ROBIN, Duration.ZERO, java.util.Optional.empty());
+        assertThat(IdleTimeouts.expiryNanos(fixed, 5 * SECOND, -1)).isEqualTo(30 * SECOND);
     }
 }
