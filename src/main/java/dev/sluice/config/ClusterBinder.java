@@ -10,27 +10,44 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /** Binds {@code clusters[]} and their endpoints, and remembers which names are defined for the routes. */
 final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
-            "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check");
+            "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared");
     private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";
     private static final List<String> LOAD_BALANCERS =
             Arrays.stream(LoadBalancerKind.values()).map(k -> k.name().toLowerCase(Locale.ROOT)).toList();
 
+    /** 5 s: Node.js's keep-alive timeout, and the low end of common backend defaults (Go's
+     * net/http and gunicorn keep connections for less, Apache 5 s). A fixed upstream idle timeout
+     * at or above it lets the backend close a pooled connection just as Sluice reuses it: a 502. */
+    static final Duration COMMON_BACKEND_KEEP_ALIVE = Duration.ofSeconds(5);
+
     private final Values values;
     private final FirstSeen<String> names = new FirstSeen<>();
+    private final List<Membership> memberships = new ArrayList<>();
+    private Inventory inventory = Inventory.NONE;
     private boolean sectionIsList;
+
+    /** An endpoint in a cluster, and how it got there: listed in the cluster, or selected from the inventory. */
+    private record Membership(String cluster, HostPort address, Position at, boolean selected, boolean shared) {}
 
     ClusterBinder(Values values) {
         this.values = values;
     }
 
     List<ClusterConfig> bind(YamlNode node) {
+        return bind(node, Inventory.NONE);
+    }
+
+    /** Binds the clusters, resolving their {@code select} over {@code inventory}, then checks who shares what. */
+    List<ClusterConfig> bind(YamlNode node, Inventory inventory) {
+        this.inventory = inventory;
         List<ClusterConfig> clusters = new ArrayList<>();
         values.list(node, PATH).ifPresent(list -> {
             sectionIsList = true;
@@ -41,7 +58,26 @@ final class ClusterBinder {
                 bindOne(list.items().get(i), Paths.item(PATH, i)).ifPresent(clusters::add);
             }
         });
+        checkSharing();
         return clusters;
+    }
+
+    /** The top-level {@code endpoints:} inventory: the same items as a cluster's {@code endpoints}, unique by address. */
+    Inventory inventory(YamlNode node) {
+        String path = "endpoints";
+        List<Inventory.Entry> entries = new ArrayList<>();
+        FirstSeen<HostPort> seen = new FirstSeen<>();
+        values.list(node, path).ifPresent(list -> {
+            for (int i = 0; i < list.items().size(); i++) {
+                YamlNode item = list.items().get(i);
+                String itemPath = Paths.item(path, i);
+                endpoint(item, itemPath).ifPresent(endpoint -> seen.claim(endpoint.address(), item.at()).ifPresentOrElse(
+                        first -> values.invalid(item, itemPath, "duplicate endpoint '" + endpoint.address()
+                                + "' (first listed at " + first + ")"),
+                        () -> entries.add(new Inventory.Entry(endpoint, item.at()))));
+            }
+        });
+        return new Inventory(entries, true);
     }
 
     /** Every name a cluster was given, even clusters with other errors, so routes are not also blamed. */
@@ -60,10 +96,35 @@ final class ClusterBinder {
         Optional<String> name = nameNode.flatMap(n -> values.name(n, f.path("name")));
         name.ifPresent(n -> names.claim(n, nameNode.get().at()).ifPresent(first -> values.problems().add(
                 nameNode.get().at(), "duplicate cluster name '" + n + "' (first defined at " + first + ")")));
-        List<EndpointConfig> endpoints = f.required("endpoints").map(n -> endpoints(n, f.path("endpoints"))).orElse(List.of());
+        Optional<YamlNode> selectNode = f.optional("select");
+        Optional<Map<String, String>> select = selectNode.flatMap(n -> selector(n, f.path("select")));
+        boolean shared = f.optional("shared").flatMap(n -> values.bool(n, f.path("shared"))).orElse(false);
+        Optional<YamlNode> endpointsNode = f.optional("endpoints");
+        if (endpointsNode.isEmpty() && selectNode.isEmpty()) {
+            values.problems().add(f.at(), "missing required key 'endpoints' in " + path
+                    + " (or 'select', to take endpoints by label from the top-level 'endpoints' inventory)");
+        }
+        FirstSeen<HostPort> listedAt = new FirstSeen<>();
+        List<EndpointConfig> endpoints = new ArrayList<>(endpointsNode
+                .map(n -> endpoints(n, f.path("endpoints"), listedAt, selectNode.isEmpty())).orElse(List.of()));
+        if (name.isPresent()) {
+            for (EndpointConfig listed : endpoints) {
+                memberships.add(new Membership(name.get(), listed.address(),
+                        listedAt.firstAt(listed.address()).orElse(f.at()), false, shared));
+            }
+        }
+        if (name.isPresent() && select.isPresent()) {
+            endpoints.addAll(selected(name.get(), select.get(), selectNode.get(), f.path("select"), listedAt,
+                    endpoints.isEmpty(), shared));
+        }
         Duration connectTimeout = f.optional("connect_timeout").flatMap(n -> values.duration(n, f.path("connect_timeout")))
                 .orElse(ClusterConfig.DEFAULT_CONNECT_TIMEOUT);
         Optional<Duration> fixedIdleTimeout = f.optional("idle_timeout").flatMap(n -> idleTimeout(n, f.path("idle_timeout")));
+        fixedIdleTimeout.filter(t -> t.compareTo(COMMON_BACKEND_KEEP_ALIVE) >= 0).ifPresent(t -> values.problems().warn(
+                f.optional("idle_timeout").get().at(), f.path("idle_timeout") + ": " + Durations.format(t)
+                        + " is not below 5s, the keep-alive timeout of Node.js and other common backends; if the "
+                        + "backend closes an idle connection just as Sluice reuses it, that request fails with a 502. "
+                        + "Use 'auto', or a value below the backend's keep-alive timeout"));
         int maxIdle = f.optional("max_idle_per_endpoint")
                 .flatMap(n -> values.integer(n, f.path("max_idle_per_endpoint"), 0, Integer.MAX_VALUE))
                 .orElse(ClusterConfig.DEFAULT_MAX_IDLE_PER_ENDPOINT);
@@ -78,14 +139,108 @@ final class ClusterBinder {
         }
         return Optional.of(new ClusterConfig(name.get(), endpoints, connectTimeout,
                 fixedIdleTimeout.orElse(ClusterConfig.DEFAULT_IDLE_TIMEOUT), fixedIdleTimeout.isEmpty(),
-                maxIdle, loadBalancer, slowStart, healthCheck));
+                maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared));
     }
 
-    private List<EndpointConfig> endpoints(YamlNode node, String path) {
+    /** A non-empty map of label to value. */
+    private Optional<Map<String, String>> selector(YamlNode node, String path) {
+        return values.map(node, path).flatMap(map -> {
+            if (map.entries().isEmpty()) {
+                values.invalid(node, path, "an empty selector would take every endpoint of the inventory; "
+                        + "list the labels an endpoint must carry, e.g. { app: web }");
+                return Optional.empty();
+            }
+            Map<String, String> labels = labels(node, path);
+            return labels.size() == map.entries().size() ? Optional.of(labels) : Optional.empty();
+        });
+    }
+
+    /** The inventory endpoints {@code select} takes for cluster {@code name}; reports a selector that takes none. */
+    private List<EndpointConfig> selected(String name, Map<String, String> select, YamlNode selectNode, String path,
+                                          FirstSeen<HostPort> listedAt, boolean nothingListed, boolean shared) {
+        if (!inventory.present()) {
+            values.invalid(selectNode, path, "there is no top-level 'endpoints' inventory to select from; list the "
+                    + "endpoints there with their labels, e.g. endpoints: [{ address: 10.0.0.5:3000, labels: { app: web } }]");
+            return List.of();
+        }
+        List<Inventory.Entry> chosen = inventory.select(select);
+        if (chosen.isEmpty() && nothingListed) {
+            String have = inventory.valuesFor(select);
+            values.problems().add(selectNode.at(), "cluster '" + name + "' has no endpoints: select " + describe(select)
+                    + " matches none of the " + inventory.size() + " endpoints in the inventory"
+                    + (have.isEmpty() ? "" : " (it has " + have + ")"));
+        }
         List<EndpointConfig> endpoints = new ArrayList<>();
-        FirstSeen<HostPort> seen = new FirstSeen<>();
+        for (Inventory.Entry entry : chosen) {
+            HostPort address = entry.endpoint().address();
+            Optional<Position> listed = listedAt.firstAt(address);
+            if (listed.isPresent()) {
+                values.problems().add(selectNode.at(), "cluster '" + name + "' lists endpoint '" + address + "' at "
+                        + listed.get() + " and also selects it; it would get twice the traffic");
+                continue;
+            }
+            endpoints.add(entry.endpoint());
+            memberships.add(new Membership(name, address, selectNode.at(), true, shared));
+        }
+        return endpoints;
+    }
+
+    /**
+     * An endpoint in two clusters, where a selector put it in at least one, is the overlapping-
+     * selectors incident: traffic for one service reaching another's pods. Allowed only when both
+     * clusters say {@code shared: true}. One problem per pair of clusters, naming both.
+     */
+    private void checkSharing() {
+        record Pair(Membership first, Membership second) {}
+        Map<List<String>, Pair> pairs = new LinkedHashMap<>();
+        Map<List<String>, List<HostPort>> overlaps = new LinkedHashMap<>();
+        Map<HostPort, List<Membership>> byAddress = new LinkedHashMap<>();
+        memberships.forEach(m -> byAddress.computeIfAbsent(m.address(), a -> new ArrayList<>()).add(m));
+        byAddress.forEach((address, in) -> {
+            for (int i = 0; i < in.size(); i++) {
+                for (int j = i + 1; j < in.size(); j++) {
+                    Membership a = in.get(i);
+                    Membership b = in.get(j);
+                    if (a.cluster().equals(b.cluster()) || !(a.selected() || b.selected()) || (a.shared() && b.shared())) {
+                        continue;
+                    }
+                    List<String> key = List.of(a.cluster(), b.cluster());
+                    pairs.putIfAbsent(key, new Pair(a, b));
+                    overlaps.computeIfAbsent(key, k -> new ArrayList<>()).add(address);
+                }
+            }
+        });
+        pairs.forEach((key, pair) -> {
+            List<HostPort> addresses = overlaps.get(key);
+            Membership a = pair.first();
+            Membership b = pair.second();
+            String which = addresses.size() == 1
+                    ? "endpoint '" + addresses.get(0) + "' belongs"
+                    : "endpoints " + addresses.stream().limit(3).map(x -> "'" + x + "'").collect(Collectors.joining(", "))
+                            + (addresses.size() > 3 ? " and " + (addresses.size() - 3) + " more" : "") + " belong";
+            String sharedNote = a.shared() != b.shared()
+                    ? " ('" + (a.shared() ? a : b).cluster() + "' sets it, '" + (a.shared() ? b : a).cluster() + "' does not)"
+                    : "";
+            values.problems().add(b.at(), which + " to both cluster '" + a.cluster() + "' (" + how(a) + ") and cluster '"
+                    + b.cluster() + "' (" + how(b) + "); an endpoint serves one cluster unless both clusters set "
+                    + "'shared: true'" + sharedNote);
+        });
+    }
+
+    private static String how(Membership m) {
+        return (m.selected() ? "select at " : "listed at ") + m.at();
+    }
+
+    /** {@code {app: web, track: stable}}, as a selector is written. */
+    static String describe(Map<String, String> labels) {
+        return labels.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue())
+                .collect(Collectors.joining(", ", "{", "}"));
+    }
+
+    private List<EndpointConfig> endpoints(YamlNode node, String path, FirstSeen<HostPort> seen, boolean required) {
+        List<EndpointConfig> endpoints = new ArrayList<>();
         values.list(node, path).ifPresent(list -> {
-            if (list.items().isEmpty()) {
+            if (list.items().isEmpty() && required) {
                 values.invalid(list, path, "at least one endpoint is required");
             }
             for (int i = 0; i < list.items().size(); i++) {

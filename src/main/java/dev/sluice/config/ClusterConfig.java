@@ -1,7 +1,10 @@
 package dev.sluice.config;
 
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -14,6 +17,11 @@ import java.util.Optional;
  * @param slowStart how long a new or recovered endpoint takes to reach its full share of traffic;
  *     zero means at once
  * @param healthCheck active health checking; empty means only passive (outlier) detection
+ * @param select labels an endpoint of the top-level {@code endpoints:} inventory must all carry
+ *     to belong to this cluster; empty when the cluster only lists its endpoints
+ *     ({@code endpoints} holds the listed and the selected endpoints together)
+ * @param shared true when this cluster may share selected endpoints with another cluster that is
+ *     also {@code shared}; otherwise an endpoint selected by two clusters is an error
  */
 public record ClusterConfig(
         String name,
@@ -24,7 +32,9 @@ public record ClusterConfig(
         int maxIdlePerEndpoint,
         LoadBalancerKind loadBalancer,
         Duration slowStart,
-        Optional<HealthCheckConfig> healthCheck) {
+        Optional<HealthCheckConfig> healthCheck,
+        Map<String, String> select,
+        boolean shared) {
 
     /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
      * delays the failover to the next endpoint. */
@@ -40,6 +50,15 @@ public record ClusterConfig(
 
     public ClusterConfig {
         endpoints = List.copyOf(endpoints);
+        select = Collections.unmodifiableMap(new LinkedHashMap<>(select));
+    }
+
+    /** A cluster that lists its endpoints and selects none. */
+    public ClusterConfig(String name, List<EndpointConfig> endpoints, Duration connectTimeout, Duration idleTimeout,
+                         boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
+                         Duration slowStart, Optional<HealthCheckConfig> healthCheck) {
+        this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
+                slowStart, healthCheck, Map.of(), false);
     }
 
     public static ClusterConfig of(String name, List<EndpointConfig> endpoints) {

@@ -22,10 +22,35 @@ public final class ConfigLoader {
 
     /** Loads {@code file} (UTF-8); problems name the file as given, e.g. {@code sluice.yaml:3:14: ...}. */
     public static SluiceConfig load(Path file) throws ConfigException {
+        return parse(read(file), file.toString());
+    }
+
+    /** Parses config text; {@code sourceName} is what problems are reported against. */
+    public static SluiceConfig parse(String yamlText, String sourceName) throws ConfigException {
+        return parseWithWarnings(yamlText, sourceName).config();
+    }
+
+    /** As {@link #load}, keeping the warnings (legal settings known to cause failed requests). */
+    public static CheckedConfig loadWithWarnings(Path file) throws ConfigException {
+        return parseWithWarnings(read(file), file.toString());
+    }
+
+    /** As {@link #parse}, keeping the warnings (legal settings known to cause failed requests). */
+    public static CheckedConfig parseWithWarnings(String yamlText, String sourceName) throws ConfigException {
+        Problems problems = new Problems(sourceName);
+        Optional<SluiceConfig> config = YamlReader.read(yamlText, problems)
+                .flatMap(root -> new ConfigBinder(problems, sourceName).bind(root));
+        if (config.isEmpty() || problems.count() > 0) {
+            throw new ConfigException(problems.inFileOrder());
+        }
+        return new CheckedConfig(config.get(), problems.warningsInFileOrder());
+    }
+
+    /** The text of {@code file}, or a problem at 1:1 saying why it cannot be read. */
+    public static String read(Path file) throws ConfigException {
         String source = file.toString();
-        String text;
         try {
-            text = Files.readString(file);
+            return Files.readString(file);
         } catch (NoSuchFileException e) {
             throw unreadable(source, "file not found");
         } catch (AccessDeniedException e) {
@@ -35,18 +60,6 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw unreadable(source, "cannot read file: " + e.getMessage());
         }
-        return parse(text, source);
-    }
-
-    /** Parses config text; {@code sourceName} is what problems are reported against. */
-    public static SluiceConfig parse(String yamlText, String sourceName) throws ConfigException {
-        Problems problems = new Problems(sourceName);
-        Optional<SluiceConfig> config = YamlReader.read(yamlText, problems)
-                .flatMap(root -> new ConfigBinder(problems, sourceName).bind(root));
-        if (config.isEmpty() || problems.count() > 0) {
-            throw new ConfigException(problems.inFileOrder());
-        }
-        return config.get();
     }
 
     /** Line 1, column 1, so the output keeps the FILE:LINE:COL shape that tools parse. */

@@ -42,6 +42,18 @@ final class Durations {
         }
     }
 
+    /** The shortest exact form, as a user would write it: {@code 250ms}, {@code 2s}, {@code 5m}, {@code 1h}. */
+    static String format(Duration d) {
+        long ms = d.toMillis();
+        if (ms != 0 && ms % 3_600_000 == 0) {
+            return ms / 3_600_000 + "h";
+        }
+        if (ms != 0 && ms % 60_000 == 0) {
+            return ms / 60_000 + "m";
+        }
+        return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
+    }
+
     private static String invalid(String text) {
         return "invalid duration '" + text + "'";
     }

@@ -5,8 +5,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Binds {@code listeners[]}, and checks that no two listeners share a name or an address. */
+/** Binds {@code listeners[]}, and checks that no two listeners share a name or clash on an address. */
 final class ListenerBinder {
+    /** 600 s: how long Google Cloud's load balancers keep an idle connection to a backend (and a
+     * common choice for others). A listener that closes idle connections sooner races with a
+     * balancer reusing one: the request it sends as Sluice closes fails with a 502. */
+    static final Duration COMMON_BALANCER_IDLE = Duration.ofSeconds(600);
+
     private static final String PATH = "listeners";
     private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout",
             "max_request_line", "max_header_size", "max_headers", "trusted_proxies");
@@ -37,6 +42,55 @@ final class ListenerBinder {
         return address.port() == 0 ? Optional.empty() : addresses.firstAt(address);
     }
 
+    /** A listener address that cannot be bound together with {@code address} (a wildcard on the same port). */
+    Optional<HostPort> clashingWith(HostPort address) {
+        if (address.port() == 0) {
+            return Optional.empty();
+        }
+        return addresses.keys().stream().filter(other -> !other.equals(address) && clash(address, other)).findFirst();
+    }
+
+    Position at(HostPort listenerAddress) {
+        return addresses.firstAt(listenerAddress).orElse(Position.START);
+    }
+
+    /**
+     * True when the OS refuses to bind both: the same port, and the same host or a wildcard that
+     * covers the other ({@code 0.0.0.0} covers IPv4, {@code [::]} covers everything on Linux's
+     * default dual-stack sockets); {@code localhost} is 127.0.0.1 and ::1.
+     */
+    static boolean clash(HostPort a, HostPort b) {
+        if (a.port() != b.port() || a.port() == 0) {
+            return false;
+        }
+        String x = canonical(a.host());
+        String y = canonical(b.host());
+        if (x.equals(y) || x.equals("::") || y.equals("::")) {
+            return true;
+        }
+        if (x.equals("localhost") || y.equals("localhost")) {
+            String other = x.equals("localhost") ? y : x;
+            return other.equals("127.0.0.1") || other.equals("::1") || other.equals("0.0.0.0");
+        }
+        return (x.equals("0.0.0.0") && !y.contains(":")) || (y.equals("0.0.0.0") && !x.contains(":"));
+    }
+
+    private static String canonical(String host) {
+        String lower = host.toLowerCase(java.util.Locale.ROOT);
+        return lower.equals("0:0:0:0:0:0:0:0") ? "::" : lower.equals("0:0:0:0:0:0:0:1") ? "::1" : lower;
+    }
+
+    private static String whyClash(HostPort a, HostPort b) {
+        String wildcard = canonical(a.host()).equals("::") || canonical(b.host()).equals("::") ? "[::]"
+                : canonical(a.host()).equals("0.0.0.0") || canonical(b.host()).equals("0.0.0.0") ? "0.0.0.0" : null;
+        if (wildcard == null) {
+            return "both are the same interface";
+        }
+        return wildcard + " already takes port " + a.port() + " on every "
+                + (wildcard.equals("0.0.0.0") ? "IPv4 address" : "address, IPv4 included")
+                + ", so the other bind would fail";
+    }
+
     private Optional<ListenerConfig> bindOne(YamlNode node, String path) {
         Optional<YamlNode.Mapping> map = values.map(node, path);
         if (map.isEmpty()) {
@@ -49,6 +103,13 @@ final class ListenerBinder {
         Optional<String> name = f.optional("name").flatMap(n -> values.name(n, f.path("name")));
         Duration idleTimeout = f.optional("idle_timeout").flatMap(n -> values.duration(n, f.path("idle_timeout")))
                 .orElse(ListenerConfig.DEFAULT_IDLE_TIMEOUT);
+        if (idleTimeout.compareTo(COMMON_BALANCER_IDLE) < 0) {
+            values.problems().warn(f.optional("idle_timeout").get().at(), f.path("idle_timeout") + ": "
+                    + Durations.format(idleTimeout) + " is below 600s, the idle timeout of common load balancers "
+                    + "(Google Cloud's); a balancer that keeps an idle connection longer than Sluice may send a "
+                    + "request on it just as Sluice closes it, and that request fails with a 502. Keep it above "
+                    + "the balancer's idle timeout (the default 620s is)");
+        }
         Duration headerTimeout = f.optional("header_timeout").flatMap(n -> values.duration(n, f.path("header_timeout")))
                 .orElse(ListenerConfig.DEFAULT_HEADER_TIMEOUT);
         int maxRequestLine = f.optional("max_request_line").flatMap(n -> size(n, f.path("max_request_line")))
@@ -79,9 +140,15 @@ final class ListenerBinder {
         if (address.port() == 0) {
             return true;
         }
+        Optional<HostPort> clashing = clashingWith(address);
         Optional<Position> first = addresses.claim(address, node.at());
         first.ifPresent(at -> values.problems().add(node.at(),
                 "duplicate listener address '" + address + "' (first defined at " + at + ")"));
+        if (first.isEmpty() && clashing.isPresent()) {
+            values.problems().add(node.at(), "listener address '" + address + "' clashes with '" + clashing.get()
+                    + "' (defined at " + at(clashing.get()) + "): " + whyClash(address, clashing.get()));
+            return false;
+        }
         return first.isEmpty();
     }
 

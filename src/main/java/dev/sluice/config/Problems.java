@@ -4,10 +4,14 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-/** Collects every problem found in one source, so a user fixes a file in one pass, not one error per run. */
+/**
+ * Collects every problem found in one source, so a user fixes a file in one pass, not one error
+ * per run; and the warnings, which do not stop the config from loading.
+ */
 final class Problems {
     private final String source;
     private final List<ConfigProblem> found = new ArrayList<>();
+    private final List<ConfigWarning> warnings = new ArrayList<>();
 
     Problems(String source) {
         this.source = source;
@@ -19,6 +23,16 @@ final class Problems {
 
     int count() {
         return found.size();
+    }
+
+    void warn(Position at, String message) {
+        warnings.add(new ConfigWarning(source, at.line(), at.column(), message));
+    }
+
+    List<ConfigWarning> warningsInFileOrder() {
+        return warnings.stream()
+                .sorted(Comparator.comparingInt(ConfigWarning::line).thenComparingInt(ConfigWarning::column))
+                .toList();
     }
 
     /** In file order; checks run section by section, but people read a file top to bottom. */

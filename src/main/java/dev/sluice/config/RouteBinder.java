@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
-/** Binds {@code routes[]}: names unique, and every route's cluster defined. */
+/** Binds {@code routes[]}: names unique, every route's cluster defined, and no route hidden behind an earlier one. */
 final class RouteBinder {
     private static final String PATH = "routes";
     private static final List<String> KEYS = List.of("name", "match", "cluster", "timeout");
@@ -26,15 +26,36 @@ final class RouteBinder {
      */
     List<RouteConfig> bind(YamlNode node, Optional<Set<String>> clusters) {
         List<RouteConfig> routes = new ArrayList<>();
+        List<Position> positions = new ArrayList<>();
         values.list(node, PATH).ifPresent(list -> {
             if (list.items().isEmpty()) {
                 values.invalid(list, PATH, "at least one route is required");
             }
             for (int i = 0; i < list.items().size(); i++) {
-                bindOne(list.items().get(i), i, clusters).ifPresent(routes::add);
+                YamlNode item = list.items().get(i);
+                bindOne(item, i, clusters).ifPresent(route -> {
+                    routes.add(route);
+                    positions.add(item.at());
+                });
             }
         });
+        warnShadowed(routes, positions);
         return routes;
+    }
+
+    /** A route that an earlier route fully covers never gets a request: legal, but never what was meant. */
+    private void warnShadowed(List<RouteConfig> routes, List<Position> positions) {
+        for (int later = 1; later < routes.size(); later++) {
+            for (int earlier = 0; earlier < later; earlier++) {
+                if (RouteShadowing.covers(routes.get(earlier).match(), routes.get(later).match())) {
+                    values.problems().warn(positions.get(later), "route '" + routes.get(later).name()
+                            + "' can never match: route '" + routes.get(earlier).name() + "' (at "
+                            + positions.get(earlier) + ") comes first and matches every request it would; "
+                            + "move the more specific route up");
+                    break;
+                }
+            }
+        }
     }
 
     private Optional<RouteConfig> bindOne(YamlNode node, int index, Optional<Set<String>> clusters) {

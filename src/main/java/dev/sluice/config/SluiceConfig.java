@@ -9,6 +9,7 @@ import java.util.Optional;
  *
  * @param source where it came from (a file path, or {@code <demo>}), for messages
  * @param admin empty when no admin listener is configured
+ * @param drain how a graceful shutdown is paced
  */
 public record SluiceConfig(
         String source,
@@ -17,12 +18,19 @@ public record SluiceConfig(
         List<RouteConfig> routes,
         List<ClusterConfig> clusters,
         Optional<AdminConfig> admin,
-        AccessLogConfig accessLog) {
+        AccessLogConfig accessLog,
+        DrainConfig drain) {
 
     public SluiceConfig {
         listeners = List.copyOf(listeners);
         routes = List.copyOf(routes);
         clusters = List.copyOf(clusters);
+    }
+
+    /** With the default drain pacing. */
+    public SluiceConfig(String source, ServerConfig server, List<ListenerConfig> listeners, List<RouteConfig> routes,
+                        List<ClusterConfig> clusters, Optional<AdminConfig> admin, AccessLogConfig accessLog) {
+        this(source, server, listeners, routes, clusters, admin, accessLog, DrainConfig.DEFAULT);
     }
 
     public Optional<ClusterConfig> cluster(String name) {

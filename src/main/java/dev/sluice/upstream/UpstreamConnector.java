@@ -30,6 +30,18 @@ public final class UpstreamConnector {
         this.nanoClock = nanoClock;
     }
 
+    /**
+     * Stands in for the connection's handler until the connect completes: errors on a socket
+     * still connecting (a refused connect can surface as a read error) are reported by the
+     * connect future, so here they are only swallowed.
+     */
+    private static final class ConnectingGuard extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
     public Future<UpstreamConnection> connect(EventLoop loop, Endpoint endpoint, int connectTimeoutMillis) {
         Promise<UpstreamConnection> promise = loop.newPromise();
         Bootstrap bootstrap = new Bootstrap()
@@ -48,14 +60,15 @@ public final class UpstreamConnector {
                                 .setMaxChunkSize(MAX_CHUNK_SIZE)
                                 .setStrictLineParsing(true)
                                 .setValidateHeaders(true);
-                        ch.pipeline().addLast("http", new HttpClientCodec(decoder, false, false));
+                        ch.pipeline().addLast("http", new HttpClientCodec(decoder, false, false))
+                                .addLast("exchange", new ConnectingGuard());
                     }
                 });
         ChannelFuture f = bootstrap.connect(endpoint.socketAddress());
         f.addListener(done -> {
             if (done.isSuccess()) {
                 UpstreamConnection connection = new UpstreamConnection(endpoint, f.channel(), nanoClock.getAsLong());
-                f.channel().pipeline().addLast("exchange", connection);
+                f.channel().pipeline().replace("exchange", "exchange", connection);
                 promise.setSuccess(connection);
             } else {
                 promise.setFailure(done.cause());

@@ -114,7 +114,8 @@ class ProxyHttpTest {
             RawResponse r = c.send(get("/b")).readResponse(T);
             assertThat(r.status()).isEqualTo(304);
             assertThat(r.body()).isEmpty();
-            assertThat(c.send(get("/c")).readResponse(T).status()).isEqualTo(204);
+            // The connection is intact after a bodyless 304 (the sequence repeats its last answer).
+            assertThat(c.send(get("/c")).readResponse(T).status()).isEqualTo(304);
         }
     }
 
@@ -206,9 +207,9 @@ class ProxyHttpTest {
     void pipelinedRequestsAreAnsweredInOrder() {
         try (RawHttpClient c = client()) {
             c.send(get("/1") + "POST /2 HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc" + get("/3"));
-            assertThat(c.readResponse(T).bodyString()).contains("GET /1");
-            assertThat(c.readResponse(T).bodyString()).contains("POST /2");
-            assertThat(c.readResponse(T).bodyString()).contains("GET /3");
+            assertThat(c.readResponse(T).bodyString()).contains("\"uri\":\"/1\"");
+            assertThat(c.readResponse(T).bodyString()).contains("\"method\":\"POST\"", "\"uri\":\"/2\"");
+            assertThat(c.readResponse(T).bodyString()).contains("\"uri\":\"/3\"");
         }
         assertThat(backend.requests()).extracting(RecordedRequest::uri).containsExactly("/1", "/2", "/3");
     }
