@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -83,7 +82,9 @@ public final class AccessLog implements AutoCloseable {
     public static String format(Exchange e) {
         StringBuilder b = new StringBuilder(512);
         b.append('{');
-        field(b, "time", Instant.ofEpochMilli(e.startEpochMillis).toString());
+        b.append("\"time\":\"");
+        appendTime(b, e.startEpochMillis);
+        b.append("\",");
         field(b, "request_id", e.requestId);
         field(b, "client", e.client);
         field(b, "method", e.method);
@@ -114,6 +115,35 @@ public final class AccessLog implements AutoCloseable {
         number(b, "bytes_out", e.bytesOut);
         b.setLength(b.length() - 1);
         return b.append('}').toString();
+    }
+
+    /** The second-resolution part of the last timestamp formatted ("2026-11-23T11:48:20"). */
+    private static volatile CachedSecond cachedSecond = new CachedSecond(Long.MIN_VALUE, "");
+
+    private record CachedSecond(long epochSecond, String text) {}
+
+    /**
+     * ISO-8601 UTC with milliseconds, as {@code Instant.toString()} would print it, but formatting
+     * the date and time only once per second: a log line per request must stay cheap.
+     */
+    static void appendTime(StringBuilder b, long epochMillis) {
+        long second = Math.floorDiv(epochMillis, 1000);
+        CachedSecond cached = cachedSecond;
+        if (cached.epochSecond() != second) {
+            String text = java.time.LocalDateTime.ofEpochSecond(second, 0, java.time.ZoneOffset.UTC)
+                    .format(java.time.format.DateTimeFormatter.ISO_LOCAL_DATE_TIME);
+            cached = new CachedSecond(second, text.length() == 16 ? text + ":00" : text);
+            cachedSecond = cached;
+        }
+        int millis = (int) Math.floorMod(epochMillis, 1000);
+        b.append(cached.text()).append('.');
+        if (millis < 100) {
+            b.append('0');
+        }
+        if (millis < 10) {
+            b.append('0');
+        }
+        b.append(millis).append('Z');
     }
 
     private static void attempts(StringBuilder b, List<Exchange.Attempt> attempts) {

@@ -767,6 +767,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         while (state != State.CLOSING && !(ex != null && requestComplete) && (next = pipelined.poll()) != null) {
             handleInbound(next);
         }
+        if (upstream != null) {
+            // Body parts replayed from the pipeline queue are written outside a read cycle.
+            upstream.channel().flush();
+        }
         if (ex == null || !requestComplete) {
             readClientIfReady();
         }

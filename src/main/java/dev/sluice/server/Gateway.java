@@ -45,6 +45,9 @@ public final class Gateway implements AutoCloseable {
     private final ChannelGroup serverChannels = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
+    private final List<BoundListener> listeners = new ArrayList<>();
+    /** Listening sockets closed by a reload whose accepted connections may still be open. */
+    private final java.util.Set<Channel> retiredListeners = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Snapshot snapshot;
     private List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
     private volatile boolean draining;
@@ -93,49 +96,173 @@ public final class Gateway implements AutoCloseable {
     }
 
     void bindListeners() throws InterruptedException {
-        for (ListenerConfig listener : snapshot.config().listeners()) {
-            ListenerRuntime runtime = new ListenerRuntime(listener);
-            ServerBootstrap bootstrap = new ServerBootstrap()
-                    .group(loops)
-                    .channel(transport.serverChannel())
-                    .option(ChannelOption.SO_BACKLOG, 4096)
-                    .option(ChannelOption.SO_REUSEADDR, true)
-                    .childOption(ChannelOption.AUTO_READ, false)
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, UpstreamConnector.WATER_MARK)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            clientChannels.add(ch);
-                            DownstreamHandler handler = new DownstreamHandler(Gateway.this, runtime);
-                            ResponseEncoder encoder = new ResponseEncoder();
-                            handler.useEncoder(encoder);
-                            ch.pipeline()
-                                    // Coalesces the many small writes of one read cycle into one syscall.
-                                    .addLast("flush", new FlushConsolidationHandler(256, true))
-                                    .addLast("decoder", new StrictRequestDecoder(StrictRequestDecoder.config(
-                                            listener.maxRequestLine(), listener.maxHeaderSize(),
-                                            UpstreamConnector.MAX_CHUNK_SIZE), handler))
-                                    .addLast("encoder", encoder)
-                                    .addLast("proxy", handler);
-                        }
-                    });
-            Channel channel;
-            try {
-                channel = bootstrap.bind(listener.address().toSocketAddress()).sync().channel();
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot listen on " + listener.address() + ": " + e.getMessage(), e);
+        synchronized (this) {
+            for (ListenerConfig listener : snapshot.config().listeners()) {
+                Channel channel = bind(listener);
+                listeners.add(new BoundListener(listener, channel));
+                boundAddresses.add((InetSocketAddress) channel.localAddress());
             }
-            serverChannels.add(channel);
-            boundAddresses.add((InetSocketAddress) channel.localAddress());
-            LOG.info("listening on {} ({}, {} event loops)", channel.localAddress(), transport.name(),
-                    snapshot.config().server().effectiveEventLoopThreads());
         }
     }
 
+    /** Binds one listener; its connections are served with the snapshot current at each request. */
+    private Channel bind(ListenerConfig listener) {
+        ListenerRuntime runtime = new ListenerRuntime(listener);
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(loops)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, UpstreamConnector.WATER_MARK)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        clientChannels.add(ch);
+                        DownstreamHandler handler = new DownstreamHandler(Gateway.this, runtime);
+                        ResponseEncoder encoder = new ResponseEncoder();
+                        handler.useEncoder(encoder);
+                        ch.pipeline()
+                                // Coalesces the many small writes of one read cycle into one syscall.
+                                .addLast("flush", new FlushConsolidationHandler(256, true))
+                                .addLast("decoder", new StrictRequestDecoder(StrictRequestDecoder.config(
+                                        listener.maxRequestLine(), listener.maxHeaderSize(),
+                                        UpstreamConnector.MAX_CHUNK_SIZE), handler))
+                                .addLast("encoder", encoder)
+                                .addLast("proxy", handler);
+                    }
+                });
+        Channel channel;
+        try {
+            channel = bootstrap.bind(listener.address().toSocketAddress()).sync().channel();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot listen on " + listener.address() + ": " + e.getMessage(), e);
+        }
+        serverChannels.add(channel);
+        LOG.info("listening on {} ({}, {} event loops)", channel.localAddress(), transport.name(),
+                snapshot.config().server().effectiveEventLoopThreads());
+        return channel;
+    }
+
     /** The addresses the listeners are bound to, in config order (port 0 resolved). */
-    public List<InetSocketAddress> boundAddresses() {
+    public synchronized List<InetSocketAddress> boundAddresses() {
         return List.copyOf(boundAddresses);
+    }
+
+    /** A bound listener: its settings and its listening socket. */
+    private record BoundListener(ListenerConfig config, Channel channel) {
+        String describe() {
+            return config.name() + " (" + channel.localAddress() + ")";
+        }
+    }
+
+    /** What {@link #reconcileListeners} did, as listener names with their bound addresses. */
+    public record ListenerChanges(List<String> kept, List<String> added, List<String> removed) {
+        public boolean any() {
+            return !added.isEmpty() || !removed.isEmpty();
+        }
+    }
+
+    /**
+     * Makes the listeners those of {@code wanted}. A listener whose settings are unchanged keeps
+     * its socket and its connections; a new one is bound; a removed one (or one whose settings
+     * changed, which is removed and bound anew) stops accepting, and its open connections are
+     * left to finish: see {@link #retiredListenerConnections()}. All or nothing: when a new
+     * listener cannot bind, the ones bound by this call are closed again, nothing else changes,
+     * and the exception says why.
+     */
+    public synchronized ListenerChanges reconcileListeners(List<ListenerConfig> wanted) {
+        List<BoundListener> current = List.copyOf(listeners);
+        List<BoundListener> leaving = current.stream().filter(b -> !wanted.contains(b.config())).toList();
+        List<BoundListener> released = new ArrayList<>();
+        List<BoundListener> added = new ArrayList<>();
+        List<BoundListener> next = new ArrayList<>();
+        try {
+            for (ListenerConfig config : wanted) {
+                BoundListener same = current.stream().filter(b -> b.config().equals(config)).findFirst().orElse(null);
+                if (same != null) {
+                    next.add(same);
+                    continue;
+                }
+                // A listener whose settings changed (or that moves to a wildcard) must let go of the port first;
+                // the gap is a bind call long.
+                for (BoundListener old : leaving) {
+                    if (!released.contains(old) && config.address().port() != 0
+                            && ((InetSocketAddress) old.channel().localAddress()).getPort() == config.address().port()) {
+                        old.channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+                        released.add(old);
+                    }
+                }
+                BoundListener bound = new BoundListener(config, bind(config));
+                added.add(bound);
+                next.add(bound);
+            }
+        } catch (RuntimeException e) {
+            added.forEach(b -> b.channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS));
+            for (BoundListener old : released) {
+                try {
+                    listeners.set(listeners.indexOf(old), new BoundListener(old.config(), bind(old.config())));
+                } catch (RuntimeException again) {
+                    LOG.error("listener {} could not be bound again after a refused listener change: {}",
+                            old.config().name(), again.getMessage());
+                }
+            }
+            refreshBoundAddresses();
+            throw e;
+        }
+        for (BoundListener old : leaving) {
+            old.channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+            retiredListeners.add(old.channel());
+        }
+        listeners.clear();
+        listeners.addAll(next);
+        refreshBoundAddresses();
+        return new ListenerChanges(
+                next.stream().filter(current::contains).map(BoundListener::describe).toList(),
+                added.stream().map(BoundListener::describe).toList(),
+                leaving.stream().map(BoundListener::describe).toList());
+    }
+
+    private void refreshBoundAddresses() {
+        boundAddresses.clear();
+        listeners.forEach(b -> boundAddresses.add((InetSocketAddress) b.channel().localAddress()));
+    }
+
+    /** Open client connections accepted by listeners that {@link #reconcileListeners} removed. */
+    public int retiredListenerConnections() {
+        int open = 0;
+        for (Channel ch : clientChannels) {
+            if (retiredListeners.contains(ch.parent())) {
+                open++;
+            }
+        }
+        if (open == 0) {
+            retiredListeners.clear();
+        }
+        return open;
+    }
+
+    /**
+     * Closes those of them that are between requests; one with an exchange in flight finishes it
+     * first. (Unlike {@link #startDraining()} this cannot make their responses carry
+     * {@code Connection: close}: that flag is gateway-wide.)
+     */
+    public void closeIdleRetiredListenerConnections() {
+        for (Channel ch : clientChannels) {
+            if (retiredListeners.contains(ch.parent())) {
+                ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
+            }
+        }
+    }
+
+    /** Closes them whatever they are doing: the end of their drain. */
+    public void closeRetiredListenerConnections() {
+        for (Channel ch : clientChannels) {
+            if (retiredListeners.contains(ch.parent())) {
+                ch.close();
+            }
+        }
     }
 
     public Snapshot snapshot() {
@@ -163,6 +290,30 @@ public final class Gateway implements AutoCloseable {
      */
     public void startDraining() {
         this.draining = true;
+        for (Channel ch : clientChannels) {
+            ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
+        }
+    }
+
+    /**
+     * Like {@link #startDraining()}, except that connections idle right now stay open: each
+     * closes after its next response, which carries {@code Connection: close}. Closing an idle
+     * keep-alive connection races with a request the client may already have sent on it (that
+     * request is lost to a reset), so a connection busy with a steady stream of requests is
+     * better closed by its own next response; close the ones that stay idle later with
+     * {@link #closeIdleClientConnections()}.
+     */
+    public void drainOnNextResponse() {
+        this.draining = true;
+    }
+
+    /** Closes the listening sockets only; open connections carry on, idle or not. */
+    public void closeListeners() {
+        serverChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    }
+
+    /** Closes every client connection that is between requests; one with an exchange in flight finishes it first. */
+    public void closeIdleClientConnections() {
         for (Channel ch : clientChannels) {
             ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
         }

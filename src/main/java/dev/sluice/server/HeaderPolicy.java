@@ -34,7 +34,9 @@ final class HeaderPolicy {
      * {@code Transfer-Encoding} stays: the encoder re-frames the body from it, chunk by chunk.
      */
     static void removeHopByHop(HttpHeaders headers) {
-        List<String> connection = headers.getAll(HttpHeaderNames.CONNECTION);
+        // Most requests have no Connection header at all: skip the list and the split for them.
+        List<String> connection = headers.contains(HttpHeaderNames.CONNECTION)
+                ? headers.getAll(HttpHeaderNames.CONNECTION) : List.of();
         for (String value : connection) {
             for (String token : value.split(",")) {
                 String name = token.trim();
@@ -72,8 +74,11 @@ final class HeaderPolicy {
     }
 
     static void appendVia(HttpHeaders headers) {
-        String via = joined(headers, HttpHeaderNames.VIA);
-        headers.set(HttpHeaderNames.VIA, via == null ? VIA_VALUE : via + ", " + VIA_VALUE);
+        if (!headers.contains(HttpHeaderNames.VIA)) {
+            headers.set(HttpHeaderNames.VIA, VIA_VALUE);
+            return;
+        }
+        headers.set(HttpHeaderNames.VIA, joined(headers, HttpHeaderNames.VIA) + ", " + VIA_VALUE);
     }
 
     /** Keeps a well-formed incoming {@code x-request-id}, otherwise sets a fresh one; returns it. */
@@ -87,14 +92,22 @@ final class HeaderPolicy {
         return id;
     }
 
+    private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** 128 random bits as 32 lower-case hex digits. */
     static String newRequestId() {
         ThreadLocalRandom r = ThreadLocalRandom.current();
-        return hex16(r.nextLong()) + hex16(r.nextLong());
+        byte[] out = new byte[32];
+        hex(r.nextLong(), out, 0);
+        hex(r.nextLong(), out, 16);
+        return new String(out, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
-    private static String hex16(long v) {
-        String s = Long.toHexString(v);
-        return s.length() == 16 ? s : "0".repeat(16 - s.length()) + s;
+    private static void hex(long v, byte[] out, int at) {
+        for (int i = 15; i >= 0; i--) {
+            out[at + i] = HEX[(int) (v & 0xf)];
+            v >>>= 4;
+        }
     }
 
     private static boolean isWellFormedId(String id) {
