@@ -741,8 +741,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
 
     private void endExchange(boolean keepAlive) {
-        gateway.accessLog().log(ex);
-        gateway.exchangeEnded();
+        gateway.exchangeFinished(ex);
         ex = null;
         request = null;
         route = null;
@@ -798,8 +797,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
                 detachUpstream(connection);
                 connection.close();
             }
-            gateway.accessLog().log(ex);
-            gateway.exchangeEnded();
+            gateway.exchangeFinished(ex);
             ex = null;
         }
         state = State.CLOSING;

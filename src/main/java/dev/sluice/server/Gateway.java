@@ -49,6 +49,7 @@ public final class Gateway implements AutoCloseable {
     /** Listening sockets closed by a reload whose accepted connections may still be open. */
     private final java.util.Set<Channel> retiredListeners = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Snapshot snapshot;
+    private final dev.sluice.observe.GatewayMetrics metrics = new dev.sluice.observe.GatewayMetrics();
     private List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
     private volatile boolean draining;
     private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
@@ -67,6 +68,8 @@ public final class Gateway implements AutoCloseable {
         }
         this.snapshot = Snapshot.build(config, null, nanoClock.getAsLong());
         startHealthChecks(snapshot);
+        metrics.gauge("sluice.requests.active", "Requests in flight", activeExchanges::get);
+        metrics.gauge("sluice.client.connections", "Open client connections", clientChannels::size);
     }
 
     /** Replaces the health checkers with ones for the clusters of {@code next}. */
@@ -342,9 +345,6 @@ public final class Gateway implements AutoCloseable {
         activeExchanges.incrementAndGet();
     }
 
-    void exchangeEnded() {
-        activeExchanges.decrementAndGet();
-    }
 
     /** Tells a client connection to close as soon as it is between requests. */
     enum DrainEvent { INSTANCE }
@@ -363,6 +363,18 @@ public final class Gateway implements AutoCloseable {
 
     AccessLog accessLog() {
         return accessLog;
+    }
+
+    /** Request and failure counters; {@code GET /metrics} renders them. */
+    public dev.sluice.observe.GatewayMetrics metrics() {
+        return metrics;
+    }
+
+    /** Everything that happens when an exchange ends: the access-log line and the counters. */
+    void exchangeFinished(dev.sluice.observe.Exchange exchange) {
+        accessLog.log(exchange);
+        metrics.record(exchange);
+        activeExchanges.decrementAndGet();
     }
 
     Clock clock() {

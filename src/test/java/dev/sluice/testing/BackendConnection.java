@@ -27,6 +27,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     private BackendExchange exchange;
     private int nextIndex;
     private Future<?> idleClose;
+    private boolean readWanted; // a read() was asked for and no message has arrived yet
 
     BackendConnection(TestBackend backend, long id) {
         this.backend = backend;
@@ -37,12 +38,13 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         armIdleClose();
-        ctx.read();
+        requestRead();
         ctx.fireChannelActive();
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        readWanted = false;
         try {
             if (msg instanceof HttpRequest request) {
                 onHead(request);
@@ -66,7 +68,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
         }
         backend.guard(ex, () -> backend.handler().onHead(ex));
         if (exchange == ex && !ex.requestDone() && ctx.channel().isActive()) {
-            ctx.read();
+            requestRead();
         }
     }
 
@@ -87,7 +89,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
             backend.guard(ex, () -> backend.handler().onRequest(ex));
             nextRequestIfDone(ex);
         } else if (ctx.channel().isActive()) {
-            ctx.read();
+            requestRead();
         }
     }
 
@@ -101,8 +103,23 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
         if (exchange == ex && ex.requestDone() && ex.responseDone() && ctx.channel().isActive()) {
             exchange = null;
             armIdleClose();
+            requestRead();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        // A read cycle may end without delivering a message (a partial chunk, or FlowControlHandler
+        // settling the read); ask again, or the connection would stall with bytes waiting.
+        if (readWanted && ctx.channel().isActive()) {
             ctx.read();
         }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void requestRead() {
+        readWanted = true;
+        ctx.read();
     }
 
     @Override

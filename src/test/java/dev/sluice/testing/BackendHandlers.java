@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class BackendHandlers {
     private BackendHandlers() {}
 
-    /** 200 with an empty body. */
+    /** {@code status} with an empty body ({@code Content-Length: 0}). */
     public static BackendHandler status(int status) {
         return ex -> ex.respond(status, EmptyHttpHeaders.INSTANCE, new byte[0]);
     }

@@ -13,8 +13,10 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +44,8 @@ import java.util.function.Consumer;
  * <p>The relay is byte-level and knows nothing of HTTP. Every fault can be set at any time; unless said
  * otherwise it applies to open connections from their next read and to new ones. {@link #heal()} ends
  * them all. Half-closes are relayed as half-closes and a reset from either peer as a reset to the other,
- * so the proxy sees what a direct connection would show. Each call returns the relay for chaining.
+ * so the proxy sees what a direct connection would show; if the target refuses, an accepted connection is
+ * closed at once. Each call returns the relay for chaining. Control it from test threads, not from an event loop: some calls wait for the connections to apply them.
  */
 public final class FaultRelay implements AutoCloseable {
     private final InetSocketAddress target;
@@ -194,17 +197,42 @@ public final class FaultRelay implements AutoCloseable {
     }
 
     /**
-     * Closes the listening socket: new connects get ECONNREFUSED. Open connections keep working.
-     * {@link #accept()} listens again on the same port.
+     * Closes the listening socket: new connects get ECONNREFUSED. Open connections keep working, but ones
+     * still waiting in the accept queue are reset by the kernel (await {@link #openConnections()} first to
+     * keep them). {@link #accept()} listens again on the same port.
      */
     public FaultRelay refuse() {
+        closeListener(true);
+        return this;
+    }
+
+    private void closeListener(boolean awaitPortFree) {
         synchronized (listenerLock) {
             if (listener != null) {
-                listener.close().syncUninterruptibly();
+                Channel closing = listener;
                 listener = null;
+                closing.close().syncUninterruptibly();
+                // NIO closes a registered socket only on the selector's next pass: until then it still
+                // completes handshakes. Wait until the port is really free.
+                if (awaitPortFree) {
+                    closing.eventLoop().submit(() -> {}).syncUninterruptibly();
+                    Await.until(Duration.ofSeconds(5), this::portIsFree, "relay port " + port() + " to stop listening");
+                }
             }
         }
-        return this;
+    }
+
+    /** True once no socket listens on the relay's port; binds (never listens) a probe socket to find out. */
+    private boolean portIsFree() {
+        try (java.nio.channels.SocketChannel probe = java.nio.channels.SocketChannel.open()) {
+            // Accepted relay connections share the port; SO_REUSEADDR lets the probe coexist with them (and
+            // TIME_WAIT), while a socket still listening on the port makes the bind fail.
+            probe.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            probe.bind(address);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Listens again on the same port after {@link #refuse()}; does nothing if already listening. */
@@ -291,7 +319,7 @@ public final class FaultRelay implements AutoCloseable {
     /** Stops listening, closes every connection and stops the relay's threads. */
     @Override
     public void close() {
-        refuse();
+        closeListener(false);
         channels.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly();
     }

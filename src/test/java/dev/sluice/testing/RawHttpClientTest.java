@@ -66,7 +66,7 @@ class RawHttpClientTest {
             Socket s = server.accept(WAIT);
             client.send("A\u00ff\r\n").send(new byte[] {0, 1}).sendLines("x", "");
 
-            assertThat(TcpTestServer.readExactly(s, 10, WAIT)).containsExactly('A', 0xff, '\r', '\n', 0, 1, 'x', '\r', '\n', '\r', '\n');
+            assertThat(TcpTestServer.readExactly(s, 11, WAIT)).containsExactly('A', 0xff, '\r', '\n', 0, 1, 'x', '\r', '\n', '\r', '\n');
         }
     }
 

@@ -134,7 +134,10 @@ public final class RecordedRequest {
         return failure == null;
     }
 
-    /** Why the request is incomplete (decoder error, connection closed mid-body), or null. */
+    /**
+     * Why the request is incomplete (decoder error, connection closed mid-body), or null. For a request the
+     * decoder rejected, method and uri are Netty's placeholders ({@code GET /bad-request}), not what was sent.
+     */
     public String failure() {
         return failure;
     }

@@ -56,9 +56,12 @@ public final class TestBackend implements AutoCloseable {
     private final Duration idleTimeout;
     private final int keepAliveTimeoutSeconds;
     private final int recordBodyLimit;
+    private final int recordLimit;
     private volatile BackendHandler handler;
 
-    private final List<RecordedRequest> requests = new ArrayList<>();
+    private final List<RecordedRequest> requests = new ArrayList<>(); // the first recordLimit; guarded by itself
+    private int requestCount;                                          // guarded by requests
+    private RecordedRequest lastRequest;                               // guarded by requests
     private final List<Throwable> errors = new ArrayList<>();
     private final AtomicLong connectionsAccepted = new AtomicLong();
     private final AtomicInteger openConnections = new AtomicInteger();
@@ -69,6 +72,7 @@ public final class TestBackend implements AutoCloseable {
         this.idleTimeout = b.idleTimeout;
         this.keepAliveTimeoutSeconds = b.keepAliveTimeoutSeconds;
         this.recordBodyLimit = b.recordBodyLimit;
+        this.recordLimit = b.recordLimit;
         this.group = new MultiThreadIoEventLoopGroup(b.threads, new DefaultThreadFactory("test-backend", true),
                 NioIoHandler.newFactory());
         try {
@@ -110,6 +114,8 @@ public final class TestBackend implements AutoCloseable {
         private int keepAliveTimeoutSeconds;
         // 1 MiB: enough for every header/body assertion, small enough that uploads are never held.
         private int recordBodyLimit = 1024 * 1024;
+        // 10 000: far more than any assertion reads, and a long load run cannot exhaust the test heap.
+        private int recordLimit = 10_000;
         private int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
 
         private Builder() {}
@@ -141,6 +147,12 @@ public final class TestBackend implements AutoCloseable {
         /** Bodies longer than this are recorded only as SHA-256 and length. */
         public Builder recordBodyLimit(int bytes) {
             this.recordBodyLimit = bytes;
+            return this;
+        }
+
+        /** Keeps only the first {@code n} requests in {@link #requests()}; later ones are counted, not kept. */
+        public Builder recordLimit(int n) {
+            this.recordLimit = n;
             return this;
         }
 
@@ -177,35 +189,39 @@ public final class TestBackend implements AutoCloseable {
         this.handler = Objects.requireNonNull(handler, "handler");
     }
 
-    /** A snapshot of every request received so far, in the order they ended. */
+    /** A snapshot of the requests received so far, in the order they ended (the first {@link Builder#recordLimit}). */
     public List<RecordedRequest> requests() {
         synchronized (requests) {
             return List.copyOf(requests);
         }
     }
 
+    /** Requests received so far, including any past the record limit. */
     public int requestCount() {
         synchronized (requests) {
-            return requests.size();
+            return requestCount;
         }
     }
 
     /** The latest request received, or null. */
     public RecordedRequest lastRequest() {
         synchronized (requests) {
-            return requests.isEmpty() ? null : requests.get(requests.size() - 1);
+            return lastRequest;
         }
     }
 
-    /** Waits until at least {@code n} requests were received and returns them all. */
+    /** Waits until at least {@code n} requests were received and returns the recorded ones. */
     public List<RecordedRequest> awaitRequests(int n, Duration timeout) {
-        return Await.value(timeout, this::requests, r -> r.size() >= n, "backend to receive " + n + " request(s)");
+        Await.until(timeout, () -> requestCount() >= n, () -> "backend to receive " + n + " request(s), got " + requestCount());
+        return requests();
     }
 
-    /** Forgets the requests recorded so far (counters are kept). */
+    /** Forgets the requests received so far; {@link #requestCount()} starts again from 0. */
     public void clearRequests() {
         synchronized (requests) {
             requests.clear();
+            requestCount = 0;
+            lastRequest = null;
         }
     }
 
@@ -261,7 +277,11 @@ public final class TestBackend implements AutoCloseable {
 
     void record(RecordedRequest request) {
         synchronized (requests) {
-            requests.add(request);
+            if (requests.size() < recordLimit) {
+                requests.add(request);
+            }
+            requestCount++;
+            lastRequest = request;
         }
     }
 

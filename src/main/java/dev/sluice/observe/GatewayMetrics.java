@@ -1,0 +1,84 @@
+package dev.sluice.observe;
+
+import dev.sluice.failure.FailureKind;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.function.Supplier;
+
+/**
+ * The gateway's counters, in Prometheus form for {@code GET /metrics}. Every meter is created up
+ * front, so counting a request is a couple of adder increments and no map lookups.
+ */
+public final class GatewayMetrics {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Counter[] byStatusClass = new Counter[6];
+    private final Counter[] byFailure = new Counter[FailureKind.values().length];
+    private final Counter retries;
+    private final Counter clientAborts;
+
+    public GatewayMetrics() {
+        for (int c = 1; c <= 5; c++) {
+            byStatusClass[c] = Counter.builder("sluice.requests").description("Requests answered, by status class")
+                    .tag("code", c + "xx").register(registry);
+        }
+        for (FailureKind kind : FailureKind.values()) {
+            byFailure[kind.ordinal()] = Counter.builder("sluice.failures")
+                    .description("Requests that ended in a failure Sluice reported, by kind")
+                    .tag("kind", kind.label()).register(registry);
+        }
+        retries = Counter.builder("sluice.retries").description("Attempts after the first").register(registry);
+        clientAborts = Counter.builder("sluice.client.aborts")
+                .description("Requests whose client went away before the response was complete").register(registry);
+    }
+
+    public void gauge(String name, String description, Supplier<Number> value) {
+        Gauge.builder(name, value).description(description).register(registry);
+    }
+
+    /** Counts a finished exchange. */
+    public void record(Exchange e) {
+        int statusClass = e.status / 100;
+        if (statusClass >= 1 && statusClass <= 5) {
+            byStatusClass[statusClass].increment();
+        }
+        if (e.failure != null) {
+            byFailure[e.failure.ordinal()].increment();
+        }
+        int attempts = e.attempts().size();
+        if (attempts > 0) {
+            retries.increment(e.failure == null ? attempts : attempts - 1);
+        }
+        if (e.clientAborted) {
+            clientAborts.increment();
+        }
+    }
+
+    /** Requests answered so far (every status class). */
+    public long requests() {
+        long n = 0;
+        for (int c = 1; c <= 5; c++) {
+            n += (long) byStatusClass[c].count();
+        }
+        return n;
+    }
+
+    /** Requests that ended in a gateway-generated failure (a local reply or a cut stream). */
+    public long gatewayFailures() {
+        long n = 0;
+        for (Counter c : byFailure) {
+            n += (long) c.count();
+        }
+        return n;
+    }
+
+    public long failures(FailureKind kind) {
+        return (long) byFailure[kind.ordinal()].count();
+    }
+
+    /** The Prometheus text exposition format. */
+    public String scrape() {
+        return registry.scrape();
+    }
+}
