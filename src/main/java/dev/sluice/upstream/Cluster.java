@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** A cluster at run time: its settings, its endpoints, the load balancer and the retry budget. */
 public final class Cluster {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Cluster.class);
     /** 50%: passive ejection may take out half a cluster, never more (at least one endpoint). */
     static final double MAX_EJECTED_SHARE = 0.5;
 
@@ -17,6 +18,8 @@ public final class Cluster {
     private final RetryBudget retryBudget;
     private final long slowStartNanos;
     private final AtomicInteger next = new AtomicInteger();
+    /** Last panic state seen by a first pick; only for saying so once in the log. */
+    private volatile boolean inPanic;
 
     public Cluster(ClusterConfig config, List<Endpoint> endpoints, long nowNanos) {
         this.config = config;
@@ -58,7 +61,19 @@ public final class Cluster {
      */
     public Endpoint pick(long triedMask, long now) {
         Endpoint e = pick(triedMask, now, false);
-        return e != null ? e : pick(triedMask, now, true);
+        if (e == null) {
+            e = pick(triedMask, now, true);
+            if (e != null && triedMask == 0 && !inPanic) {
+                inPanic = true;
+                LOG.warn("cluster {}: no healthy endpoint left; routing to unhealthy and ejected ones (panic mode)",
+                        name());
+            }
+        } else if (triedMask == 0 && inPanic) {
+            // Only first picks change the state: a retry finding nothing new says nothing.
+            inPanic = false;
+            LOG.warn("cluster {}: healthy endpoints are back; panic mode ended", name());
+        }
+        return e;
     }
 
     private Endpoint pick(long triedMask, long now, boolean panic) {
