@@ -9,7 +9,8 @@ import java.util.Set;
 /** Binds {@code routes[]}: names unique, every route's cluster defined, and no route hidden behind an earlier one. */
 final class RouteBinder {
     private static final String PATH = "routes";
-    private static final List<String> KEYS = List.of("name", "match", "cluster", "timeout");
+    private static final List<String> KEYS = List.of("name", "match", "cluster", "timeout", "retry");
+    private static final List<String> RETRY_KEYS = List.of("max_retries", "retry_on_status", "backoff");
 
     private final Values values;
     private final MatchBinder matches;
@@ -80,9 +81,30 @@ final class RouteBinder {
         }
         Duration timeout = f.optional("timeout").flatMap(n -> values.duration(n, f.path("timeout")))
                 .orElse(RouteConfig.DEFAULT_TIMEOUT);
+        RetryConfig retry = f.optional("retry").map(n -> retry(n, f.path("retry"))).orElse(RetryConfig.DEFAULT);
         if (values.problems().count() > before) {
             return Optional.empty();
         }
-        return Optional.of(new RouteConfig(name, match.get(), cluster.get(), timeout));
+        return Optional.of(new RouteConfig(name, match.get(), cluster.get(), timeout, retry));
+    }
+
+    private RetryConfig retry(YamlNode node, String path) {
+        Optional<YamlNode.Mapping> map = values.map(node, path);
+        if (map.isEmpty()) {
+            return RetryConfig.DEFAULT;
+        }
+        Fields f = Fields.of(map.get(), path, RETRY_KEYS, values.problems());
+        int max = f.optional("max_retries").flatMap(n -> values.integer(n, f.path("max_retries"), 0, 10))
+                .orElse(RetryConfig.DEFAULT_MAX_RETRIES);
+        List<Integer> statuses = new ArrayList<>();
+        f.optional("retry_on_status").flatMap(n -> values.list(n, f.path("retry_on_status"))).ifPresent(list -> {
+            for (int i = 0; i < list.items().size(); i++) {
+                values.integer(list.items().get(i), Paths.item(f.path("retry_on_status"), i), 500, 599)
+                        .ifPresent(statuses::add);
+            }
+        });
+        Duration backoff = f.optional("backoff").flatMap(n -> values.duration(n, f.path("backoff")))
+                .orElse(RetryConfig.DEFAULT_BACKOFF);
+        return new RetryConfig(max, statuses, backoff);
     }
 }

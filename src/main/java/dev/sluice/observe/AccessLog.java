@@ -104,7 +104,8 @@ public final class AccessLog implements AutoCloseable {
         if (e.clientAborted) {
             raw(b, "client_aborted", "true");
         }
-        number(b, "attempts", Math.max(1, e.attempts().size()));
+        // Failed attempts are recorded; a successful last one is not.
+        number(b, "attempts", e.attempts().size() + (e.failure == null && e.upstreamStatus > 0 ? 1 : 0));
         attempts(b, e.attempts());
         raw(b, "reused", e.connectionReused ? "true" : "false");
         number(b, "idle_ms", e.connectionIdleMillis);
@@ -147,7 +148,7 @@ public final class AccessLog implements AutoCloseable {
     }
 
     private static void attempts(StringBuilder b, List<Exchange.Attempt> attempts) {
-        if (attempts.size() <= 1 && (attempts.isEmpty() || attempts.get(0).failure() == null)) {
+        if (attempts.isEmpty()) {
             return;
         }
         b.append("\"tries\":[");

@@ -5,12 +5,21 @@ public sealed interface RetryDecision {
     /** The reason, as written to the access log's {@code decision} field. */
     String reason();
 
-    record Retry(String reason) implements RetryDecision {}
+    /** @param delayNanos how long to wait before the next attempt (jittered backoff, Retry-After) */
+    record Retry(String reason, long delayNanos) implements RetryDecision {}
 
     record Stop(String reason) implements RetryDecision {}
 
     static RetryDecision retry(String reason) {
-        return new Retry("retried: " + reason);
+        return new Retry("retried: " + reason, 0);
+    }
+
+    static RetryDecision retryAfter(String reason, long delayNanos) {
+        return new Retry("retried: " + reason, delayNanos);
+    }
+
+    default long delayNanos() {
+        return this instanceof Retry r ? r.delayNanos() : 0;
     }
 
     static RetryDecision stop(String reason) {

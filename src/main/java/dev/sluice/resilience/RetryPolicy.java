@@ -1,7 +1,10 @@
 package dev.sluice.resilience;
 
 import dev.sluice.failure.FailureKind;
+import dev.sluice.config.RetryConfig;
 import io.netty.handler.codec.http.HttpMethod;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
 import java.util.Set;
 
 /**
@@ -18,21 +21,78 @@ public final class RetryPolicy {
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
             HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
 
-    /** 2: one retry rides out a single bad endpoint or connection; more multiplies load in an outage. */
-    public static final int DEFAULT_MAX_RETRIES = 2;
+    public static final int DEFAULT_MAX_RETRIES = RetryConfig.DEFAULT_MAX_RETRIES;
 
-    public static final RetryPolicy DEFAULT = new RetryPolicy(DEFAULT_MAX_RETRIES);
+    public static final RetryPolicy DEFAULT = new RetryPolicy(RetryConfig.DEFAULT, null);
 
     private final int maxRetries;
+    private final java.util.Set<Integer> retryOnStatus;
+    private final long backoffNanos;
+    private final RandomGenerator random;
 
-    public RetryPolicy(int maxRetries) {
-        this.maxRetries = maxRetries;
+    /** @param random the jitter source; null means the calling thread's {@code ThreadLocalRandom} */
+    public RetryPolicy(RetryConfig config, RandomGenerator random) {
+        this.maxRetries = config.maxRetries();
+        this.retryOnStatus = java.util.Set.copyOf(config.retryOnStatus());
+        this.backoffNanos = config.backoff().toNanos();
+        this.random = random;
     }
 
-    /** Facts about the request at the moment an attempt failed. */
+    /**
+     * Facts about the request at the moment an attempt failed.
+     *
+     * @param remainingNanos time left before the route's timeout; Long.MAX_VALUE while not running
+     */
     public record Attempted(HttpMethod method, boolean idempotencyKey, boolean bodyReplayable,
                             boolean responseStarted, int retriesSoFar, boolean endpointsLeft,
-                            boolean connectionReused) {}
+                            boolean connectionReused, long remainingNanos) {}
+
+    /** Whether the route retries backend responses with this status at all. */
+    public boolean retriesStatus(int status) {
+        return retryOnStatus.contains(status);
+    }
+
+    /**
+     * Equal-jitter exponential backoff: between half and all of base × 2^retry, so that clients
+     * failing together do not come back together.
+     */
+    long backoffNanos(int retriesSoFar) {
+        long ceiling = backoffNanos << Math.min(retriesSoFar, 10);
+        RandomGenerator r = random != null ? random : ThreadLocalRandom.current();
+        return ceiling / 2 + r.nextLong(ceiling / 2 + 1);
+    }
+
+    /**
+     * A backend answered with a status the route opted to retry (e.g. 503). Only idempotent
+     * requests with a replayable body, within the limit, the deadline and the budget; a
+     * {@code Retry-After} (delta-seconds) is waited out when it fits in the remaining time.
+     *
+     * @param retryAfterNanos the response's Retry-After, or -1
+     */
+    public RetryDecision decideOnStatus(int status, long retryAfterNanos, Attempted request, RetryBudget budget,
+                                        long nowNanos) {
+        if (!retriesStatus(status)) {
+            return RetryDecision.stop("status " + status + " is not retried on this route");
+        }
+        if (!request.bodyReplayable()) {
+            return RetryDecision.stop("the request body was streamed past the replay buffer");
+        }
+        if (!isIdempotent(request.method(), request.idempotencyKey())) {
+            return RetryDecision.stop("status " + status + " and " + request.method() + " is not idempotent");
+        }
+        if (request.retriesSoFar() >= maxRetries) {
+            return RetryDecision.stop("retry limit " + maxRetries + " reached");
+        }
+        long delay = Math.max(backoffNanos(request.retriesSoFar()), retryAfterNanos);
+        if (delay >= request.remainingNanos()) {
+            return RetryDecision.stop("status " + status + ": waiting " + delay / 1_000_000
+                    + " ms would pass the route's timeout");
+        }
+        if (!budget.tryWithdraw(nowNanos)) {
+            return RetryDecision.stop("cluster retry budget exhausted");
+        }
+        return RetryDecision.retryAfter("status " + status + " after " + delay / 1_000_000 + " ms", delay);
+    }
 
     /** Whether repeating the request means the same as sending it once (RFC 9110 §9.2.2). */
     public static boolean isIdempotent(HttpMethod method, boolean idempotencyKey) {
@@ -65,12 +125,17 @@ public final class RetryPolicy {
             return RetryDecision.stop("every endpoint tried");
         }
         // Last guard: only a retry that passed every other one spends budget.
+        // Failing over to another endpoint is immediate; trying the same work again backs off.
+        long delay = failure.unprocessed() ? 0 : backoffNanos(request.retriesSoFar());
+        if (delay >= request.remainingNanos()) {
+            return RetryDecision.stop("the route's timeout would pass first");
+        }
         if (!budget.tryWithdraw(nowNanos)) {
             return RetryDecision.stop("cluster retry budget exhausted");
         }
         return failure.unprocessed()
                 ? RetryDecision.retry("unprocessed, next endpoint")
-                : RetryDecision.retry(failure.label() + " on an idempotent request");
+                : RetryDecision.retryAfter(failure.label() + " on an idempotent request", delay);
     }
 
     private static boolean isRetryableKind(FailureKind failure) {

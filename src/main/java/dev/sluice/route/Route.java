@@ -2,6 +2,7 @@ package dev.sluice.route;
 
 import dev.sluice.config.MatchConfig;
 import dev.sluice.config.RouteConfig;
+import dev.sluice.resilience.RetryPolicy;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
@@ -19,6 +20,7 @@ public final class Route {
     private final List<HttpMethod> methods;
     private final Map.Entry<String, String>[] headers;
     private final long timeoutNanos;
+    private final RetryPolicy retryPolicy;
 
     @SuppressWarnings("unchecked")
     public Route(RouteConfig config) {
@@ -32,6 +34,11 @@ public final class Route {
         this.methods = m.methods().stream().map(HttpMethod::valueOf).toList();
         this.headers = m.headers().entrySet().toArray(new Map.Entry[0]);
         this.timeoutNanos = config.timeout().toNanos();
+        this.retryPolicy = new RetryPolicy(config.retry(), null);
+    }
+
+    public RetryPolicy retryPolicy() {
+        return retryPolicy;
     }
 
     public String name() {

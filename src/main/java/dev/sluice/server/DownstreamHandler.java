@@ -113,6 +113,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     private final ArrayDeque<HttpContent> replay = new ArrayDeque<>(2);
     private long replayBytes;
     private boolean bodyReplayable;
+    /** When the route's timeout runs out (set once the whole request is received); 0 before. */
+    private long deadlineNanos;
 
     // One timer per connection, re-armed in place (like IdleStateHandler) to avoid churn.
     private Deadline deadline = Deadline.NONE;
@@ -243,6 +245,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         retries = 0;
         replayBytes = 0;
         bodyReplayable = true;
+        deadlineNanos = 0;
         startAttempt();
     }
 
@@ -341,8 +344,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     private void startAttempt() {
         long now = gateway.nanoTime();
         Endpoint endpoint = cluster.pick(triedEndpoints, now);
-        if (endpoint == null && lastFailure != null && !lastFailure.unprocessed()) {
-            // An idempotent retry after every endpoint was tried once may revisit one.
+        if (endpoint == null && retries > 0 && (lastFailure == null || !lastFailure.unprocessed())) {
+            // A retry of the same work (a reset idempotent request, a retried status) after every
+            // endpoint was tried once may revisit one.
             endpoint = cluster.pick(0, now);
         }
         if (endpoint == null) {
@@ -467,10 +471,20 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
     private void onRequestSent() {
         requestFullyWritten = true;
-        ex.requestSentNanos = gateway.nanoTime();
-        if (!responseStarted) {
-            arm(Deadline.RESPONSE, route.timeoutNanos());
+        long now = gateway.nanoTime();
+        ex.requestSentNanos = now;
+        if (deadlineNanos == 0) {
+            // One deadline for the whole request: retries never stretch it.
+            deadlineNanos = now + route.timeoutNanos();
         }
+        if (!responseStarted) {
+            arm(Deadline.RESPONSE, Math.max(0, deadlineNanos - now));
+        }
+    }
+
+    private RetryPolicy.Attempted attempted(boolean reused, boolean endpointsLeft, long now) {
+        return new RetryPolicy.Attempted(request.method(), idempotencyKey, bodyReplayable, responseStarted, retries,
+                endpointsLeft, reused, deadlineNanos == 0 ? Long.MAX_VALUE : deadlineNanos - now);
     }
 
     /**
@@ -491,8 +505,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         }
         lastFailure = kind;
         boolean endpointsLeft = Long.bitCount(triedEndpoints) < cluster.size();
-        RetryDecision decision = RetryPolicy.DEFAULT.decide(kind, new RetryPolicy.Attempted(request.method(),
-                idempotencyKey, bodyReplayable, responseStarted, retries, endpointsLeft, reused),
+        RetryDecision decision = route.retryPolicy().decide(kind, attempted(reused, endpointsLeft, now),
                 cluster.retryBudget(), now);
         ex.addAttempt(new Exchange.Attempt(endpoint.address(), reused, reused ? ex.connectionIdleMillis : -1,
                 ex.connectNanos, kind, decision.reason()));
@@ -503,14 +516,25 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         if (!pooledDeath) {
             retries++;
         }
+        retryAfter(decision.delayNanos(), pooledDeath ? endpoint : null);
+    }
+
+    /** Sends the request again after {@code delayNanos}: to {@code sameEndpoint} on a fresh connection, or as the balancer picks. */
+    private void retryAfter(long delayNanos, Endpoint sameEndpoint) {
         resendBodyFromReplay();
         requestHeadWritten = false;
         requestFullyWritten = false;
-        if (pooledDeath) {
-            connect(endpoint);
-        } else {
-            startAttempt();
+        Runnable attempt = sameEndpoint != null ? () -> connect(sameEndpoint) : this::startAttempt;
+        if (delayNanos <= 0) {
+            attempt.run();
+            return;
         }
+        Exchange owner = ex;
+        ctx.executor().schedule(() -> {
+            if (ex == owner && state != State.CLOSING) {
+                attempt.run();
+            }
+        }, delayNanos, TimeUnit.NANOSECONDS);
     }
 
     /** Puts the body parts already sent back in front of those not yet sent. */
@@ -571,6 +595,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         connection.endpoint().recordSuccess();
         HttpHeaders headers = response.headers();
         ex.upstreamStatus = status;
+        if (route.retryPolicy().retriesStatus(status) && retryOnStatus(connection, status, headers)) {
+            return;
+        }
         connection.learn(KeepAlive.parse(headers.get(HttpHeaderNames.KEEP_ALIVE)));
         upstreamReusable = HttpUtil.isKeepAlive(response);
 
@@ -603,6 +630,43 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         responseStarted = true;
         awaitingFinalAfterInterim = false;
         ctx.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers));
+    }
+
+    /**
+     * The route opted to retry this backend status: if the policy agrees, the response is
+     * dropped with its connection and the request goes out again. Returns whether it did.
+     */
+    private boolean retryOnStatus(UpstreamConnection connection, int status, HttpHeaders headers) {
+        long now = gateway.nanoTime();
+        boolean endpointsLeft = Long.bitCount(triedEndpoints) < cluster.size();
+        RetryDecision decision = route.retryPolicy().decideOnStatus(status, retryAfterNanos(headers),
+                attempted(ex.connectionReused, endpointsLeft, now), cluster.retryBudget(), now);
+        ex.addAttempt(new Exchange.Attempt(connection.endpoint().address(), ex.connectionReused,
+                ex.connectionReused ? ex.connectionIdleMillis : -1, ex.connectNanos, null,
+                decision.reason()));
+        if (!decision.retries()) {
+            return false;
+        }
+        detachUpstream(connection);
+        connection.close();
+        retries++;
+        ex.upstreamStatus = 0;
+        lastFailure = null;
+        retryAfter(decision.delayNanos(), null);
+        return true;
+    }
+
+    /** A {@code Retry-After} in delta-seconds, as nanoseconds; -1 when absent or a date. */
+    private static long retryAfterNanos(HttpHeaders headers) {
+        String value = headers.get(HttpHeaderNames.RETRY_AFTER);
+        if (value == null) {
+            return -1;
+        }
+        try {
+            return Math.max(0, Long.parseLong(value.trim())) * 1_000_000_000L;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     private void onResponseContent(HttpContent content) {

@@ -52,6 +52,8 @@ public final class Gateway implements AutoCloseable {
     private final dev.sluice.observe.GatewayMetrics metrics = new dev.sluice.observe.GatewayMetrics();
     private List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
     private volatile boolean draining;
+    /** Set by {@link #drainOnNextResponse()}: see {@link CloseAfterResponse}. */
+    private volatile boolean closeAfterResponse;
     private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong cutExchanges = new java.util.concurrent.atomic.AtomicLong();
 
@@ -133,6 +135,7 @@ public final class Gateway implements AutoCloseable {
                                         listener.maxRequestLine(), listener.maxHeaderSize(),
                                         UpstreamConnector.MAX_CHUNK_SIZE), handler))
                                 .addLast("encoder", encoder)
+                                .addLast("close-after-response", new CloseAfterResponse(Gateway.this))
                                 .addLast("proxy", handler);
                     }
                 });
@@ -299,15 +302,17 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * Like {@link #startDraining()}, except that connections idle right now stay open: each
-     * closes after its next response, which carries {@code Connection: close}. Closing an idle
-     * keep-alive connection races with a request the client may already have sent on it (that
-     * request is lost to a reset), so a connection busy with a steady stream of requests is
-     * better closed by its own next response; close the ones that stay idle later with
-     * {@link #closeIdleClientConnections()}.
+     * From now on every response whose head has yet to be written carries {@code Connection:
+     * close}, and its connection is closed once that response is written in full; a response
+     * whose head already went out as keep-alive keeps its connection for one more. Connections
+     * idle right now stay open (closing an idle keep-alive connection races with a request its
+     * client may already have sent, which a reset then loses); close the ones that stay idle with
+     * {@link #closeIdleClientConnections()}. Unlike {@link #startDraining()}, the decision to close
+     * is taken when a response's head is written and kept to its end, so a client is never told
+     * "keep-alive" on a connection that is then closed under its next request.
      */
     public void drainOnNextResponse() {
-        this.draining = true;
+        this.closeAfterResponse = true;
     }
 
     /** Closes the listening sockets only; open connections carry on, idle or not. */
@@ -348,6 +353,48 @@ public final class Gateway implements AutoCloseable {
 
     /** Tells a client connection to close as soon as it is between requests. */
     enum DrainEvent { INSTANCE }
+
+    /** True when responses on {@code client} are to end their connection: a gateway drain, or a removed listener. */
+    boolean closesAfterResponse(Channel client) {
+        return closeAfterResponse || !retiredListeners.isEmpty() && retiredListeners.contains(client.parent());
+    }
+
+    /**
+     * Between the encoder and the proxy handler: while the gateway drains (or the connection's
+     * listener was removed), gives the next final response head {@code Connection: close} and
+     * closes the connection after that response's last byte. Deciding at the head and acting at
+     * the end of the same response keeps the promise made to the client, however many event-loop
+     * turns the body takes. Passes everything through unchanged otherwise.
+     */
+    static final class CloseAfterResponse extends io.netty.channel.ChannelOutboundHandlerAdapter {
+        private final Gateway gateway;
+        /** The response being written announced close: end the connection after its last content. */
+        private boolean closing;
+
+        CloseAfterResponse(Gateway gateway) {
+            this.gateway = gateway;
+        }
+
+        @Override
+        public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+            if (msg instanceof io.netty.handler.codec.http.HttpResponse response
+                    && response.status().codeClass() != io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL
+                    && !closing && gateway.closesAfterResponse(ctx.channel())) {
+                response.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONNECTION,
+                        io.netty.handler.codec.http.HttpHeaderValues.CLOSE);
+                closing = true;
+            }
+            if (closing && msg instanceof io.netty.handler.codec.http.LastHttpContent
+                    && !(msg instanceof io.netty.handler.codec.http.HttpResponse response
+                            && response.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL)) {
+                io.netty.channel.ChannelPromise written = promise.unvoid();
+                ctx.write(msg, written);
+                written.addListener(f -> ctx.channel().close());
+                return;
+            }
+            ctx.write(msg, promise);
+        }
+    }
 
     public int openClientConnections() {
         return clientChannels.size();

@@ -13,7 +13,8 @@ class RetryPolicyTest {
     private static RetryPolicy.Attempted attempted(HttpMethod method, boolean key, boolean replayable,
                                                    boolean responseStarted, int retries, boolean endpointsLeft,
                                                    boolean reused) {
-        return new RetryPolicy.Attempted(method, key, replayable, responseStarted, retries, endpointsLeft, reused);
+        return new RetryPolicy.Attempted(method, key, replayable, responseStarted, retries, endpointsLeft, reused,
+                Long.MAX_VALUE);
     }
 
     private static RetryBudget fullBudget() {
@@ -98,5 +99,37 @@ class RetryPolicyTest {
         RetryDecision d = policy.decide(FailureKind.CONNECT_REFUSED,
                 attempted(HttpMethod.GET, false, true, false, 0, true, false), empty, NOW);
         assertThat(d.reason()).isEqualTo("not retried: cluster retry budget exhausted");
+    }
+
+    @Test
+    void processedFailuresBackOffWithJitterAndNeverPastTheDeadline() {
+        RetryPolicy jittered = new RetryPolicy(new dev.sluice.config.RetryConfig(2, java.util.List.of(),
+                java.time.Duration.ofMillis(100)), new java.util.Random(7));
+        RetryDecision first = jittered.decide(FailureKind.RESET_BEFORE_RESPONSE,
+                attempted(HttpMethod.GET, false, true, false, 0, true, true), fullBudget(), NOW);
+        assertThat(first.delayNanos()).isBetween(50_000_000L, 100_000_000L);
+        RetryDecision second = jittered.decide(FailureKind.RESET_BEFORE_RESPONSE,
+                attempted(HttpMethod.GET, false, true, false, 1, true, true), fullBudget(), NOW);
+        assertThat(second.delayNanos()).isBetween(100_000_000L, 200_000_000L);
+        RetryDecision late = jittered.decide(FailureKind.RESET_BEFORE_RESPONSE, new RetryPolicy.Attempted(
+                HttpMethod.GET, false, true, false, 0, true, true, 10_000_000L), fullBudget(), NOW);
+        assertThat(late.reason()).isEqualTo("not retried: the route's timeout would pass first");
+    }
+
+    @Test
+    void backendStatusesAreRetriedOnlyWhereTheRouteOptsInHonouringRetryAfter() {
+        RetryPolicy opted = new RetryPolicy(new dev.sluice.config.RetryConfig(2, java.util.List.of(503),
+                java.time.Duration.ofMillis(25)), new java.util.Random(7));
+        RetryPolicy.Attempted get = attempted(HttpMethod.GET, false, true, false, 0, true, true);
+        assertThat(policy.decideOnStatus(503, -1, get, fullBudget(), NOW).retries()).isFalse();
+        RetryDecision d = opted.decideOnStatus(503, 1_000_000_000L, get, fullBudget(), NOW);
+        assertThat(d.retries()).isTrue();
+        assertThat(d.delayNanos()).isEqualTo(1_000_000_000L);
+        assertThat(opted.decideOnStatus(503, -1, attempted(HttpMethod.POST, false, true, false, 0, true, true),
+                fullBudget(), NOW).retries()).isFalse();
+        RetryDecision tooLate = opted.decideOnStatus(503, 5_000_000_000L, new RetryPolicy.Attempted(HttpMethod.GET,
+                false, true, false, 0, true, true, 1_000_000_000L), fullBudget(), NOW);
+        assertThat(tooLate.reason()).contains("would pass the route's timeout");
+        assertThat(opted.decideOnStatus(502, -1, get, fullBudget(), NOW).retries()).isFalse();
     }
 }

@@ -164,8 +164,10 @@ class ZeroBadGatewayTest {
                        interval: 200ms
                        expect: { status: 200, headers: { x-service: shop } }""",
                      a.authority(), impostor.authority(), b.authority()))) {
-            Await.until(T, () -> a.requests().stream().anyMatch(r -> r.path().equals("/healthz"))
-                    && b.requests().stream().anyMatch(r -> r.path().equals("/healthz")), "first health checks");
+            // Until their first check passes, endpoints take no traffic (requests would get 503).
+            Await.until(T, () -> gw.gateway().snapshot().clusters().get("app").endpoints().stream()
+                    .filter(e -> e.health() == dev.sluice.upstream.Endpoint.Health.HEALTHY).count() == 2,
+                    "two endpoints proven healthy");
             LoadGenerator.Result result = LoadGenerator.to(URI.create(gw.url("/buy"))).connections(4).requests(300)
                     .duration(Duration.ofSeconds(20)).requestTimeout(T).run();
             assertThat(result.count(200)).isEqualTo(300);
@@ -193,6 +195,40 @@ class ZeroBadGatewayTest {
             assertThat(result.transportErrors()).isEmpty();
         } finally {
             backends.forEach(TestBackend::close);
+        }
+    }
+
+    @Test
+    void aRouteThatOptsInRetriesBackend503sForIdempotentRequestsHonouringRetryAfter() throws Exception {
+        BackendHandler busyOnce = BackendHandlers.sequence(
+                ex -> ex.respond(503, new io.netty.handler.codec.http.DefaultHttpHeaders()
+                        .set("retry-after", "1").set("content-length", 4), "busy".getBytes()),
+                BackendHandlers.fixed(200, "served"),
+                ex -> ex.respond(503, new io.netty.handler.codec.http.DefaultHttpHeaders()
+                        .set("content-length", 4), "busy".getBytes()));
+        try (TestBackend backend = TestBackend.start(busyOnce);
+             TestGateway gw = TestGateway.fromYaml("""
+                     listeners:
+                       - address: 127.0.0.1:0
+                     routes:
+                       - match: { path_prefix: / }
+                         cluster: app
+                         timeout: 5s
+                         retry: { retry_on_status: [503] }
+                     clusters:
+                       - name: app
+                         endpoints: [%s]
+                     """.formatted(backend.authority()));
+             RawHttpClient client = RawHttpClient.connect(gw.address())) {
+            RawResponse get = client.send(request("GET", 1, "")).readResponse(T);
+            assertThat(get.status()).as("%s %s %s", get.rawString(), backend.requests(), gw.accessLogLines()).isEqualTo(200);
+            assertThat(get.bodyString()).isEqualTo("served");
+            // A POST's 503 is the backend's answer, passed on as it is.
+            RawResponse post = client.send(request("POST", 2, "")).readResponse(T);
+            assertThat(post.status()).isEqualTo(503);
+            assertThat(post.header("x-sluice-error")).isNull();
+            Await.until(T, () -> gw.accessLogLines().size() == 2, "two log lines");
+            assertThat(gw.accessLogLines().get(0)).contains("retried: status 503 after 1000 ms");
         }
     }
 }
