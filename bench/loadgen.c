@@ -145,7 +145,8 @@ static int start_next(struct conn *c, uint64_t now) {
     c->inflight_start = c->inflight_intended < c->free_at ? c->inflight_intended : now;
     c->qhead = (c->qhead + 1) % c->qcap;
     c->qlen--;
-    if (c->inflight_intended >= window_start && c->inflight_intended < window_end) {
+    if (c->inflight_intended >= c->free_at && c->inflight_intended >= window_start &&
+        c->inflight_intended < window_end) {
         if (nlag == lagcap) {
             lagcap = lagcap ? lagcap * 2 : 1 << 16;
             lag = realloc(lag, lagcap * sizeof *lag);

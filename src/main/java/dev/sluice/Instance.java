@@ -1,62 +1,112 @@
 package dev.sluice;
 
 import dev.sluice.admin.AdminServer;
-import dev.sluice.config.ConfigException;
-import dev.sluice.config.ConfigLoader;
+import dev.sluice.config.ConfigStore;
+import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.observe.AccessLog;
 import dev.sluice.server.Gateway;
 import dev.sluice.server.Snapshot;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
-import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running Sluice: the gateway, its admin API and its access log, and the control-plane
- * operations on them. Everything here runs off the event loops.
+ * A running Sluice: the gateway, its admin API, its access log, and the control plane that
+ * changes its config ({@link ControlPlane}) and shuts it down gracefully ({@link Drain}).
+ * Everything here runs off the event loops.
  */
 public final class Instance implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Instance.class);
+    /** 60 s: long enough for a broken route or a bad endpoint to show in the error ratio under real
+     * traffic, short enough that "last known good" follows a deploy within a minute. */
+    public static final Duration DEFAULT_BAKE_PERIOD = Duration.ofSeconds(60);
 
-    private final Optional<Path> configFile;
+    /**
+     * How an instance starts, beyond its config.
+     *
+     * @param text the exact config text (stored as a version; rollbacks restore it)
+     * @param source what it came from, for the version history
+     * @param restoredFrom the stored version it restores (a start from the last known good)
+     */
+    public record Startup(String text, String source, Optional<Path> configFile, ConfigStore store,
+                          Duration bakePeriod, Optional<Integer> restoredFrom) {
+        /** An embedded or test config: history in memory, the default bake period. */
+        public static Startup inMemory(String text, String source) {
+            return new Startup(text, source, Optional.empty(), ConfigStore.inMemory(), DEFAULT_BAKE_PERIOD,
+                    Optional.empty());
+        }
+    }
+
+    /**
+     * The end of a drain.
+     *
+     * @param summary the one log line it ended with
+     * @param inFlightAtClose requests in flight when the listeners closed
+     * @param cut requests still in flight when the gateway closed, cut short
+     */
+    public record Stopped(String summary, int inFlightAtClose, long cut) {}
+
     private final Gateway gateway;
     private final AccessLog accessLog;
-    private AdminServer admin;
+    private final ConfigStore store;
+    private final ScheduledExecutorService timer;
+    private final ControlPlane control;
+    private final Drain drain;
+    private final CompletableFuture<Stopped> stopped = new CompletableFuture<>();
     private final long startedMillis = System.currentTimeMillis();
-    private int configVersion = 1;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    private AdminServer admin;
 
-    private Instance(Optional<Path> configFile, Gateway gateway, AccessLog accessLog) {
-        this.configFile = configFile;
+    private Instance(Gateway gateway, AccessLog accessLog, Startup startup) {
         this.gateway = gateway;
         this.accessLog = accessLog;
+        this.store = startup.store();
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
+                .name("sluice-control").unstarted(r));
+        this.drain = new Drain(gateway, System::nanoTime);
+        this.control = new ControlPlane(gateway, store, startup.configFile(), startup.bakePeriod(),
+                TrafficCounters.of(gateway.metrics()), timer, Clock.systemUTC(), drain::started);
     }
 
     /** Starts everything the config describes; on failure nothing is left running. */
-    public static Instance start(SluiceConfig config, Optional<Path> configFile) throws IOException, InterruptedException {
+    public static Instance start(SluiceConfig config, Startup startup) throws IOException, InterruptedException {
         AccessLog accessLog = openAccessLog(config);
         Gateway gateway = null;
+        Instance instance = null;
         try {
             gateway = Gateway.start(config, accessLog);
-            Instance instance = new Instance(configFile, gateway, accessLog);
+            instance = new Instance(gateway, accessLog, startup);
+            instance.control.started(startup.text(), startup.source(), startup.restoredFrom());
             if (config.admin().isPresent()) {
-                instance.admin = AdminServer.start(config.admin().get().address(), instance.operations());
+                instance.admin = AdminServer.start(config.admin().get().address(), new ControlApi(instance));
             }
+            instance.store.writeInstance(ProcessHandle.current().pid(),
+                    instance.adminAddress().map(a -> a.getHostString() + ":" + a.getPort()));
             return instance;
-        } catch (RuntimeException | InterruptedException e) {
-            if (gateway != null) {
-                gateway.close();
+        } catch (RuntimeException | InterruptedException | IOException e) {
+            if (instance != null) {
+                instance.close();
+            } else {
+                if (gateway != null) {
+                    gateway.close();
+                }
+                accessLog.close();
             }
-            accessLog.close();
             throw e;
         }
     }
@@ -74,6 +124,10 @@ public final class Instance implements AutoCloseable {
         return gateway;
     }
 
+    ControlPlane control() {
+        return control;
+    }
+
     public List<InetSocketAddress> listenerAddresses() {
         return gateway.boundAddresses();
     }
@@ -82,70 +136,84 @@ public final class Instance implements AutoCloseable {
         return Optional.ofNullable(admin).map(AdminServer::address);
     }
 
-    /**
-     * Re-reads the config file and swaps routes and clusters in whole. A config with errors is
-     * refused and the running one keeps serving. Listener changes need a restart for now.
-     */
-    public synchronized ConfigException reload() {
-        if (configFile.isEmpty()) {
-            return null;
-        }
-        try {
-            SluiceConfig next = ConfigLoader.load(configFile.get());
-            if (!next.listeners().equals(gateway.snapshot().config().listeners())) {
-                LOG.warn("listener changes in {} take effect at the next restart", configFile.get());
-            }
-            gateway.apply(next);
-            configVersion++;
-            LOG.info("reloaded {} (config version {})", configFile.get(), configVersion);
-            return null;
-        } catch (ConfigException e) {
-            LOG.error("refused to reload {}; the running config stays:\n{}", configFile.get(), e.getMessage());
-            return e;
-        }
+    /** False from the moment a drain starts: {@code /ready} answers 503 so balancers stop sending. */
+    public boolean ready() {
+        return !drain.started();
     }
 
-    AdminServer.Operations operations() {
-        return new AdminServer.Operations() {
-            @Override
-            public boolean ready() {
-                return !gateway.draining();
-            }
+    /** SIGHUP: the config file again; a bad one is refused (and logged) and the running one stays. */
+    public void reload() {
+        control.reloadFile("SIGHUP");
+    }
 
-            @Override
-            public Map<String, Object> status() {
-                return Instance.this.status();
-            }
-
-            @Override
-            public AdminServer.AdminResponse handle(HttpMethod method, String path, Map<String, String> query,
-                                                    String body) {
-                if (HttpMethod.POST.equals(method) && path.equals("/reload")) {
-                    ConfigException refused = reload();
-                    return refused == null
-                            ? AdminServer.AdminResponse.json(200, Map.of("reloaded", true, "version", configVersion))
-                            : AdminServer.AdminResponse.json(400, Map.of("reloaded", false,
-                                    "errors", refused.problems().stream().map(Object::toString).toList()));
+    /**
+     * Starts a graceful shutdown (see {@link Drain}); when it ends the instance closes and
+     * {@link #stopped()} completes. False if one had already started.
+     */
+    public boolean drain(String reason) {
+        boolean began = drain.begin(reason, gateway.snapshot().config().drain());
+        if (began) {
+            drain.done().whenComplete((report, failure) -> {
+                if (failure != null) {
+                    LOG.error("drain failed; closing", failure);
+                    report = new Drain.Report(reason, Duration.ZERO, Duration.ZERO, gateway.openClientConnections(),
+                            gateway.activeExchanges(), gateway.activeExchanges(), true);
                 }
-                return null;
-            }
-        };
+                close();
+                long cut = gateway.cutExchanges();
+                Stopped result = new Stopped(summary(report, cut), report.inFlightAtClose(), cut);
+                LOG.info("{}", result.summary());
+                stopped.complete(result);
+            });
+        }
+        return began;
+    }
+
+    /** A second SIGTERM: skip what is left of the drain. */
+    public void hurryDrain() {
+        LOG.warn("second stop request: cutting the drain short");
+        drain.hurry();
+    }
+
+    /** Completes when a drain has ended and everything is closed. */
+    public CompletableFuture<Stopped> stopped() {
+        return stopped;
+    }
+
+    /** The one log line a drain ends with: what was drained and what was cut. */
+    static String summary(Drain.Report r, long cut) {
+        String outcome = cut == 0
+                ? "all finished, 0 cut"
+                : cut + " cut" + (r.hurried() ? " (drain cut short)" : " at the drain timeout");
+        return String.format(java.util.Locale.ROOT,
+                "drained in %.2fs (%s, delay %d ms%s): %d requests in flight and %d client connections open when the "
+                        + "listeners closed; %s",
+                r.took().toNanos() / 1e9, r.reason(), r.delay().toMillis(), r.hurried() ? ", cut short" : "",
+                r.inFlightAtClose(), r.connectionsAtClose(), outcome);
     }
 
     Map<String, Object> status() {
         Snapshot snapshot = gateway.snapshot();
+        ConfigVersion version = control.current();
         Map<String, Object> status = new LinkedHashMap<>();
-        status.put("state", gateway.draining() ? "draining" : "serving");
-        status.put("config_version", configVersion);
-        status.put("config_source", snapshot.config().source());
+        status.put("state", drain.started() ? "draining" : "serving");
+        status.put("config_version", version.number());
+        status.put("config_outcome", version.outcome().label());
+        status.put("config_sha256", version.sha256());
+        status.put("config_source", version.source());
+        status.put("last_known_good", store.lastKnownGood().map(ConfigVersion::number).orElse(null));
+        status.put("config_file_differs", control.fileDiffersFromRunning());
+        status.put("state_dir", store.directory().map(Path::toString).orElse(null));
         status.put("uptime_seconds", (System.currentTimeMillis() - startedMillis) / 1000);
         status.put("client_connections", gateway.openClientConnections());
+        status.put("requests_in_flight", gateway.activeExchanges());
         status.put("access_log_dropped_lines", accessLog.droppedLines());
         List<Map<String, Object>> listeners = new ArrayList<>();
-        for (int i = 0; i < snapshot.config().listeners().size(); i++) {
+        List<InetSocketAddress> bound = gateway.boundAddresses();
+        for (int i = 0; i < snapshot.config().listeners().size() && i < bound.size(); i++) {
             var l = snapshot.config().listeners().get(i);
-            listeners.add(Map.of("name", l.name(), "address", String.valueOf(gateway.boundAddresses().get(i)),
-                    "state", gateway.draining() ? "draining" : "active"));
+            listeners.add(Map.of("name", l.name(), "address", String.valueOf(bound.get(i)),
+                    "state", drain.started() ? "draining" : "active"));
         }
         status.put("listeners", listeners);
         status.put("routes", snapshot.routes().routes().stream()
@@ -154,21 +222,39 @@ public final class Instance implements AutoCloseable {
         for (Cluster c : snapshot.clusters().values()) {
             List<Map<String, Object>> endpoints = new ArrayList<>();
             for (Endpoint e : c.endpoints()) {
-                endpoints.add(Map.of("address", e.address(), "labels", e.labels(), "state", "active"));
+                long now = System.nanoTime();
+                endpoints.add(Map.of("address", e.address(), "labels", e.labels(),
+                        "health", e.health().name().toLowerCase(java.util.Locale.ROOT),
+                        "ejected", e.isEjected(now), "in_flight", e.inFlight()));
             }
-            clusters.add(Map.of("name", c.name(), "load_balancer", c.config().loadBalancer().name().toLowerCase(),
-                    "endpoints", endpoints));
+            Map<String, Object> cluster = new LinkedHashMap<>();
+            cluster.put("name", c.name());
+            cluster.put("load_balancer", c.config().loadBalancer().name().toLowerCase(java.util.Locale.ROOT));
+            if (!c.config().select().isEmpty()) {
+                cluster.put("select", c.config().select());
+            }
+            cluster.put("endpoints", endpoints);
+            clusters.add(cluster);
         }
         status.put("clusters", clusters);
         return status;
     }
 
+    /** Closes everything at once; requests still in flight are cut (and counted). Idempotent. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        // A drain still waiting ends now; its summary then reports what this close cut.
+        drain.hurry();
+        control.close();
+        timer.shutdownNow();
         if (admin != null) {
             admin.close();
         }
         gateway.close();
         accessLog.close();
+        store.close();
     }
 }

@@ -1,20 +1,27 @@
 package dev.sluice;
 
+import java.util.function.Consumer;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
- * POSIX signals: TERM and INT stop the process cleanly (exit 0, not the JVM's 143), HUP reloads.
- * Handlers run on the JVM's signal thread and must only hand work over.
+ * POSIX signals: TERM and INT start a graceful drain (then exit 0, not the JVM's 143), HUP
+ * reloads. Handlers run on the JVM's signal thread and must only hand work over.
  */
 final class Signals {
     private Signals() {}
 
-    static void onTerminate(Runnable action) {
-        Signal.handle(new Signal("TERM"), s -> action.run());
-        Signal.handle(new Signal("INT"), s -> action.run());
+    /** {@code action} gets the signal's name, {@code SIGTERM} or {@code SIGINT}. */
+    static void onTerminate(Consumer<String> action) {
+        Signal.handle(new Signal("TERM"), s -> action.accept("SIGTERM"));
+        Signal.handle(new Signal("INT"), s -> action.accept("SIGINT"));
     }
 
-    static void onHangup(Runnable action) {
-        Signal.handle(new Signal("HUP"), s -> action.run());
+    /**
+     * Returns false when HUP is ignored by this process (started under {@code nohup}, say): the
+     * JVM then leaves it ignored, and reloads must go through {@code POST /reload}.
+     */
+    static boolean onHangup(Runnable action) {
+        return Signal.handle(new Signal("HUP"), s -> action.run()) != SignalHandler.SIG_IGN;
     }
 }

@@ -1,31 +1,45 @@
 package dev.sluice;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.config.CheckedConfig;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
+import dev.sluice.config.ConfigStore;
+import dev.sluice.config.ConfigVersion;
+import dev.sluice.config.ConfigWarning;
 import dev.sluice.config.EndpointConfig;
 import dev.sluice.config.SluiceConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code sluice} command line: {@code run}, {@code check}, {@code demo}. */
+/** The {@code sluice} command line: {@code run}, {@code check}, {@code demo}, {@code rollback}, {@code versions}. */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
         description = "An HTTP reverse proxy that makes the safe behaviour the default.",
-        subcommands = {Sluice.Run.class, Sluice.Check.class, Sluice.Demo.class})
+        subcommands = {Sluice.Run.class, Sluice.Check.class, Sluice.Demo.class, Sluice.Rollback.class,
+                Sluice.Versions.class})
 public final class Sluice implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Sluice.class);
+    /**
+     * The state directory's name. By default it sits next to the config file, so the history
+     * belongs to the file whatever directory Sluice is started from (a service manager's working
+     * directory is often {@code /}).
+     */
+    static final String STATE_DIR_NAME = ".sluice-state";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -39,41 +53,150 @@ public final class Sluice implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    @Command(name = "run", description = "Run the gateway from a config file.")
+    static Path defaultStateDir(Path configFile) {
+        Path parent = configFile.toAbsolutePath().getParent();
+        return (parent == null ? Path.of(".") : parent).resolve(STATE_DIR_NAME);
+    }
+
+    /** A picocli converter for {@code --bake-period 60s}. */
+    static final class DurationOption implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return ConfigLoader.parseDuration(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    @Command(name = "run", description = "Run the gateway from a config file. SIGHUP reloads it; SIGTERM drains, then exits 0.")
     static final class Run implements Callable<Integer> {
         @Option(names = {"-c", "--config"}, required = true, description = "YAML config file")
         Path config;
 
+        @Option(names = "--state-dir", paramLabel = "DIR",
+                description = "where applied config versions are kept (default: .sluice-state next to the config file)")
+        Path stateDir;
+
+        @Option(names = "--bake-period", paramLabel = "DURATION", converter = DurationOption.class,
+                description = "how long a config must serve before it is the last known good (default: 60s)")
+        Duration bakePeriod = Instance.DEFAULT_BAKE_PERIOD;
+
+        @Option(names = "--fallback-to-last-good",
+                description = "if the config file is invalid, start from the last known good version instead")
+        boolean fallbackToLastGood;
+
         @Override
         public Integer call() throws Exception {
-            SluiceConfig loaded;
-            try {
-                loaded = ConfigLoader.load(config);
-            } catch (ConfigException e) {
-                System.err.println(e.getMessage());
-                System.err.println("sluice: " + config + " is not valid; not started");
+            Optional<ConfigStore> opened = openStore(stateDir, config);
+            if (opened.isEmpty()) {
                 return 1;
             }
-            return serve(loaded, Optional.of(config), List.of());
+            ConfigStore store = opened.get();
+            String text;
+            CheckedConfig checked;
+            String source = "file " + config + " (start)";
+            Optional<Integer> restoredFrom = Optional.empty();
+            try {
+                text = ConfigLoader.read(config);
+                checked = ConfigLoader.parseWithWarnings(text, config.toString());
+            } catch (ConfigException e) {
+                System.err.println(e.getMessage());
+                Optional<ConfigVersion> good = store.lastKnownGood();
+                if (good.isEmpty()) {
+                    System.err.println("sluice: " + config + " is not valid; not started"
+                            + (store.versions().isEmpty() ? "" : " (no stored version has been marked good yet)"));
+                    store.close();
+                    return 1;
+                }
+                ConfigVersion g = good.get();
+                String where = store.textLocation(g.number());
+                if (!fallbackToLastGood) {
+                    System.err.println("sluice: " + config + " is not valid; not started.\n"
+                            + "sluice: the last known good config is version " + g.number() + " (applied " + g.appliedAt()
+                            + " from " + g.source() + ", sha256 " + g.shortHash() + "), kept in " + where + ".\n"
+                            + "sluice: to start from it, run again with --fallback-to-last-good");
+                    store.close();
+                    return 1;
+                }
+                Optional<String> goodText = store.text(g.number());
+                try {
+                    text = goodText.orElseThrow(() -> new IOException("the text of version " + g.number() + " is gone"));
+                    checked = ConfigLoader.parseWithWarnings(text, where);
+                } catch (IOException | ConfigException unusable) {
+                    System.err.println(unusable.getMessage());
+                    System.err.println("sluice: the last known good version " + g.number() + " cannot be used either; not started");
+                    store.close();
+                    return 1;
+                }
+                source = "start from the last known good version " + g.number() + " (" + config + " is invalid)";
+                restoredFrom = Optional.of(g.number());
+                System.err.println("sluice: STARTING FROM THE LAST KNOWN GOOD CONFIG, version " + g.number() + " ("
+                        + where + "), because " + config + " is invalid (errors above). Fix the file, then reload "
+                        + "(SIGHUP or POST /reload).");
+            }
+            printWarnings(checked.warnings());
+            return serve(checked.config(), new Instance.Startup(text, source, Optional.of(config), store, bakePeriod,
+                    restoredFrom), List.of());
         }
     }
 
-    @Command(name = "check", description = "Validate a config file: exit 0 if valid, 1 with FILE:LINE:COL errors if not.")
+    /**
+     * The state directory, locked. An explicit {@code --state-dir} must work; the default one may
+     * be unwritable (a read-only config mount), and then history is kept in memory, with a warning.
+     */
+    static Optional<ConfigStore> openStore(Path explicit, Path configFile) {
+        Path dir = explicit != null ? explicit : defaultStateDir(configFile);
+        try {
+            return Optional.of(ConfigStore.open(dir));
+        } catch (ConfigStore.InUseException e) {
+            System.err.println("sluice: " + e.getMessage());
+            return Optional.empty();
+        } catch (IOException e) {
+            if (explicit != null) {
+                System.err.println("sluice: cannot use --state-dir " + dir + ": " + e.getMessage());
+                return Optional.empty();
+            }
+            System.err.println("sluice: warning: cannot use the state directory " + dir + " (" + e.getMessage()
+                    + "); config versions are kept in memory only and lost at exit. Pass --state-dir DIR to keep them.");
+            return Optional.of(ConfigStore.inMemory());
+        }
+    }
+
+    private static void printWarnings(List<ConfigWarning> warnings) {
+        warnings.forEach(w -> System.err.println(w));
+    }
+
+    @Command(name = "check", description = "Validate a config file: exit 0 if valid (warnings are printed), "
+            + "1 with FILE:LINE:COL errors if not.")
     static final class Check implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
         @Option(names = {"-c", "--config"}, required = true, description = "YAML config file")
         Path config;
 
         @Override
         public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
             try {
-                SluiceConfig loaded = ConfigLoader.load(config);
-                System.out.println(config + ": ok (" + loaded.listeners().size() + " listeners, "
-                        + loaded.routes().size() + " routes, " + loaded.clusters().size() + " clusters)");
+                CheckedConfig checked = ConfigLoader.loadWithWarnings(config);
+                checked.warnings().forEach(err::println);
+                SluiceConfig loaded = checked.config();
+                int w = checked.warnings().size();
+                out.println(config + ": ok (" + loaded.listeners().size() + " listeners, "
+                        + loaded.routes().size() + " routes, " + loaded.clusters().size() + " clusters)"
+                        + (w == 0 ? "" : "; " + w + " warning" + (w == 1 ? "" : "s")));
                 return 0;
             } catch (ConfigException e) {
-                System.err.println(e.getMessage());
-                System.err.println(config + ": " + e.problems().size() + " error(s)");
+                err.println(e.getMessage());
+                err.println(config + ": " + e.problems().size() + " error(s)");
                 return 1;
+            } finally {
+                out.flush();
+                err.flush();
             }
         }
     }
@@ -82,10 +205,11 @@ public final class Sluice implements Runnable {
     static final class Demo implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
-            SluiceConfig config;
+            String text;
             try (InputStream in = Sluice.class.getResourceAsStream("demo.yaml")) {
-                config = ConfigLoader.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "<demo>");
+                text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             }
+            SluiceConfig config = ConfigLoader.parse(text, "<demo>");
             List<AutoCloseable> backends = new ArrayList<>();
             int n = 1;
             for (EndpointConfig endpoint : config.clusters().get(0).endpoints()) {
@@ -99,26 +223,120 @@ public final class Sluice implements Runnable {
                       curl -i http://127.0.0.1:8080/api/users -d 'x=1'
                       curl -s http://127.0.0.1:9901/status          # admin API: listeners, routes, clusters
                     The access log (JSON, one line per request) is printed below. Ctrl-C or SIGTERM stops.""");
-            return serve(config, Optional.empty(), backends);
+            return serve(config, Instance.Startup.inMemory(text, "<demo>"), backends);
         }
     }
 
-    /** Runs until SIGTERM/SIGINT; SIGHUP reloads the config file. Returns the exit code. */
-    static int serve(SluiceConfig config, Optional<Path> file, List<AutoCloseable> extras) throws Exception {
+    @Command(name = "rollback", description = "Restore a stored config version in the running sluice, through its "
+            + "admin API: version N, or by default the last known good.")
+    static final class Rollback implements Callable<Integer> {
+        @Option(names = "--to", paramLabel = "N", description = "the version to restore (see `sluice versions`)")
+        Integer to;
+
+        @Option(names = "--admin", paramLabel = "HOST:PORT", description = "the running sluice's admin address")
+        String admin;
+
+        @Option(names = "--state-dir", paramLabel = "DIR", description = "the running sluice's state directory, "
+                + "where it records its admin address")
+        Path stateDir;
+
+        @Option(names = {"-c", "--config"}, description = "the running sluice's config file (finds its state directory)")
+        Path config;
+
+        @Override
+        public Integer call() throws Exception {
+            Optional<AdminClient> client = AdminClient.locate(admin, stateDir, config);
+            if (client.isEmpty()) {
+                System.err.println("sluice: cannot find the running sluice's admin API; pass --admin HOST:PORT, or "
+                        + "--state-dir DIR or -c FILE of the running instance");
+                return 2;
+            }
+            AdminClient.Answer answer;
+            try {
+                answer = client.get().post("/rollback" + (to == null ? "" : "?to=" + to));
+            } catch (ConnectException e) {
+                System.err.println("sluice: nothing answers at " + client.get().address() + " (is sluice running?)");
+                return 2;
+            }
+            JsonNode json = new ObjectMapper().readTree(answer.body());
+            if (answer.status() == 200) {
+                System.out.println(json.path("unchanged").asBoolean()
+                        ? "already running that config (version " + json.path("version").asInt() + ")"
+                        : "rolled back: now serving version " + json.path("version").asInt() + ", restored from version "
+                                + json.path("restored_from").asInt() + " (" + json.path("source").asText() + ")");
+                return 0;
+            }
+            System.err.println("sluice: rollback refused (" + answer.status() + "): " + json.path("reason").asText());
+            json.path("errors").forEach(e -> System.err.println(e.path("text").asText()));
+            return 1;
+        }
+    }
+
+    @Command(name = "versions", description = "List the config versions of the running sluice, through its admin API.")
+    static final class Versions implements Callable<Integer> {
+        @Option(names = "--admin", paramLabel = "HOST:PORT", description = "the running sluice's admin address")
+        String admin;
+
+        @Option(names = "--state-dir", paramLabel = "DIR", description = "the running sluice's state directory")
+        Path stateDir;
+
+        @Option(names = {"-c", "--config"}, description = "the running sluice's config file (finds its state directory)")
+        Path config;
+
+        @Override
+        public Integer call() throws Exception {
+            Optional<AdminClient> client = AdminClient.locate(admin, stateDir, config);
+            if (client.isEmpty()) {
+                System.err.println("sluice: cannot find the running sluice's admin API; pass --admin HOST:PORT, or "
+                        + "--state-dir DIR or -c FILE of the running instance");
+                return 2;
+            }
+            AdminClient.Answer answer;
+            try {
+                answer = client.get().get("/config/versions");
+            } catch (ConnectException e) {
+                System.err.println("sluice: nothing answers at " + client.get().address() + " (is sluice running?)");
+                return 2;
+            }
+            JsonNode json = new ObjectMapper().readTree(answer.body());
+            int current = json.path("current").asInt();
+            int good = json.path("last_known_good").asInt(0);
+            System.out.printf("%-8s %-24s %-12s %-13s %s%n", "VERSION", "APPLIED", "OUTCOME", "SHA256", "SOURCE");
+            for (JsonNode v : json.path("versions")) {
+                int n = v.path("version").asInt();
+                String mark = (n == current ? " *" : "") + (n == good ? " (last known good)" : "");
+                System.out.printf("%-8s %-24s %-12s %-13s %s%s%n", n,
+                        java.time.Instant.parse(v.path("applied_at").asText()).truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                        v.path("outcome").asText(), v.path("sha256").asText().substring(0, 12), v.path("source").asText(), mark);
+            }
+            if (json.path("config_file_differs").asBoolean()) {
+                System.out.println("note: the config file differs from the running config");
+            }
+            return 0;
+        }
+    }
+
+    /** Runs until a drain (SIGTERM, SIGINT, POST /drain) ends; SIGHUP reloads the config file. Returns the exit code. */
+    static int serve(SluiceConfig config, Instance.Startup startup, List<AutoCloseable> extras) throws Exception {
         Instance instance;
         try {
-            instance = Instance.start(config, file);
-        } catch (IllegalStateException e) {
+            instance = Instance.start(config, startup);
+        } catch (IllegalStateException | IOException e) {
             System.err.println("sluice: " + e.getMessage());
+            startup.store().close();
             closeAll(extras);
             return 1;
         }
-        CountDownLatch stop = new CountDownLatch(1);
-        Signals.onTerminate(stop::countDown);
-        Signals.onHangup(() -> Thread.ofPlatform().name("sluice-reload").start(instance::reload));
-        stop.await();
-        LOG.info("stopping");
-        instance.close();
+        Signals.onTerminate(signal -> {
+            if (!instance.drain(signal)) {
+                instance.hurryDrain();
+            }
+        });
+        if (!Signals.onHangup(() -> Thread.ofPlatform().name("sluice-reload").start(instance::reload))) {
+            LOG.warn("SIGHUP is ignored by this process (started with nohup?), so it cannot reload the config; "
+                    + "use POST /reload on the admin API instead");
+        }
+        instance.stopped().join();
         closeAll(extras);
         LOG.info("stopped");
         return 0;

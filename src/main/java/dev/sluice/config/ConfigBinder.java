@@ -1,15 +1,23 @@
 package dev.sluice.config;
 
+import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /** Binds the whole tree into a {@link SluiceConfig}: the top-level sections and the checks that span them. */
 final class ConfigBinder {
-    private static final List<String> KEYS = List.of("server", "listeners", "routes", "clusters", "admin", "access_log");
+    private static final List<String> KEYS = List.of("server", "listeners", "endpoints", "routes", "clusters", "admin",
+            "access_log", "drain");
+    private static final List<String> DRAIN_KEYS = List.of("delay", "timeout");
     private static final List<String> SERVER_KEYS = List.of("event_loop_threads");
     private static final List<String> ADMIN_KEYS = List.of("address");
     private static final List<String> ACCESS_LOG_KEYS = List.of("enabled", "path");
+
+    /** {@code 0s}, {@code 0ms}...: "no delay", which only {@code drain.delay} accepts. */
+    private static final Pattern ZERO = Pattern.compile("0+(ms|s|m|h)");
 
     private final Values values;
     private final String source;
@@ -35,16 +43,43 @@ final class ConfigBinder {
         Fields f = Fields.of(map, Paths.ROOT, KEYS, values.problems());
         ServerConfig server = f.optional("server").flatMap(this::server).orElse(ServerConfig.DEFAULT);
         List<ListenerConfig> listenerConfigs = f.required("listeners").map(listeners::bind).orElse(List.of());
+        // The inventory before the clusters that select from it.
+        Inventory inventory = f.optional("endpoints").map(clusters::inventory).orElse(Inventory.NONE);
         // Clusters first: routes are checked against the names they define.
-        List<ClusterConfig> clusterConfigs = f.required("clusters").map(clusters::bind).orElse(List.of());
+        List<ClusterConfig> clusterConfigs = f.required("clusters").map(n -> clusters.bind(n, inventory))
+                .orElse(List.of());
+        inventory.unselected().forEach(e -> values.problems().warn(e.at(), "endpoint '" + e.endpoint().address()
+                + "' is in the inventory but no cluster selects it, so it gets no traffic"));
         List<RouteConfig> routeConfigs = f.required("routes").map(n -> routes.bind(n, clusters.definedNames()))
                 .orElse(List.of());
         Optional<AdminConfig> admin = f.optional("admin").flatMap(this::admin);
         AccessLogConfig accessLog = f.optional("access_log").flatMap(this::accessLog).orElse(AccessLogConfig.STDOUT);
+        DrainConfig drain = f.optional("drain").flatMap(n -> drain(n, routeConfigs)).orElse(DrainConfig.DEFAULT);
         if (values.problems().count() > 0) {
             return Optional.empty();
         }
-        return Optional.of(new SluiceConfig(source, server, listenerConfigs, routeConfigs, clusterConfigs, admin, accessLog));
+        return Optional.of(new SluiceConfig(source, server, listenerConfigs, routeConfigs, clusterConfigs, admin,
+                accessLog, drain));
+    }
+
+    /** {@code drain: { delay, timeout }}. A delay of {@code 0s} is allowed: nothing in front watches /ready. */
+    private Optional<DrainConfig> drain(YamlNode node, List<RouteConfig> routeConfigs) {
+        return values.map(node, "drain").map(map -> {
+            Fields f = Fields.of(map, "drain", DRAIN_KEYS, values.problems());
+            Duration delay = f.optional("delay").flatMap(n -> n instanceof YamlNode.Scalar s && ZERO.matcher(s.text()).matches()
+                            ? Optional.of(Duration.ZERO) : values.duration(n, f.path("delay")))
+                    .orElse(DrainConfig.DEFAULT_DELAY);
+            Optional<YamlNode> timeoutNode = f.optional("timeout");
+            Duration timeout = timeoutNode.flatMap(n -> values.duration(n, f.path("timeout")))
+                    .orElse(DrainConfig.DEFAULT_TIMEOUT);
+            timeoutNode.ifPresent(n -> routeConfigs.stream()
+                    .filter(r -> r.timeout().compareTo(timeout) > 0)
+                    .max(Comparator.comparing(RouteConfig::timeout))
+                    .ifPresent(r -> values.problems().warn(n.at(), "drain.timeout: " + Durations.format(timeout)
+                            + " is shorter than the timeout of route '" + r.name() + "' (" + Durations.format(r.timeout())
+                            + "); a request still waiting for its response when a drain ends is cut")));
+            return new DrainConfig(delay, timeout);
+        });
     }
 
     private Optional<ServerConfig> server(YamlNode node) {
@@ -62,8 +97,11 @@ final class ConfigBinder {
             Fields f = Fields.of(map, "admin", ADMIN_KEYS, values.problems());
             Optional<YamlNode> addressNode = f.required("address");
             return addressNode.flatMap(n -> values.address(n, f.path("address"), 0)).map(address -> {
-                listeners.addressAt(address).ifPresent(listenerAt -> values.invalid(addressNode.get(), f.path("address"),
-                        "'" + address + "' is already the address of the listener defined at " + listenerAt));
+                listeners.addressAt(address).ifPresentOrElse(listenerAt -> values.invalid(addressNode.get(), f.path("address"),
+                        "'" + address + "' is already the address of the listener defined at " + listenerAt),
+                        () -> listeners.clashingWith(address).ifPresent(other -> values.invalid(addressNode.get(),
+                                f.path("address"), "'" + address + "' clashes with listener address '" + other
+                                        + "' (defined at " + listeners.at(other) + "): both cannot be bound")));
                 return new AdminConfig(address);
             });
         });

@@ -62,6 +62,14 @@ public final class ConfigLoader {
         }
     }
 
+    /** A duration as the config writes it ({@code 250ms}, {@code 60s}), for command-line options. */
+    public static java.time.Duration parseDuration(String text) {
+        return switch (Durations.parse(text)) {
+            case Parsed.Ok<java.time.Duration> ok -> ok.value();
+            case Parsed.Invalid<java.time.Duration> bad -> throw new IllegalArgumentException(bad.reason());
+        };
+    }
+
     /** Line 1, column 1, so the output keeps the FILE:LINE:COL shape that tools parse. */
     private static ConfigException unreadable(String source, String message) {
         return new ConfigException(List.of(new ConfigProblem(source, 1, 1, message)));

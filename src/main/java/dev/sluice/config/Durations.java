@@ -48,7 +48,8 @@ final class Durations {
         if (ms != 0 && ms % 3_600_000 == 0) {
             return ms / 3_600_000 + "h";
         }
-        if (ms != 0 && ms % 60_000 == 0) {
+        // Minutes only from 10 up: "60s" reads better than "1m" next to a limit like 600s.
+        if (ms >= 600_000 && ms % 60_000 == 0) {
             return ms / 60_000 + "m";
         }
         return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";

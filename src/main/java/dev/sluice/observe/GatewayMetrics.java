@@ -64,13 +64,28 @@ public final class GatewayMetrics {
         return n;
     }
 
-    /** Requests that ended in a gateway-generated failure (a local reply or a cut stream). */
+    /**
+     * Requests that ended in a gateway-generated failure (a local reply or a cut stream) that
+     * the configuration or the backends could have caused; failures the client caused (a
+     * malformed or slow request, a rate limit) say nothing about a config and are left out.
+     */
     public long gatewayFailures() {
         long n = 0;
-        for (Counter c : byFailure) {
-            n += (long) c.count();
+        for (FailureKind kind : FailureKind.values()) {
+            if (!clientCaused(kind)) {
+                n += (long) byFailure[kind.ordinal()].count();
+            }
         }
         return n;
+    }
+
+    private static boolean clientCaused(FailureKind kind) {
+        return switch (kind) {
+            case BAD_REQUEST, REQUEST_LINE_TOO_LONG, HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, RATE_LIMITED -> true;
+            case NO_ROUTE, NO_HEALTHY_ENDPOINT, CONNECT_REFUSED, CONNECT_TIMEOUT, CONNECT_BACKLOG_FULL,
+                 CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE, RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE,
+                 OVERLOADED, APP_STARTING_TIMEOUT -> false;
+        };
     }
 
     public long failures(FailureKind kind) {

@@ -51,9 +51,11 @@ import org.slf4j.LoggerFactory;
  * One client connection: reads requests, proxies each to an endpoint, streams the response back.
  *
  * <p>Requests are served one at a time, in order (pipelined requests wait, decoded, until the
- * response before them is complete). Reading is explicit ({@code AUTO_READ} off on both sides):
- * the client is read only while the upstream connection can take more, and the upstream only
- * while the client can; that is the whole of backpressure, in both directions.
+ * response before them is complete). Backpressure in both directions: the client is read only
+ * while the upstream connection can take more (and while no pipelined request waits), and the
+ * upstream only while the client can. Both sides keep {@code AUTO_READ} on and switch it off only
+ * then: toggling read interest costs an {@code epoll_ctl} each way, so doing it per request
+ * (as explicit {@code read()} calls would) costs throughput for nothing.
  *
  * <p>The pipeline is {@code flush → StrictRequestDecoder → ResponseEncoder → this}. The upstream
  * connection lives on the same event loop, so nothing here needs a lock.
@@ -143,7 +145,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         this.peerAddress = peer == null ? "-" : peer.getAddress().getHostAddress();
         this.peerTrusted = peer != null && listener.isTrustedProxy(peer);
         arm(Deadline.IDLE, listener.idleTimeoutNanos);
-        ctx.read();
     }
 
     @Override
@@ -327,15 +328,19 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         readClientIfReady();
     }
 
-    /** Asks for the next client bytes when there is somewhere to put them. */
+    /**
+     * Reads the client only while there is somewhere to put what it sends: not while a pipelined
+     * request waits its turn, and not while a request body has no writable upstream to go to.
+     */
     private void readClientIfReady() {
         if (state == State.CLOSING) {
             return;
         }
-        if (ex == null) {
-            ctx.read();
-        } else if (!requestComplete && upstream != null && requestHeadWritten && upstream.channel().isWritable()) {
-            ctx.read();
+        boolean bodyBlocked = ex != null && !requestComplete
+                && (upstream == null || !requestHeadWritten || !upstream.channel().isWritable());
+        boolean want = pipelined.isEmpty() && !bodyBlocked;
+        if (ctx.channel().config().isAutoRead() != want) {
+            ctx.channel().config().setAutoRead(want);
         }
     }
 
@@ -434,8 +439,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
                     Unpooled.EMPTY_BUFFER));
         }
-        channel.read();
+        resumeUpstreamReads(connection);
         readClientIfReady();
+    }
+
+    private static void resumeUpstreamReads(UpstreamConnection connection) {
+        if (!connection.channel().config().isAutoRead()) {
+            connection.channel().config().setAutoRead(true);
+        }
     }
 
     private void onHeadWritten(UpstreamConnection connection, boolean success) {
@@ -709,15 +720,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             return;
         }
         ctx.flush();
-        if (ctx.channel().isWritable()) {
-            connection.channel().read();
+        if (!ctx.channel().isWritable()) {
+            // The client is slower than the endpoint: stop reading it until the client catches up.
+            connection.channel().config().setAutoRead(false);
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (ctx.channel().isWritable() && upstream != null) {
-            upstream.channel().read();
+            resumeUpstreamReads(upstream);
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -817,7 +829,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         requestFullyWritten = false;
         releaseAll(pendingBody);
         releaseAll(replay);
-        if (!keepAlive || gateway.draining() && pipelined.isEmpty()) {
+        // (When a drain starts mid-response, the next response says Connection: close instead:
+        // closing now would lose a request the client may already be sending.)
+        if (!keepAlive) {
             state = State.CLOSING;
             releaseAll(pipelined);
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -834,9 +848,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             // Body parts replayed from the pipeline queue are written outside a read cycle.
             upstream.channel().flush();
         }
-        if (ex == null || !requestComplete) {
-            readClientIfReady();
-        }
+        readClientIfReady();
     }
 
     private static void releaseAll(ArrayDeque<?> queue) {
@@ -879,7 +891,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         if (event == Gateway.DrainEvent.INSTANCE) {
             // Between requests: nothing is lost by closing now. Mid-exchange, the response
             // carries Connection: close instead (see gateway.draining()).
-            if (ex == null && state != State.CLOSING && pipelined.isEmpty()) {
+            if (ex == null && state == State.IDLE && pipelined.isEmpty()) {
                 state = State.CLOSING;
                 ctx.close();
             }

@@ -130,7 +130,7 @@ public final class Gateway implements AutoCloseable {
                         handler.useEncoder(encoder);
                         ch.pipeline()
                                 // Coalesces the many small writes of one read cycle into one syscall.
-                                .addLast("flush", new FlushConsolidationHandler(256, true))
+                                .addLast("flush", new FlushConsolidationHandler(256, false))
                                 .addLast("decoder", new StrictRequestDecoder(StrictRequestDecoder.config(
                                         listener.maxRequestLine(), listener.maxHeaderSize(),
                                         UpstreamConnector.MAX_CHUNK_SIZE), handler))
@@ -251,8 +251,7 @@ public final class Gateway implements AutoCloseable {
 
     /**
      * Closes those of them that are between requests; one with an exchange in flight finishes it
-     * first. (Unlike {@link #startDraining()} this cannot make their responses carry
-     * {@code Connection: close}: that flag is gateway-wide.)
+     * first. (Their responses already carry {@code Connection: close}: see {@link CloseAfterResponse}.)
      */
     public void closeIdleRetiredListenerConnections() {
         for (Channel ch : clientChannels) {

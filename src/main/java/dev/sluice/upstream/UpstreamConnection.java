@@ -7,8 +7,8 @@ import io.netty.util.ReferenceCountUtil;
 
 /**
  * One HTTP/1.1 connection to an endpoint. Either carries exactly one exchange (its listener) or
- * sits idle in its {@link ConnectionPool}. While idle it keeps a read pending, so a backend's
- * FIN or RST closes it at once and it leaves the pool before anyone can pick it.
+ * sits idle in its {@link ConnectionPool}. While idle it keeps reading, so a backend's FIN or
+ * RST closes it at once and it leaves the pool before anyone can pick it.
  */
 public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private final Endpoint endpoint;
@@ -92,7 +92,8 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
         this.idleSinceNanos = now;
         this.expiresAtNanos = expiresAtNanos;
         if (!channel.config().isAutoRead()) {
-            channel.read();
+            // Keep reading while idle, so a backend's FIN or RST is seen at once.
+            channel.config().setAutoRead(true);
         }
     }
 

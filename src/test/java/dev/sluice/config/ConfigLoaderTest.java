@@ -92,7 +92,8 @@ class ConfigLoaderTest {
         assertThat(config.clusters()).containsExactly(new ClusterConfig("app", List.of(
                         EndpointConfig.of(new HostPort("10.0.0.1", 80)),
                         new EndpointConfig(new HostPort("backend.internal", 8080), Map.of("zone", "a", "version", "2"))),
-                Duration.ofMillis(500), Duration.ofSeconds(30), false, 0, ClusterConfig.LoadBalancerKind.ROUND_ROBIN));
+                Duration.ofMillis(500), Duration.ofSeconds(30), false, 0, ClusterConfig.LoadBalancerKind.ROUND_ROBIN,
+                Duration.ZERO, Optional.empty()));
         assertThat(config.admin()).isEmpty();
         assertThat(config.accessLog()).isEqualTo(new AccessLogConfig(true, Optional.of("/var/log/sluice/access.log")));
     }

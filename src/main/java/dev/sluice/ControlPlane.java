@@ -1,0 +1,375 @@
+package dev.sluice;
+
+import dev.sluice.config.BakeJudgement;
+import dev.sluice.config.CheckedConfig;
+import dev.sluice.config.ConfigException;
+import dev.sluice.config.ConfigLoader;
+import dev.sluice.config.ConfigProblem;
+import dev.sluice.config.ConfigStore;
+import dev.sluice.config.ConfigVersion;
+import dev.sluice.config.ConfigVersion.Outcome;
+import dev.sluice.config.ConfigWarning;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.server.Gateway;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Changes to the running config: reload from the file, a config pushed over the admin API, and
+ * rollback to a stored version. All three go through {@link #apply}: the text is parsed and
+ * validated whole, the listeners are reconciled (all or nothing), and only then are routes and
+ * clusters swapped in with one write. A config that fails any step is refused, and the running
+ * one keeps serving. Each applied config becomes a version in the {@link ConfigStore}, and bakes:
+ * after the bake period it is judged "good" unless its gateway error ratio rose.
+ *
+ * <p>Runs on the admin and signal threads, never on an event loop; one change at a time.
+ */
+final class ControlPlane {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlPlane.class);
+
+    /** What a config change came to. */
+    sealed interface Result {
+        /** Applied (or already running: {@code unchanged}). */
+        record Applied(ConfigVersion version, boolean unchanged, List<ConfigWarning> warnings,
+                       Gateway.ListenerChanges listeners, List<String> notes) implements Result {}
+
+        /** Refused; the running config keeps serving. {@code status} is the admin API's answer. */
+        record Refused(int status, String reason, List<ConfigProblem> errors, List<ConfigWarning> warnings)
+                implements Result {}
+    }
+
+    private final Gateway gateway;
+    private final ConfigStore store;
+    private final Optional<Path> configFile;
+    private final Duration bakePeriod;
+    private final TrafficCounters counters;
+    private final ScheduledExecutorService timer;
+    private final Clock clock;
+    private final BooleanSupplier draining;
+
+    private ConfigVersion current;
+    private String currentText;
+    private ScheduledFuture<?> bake;
+    private long bakeStartRequests;
+    private long bakeStartLocalReplies;
+
+    ControlPlane(Gateway gateway, ConfigStore store, Optional<Path> configFile, Duration bakePeriod,
+                 TrafficCounters counters, ScheduledExecutorService timer, Clock clock, BooleanSupplier draining) {
+        this.gateway = gateway;
+        this.store = store;
+        this.configFile = configFile;
+        this.bakePeriod = bakePeriod;
+        this.counters = counters;
+        this.timer = timer;
+        this.clock = clock;
+        this.draining = draining;
+    }
+
+    /**
+     * Records the config the gateway started with. A restart with the text of the version that
+     * was current keeps that version (and its "good" standing); anything else is a new version.
+     */
+    synchronized void started(String text, String source, Optional<Integer> restoredFrom) {
+        String hash = ConfigStore.sha256(text);
+        Optional<ConfigVersion> previous = store.current();
+        currentText = text;
+        try {
+            if (previous.isPresent() && previous.get().sha256().equals(hash) && restoredFrom.isEmpty()
+                    && (previous.get().outcome() == Outcome.GOOD || previous.get().outcome() == Outcome.BAKING)) {
+                store.makeCurrent(previous.get().number());
+                current = previous.get();
+                LOG.info("config version {} (unchanged since the last run, {})", current.number(), current.outcome().label());
+                if (current.outcome() == Outcome.BAKING) {
+                    startBaking();
+                }
+                return;
+            }
+            previous.filter(p -> p.outcome() == Outcome.BAKING).ifPresent(p -> record(p.number(), Outcome.REPLACED,
+                    p.requests(), p.localReplies(), "replaced at a restart before its bake period ended"));
+            current = store.add(text, source, clock.instant(), restoredFrom);
+        } catch (IOException e) {
+            LOG.error("cannot record the config in {}: {}; versions are kept in memory only", stateDir(), e.getMessage());
+            current = store.current().orElseGet(() -> new ConfigVersion(0, clock.instant(), source,
+                    hash, Outcome.BAKING, restoredFrom, 0, 0, "not recorded"));
+        }
+        LOG.info("config version {} from {} (sha256 {})", current.number(), source, current.shortHash());
+        startBaking();
+    }
+
+    synchronized ConfigVersion current() {
+        return current;
+    }
+
+    synchronized String currentText() {
+        return currentText;
+    }
+
+    ConfigStore store() {
+        return store;
+    }
+
+    Optional<Path> configFile() {
+        return configFile;
+    }
+
+    /** True when the file on disk no longer holds the running config (after a rollback, or an edit not yet reloaded). */
+    boolean fileDiffersFromRunning() {
+        if (configFile.isEmpty()) {
+            return false;
+        }
+        try {
+            return !ConfigStore.sha256(ConfigLoader.read(configFile.get())).equals(current().sha256());
+        } catch (ConfigException unreadable) {
+            return true;
+        }
+    }
+
+    /** SIGHUP and {@code POST /reload}: the config file again. */
+    Result reloadFile(String trigger) {
+        if (configFile.isEmpty()) {
+            return new Result.Refused(409, "there is no config file to reload (this instance runs an embedded config)",
+                    List.of(), List.of());
+        }
+        String text;
+        try {
+            text = ConfigLoader.read(configFile.get());
+        } catch (ConfigException e) {
+            return refuse(e, "", "file " + configFile.get() + " (" + trigger + ")");
+        }
+        return apply(text, configFile.get().toString(), "file " + configFile.get() + " (" + trigger + ")",
+                Optional.empty());
+    }
+
+    /** {@code POST /config}: a whole config in the request body. */
+    Result applyPosted(String text) {
+        return apply(text, "<POST /config>", "POST /config", Optional.empty());
+    }
+
+    /**
+     * {@code POST /rollback[?to=N]}: version N, or else the newest "good" version other than the
+     * running one, or else (nothing has finished baking yet) the version before the running one.
+     */
+    synchronized Result rollback(Optional<Integer> to) {
+        ConfigVersion target;
+        String why;
+        if (to.isPresent()) {
+            Optional<ConfigVersion> asked = store.version(to.get());
+            if (asked.isEmpty()) {
+                return new Result.Refused(404, "there is no version " + to.get() + "; see GET /config/versions",
+                        List.of(), List.of());
+            }
+            target = asked.get();
+            why = "as asked";
+        } else {
+            Optional<ConfigVersion> good = store.versions().stream()
+                    .filter(v -> v.outcome() == Outcome.GOOD && !v.sha256().equals(current.sha256()))
+                    .reduce((a, b) -> b);
+            Optional<ConfigVersion> before = store.before(current.number());
+            if (good.isPresent()) {
+                target = good.get();
+                why = "the last known good";
+            } else if (before.isPresent()) {
+                target = before.get();
+                why = "the previous version; no other version has finished its bake period";
+            } else {
+                return new Result.Refused(409, "there is no earlier version to roll back to", List.of(), List.of());
+            }
+        }
+        Optional<String> text;
+        try {
+            text = store.text(target.number());
+        } catch (IOException e) {
+            return new Result.Refused(500, "cannot read version " + target.number() + ": " + e.getMessage(),
+                    List.of(), List.of());
+        }
+        if (text.isEmpty()) {
+            return new Result.Refused(410, "the text of version " + target.number() + " is no longer kept",
+                    List.of(), List.of());
+        }
+        Result result = apply(text.get(), store.textLocation(target.number()),
+                "rollback to version " + target.number() + " (" + why + ")", Optional.of(target.number()));
+        if (result instanceof Result.Applied applied && !applied.unchanged() && fileDiffersFromRunning()) {
+            LOG.warn("rolled back to version {}, but {} holds another config, which a reload (SIGHUP, POST /reload) "
+                    + "would apply again: fix the file", target.number(), configFile.get());
+        }
+        return result;
+    }
+
+    /** Parse, validate, reconcile listeners, swap; or refuse and change nothing. */
+    synchronized Result apply(String text, String sourceName, String source, Optional<Integer> restoredFrom) {
+        if (draining.getAsBoolean()) {
+            return new Result.Refused(409, "shutting down: config changes are refused while draining", List.of(), List.of());
+        }
+        CheckedConfig checked;
+        try {
+            checked = ConfigLoader.parseWithWarnings(text, sourceName);
+        } catch (ConfigException e) {
+            return refuse(e, text, source);
+        }
+        checked.warnings().forEach(w -> LOG.warn("{}", w));
+        String hash = ConfigStore.sha256(text);
+        if (hash.equals(current.sha256())) {
+            LOG.info("config from {} is the running version {}; nothing to change", source, current.number());
+            return new Result.Applied(current, true, checked.warnings(),
+                    new Gateway.ListenerChanges(List.of(), List.of(), List.of()), List.of());
+        }
+        SluiceConfig next = checked.config();
+        SluiceConfig previous = gateway.snapshot().config();
+        Gateway.ListenerChanges listeners;
+        try {
+            listeners = gateway.reconcileListeners(next.listeners());
+        } catch (IllegalStateException e) {
+            String reason = e.getMessage() + "; version " + current.number() + " keeps serving";
+            LOG.error("refused config from {}: {}", source, reason);
+            recordRefusal(text, source, List.of(e.getMessage()));
+            return new Result.Refused(409, reason, List.of(), checked.warnings());
+        }
+        try {
+            gateway.apply(next);
+        } catch (RuntimeException e) {
+            // A validated config that still cannot be built is a bug; leave everything as it was.
+            LOG.error("cannot apply the config from {}; version {} keeps serving", source, current.number(), e);
+            gateway.reconcileListeners(previous.listeners());
+            return new Result.Refused(500, "cannot apply: " + e + "; version " + current.number() + " keeps serving",
+                    List.of(), checked.warnings());
+        }
+        if (!listeners.removed().isEmpty()) {
+            drainRetiredListeners(next.drain().timeout());
+        }
+        List<String> notes = restartOnlyChanges(previous, next);
+        notes.forEach(n -> LOG.warn("{}", n));
+
+        long requests = counters.requests() - bakeStartRequests;
+        long localReplies = counters.localReplies() - bakeStartLocalReplies;
+        if (bake != null) {
+            bake.cancel(false);
+        }
+        if (restoredFrom.isPresent() && source.startsWith("rollback")) {
+            record(current.number(), Outcome.ROLLED_BACK, requests, localReplies, "rolled back to version " + restoredFrom.get());
+        } else if (current.outcome() == Outcome.BAKING) {
+            record(current.number(), Outcome.REPLACED, requests, localReplies, "replaced before its bake period ended");
+        }
+        try {
+            current = store.add(text, source, clock.instant(), restoredFrom);
+        } catch (IOException e) {
+            LOG.error("applied, but cannot record the config in {}: {}", stateDir(), e.getMessage());
+            current = store.current().orElse(current);
+        }
+        currentText = text;
+        startBaking();
+        LOG.info("applied config version {} from {} (sha256 {}){}", current.number(), source, current.shortHash(),
+                listeners.any() ? "; listeners added " + listeners.added() + ", removed " + listeners.removed() : "");
+        return new Result.Applied(current, false, checked.warnings(), listeners, notes);
+    }
+
+    private Result refuse(ConfigException e, String text, String source) {
+        LOG.error("refused config from {}; version {} keeps serving:\n{}", source,
+                current == null ? "-" : current.number(), e.getMessage());
+        recordRefusal(text, source, e.problems().stream().map(ConfigProblem::toString).toList());
+        return new Result.Refused(400, "invalid config; version " + (current == null ? "-" : current.number())
+                + " keeps serving", e.problems(), List.of());
+    }
+
+    private void recordRefusal(String text, String source, List<String> errors) {
+        try {
+            store.refused(text, source, clock.instant(), errors);
+        } catch (IOException io) {
+            LOG.warn("cannot record the refused config in {}: {}", stateDir(), io.getMessage());
+        }
+    }
+
+    private void record(int number, Outcome outcome, long requests, long localReplies, String note) {
+        try {
+            ConfigVersion updated = store.update(number, v -> v.withOutcome(outcome, requests, localReplies, note));
+            if (current != null && current.number() == number) {
+                current = updated;
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.warn("cannot record the outcome of version {}: {}", number, e.getMessage());
+        }
+    }
+
+    private void startBaking() {
+        bakeStartRequests = counters.requests();
+        bakeStartLocalReplies = counters.localReplies();
+        int number = current.number();
+        bake = timer.schedule(() -> finishBake(number), bakePeriod.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized void finishBake(int number) {
+        if (current.number() != number || current.outcome() != Outcome.BAKING) {
+            return;
+        }
+        long requests = counters.requests() - bakeStartRequests;
+        long localReplies = counters.localReplies() - bakeStartLocalReplies;
+        BakeJudgement judgement = BakeJudgement.judge(counters.available(), requests, localReplies, store.before(number));
+        record(number, judgement.outcome(), requests, localReplies, judgement.note());
+        if (judgement.outcome() == Outcome.GOOD) {
+            LOG.info("config version {} is now the last known good: {}", number, judgement.note());
+        } else {
+            LOG.warn("config version {} is not marked good: {}; roll back with `sluice rollback` or POST /rollback",
+                    number, judgement.note());
+        }
+    }
+
+    /** Settings only a restart applies; a reload says so rather than ignoring them silently. */
+    private static List<String> restartOnlyChanges(SluiceConfig before, SluiceConfig after) {
+        List<String> notes = new ArrayList<>();
+        if (!before.admin().equals(after.admin())) {
+            notes.add("the admin address change takes effect at the next restart");
+        }
+        if (!before.server().equals(after.server())) {
+            notes.add("the 'server' section change takes effect at the next restart");
+        }
+        if (!before.accessLog().equals(after.accessLog())) {
+            notes.add("the 'access_log' change takes effect at the next restart");
+        }
+        return notes;
+    }
+
+    /**
+     * Connections accepted by removed listeners end after their next response (which says
+     * {@code Connection: close}); those still idle after each {@link Drain#IDLE_GRACE} are closed,
+     * and any left at {@code timeout} are cut.
+     */
+    private void drainRetiredListeners(Duration timeout) {
+        Thread.ofPlatform().daemon().name("sluice-listener-drain").start(() -> {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            try {
+                while (gateway.retiredListenerConnections() > 0 && System.nanoTime() - deadline < 0) {
+                    // Pacing, not synchronisation: a connection still open after a grace is idle in fact.
+                    Thread.sleep(Drain.IDLE_GRACE.toMillis());
+                    gateway.closeIdleRetiredListenerConnections();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            int left = gateway.retiredListenerConnections();
+            if (left > 0) {
+                LOG.warn("closing {} connections of removed listeners still open after {} ms", left, timeout.toMillis());
+                gateway.closeRetiredListenerConnections();
+            }
+        });
+    }
+
+    private String stateDir() {
+        return store.directory().map(Path::toString).orElse("memory");
+    }
+
+    synchronized void close() {
+        if (bake != null) {
+            bake.cancel(false);
+        }
+    }
+}
