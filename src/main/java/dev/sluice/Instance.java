@@ -212,7 +212,7 @@ public final class Instance implements AutoCloseable {
         List<InetSocketAddress> bound = gateway.boundAddresses();
         for (int i = 0; i < snapshot.config().listeners().size() && i < bound.size(); i++) {
             var l = snapshot.config().listeners().get(i);
-            listeners.add(Map.of("name", l.name(), "address", String.valueOf(bound.get(i)),
+            listeners.add(Map.of("name", l.name(), "address", bound.get(i).getHostString() + ":" + bound.get(i).getPort(),
                     "state", drain.started() ? "draining" : "active"));
         }
         status.put("listeners", listeners);
@@ -221,15 +221,25 @@ public final class Instance implements AutoCloseable {
         List<Map<String, Object>> clusters = new ArrayList<>();
         for (Cluster c : snapshot.clusters().values()) {
             List<Map<String, Object>> endpoints = new ArrayList<>();
+            long now = System.nanoTime();
             for (Endpoint e : c.endpoints()) {
-                long now = System.nanoTime();
-                endpoints.add(Map.of("address", e.address(), "labels", e.labels(),
-                        "health", e.health().name().toLowerCase(java.util.Locale.ROOT),
-                        "ejected", e.isEjected(now), "in_flight", e.inFlight()));
+                Map<String, Object> endpoint = new LinkedHashMap<>();
+                endpoint.put("address", e.address());
+                endpoint.put("labels", e.labels());
+                endpoint.put("weight", e.weight());
+                endpoint.put("health", e.health().name().toLowerCase(java.util.Locale.ROOT));
+                endpoint.put("ejected", e.isEjected(now));
+                endpoint.put("in_flight", e.inFlight());
+                endpoint.put("keep_alive_timeout_ms", e.observedIdleCloseNanos() < 0 ? null
+                        : e.observedIdleCloseNanos() / 1_000_000);
+                endpoints.add(endpoint);
             }
             Map<String, Object> cluster = new LinkedHashMap<>();
             cluster.put("name", c.name());
             cluster.put("load_balancer", c.config().loadBalancer().name().toLowerCase(java.util.Locale.ROOT));
+            // Panic mode: nothing healthy is left, so requests go to unhealthy and ejected endpoints.
+            cluster.put("panic", c.panicking(now));
+            cluster.put("retry_budget_available", c.retryBudget().available(now));
             if (!c.config().select().isEmpty()) {
                 cluster.put("select", c.config().select());
             }

@@ -118,7 +118,6 @@ public final class Gateway implements AutoCloseable {
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, UpstreamConnector.WATER_MARK)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -129,7 +128,8 @@ public final class Gateway implements AutoCloseable {
                         ResponseEncoder encoder = new ResponseEncoder();
                         handler.useEncoder(encoder);
                         ch.pipeline()
-                                // Coalesces the many small writes of one read cycle into one syscall.
+                                // Coalesces the writes of one read cycle (pipelined requests) into one
+                                // syscall; outside a read (a response streamed from upstream) it flushes at once.
                                 .addLast("flush", new FlushConsolidationHandler(256, false))
                                 .addLast("decoder", new StrictRequestDecoder(StrictRequestDecoder.config(
                                         listener.maxRequestLine(), listener.maxHeaderSize(),
