@@ -233,31 +233,16 @@ public final class Sluice implements Runnable {
         @Option(names = "--to", paramLabel = "N", description = "the version to restore (see `sluice versions`)")
         Integer to;
 
-        @Option(names = "--admin", paramLabel = "HOST:PORT", description = "the running sluice's admin address")
-        String admin;
-
-        @Option(names = "--state-dir", paramLabel = "DIR", description = "the running sluice's state directory, "
-                + "where it records its admin address")
-        Path stateDir;
-
-        @Option(names = {"-c", "--config"}, description = "the running sluice's config file (finds its state directory)")
-        Path config;
+        @CommandLine.Mixin
+        RunningInstance running;
 
         @Override
         public Integer call() throws Exception {
-            Optional<AdminClient> client = AdminClient.locate(admin, stateDir, config);
-            if (client.isEmpty()) {
-                System.err.println("sluice: cannot find the running sluice's admin API; pass --admin HOST:PORT, or "
-                        + "--state-dir DIR or -c FILE of the running instance");
+            Optional<AdminClient.Answer> reply = running.call(c -> c.post("/rollback" + (to == null ? "" : "?to=" + to)));
+            if (reply.isEmpty()) {
                 return 2;
             }
-            AdminClient.Answer answer;
-            try {
-                answer = client.get().post("/rollback" + (to == null ? "" : "?to=" + to));
-            } catch (ConnectException e) {
-                System.err.println("sluice: nothing answers at " + client.get().address() + " (is sluice running?)");
-                return 2;
-            }
+            AdminClient.Answer answer = reply.get();
             JsonNode json = new ObjectMapper().readTree(answer.body());
             if (answer.status() == 200) {
                 System.out.println(json.path("unchanged").asBoolean()
@@ -274,30 +259,16 @@ public final class Sluice implements Runnable {
 
     @Command(name = "versions", description = "List the config versions of the running sluice, through its admin API.")
     static final class Versions implements Callable<Integer> {
-        @Option(names = "--admin", paramLabel = "HOST:PORT", description = "the running sluice's admin address")
-        String admin;
-
-        @Option(names = "--state-dir", paramLabel = "DIR", description = "the running sluice's state directory")
-        Path stateDir;
-
-        @Option(names = {"-c", "--config"}, description = "the running sluice's config file (finds its state directory)")
-        Path config;
+        @CommandLine.Mixin
+        RunningInstance running;
 
         @Override
         public Integer call() throws Exception {
-            Optional<AdminClient> client = AdminClient.locate(admin, stateDir, config);
-            if (client.isEmpty()) {
-                System.err.println("sluice: cannot find the running sluice's admin API; pass --admin HOST:PORT, or "
-                        + "--state-dir DIR or -c FILE of the running instance");
+            Optional<AdminClient.Answer> reply = running.call(c -> c.get("/config/versions"));
+            if (reply.isEmpty()) {
                 return 2;
             }
-            AdminClient.Answer answer;
-            try {
-                answer = client.get().get("/config/versions");
-            } catch (ConnectException e) {
-                System.err.println("sluice: nothing answers at " + client.get().address() + " (is sluice running?)");
-                return 2;
-            }
+            AdminClient.Answer answer = reply.get();
             JsonNode json = new ObjectMapper().readTree(answer.body());
             int current = json.path("current").asInt();
             int good = json.path("last_known_good").asInt(0);
@@ -313,6 +284,39 @@ public final class Sluice implements Runnable {
                 System.out.println("note: the config file differs from the running config");
             }
             return 0;
+        }
+    }
+
+    /** The options that find a running sluice's admin API, shared by {@code rollback} and {@code versions}. */
+    static final class RunningInstance {
+        @Option(names = "--admin", paramLabel = "HOST:PORT", description = "the running sluice's admin address")
+        String admin;
+
+        @Option(names = "--state-dir", paramLabel = "DIR", description = "the running sluice's state directory, "
+                + "where it records its admin address")
+        Path stateDir;
+
+        @Option(names = {"-c", "--config"}, description = "the running sluice's config file (finds its state directory)")
+        Path config;
+
+        interface AdminCall {
+            AdminClient.Answer on(AdminClient client) throws IOException, InterruptedException;
+        }
+
+        /** Calls the running sluice's admin API; when it cannot be found or reached, says why and returns empty. */
+        Optional<AdminClient.Answer> call(AdminCall call) throws IOException, InterruptedException {
+            Optional<AdminClient> client = AdminClient.locate(admin, stateDir, config);
+            if (client.isEmpty()) {
+                System.err.println("sluice: cannot find the running sluice's admin API; pass --admin HOST:PORT, or "
+                        + "--state-dir DIR or -c FILE of the running instance");
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(call.on(client.get()));
+            } catch (ConnectException e) {
+                System.err.println("sluice: nothing answers at " + client.get().address() + " (is sluice running?)");
+                return Optional.empty();
+            }
         }
     }
 

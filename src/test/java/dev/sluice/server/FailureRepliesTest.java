@@ -71,6 +71,7 @@ class FailureRepliesTest {
                      - match: { path_prefix: / }
                        cluster: app""", """
                      - name: app
+                       load_balancer: round_robin   # deterministic: the dead endpoint is tried first
                        endpoints: [127.0.0.1:%d, %s]""".formatted(dead.getPort(), backend.authority())));
              RawHttpClient c = RawHttpClient.connect(gw.address())) {
             for (int i = 0; i < 4; i++) {

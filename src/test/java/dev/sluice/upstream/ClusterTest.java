@@ -52,7 +52,8 @@ class ClusterTest {
         for (int i = 0; i < 50; i++) {
             busy.attemptStarted();
         }
-        assertThat(spread(c, 0, 1000).getOrDefault("e0", 0)).isLessThan(300);
+        // Both random picks land on the busy one a quarter of the time: ~250 of 1000, never near half.
+        assertThat(spread(c, 0, 1000).getOrDefault("e0", 0)).isLessThan(340);
     }
 
     @Test
