@@ -105,6 +105,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     private boolean upstreamReusable;
     private boolean awaitingFinalAfterInterim;
     private boolean responseStarted;
+    /**
+     * The response head, held until its first body part arrives: if the endpoint dies in between,
+     * nothing has reached the client and an idempotent request can still be retried.
+     */
+    private HttpResponse heldHead;
     private boolean responseKeepAlive;
     private long triedEndpoints;
     private FailureKind lastFailure;
@@ -503,6 +508,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
      * and either tries again or answers the client with the failure.
      */
     private void attemptFailed(FailureKind kind, Endpoint endpoint, boolean reused) {
+        heldHead = null;
+        ex.status = 0;
         if (upstream != null) {
             UpstreamConnection connection = upstream;
             detachUpstream(connection);
@@ -638,9 +645,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         ex.status = status;
-        responseStarted = true;
         awaitingFinalAfterInterim = false;
-        ctx.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers));
+        heldHead = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers);
     }
 
     /**
@@ -692,6 +698,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             return;
         }
         ex.bytesOut += content.content().readableBytes();
+        if (heldHead != null) {
+            ctx.write(heldHead);
+            heldHead = null;
+            responseStarted = true;
+        }
         if (content instanceof LastHttpContent) {
             ctx.write(content);
             onResponseComplete();
@@ -823,6 +834,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         route = null;
         cluster = null;
         responseStarted = false;
+        heldHead = null;
         awaitingFinalAfterInterim = false;
         upstreamReusable = false;
         requestHeadWritten = false;
