@@ -279,9 +279,30 @@ public final class Gateway implements AutoCloseable {
      * one they read. Endpoints that stay keep their pools and health.
      */
     public synchronized void apply(SluiceConfig config) {
-        Snapshot next = Snapshot.build(config, snapshot, nanoClock.getAsLong());
+        Snapshot previous = snapshot;
+        Snapshot next = Snapshot.build(config, previous, nanoClock.getAsLong());
         this.snapshot = next;
         startHealthChecks(next);
+        retireRemovedEndpoints(previous, next);
+    }
+
+    /**
+     * Endpoints the new snapshot no longer has drain: no new request picks them (the snapshot has
+     * gone), requests in flight finish, and their idle pooled connections are closed on every
+     * event loop, as are the connections of the in-flight requests when they end.
+     */
+    private void retireRemovedEndpoints(Snapshot previous, Snapshot next) {
+        java.util.Set<dev.sluice.upstream.Endpoint> kept = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        next.clusters().values().forEach(c -> kept.addAll(c.endpoints()));
+        List<dev.sluice.upstream.Endpoint> removed = new ArrayList<>();
+        previous.clusters().values().forEach(c -> c.endpoints().stream().filter(e -> !kept.contains(e))
+                .forEach(removed::add));
+        if (removed.isEmpty()) {
+            return;
+        }
+        removed.forEach(dev.sluice.upstream.Endpoint::retire);
+        pools.forEach((loop, loopPools) -> loop.execute(() -> removed.forEach(loopPools::retire)));
+        LOG.info("draining {} endpoint(s) no longer in the config: {}", removed.size(), removed);
     }
 
     public boolean draining() {

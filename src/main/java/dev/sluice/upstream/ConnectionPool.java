@@ -56,7 +56,8 @@ public final class ConnectionPool {
     public boolean release(UpstreamConnection c, long now, long idleTimeoutNanos) {
         c.detach();
         long expiresAt = now + idleTimeoutNanos;
-        if (idle.size() >= maxIdle || idleTimeoutNanos <= 0 || !c.hasRequestsLeft() || !c.channel().isActive()) {
+        if (idle.size() >= maxIdle || idleTimeoutNanos <= 0 || !c.hasRequestsLeft() || !c.channel().isActive()
+                || c.endpoint().retired()) {
             c.close();
             return false;
         }

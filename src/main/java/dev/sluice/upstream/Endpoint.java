@@ -44,6 +44,8 @@ public final class Endpoint {
     /** The shortest idle time after which the backend was seen closing a pooled connection; -1 if never. */
     private volatile long observedIdleCloseNanos = -1;
     private volatile boolean advertised;
+    /** Removed by a reload: finishes what it carries, pools nothing. */
+    private volatile boolean retired;
     private volatile int ejections;
     private volatile long ejectedUntilNanos;
     private volatile boolean ejected;
@@ -57,6 +59,15 @@ public final class Endpoint {
         this.weight = weight;
         this.health = healthChecked ? Health.PENDING : Health.HEALTHY;
         this.usableSinceNanos = nowNanos;
+    }
+
+    /** Marks the endpoint as removed from the config; see {@link ConnectionPool#release}. */
+    public void retire() {
+        retired = true;
+    }
+
+    public boolean retired() {
+        return retired;
     }
 
     public int weight() {

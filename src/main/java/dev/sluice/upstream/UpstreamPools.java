@@ -25,6 +25,14 @@ public final class UpstreamPools {
         return pool;
     }
 
+    /** Closes and forgets the pool of an endpoint removed from the config. */
+    public void retire(Endpoint endpoint) {
+        ConnectionPool pool = pools.remove(endpoint);
+        if (pool != null) {
+            pool.closeAll();
+        }
+    }
+
     public int idleCount(Endpoint endpoint) {
         ConnectionPool pool = pools.get(endpoint);
         return pool == null ? 0 : pool.idleCount();
