@@ -13,7 +13,7 @@ final class ListenerBinder {
     static final Duration COMMON_BALANCER_IDLE = Duration.ofSeconds(600);
 
     private static final String PATH = "listeners";
-    private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout",
+    private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout", "body_timeout",
             "max_request_line", "max_header_size", "max_headers", "trusted_proxies");
 
     private final Values values;
@@ -112,6 +112,8 @@ final class ListenerBinder {
         }
         Duration headerTimeout = f.optional("header_timeout").flatMap(n -> values.duration(n, f.path("header_timeout")))
                 .orElse(ListenerConfig.DEFAULT_HEADER_TIMEOUT);
+        Duration bodyTimeout = f.optional("body_timeout").flatMap(n -> values.duration(n, f.path("body_timeout")))
+                .orElse(ListenerConfig.DEFAULT_BODY_TIMEOUT);
         int maxRequestLine = f.optional("max_request_line").flatMap(n -> size(n, f.path("max_request_line")))
                 .orElse(ListenerConfig.DEFAULT_MAX_REQUEST_LINE);
         int maxHeaderSize = f.optional("max_header_size").flatMap(n -> size(n, f.path("max_header_size")))
@@ -132,7 +134,7 @@ final class ListenerBinder {
             return Optional.empty();
         }
         return Optional.of(new ListenerConfig(effectiveName, address.get(), idleTimeout, headerTimeout,
-                maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies));
+                maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout));
     }
 
     /** False when {@code address} was already taken (and reported). Port 0 never clashes: each bind gets its own port. */

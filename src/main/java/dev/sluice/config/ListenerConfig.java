@@ -14,6 +14,7 @@ import java.util.List;
  * @param maxHeaders most header fields accepted (431 beyond)
  * @param trustedProxies CIDR blocks whose {@code X-Forwarded-*} headers are believed and appended
  *     to; from anyone else they are replaced
+ * @param bodyTimeout longest silence allowed in the middle of a request body (408 beyond)
  */
 public record ListenerConfig(
         String name,
@@ -23,7 +24,8 @@ public record ListenerConfig(
         int maxRequestLine,
         int maxHeaderSize,
         int maxHeaders,
-        List<String> trustedProxies) {
+        List<String> trustedProxies,
+        Duration bodyTimeout) {
 
     /** 620 s: above the 600 s that Google Cloud's load balancers keep idle connections, so the
      * balancer in front always closes first and never sends a request onto a socket we are closing. */
@@ -37,8 +39,19 @@ public record ListenerConfig(
     /** 100: Envoy's default; real requests carry a few dozen. */
     public static final int DEFAULT_MAX_HEADERS = 100;
 
+    /** 60 s: a client silent that long in the middle of a body is gone or stalled, and it holds an
+     * upstream connection and a half-received request at the application meanwhile (nginx's
+     * client_body_timeout). */
+    public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(60);
+
     public ListenerConfig {
         trustedProxies = List.copyOf(trustedProxies);
+    }
+
+    public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
+                          int maxRequestLine, int maxHeaderSize, int maxHeaders, List<String> trustedProxies) {
+        this(name, address, idleTimeout, headerTimeout, maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies,
+                DEFAULT_BODY_TIMEOUT);
     }
 
     public static ListenerConfig of(HostPort address) {

@@ -30,7 +30,9 @@ public enum FailureKind {
     BAD_REQUEST(400, true, "the request is malformed or ambiguous and was not forwarded"),
     REQUEST_LINE_TOO_LONG(414, true, "the request line is longer than the listener allows"),
     HEADERS_TOO_LARGE(431, true, "the request headers exceed the listener's size or count limit"),
-    REQUEST_HEADER_TIMEOUT(408, true, "the client did not finish sending the request headers in time");
+    REQUEST_HEADER_TIMEOUT(408, true, "the client did not finish sending the request headers in time"),
+    /** The client stopped sending in the middle of a body; the endpoint saw an incomplete request. */
+    REQUEST_BODY_TIMEOUT(408, false, "the client stopped sending the request body");
 
     private final HttpResponseStatus status;
     private final boolean unprocessed;
@@ -69,7 +71,7 @@ public enum FailureKind {
             case OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, NO_HEALTHY_ENDPOINT, CONNECT_BACKLOG_FULL -> true;
             case NO_ROUTE, CONNECT_REFUSED, CONNECT_TIMEOUT, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
                  RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG,
-                 HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT -> false;
+                 HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT -> false;
         };
     }
 }

@@ -72,7 +72,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
     private enum State { IDLE, READING_HEAD, EXCHANGE, CLOSING }
 
-    private enum Deadline { NONE, IDLE, HEAD, RESPONSE }
+    private enum Deadline { NONE, IDLE, HEAD, BODY, RESPONSE }
+
 
     private final Gateway gateway;
     private final ListenerRuntime listener;
@@ -246,6 +247,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         HeaderPolicy.appendVia(headers);
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         request = head;
+        if (!requestBodyless) {
+            arm(Deadline.BODY, listener.bodyTimeoutNanos);
+        }
         triedEndpoints = 0;
         lastFailure = null;
         retries = 0;
@@ -317,6 +321,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         boolean last = content instanceof LastHttpContent;
         if (last) {
             requestComplete = true;
+            if (deadline == Deadline.BODY) {
+                disarm();
+            }
+        } else if (deadline == Deadline.BODY) {
+            // Moving the deadline is a field write; the timer catches up when it fires.
+            deadlineAtNanos = gateway.nanoTime() + listener.bodyTimeoutNanos;
         }
         if (upstream != null && requestHeadWritten) {
             writeUpstream(content, last);
@@ -969,6 +979,17 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
                 requestComplete = true;
                 state = State.EXCHANGE;
                 reply(FailureKind.REQUEST_HEADER_TIMEOUT, false);
+            }
+            case BODY -> {
+                if (ex != null && !requestComplete) {
+                    // The endpoint holds half a request: its connection is closed with the reply.
+                    requestComplete = true;
+                    if (responseStarted) {
+                        abortExchange(FailureKind.REQUEST_BODY_TIMEOUT);
+                    } else {
+                        reply(FailureKind.REQUEST_BODY_TIMEOUT, false);
+                    }
+                }
             }
             case RESPONSE -> {
                 if (ex != null && !responseStarted && upstream != null) {

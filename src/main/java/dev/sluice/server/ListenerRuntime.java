@@ -11,12 +11,14 @@ final class ListenerRuntime {
     final ListenerConfig config;
     final long idleTimeoutNanos;
     final long headerTimeoutNanos;
+    final long bodyTimeoutNanos;
     private final List<IpSubnetFilterRule> trustedProxies;
 
     ListenerRuntime(ListenerConfig config) {
         this.config = config;
         this.idleTimeoutNanos = config.idleTimeout().toNanos();
         this.headerTimeoutNanos = config.headerTimeout().toNanos();
+        this.bodyTimeoutNanos = config.bodyTimeout().toNanos();
         this.trustedProxies = config.trustedProxies().stream().map(ListenerRuntime::rule).toList();
     }
 

@@ -37,6 +37,7 @@ class FailureRepliesTest {
                 listeners:
                   - address: 127.0.0.1:0
                     header_timeout: 300ms
+                    body_timeout: 300ms
                 routes:
                 %s
                 clusters:
@@ -196,6 +197,24 @@ class FailureRepliesTest {
             assertThat(backend.requestCount()).isEqualTo(1);
             Await.until(T, () -> !gw.accessLogLines().isEmpty(), "a log line");
             assertThat(gw.accessLogLines().get(0)).contains("not retried: the request may have been processed");
+        }
+    }
+
+    @Test
+    void clientStallingMidBodyGets408AndTheEndpointNeverSeesACompleteRequest() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml(yaml("""
+                     - match: { path_prefix: / }
+                       cluster: app""", """
+                     - name: app
+                       endpoints: [%s]""".formatted(backend.authority())));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            RawResponse r = c.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly-part")
+                    .readResponse(T);
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(r.header("x-sluice-error")).isEqualTo("request_body_timeout");
+            c.awaitClosed(T);
+            assertThat(backend.requests()).allSatisfy(req -> assertThat(req.complete()).isFalse());
         }
     }
 }
