@@ -45,6 +45,12 @@ class FailureRepliesTest {
                 """.formatted(routes.indent(2), clusters.indent(2));
     }
 
+    /** One catch-all route (with {@code routeExtra} keys) to a cluster of one endpoint. */
+    private static String catchAll(String endpoint, String routeExtra) {
+        return yaml("- match: { path_prefix: / }\n  cluster: app\n" + (routeExtra.isEmpty() ? "" : "  " + routeExtra + "\n"),
+                "- name: app\n  endpoints: [" + endpoint + "]\n");
+    }
+
     @Test
     void unmatchedRequestGets404NoRouteAndTheConnectionStaysOpen() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
@@ -106,12 +112,7 @@ class FailureRepliesTest {
     @Test
     void silentBackendGives504ResponseTimeout() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.neverRespond());
-             TestGateway gw = TestGateway.fromYaml(yaml("""
-                     - match: { path_prefix: / }
-                       cluster: app
-                       timeout: 300ms""", """
-                     - name: app
-                       endpoints: [%s]""".formatted(backend.authority())));
+             TestGateway gw = TestGateway.fromYaml(catchAll(backend.authority(), "timeout: 300ms"));
              RawHttpClient c = RawHttpClient.connect(gw.address())) {
             RawResponse r = c.send(get("/slow")).readResponse(T);
             assertThat(r.status()).isEqualTo(504);
@@ -125,12 +126,7 @@ class FailureRepliesTest {
     void blackholedConnectGives504ConnectTimeout() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
              FaultRelay relay = FaultRelay.start(backend.address()).blackhole();
-             TestGateway gw = TestGateway.fromYaml(yaml("""
-                     - match: { path_prefix: / }
-                       cluster: app
-                       timeout: 300ms""", """
-                     - name: app
-                       endpoints: [%s]""".formatted(relay.authority())));
+             TestGateway gw = TestGateway.fromYaml(catchAll(relay.authority(), "timeout: 300ms"));
              RawHttpClient c = RawHttpClient.connect(gw.address())) {
             // The relay accepts but never answers: from Sluice's side a response timeout.
             RawResponse r = c.send(get("/")).readResponse(T);
@@ -142,11 +138,7 @@ class FailureRepliesTest {
     @Test
     void slowClientHeadGets408() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
-             TestGateway gw = TestGateway.fromYaml(yaml("""
-                     - match: { path_prefix: / }
-                       cluster: app""", """
-                     - name: app
-                       endpoints: [%s]""".formatted(backend.authority())));
+             TestGateway gw = TestGateway.fromYaml(catchAll(backend.authority(), ""));
              RawHttpClient c = RawHttpClient.connect(gw.address())) {
             RawResponse r = c.send("GET / HTTP/1.1\r\nHost: te").readResponse(T);
             assertThat(r.status()).isEqualTo(408);
@@ -169,11 +161,7 @@ class FailureRepliesTest {
                     // The proxy closed the connection, as it should.
                 }
             });
-            try (TestGateway gw = TestGateway.fromYaml(yaml("""
-                         - match: { path_prefix: / }
-                           cluster: app""", """
-                         - name: app
-                           endpoints: [127.0.0.1:%d]""".formatted(junk.getLocalPort())));
+            try (TestGateway gw = TestGateway.fromYaml(catchAll("127.0.0.1:%d".formatted(junk.getLocalPort()), ""));
                  RawHttpClient c = RawHttpClient.connect(gw.address())) {
                 RawResponse r = c.send(get("/")).readResponse(T);
                 assertThat(r.status()).isEqualTo(502);
@@ -185,11 +173,7 @@ class FailureRepliesTest {
     @Test
     void resetAfterTheRequestWasSentIsNotRetriedForPost() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.resetConnection());
-             TestGateway gw = TestGateway.fromYaml(yaml("""
-                     - match: { path_prefix: / }
-                       cluster: app""", """
-                     - name: app
-                       endpoints: [%s]""".formatted(backend.authority())));
+             TestGateway gw = TestGateway.fromYaml(catchAll(backend.authority(), ""));
              RawHttpClient c = RawHttpClient.connect(gw.address())) {
             RawResponse r = c.send(post("/pay", "amount=5")).readResponse(T);
             assertThat(r.status()).isEqualTo(502);
@@ -203,11 +187,7 @@ class FailureRepliesTest {
     @Test
     void clientStallingMidBodyGets408AndTheEndpointNeverSeesACompleteRequest() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
-             TestGateway gw = TestGateway.fromYaml(yaml("""
-                     - match: { path_prefix: / }
-                       cluster: app""", """
-                     - name: app
-                       endpoints: [%s]""".formatted(backend.authority())));
+             TestGateway gw = TestGateway.fromYaml(catchAll(backend.authority(), ""));
              RawHttpClient c = RawHttpClient.connect(gw.address())) {
             RawResponse r = c.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly-part")
                     .readResponse(T);
