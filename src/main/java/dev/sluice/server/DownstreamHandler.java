@@ -912,7 +912,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
         if (event == Gateway.DrainEvent.INSTANCE) {
             // Between requests: nothing is lost by closing now. Mid-exchange, the response
-            // carries Connection: close instead (see gateway.draining()).
+            // carries Connection: close instead (see Gateway.CloseAfterResponse).
             if (ex == null && state == State.IDLE && pipelined.isEmpty()) {
                 state = State.CLOSING;
                 ctx.close();

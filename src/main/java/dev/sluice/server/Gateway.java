@@ -51,7 +51,6 @@ public final class Gateway implements AutoCloseable {
     private volatile Snapshot snapshot;
     private final dev.sluice.observe.GatewayMetrics metrics = new dev.sluice.observe.GatewayMetrics();
     private List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
-    private volatile boolean draining;
     /** Set by {@link #drainOnNextResponse()}: see {@link CloseAfterResponse}. */
     private volatile boolean closeAfterResponse;
     private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
@@ -305,20 +304,9 @@ public final class Gateway implements AutoCloseable {
         LOG.info("draining {} endpoint(s) no longer in the config: {}", removed.size(), removed);
     }
 
+    /** Whether the gateway drains: every response from now on closes its client connection. */
     public boolean draining() {
-        return draining;
-    }
-
-    /**
-     * From now on every response closes its client connection ({@code Connection: close}), and
-     * connections idle between requests are closed at once. Listeners keep accepting until
-     * {@link #stopAccepting()}: a load balancer may still send a few requests while it notices.
-     */
-    public void startDraining() {
-        this.draining = true;
-        for (Channel ch : clientChannels) {
-            ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
-        }
+        return closeAfterResponse;
     }
 
     /**
@@ -327,9 +315,9 @@ public final class Gateway implements AutoCloseable {
      * whose head already went out as keep-alive keeps its connection for one more. Connections
      * idle right now stay open (closing an idle keep-alive connection races with a request its
      * client may already have sent, which a reset then loses); close the ones that stay idle with
-     * {@link #closeIdleClientConnections()}. Unlike {@link #startDraining()}, the decision to close
-     * is taken when a response's head is written and kept to its end, so a client is never told
-     * "keep-alive" on a connection that is then closed under its next request.
+     * {@link #closeIdleClientConnections()}. The decision to close is taken when a response's head
+     * is written and kept to its end, so a client is never told "keep-alive" on a connection that
+     * is then closed under its next request.
      */
     public void drainOnNextResponse() {
         this.closeAfterResponse = true;
@@ -342,15 +330,6 @@ public final class Gateway implements AutoCloseable {
 
     /** Closes every client connection that is between requests; one with an exchange in flight finishes it first. */
     public void closeIdleClientConnections() {
-        for (Channel ch : clientChannels) {
-            ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
-        }
-    }
-
-    /** Closes the listening sockets; open connections are not touched. */
-    public void stopAccepting() {
-        serverChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-        // Connections accepted since draining started are idle-closed too.
         for (Channel ch : clientChannels) {
             ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
         }

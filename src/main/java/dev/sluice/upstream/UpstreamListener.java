@@ -1,7 +1,5 @@
 package dev.sluice.upstream;
 
-import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpResponse;
 
 /**
  * Receives what happens on an upstream connection while it carries one exchange. Called on the
@@ -34,12 +32,4 @@ public interface UpstreamListener {
         @Override
         public void onUpstreamClosed(UpstreamConnection connection, Throwable cause) {}
     };
-
-    static boolean isHead(Object message) {
-        return message instanceof HttpResponse;
-    }
-
-    static boolean isContent(Object message) {
-        return message instanceof HttpContent;
-    }
 }
