@@ -232,6 +232,9 @@ public final class Instance implements AutoCloseable {
                 endpoint.put("in_flight", e.inFlight());
                 endpoint.put("keep_alive_timeout_ms", e.observedIdleCloseNanos() < 0 ? null
                         : e.observedIdleCloseNanos() / 1_000_000);
+                if (e.idleTimeoutRaces()) {
+                    endpoint.put("warning", "idle_timeout is not below the backend's keep-alive timeout");
+                }
                 endpoints.add(endpoint);
             }
             Map<String, Object> cluster = new LinkedHashMap<>();

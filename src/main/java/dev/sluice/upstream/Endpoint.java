@@ -46,6 +46,7 @@ public final class Endpoint {
     private volatile boolean advertised;
     /** Removed by a reload: finishes what it carries, pools nothing. */
     private volatile boolean retired;
+    private volatile boolean raceWarned;
     private volatile int ejections;
     private volatile long ejectedUntilNanos;
     private volatile boolean ejected;
@@ -59,6 +60,26 @@ public final class Endpoint {
         this.weight = weight;
         this.health = healthChecked ? Health.PENDING : Health.HEALTHY;
         this.usableSinceNanos = nowNanos;
+    }
+
+    /**
+     * Says once that a fixed {@code idle_timeout} is not below what this backend was seen to
+     * allow: pooled connections will be reused just as the backend closes them (the keep-alive
+     * race behind most 502s). {@code idle_timeout: auto} would avoid it.
+     */
+    void warnIdleTimeoutRace(java.time.Duration configured, long learnedNanos) {
+        if (!raceWarned) {
+            raceWarned = true;
+            org.slf4j.LoggerFactory.getLogger(Endpoint.class).warn(
+                    "cluster {} endpoint {}: idle_timeout {} is not below the backend's keep-alive timeout (~{} ms); "
+                            + "reused connections will race the backend's close. Use idle_timeout: auto, or a value "
+                            + "below the backend's", cluster, address, configured, learnedNanos / 1_000_000);
+        }
+    }
+
+    /** Whether a fixed idle timeout was found to race this backend's keep-alive (shown in /status). */
+    public boolean idleTimeoutRaces() {
+        return raceWarned;
     }
 
     /** Marks the endpoint as removed from the config; see {@link ConnectionPool#release}. */

@@ -77,7 +77,15 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     /** How long this connection may now sit idle and still be reused; see {@link IdleTimeouts}. */
     public long idleTimeoutNanos(dev.sluice.config.ClusterConfig cluster) {
-        return IdleTimeouts.expiryNanos(cluster, learnedTimeoutNanos, endpoint.observedIdleCloseNanos());
+        long observed = endpoint.observedIdleCloseNanos();
+        if (!cluster.learnIdleTimeout()) {
+            long learned = learnedTimeoutNanos < 0 ? observed
+                    : observed < 0 ? learnedTimeoutNanos : Math.min(learnedTimeoutNanos, observed);
+            if (learned >= 0 && cluster.idleTimeout().toNanos() >= learned) {
+                endpoint.warnIdleTimeoutRace(cluster.idleTimeout(), learned);
+            }
+        }
+        return IdleTimeouts.expiryNanos(cluster, learnedTimeoutNanos, observed);
     }
 
 

@@ -53,4 +53,20 @@ class KeepAliveTest {
                 ClusterConfig.LoadBalancerKind.ROUND_ROBIN, Duration.ZERO, java.util.Optional.empty());
         assertThat(IdleTimeouts.expiryNanos(fixed, 5 * SECOND, -1)).isEqualTo(30 * SECOND);
     }
+
+    @Test
+    void aFixedIdleTimeoutAtOrAboveTheBackendsIsFlaggedOnce() {
+        ClusterConfig fixed = new ClusterConfig("c", List.of(), Duration.ofSeconds(1), Duration.ofSeconds(10), false, 8,
+                ClusterConfig.LoadBalancerKind.ROUND_ROBIN, Duration.ZERO, java.util.Optional.empty());
+        Endpoint e = new Endpoint("c", "10.0.0.1:80", java.net.InetSocketAddress.createUnresolved("10.0.0.1", 80),
+                java.util.Map.of(), 1, false, 0);
+        io.netty.channel.embedded.EmbeddedChannel channel = new io.netty.channel.embedded.EmbeddedChannel();
+        UpstreamConnection c = new UpstreamConnection(e, channel, 0);
+        c.idleTimeoutNanos(fixed);
+        assertThat(e.idleTimeoutRaces()).as("nothing learned yet").isFalse();
+        c.learn(KeepAlive.parse("timeout=5"));
+        assertThat(c.idleTimeoutNanos(fixed)).as("a fixed timeout is still taken as written").isEqualTo(10 * SECOND);
+        assertThat(e.idleTimeoutRaces()).isTrue();
+        channel.finishAndReleaseAll();
+    }
 }
