@@ -21,6 +21,12 @@ public final class IdleTimeouts {
      */
     public static final long UNLEARNED_NON_RETRYABLE_REUSE_NANOS = 750_000_000L;
 
+    /** The backend's keep-alive timeout as far as Sluice knows it: the shorter of the two, or -1. */
+    static long learnedNanos(long advertisedNanos, long observedNanos) {
+        return advertisedNanos < 0 ? observedNanos
+                : observedNanos < 0 ? advertisedNanos : Math.min(advertisedNanos, observedNanos);
+    }
+
     /**
      * The idle time after which a connection is no longer handed out.
      *
@@ -36,8 +42,7 @@ public final class IdleTimeouts {
      * @param observedNanos the shortest idle time after which the backend closed a connection, or -1
      */
     public static long expiryNanos(ClusterConfig cluster, long advertisedNanos, long observedNanos) {
-        long learned = advertisedNanos < 0 ? observedNanos
-                : observedNanos < 0 ? advertisedNanos : Math.min(advertisedNanos, observedNanos);
+        long learned = learnedNanos(advertisedNanos, observedNanos);
         if (!cluster.learnIdleTimeout() || learned < 0) {
             return cluster.idleTimeout().toNanos();
         }

@@ -79,8 +79,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     public long idleTimeoutNanos(dev.sluice.config.ClusterConfig cluster) {
         long observed = endpoint.observedIdleCloseNanos();
         if (!cluster.learnIdleTimeout()) {
-            long learned = learnedTimeoutNanos < 0 ? observed
-                    : observed < 0 ? learnedTimeoutNanos : Math.min(learnedTimeoutNanos, observed);
+            long learned = IdleTimeouts.learnedNanos(learnedTimeoutNanos, observed);
             if (learned >= 0 && cluster.idleTimeout().toNanos() >= learned) {
                 endpoint.warnIdleTimeoutRace(cluster.idleTimeout(), learned);
             }
