@@ -127,7 +127,9 @@ class RollbackTest {
             assertThat(v1.path("requests").asLong()).isGreaterThanOrEqualTo(100);
             assertThat(v1.path("local_replies").asLong()).isZero();
             assertThat(v2.path("outcome").asText()).as(v2.toString()).isEqualTo("bad");
-            assertThat(v2.path("note").asText()).startsWith("gateway error ratio 100.00% is above version 1's 0.00%");
+            // Requests already in flight on version 1's endpoint when version 2 took over may still succeed
+            // and count under version 2, so the ratio is close to, not exactly, 100%.
+            assertThat(v2.path("note").asText()).matches("gateway error ratio (9\\d\\.\\d\\d|100\\.00)% is above version 1's 0\\.00%.*");
             assertThat(versions.path("last_known_good").asInt()).isEqualTo(1);
             assertThat(sluice.admin().post("/rollback").json().path("restored_from").asInt()).isEqualTo(1);
         }
