@@ -33,9 +33,7 @@ public final class Exchange {
     public boolean connectionReused;
     public long connectionIdleMillis = -1;
     public long connectNanos;
-    public long routedNanos;
     public long requestSentNanos;
-    public long firstResponseByteNanos;
     public long doneNanos;
     public long bytesIn;
     public long bytesOut;

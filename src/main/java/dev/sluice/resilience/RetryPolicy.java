@@ -26,14 +26,19 @@ public final class RetryPolicy {
     public static final RetryPolicy DEFAULT = new RetryPolicy(RetryConfig.DEFAULT, null);
 
     private final int maxRetries;
-    private final java.util.Set<Integer> retryOnStatus;
+    /** Indexed by status code (0-599): asked once per response, so no boxing and no hashing. */
+    private final boolean[] retryOnStatus = new boolean[600];
     private final long backoffNanos;
     private final RandomGenerator random;
 
     /** @param random the jitter source; null means the calling thread's {@code ThreadLocalRandom} */
     public RetryPolicy(RetryConfig config, RandomGenerator random) {
         this.maxRetries = config.maxRetries();
-        this.retryOnStatus = java.util.Set.copyOf(config.retryOnStatus());
+        for (int status : config.retryOnStatus()) {
+            if (status >= 0 && status < retryOnStatus.length) {
+                retryOnStatus[status] = true;
+            }
+        }
         this.backoffNanos = config.backoff().toNanos();
         this.random = random;
     }
@@ -49,7 +54,7 @@ public final class RetryPolicy {
 
     /** Whether the route retries backend responses with this status at all. */
     public boolean retriesStatus(int status) {
-        return retryOnStatus.contains(status);
+        return status >= 0 && status < retryOnStatus.length && retryOnStatus[status];
     }
 
     /**

@@ -22,7 +22,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -83,6 +82,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     private String peerAddress;
     private boolean peerTrusted;
     private State state = State.IDLE;
+
+    /**
+     * Inside a read of the client's socket: a reply written now (a local reply to one of several
+     * pipelined requests) is flushed once, in channelReadComplete, with the others.
+     */
+    private boolean inClientRead;
 
     /** Messages of pipelined requests decoded while an earlier response is still running. */
     private final ArrayDeque<Object> pipelined = new ArrayDeque<>(2);
@@ -165,6 +170,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        inClientRead = true;
         if (state == State.CLOSING) {
             ReferenceCountUtil.release(msg);
             return;
@@ -197,7 +203,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         disarm();
         state = State.EXCHANGE;
         gateway.exchangeStarted();
-        ex = new Exchange(gateway.clock().millis(), gateway.nanoTime());
+        long now = gateway.nanoTime();
+        ex = new Exchange(gateway.clock().millis(), now);
         ex.client = peerAddress;
         ex.method = head.method().name();
         ex.uri = head.uri();
@@ -227,7 +234,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
         Snapshot snapshot = gateway.snapshot();
         route = snapshot.routes().match(head);
-        ex.routedNanos = gateway.nanoTime();
         if (route == null) {
             reply(FailureKind.NO_ROUTE, clientKeepAlive);
             return;
@@ -248,7 +254,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         request = head;
         if (!requestBodyless) {
-            arm(Deadline.BODY, listener.bodyTimeoutNanos);
+            arm(Deadline.BODY, listener.bodyTimeoutNanos, now);
         }
         triedEndpoints = 0;
         lastFailure = null;
@@ -256,7 +262,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         replayBytes = 0;
         bodyReplayable = true;
         deadlineNanos = 0;
-        startAttempt();
+        startAttempt(now);
     }
 
     /** What the decoder's failure means for the client: 414, 431 or 400. */
@@ -337,9 +343,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        inClientRead = false;
         if (upstream != null) {
             upstream.channel().flush();
         }
+        ctx.flush();
         readClientIfReady();
     }
 
@@ -362,7 +370,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     // ---- Sluice → endpoint ----
 
     private void startAttempt() {
-        long now = gateway.nanoTime();
+        startAttempt(gateway.nanoTime());
+    }
+
+    private void startAttempt(long now) {
         Endpoint endpoint = cluster.pick(triedEndpoints, now);
         if (endpoint == null && retries > 0 && (lastFailure == null || !lastFailure.unprocessed())) {
             // A retry of the same work (a reset idempotent request, a retried status) after every
@@ -504,7 +515,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             deadlineNanos = now + route.timeoutNanos();
         }
         if (!responseStarted) {
-            arm(Deadline.RESPONSE, Math.max(0, deadlineNanos - now));
+            arm(Deadline.RESPONSE, Math.max(0, deadlineNanos - now), now);
         }
     }
 
@@ -592,9 +603,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
 
     private void onResponseHead(HttpResponse response) {
-        if (ex.firstResponseByteNanos == 0) {
-            ex.firstResponseByteNanos = gateway.nanoTime();
-        }
         if (response.decoderResult().isFailure()) {
             ReferenceCountUtil.release(response);
             LOG.debug("bad response from {}: {}", ex.endpoint, response.decoderResult().cause().toString());
@@ -639,7 +647,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         HeaderPolicy.removeHopByHop(headers);
         HeaderPolicy.appendVia(headers);
 
-        responseKeepAlive = clientKeepAlive && requestComplete && !gateway.draining();
+        responseKeepAlive = clientKeepAlive && requestComplete;
         boolean http11Client = HttpVersion.HTTP_1_1.equals(clientVersion);
         if (closeDelimited && http11Client && !HttpMethod.HEAD.name().equals(ex.method)) {
             // Re-frame a close-delimited body as chunked so the client connection survives it.
@@ -656,7 +664,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         }
         ex.status = status;
         awaitingFinalAfterInterim = false;
-        heldHead = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers);
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        heldHead = response;
     }
 
     /**
@@ -709,12 +718,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         }
         ex.bytesOut += content.content().readableBytes();
         if (heldHead != null) {
-            ctx.write(heldHead);
+            if (responseKeepAlive && gateway.closesAfterResponse(ctx.channel())) {
+                // A drain (or this listener's removal) began: decided as the head goes out, so the
+                // promise made to the client holds however long the body takes.
+                responseKeepAlive = false;
+                heldHead.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+            ctx.write(heldHead, ctx.voidPromise());
             heldHead = null;
             responseStarted = true;
         }
         if (content instanceof LastHttpContent) {
-            ctx.write(content);
+            ctx.write(content, ctx.voidPromise());
             onResponseComplete();
         } else {
             ctx.write(content, ctx.voidPromise());
@@ -732,7 +747,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         } else {
             connection.close();
         }
-        endExchange(responseKeepAlive);
+        endExchange(responseKeepAlive, now);
     }
 
     @Override
@@ -818,7 +833,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         ex.status = kind.status().code();
         // A request whose body was not read to its end leaves the connection mid-message: close it.
         // (A bodyless request's empty end marker still follows; it is dropped when it arrives.)
-        boolean keep = keepAlive && (requestComplete || requestBodyless) && !gateway.draining();
+        boolean keep = keepAlive && (requestComplete || requestBodyless) && !gateway.closesAfterResponse(ctx.channel());
         HttpResponse response = LocalReply.build(ctx.alloc(), kind, ex.route, ex.requestId, keep);
         if (!HttpVersion.HTTP_1_1.equals(clientVersion) && keep) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
@@ -838,6 +853,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
 
     private void endExchange(boolean keepAlive) {
+        endExchange(keepAlive, gateway.nanoTime());
+    }
+
+    private void endExchange(boolean keepAlive, long now) {
         gateway.exchangeFinished(ex);
         ex = null;
         request = null;
@@ -859,9 +878,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             return;
         }
-        ctx.flush();
+        if (!inClientRead) {
+            ctx.flush();
+        }
         state = State.IDLE;
-        arm(Deadline.IDLE, listener.idleTimeoutNanos);
+        arm(Deadline.IDLE, listener.idleTimeoutNanos, now);
         Object next;
         while (state != State.CLOSING && !(ex != null && requestComplete) && (next = pipelined.poll()) != null) {
             handleInbound(next);
@@ -912,7 +933,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
         if (event == Gateway.DrainEvent.INSTANCE) {
             // Between requests: nothing is lost by closing now. Mid-exchange, the response
-            // carries Connection: close instead (see Gateway.CloseAfterResponse).
+            // carries Connection: close instead (see onResponseContent and reply).
             if (ex == null && state == State.IDLE && pipelined.isEmpty()) {
                 state = State.CLOSING;
                 ctx.close();
@@ -933,7 +954,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     // ---- the connection's one timer ----
 
     private void arm(Deadline kind, long delayNanos) {
-        long now = gateway.nanoTime();
+        arm(kind, delayNanos, gateway.nanoTime());
+    }
+
+    private void arm(Deadline kind, long delayNanos, long now) {
         deadline = kind;
         deadlineAtNanos = now + delayNanos;
         if (timer == null || timerAtNanos > deadlineAtNanos) {

@@ -14,7 +14,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
@@ -51,7 +50,7 @@ public final class Gateway implements AutoCloseable {
     private volatile Snapshot snapshot;
     private final dev.sluice.observe.GatewayMetrics metrics = new dev.sluice.observe.GatewayMetrics();
     private List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
-    /** Set by {@link #drainOnNextResponse()}: see {@link CloseAfterResponse}. */
+    /** Set by {@link #drainOnNextResponse()}: see {@link #closesAfterResponse}. */
     private volatile boolean closeAfterResponse;
     private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong cutExchanges = new java.util.concurrent.atomic.AtomicLong();
@@ -126,15 +125,13 @@ public final class Gateway implements AutoCloseable {
                         DownstreamHandler handler = new DownstreamHandler(Gateway.this, runtime);
                         ResponseEncoder encoder = new ResponseEncoder();
                         handler.useEncoder(encoder);
+                        // Three handlers and no more: each costs a hop per message and memory per
+                        // idle connection. Flushes are batched by DownstreamHandler itself.
                         ch.pipeline()
-                                // Coalesces the writes of one read cycle (pipelined requests) into one
-                                // syscall; outside a read (a response streamed from upstream) it flushes at once.
-                                .addLast("flush", new FlushConsolidationHandler(256, false))
                                 .addLast("decoder", new StrictRequestDecoder(StrictRequestDecoder.config(
                                         listener.maxRequestLine(), listener.maxHeaderSize(),
                                         UpstreamConnector.MAX_CHUNK_SIZE), handler))
                                 .addLast("encoder", encoder)
-                                .addLast("close-after-response", new CloseAfterResponse(Gateway.this))
                                 .addLast("proxy", handler);
                     }
                 });
@@ -250,7 +247,7 @@ public final class Gateway implements AutoCloseable {
 
     /**
      * Closes those of them that are between requests; one with an exchange in flight finishes it
-     * first. (Their responses already carry {@code Connection: close}: see {@link CloseAfterResponse}.)
+     * first. (Their responses already carry {@code Connection: close}: see {@link #closesAfterResponse}.)
      */
     public void closeIdleRetiredListenerConnections() {
         for (Channel ch : clientChannels) {
@@ -356,43 +353,6 @@ public final class Gateway implements AutoCloseable {
     /** True when responses on {@code client} are to end their connection: a gateway drain, or a removed listener. */
     boolean closesAfterResponse(Channel client) {
         return closeAfterResponse || !retiredListeners.isEmpty() && retiredListeners.contains(client.parent());
-    }
-
-    /**
-     * Between the encoder and the proxy handler: while the gateway drains (or the connection's
-     * listener was removed), gives the next final response head {@code Connection: close} and
-     * closes the connection after that response's last byte. Deciding at the head and acting at
-     * the end of the same response keeps the promise made to the client, however many event-loop
-     * turns the body takes. Passes everything through unchanged otherwise.
-     */
-    static final class CloseAfterResponse extends io.netty.channel.ChannelOutboundHandlerAdapter {
-        private final Gateway gateway;
-        /** The response being written announced close: end the connection after its last content. */
-        private boolean closing;
-
-        CloseAfterResponse(Gateway gateway) {
-            this.gateway = gateway;
-        }
-
-        @Override
-        public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
-            if (msg instanceof io.netty.handler.codec.http.HttpResponse response
-                    && response.status().codeClass() != io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL
-                    && !closing && gateway.closesAfterResponse(ctx.channel())) {
-                response.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONNECTION,
-                        io.netty.handler.codec.http.HttpHeaderValues.CLOSE);
-                closing = true;
-            }
-            if (closing && msg instanceof io.netty.handler.codec.http.LastHttpContent
-                    && !(msg instanceof io.netty.handler.codec.http.HttpResponse response
-                            && response.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL)) {
-                io.netty.channel.ChannelPromise written = promise.unvoid();
-                ctx.write(msg, written);
-                written.addListener(f -> ctx.channel().close());
-                return;
-            }
-            ctx.write(msg, promise);
-        }
     }
 
     public int openClientConnections() {
