@@ -89,8 +89,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
      */
     private boolean inClientRead;
 
+    // The three queues below are made on first use: most connections never pipeline, and a GET
+    // has no body, so an idle keep-alive connection carries none of them (10,000 idle
+    // connections are 10,000 of this object).
+
     /** Messages of pipelined requests decoded while an earlier response is still running. */
-    private final ArrayDeque<Object> pipelined = new ArrayDeque<>(2);
+    private ArrayDeque<Object> pipelined;
 
     // The current exchange; all reset in endExchange().
     private Exchange ex;
@@ -104,7 +108,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     /** The request has no body (no Content-Length, no Transfer-Encoding, or a length of 0). */
     private boolean requestBodyless;
     /** Body parts received from the client and not yet written upstream. */
-    private final ArrayDeque<HttpContent> pendingBody = new ArrayDeque<>(2);
+    private ArrayDeque<HttpContent> pendingBody;
     private UpstreamConnection upstream;
     private boolean requestHeadWritten;
     private boolean requestFullyWritten;
@@ -123,7 +127,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     private long connectStartedNanos;
     private boolean idempotencyKey;
     /** Copies of body parts already written upstream, for a retry; see REPLAY_LIMIT. */
-    private final ArrayDeque<HttpContent> replay = new ArrayDeque<>(2);
+    private ArrayDeque<HttpContent> replay;
     private long replayBytes;
     private boolean bodyReplayable;
     /** When the route's timeout runs out (set once the whole request is received); 0 before. */
@@ -176,6 +180,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             return;
         }
         if (ex != null && requestComplete) {
+            if (pipelined == null) {
+                pipelined = new ArrayDeque<>(2);
+            }
             pipelined.add(msg);
             return;
         }
@@ -337,6 +344,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         if (upstream != null && requestHeadWritten) {
             writeUpstream(content, last);
         } else {
+            if (pendingBody == null) {
+                pendingBody = new ArrayDeque<>(2);
+            }
             pendingBody.add(content);
         }
     }
@@ -361,7 +371,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         }
         boolean bodyBlocked = ex != null && !requestComplete
                 && (upstream == null || !requestHeadWritten || !upstream.channel().isWritable());
-        boolean want = pipelined.isEmpty() && !bodyBlocked;
+        boolean want = isEmpty(pipelined) && !bodyBlocked;
         if (ctx.channel().config().isAutoRead() != want) {
             ctx.channel().config().setAutoRead(want);
         }
@@ -455,7 +465,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         requestHeadWritten = true;
         boolean last = false;
         HttpContent part;
-        while ((part = pendingBody.poll()) != null) {
+        while (pendingBody != null && (part = pendingBody.poll()) != null) {
             last = part instanceof LastHttpContent;
             writeUpstream(part, last);
         }
@@ -489,6 +499,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             int size = content.content().readableBytes();
             if (replayBytes + size <= REPLAY_LIMIT) {
                 replayBytes += size;
+                if (replay == null) {
+                    replay = new ArrayDeque<>(2);
+                }
                 replay.add(content.retainedDuplicate());
             } else {
                 bodyReplayable = false;
@@ -579,7 +592,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     /** Puts the body parts already sent back in front of those not yet sent. */
     private void resendBodyFromReplay() {
         HttpContent part;
-        while ((part = replay.pollLast()) != null) {
+        while (replay != null && (part = replay.pollLast()) != null) {
+            if (pendingBody == null) {
+                pendingBody = new ArrayDeque<>(2);
+            }
             pendingBody.addFirst(part);
         }
         replayBytes = 0;
@@ -884,7 +900,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         state = State.IDLE;
         arm(Deadline.IDLE, listener.idleTimeoutNanos, now);
         Object next;
-        while (state != State.CLOSING && !(ex != null && requestComplete) && (next = pipelined.poll()) != null) {
+        while (state != State.CLOSING && !(ex != null && requestComplete) && pipelined != null && (next = pipelined.poll()) != null) {
             handleInbound(next);
         }
         if (upstream != null) {
@@ -894,7 +910,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         readClientIfReady();
     }
 
+    private static boolean isEmpty(ArrayDeque<?> queue) {
+        return queue == null || queue.isEmpty();
+    }
+
     private static void releaseAll(ArrayDeque<?> queue) {
+        if (queue == null) {
+            return;
+        }
         Object o;
         while ((o = queue.poll()) != null) {
             ReferenceCountUtil.release(o);
@@ -934,7 +957,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         if (event == Gateway.DrainEvent.INSTANCE) {
             // Between requests: nothing is lost by closing now. Mid-exchange, the response
             // carries Connection: close instead (see onResponseContent and reply).
-            if (ex == null && state == State.IDLE && pipelined.isEmpty()) {
+            if (ex == null && state == State.IDLE && isEmpty(pipelined)) {
                 state = State.CLOSING;
                 ctx.close();
             }

@@ -98,6 +98,9 @@ public final class Gateway implements AutoCloseable {
         return gateway;
     }
 
+    private static final io.netty.channel.AdaptiveRecvByteBufAllocator RECEIVE_BUFFERS =
+            new io.netty.channel.AdaptiveRecvByteBufAllocator();
+
     void bindListeners() throws InterruptedException {
         synchronized (this) {
             for (ListenerConfig listener : snapshot.config().listeners()) {
@@ -118,6 +121,9 @@ public final class Gateway implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, UpstreamConnector.WATER_MARK)
+                // One allocator for every client connection (each still gets its own size handle)
+                // instead of one more object per connection.
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_BUFFERS)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
