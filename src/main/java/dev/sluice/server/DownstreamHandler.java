@@ -88,6 +88,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
      * pipelined requests) is flushed once, in channelReadComplete, with the others.
      */
     private boolean inClientRead;
+    /** A reply was written during this read and waits for channelReadComplete's flush. */
+    private boolean flushAfterRead;
 
     // The three queues below are made on first use: most connections never pipeline, and a GET
     // has no body, so an idle keep-alive connection carries none of them (10,000 idle
@@ -357,7 +359,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         if (upstream != null) {
             upstream.channel().flush();
         }
-        ctx.flush();
+        if (flushAfterRead) {
+            flushAfterRead = false;
+            ctx.flush();
+        }
         readClientIfReady();
     }
 
@@ -894,7 +899,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             return;
         }
-        if (!inClientRead) {
+        if (inClientRead) {
+            flushAfterRead = true;
+        } else {
             ctx.flush();
         }
         state = State.IDLE;

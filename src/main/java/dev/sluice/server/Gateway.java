@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Gateway implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+    /** One receive-buffer sizing policy for every client connection (each still gets its own handle). */
+    private static final io.netty.channel.AdaptiveRecvByteBufAllocator RECEIVE_BUFFERS =
+            new io.netty.channel.AdaptiveRecvByteBufAllocator();
 
     private final Transport transport;
     private final EventLoopGroup loops;
@@ -98,9 +101,6 @@ public final class Gateway implements AutoCloseable {
         return gateway;
     }
 
-    private static final io.netty.channel.AdaptiveRecvByteBufAllocator RECEIVE_BUFFERS =
-            new io.netty.channel.AdaptiveRecvByteBufAllocator();
-
     void bindListeners() throws InterruptedException {
         synchronized (this) {
             for (ListenerConfig listener : snapshot.config().listeners()) {
@@ -121,8 +121,6 @@ public final class Gateway implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, UpstreamConnector.WATER_MARK)
-                // One allocator for every client connection (each still gets its own size handle)
-                // instead of one more object per connection.
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_BUFFERS)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -305,11 +303,6 @@ public final class Gateway implements AutoCloseable {
         removed.forEach(dev.sluice.upstream.Endpoint::retire);
         pools.forEach((loop, loopPools) -> loop.execute(() -> removed.forEach(loopPools::retire)));
         LOG.info("draining {} endpoint(s) no longer in the config: {}", removed.size(), removed);
-    }
-
-    /** Whether the gateway drains: every response from now on closes its client connection. */
-    public boolean draining() {
-        return closeAfterResponse;
     }
 
     /**

@@ -71,6 +71,34 @@ class FailureRepliesTest {
     }
 
     @Test
+    void pipelinedRequestsAnsweredLocallyAndByTheBackendComeBackInOrder() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml(yaml("""
+                     - match: { path_prefix: /api/ }
+                       cluster: app""", """
+                     - name: app
+                       endpoints: [%s]""".formatted(backend.authority())));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            // Local replies written while the client's bytes are being read are flushed together
+            // once the read is done: none may be left waiting for more input.
+            c.send(get("/x") + get("/y"));
+            assertThat(c.readResponse(T).status()).isEqualTo(404);
+            assertThat(c.readResponse(T).status()).isEqualTo(404);
+
+            // Local replies around a proxied request, all in one write: in order, each answered.
+            c.send(get("/a") + get("/api/b") + get("/c") + get("/d"));
+
+            assertThat(c.readResponse(T).status()).isEqualTo(404);
+            RawResponse proxied = c.readResponse(T);
+            assertThat(proxied.status()).isEqualTo(200);
+            assertThat(proxied.bodyString()).contains("\"uri\":\"/api/b\"");
+            assertThat(c.readResponse(T).status()).isEqualTo(404);
+            assertThat(c.readResponse(T).header("x-sluice-error")).isEqualTo("no_route");
+            assertThat(backend.requests()).hasSize(1);
+        }
+    }
+
+    @Test
     void refusedConnectFailsOverToTheNextEndpointForAnyMethod() throws Exception {
         InetSocketAddress dead = closedPort();
         try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
