@@ -51,14 +51,19 @@ class FailureRepliesTest {
                 "- name: app\n  endpoints: [" + endpoint + "]\n");
     }
 
+    /** One route, {@code /api/}, to {@code backend}: every other path is a local 404. */
+    private static TestGateway apiRouteOnly(TestBackend backend) throws Exception {
+        return TestGateway.fromYaml(yaml("""
+                - match: { path_prefix: /api/ }
+                  cluster: app""", """
+                - name: app
+                  endpoints: [%s]""".formatted(backend.authority())));
+    }
+
     @Test
     void unmatchedRequestGets404NoRouteAndTheConnectionStaysOpen() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
-             TestGateway gw = TestGateway.fromYaml(yaml("""
-                     - match: { path_prefix: /api/ }
-                       cluster: app""", """
-                     - name: app
-                       endpoints: [%s]""".formatted(backend.authority())));
+             TestGateway gw = apiRouteOnly(backend);
              RawHttpClient c = RawHttpClient.connect(gw.address())) {
             RawResponse r = c.send(get("/elsewhere")).readResponse(T);
             assertThat(r.status()).isEqualTo(404);
@@ -73,11 +78,7 @@ class FailureRepliesTest {
     @Test
     void pipelinedRequestsAnsweredLocallyAndByTheBackendComeBackInOrder() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
-             TestGateway gw = TestGateway.fromYaml(yaml("""
-                     - match: { path_prefix: /api/ }
-                       cluster: app""", """
-                     - name: app
-                       endpoints: [%s]""".formatted(backend.authority())));
+             TestGateway gw = apiRouteOnly(backend);
              RawHttpClient c = RawHttpClient.connect(gw.address())) {
             // Local replies written while the client's bytes are being read are flushed together
             // once the read is done: none may be left waiting for more input.
