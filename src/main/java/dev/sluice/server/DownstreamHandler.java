@@ -18,7 +18,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -59,7 +59,7 @@ import org.slf4j.LoggerFactory;
  * <p>The pipeline is {@code flush → StrictRequestDecoder → ResponseEncoder → this}. The upstream
  * connection lives on the same event loop, so nothing here needs a lock.
  */
-final class DownstreamHandler extends ChannelInboundHandlerAdapter
+final class DownstreamHandler extends IdleConnections.Member
         implements UpstreamListener, StrictRequestDecoder.HeadProgress {
     private static final Logger LOG = LoggerFactory.getLogger(DownstreamHandler.class);
     /**
@@ -76,7 +76,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
     private final Gateway gateway;
     private final ListenerRuntime listener;
-    private ResponseEncoder encoder;
+    /** Not in the pipeline: {@link #toClient} calls it. */
+    private final ResponseEncoder encoder = new ResponseEncoder();
     private ChannelHandlerContext ctx;
     private UpstreamPools pools;
     private String peerAddress;
@@ -135,7 +136,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     /** When the route's timeout runs out (set once the whole request is received); 0 before. */
     private long deadlineNanos;
 
-    // One timer per connection, re-armed in place (like IdleStateHandler) to avoid churn.
+    // Between requests the connection waits in its listener's idle list (one timer for them all);
+    // the header, body and response deadlines use one timer per connection, re-armed in place
+    // (like IdleStateHandler) to avoid churn, and cancelled when the connection goes idle.
+    private IdleConnections idle;
     private Deadline deadline = Deadline.NONE;
     private long deadlineAtNanos;
     private ScheduledFuture<?> timer;
@@ -146,20 +150,17 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         this.listener = listener;
     }
 
-    void useEncoder(ResponseEncoder encoder) {
-        this.encoder = encoder;
-    }
-
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.pools = gateway.pools(ctx.channel().eventLoop());
+        this.idle = listener.idleConnections(ctx.channel().eventLoop(), gateway::nanoTime);
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
-        this.peerAddress = peer == null ? "-" : peer.getAddress().getHostAddress();
+        this.peerAddress = peer == null ? "-" : PeerNames.of(peer.getAddress());
         this.peerTrusted = peer != null && listener.isTrustedProxy(peer);
         arm(Deadline.IDLE, listener.idleTimeoutNanos);
     }
@@ -477,8 +478,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         channel.flush();
         if (expectContinue && !requestComplete && HttpVersion.HTTP_1_1.equals(clientVersion)) {
             expectContinue = false;
-            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
-                    Unpooled.EMPTY_BUFFER));
+            toClient(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+                    Unpooled.EMPTY_BUFFER), ctx.voidPromise());
+            ctx.flush();
         }
         resumeUpstreamReads(connection);
         readClientIfReady();
@@ -642,8 +644,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             // go to HTTP/1.1 clients, which must accept them (RFC 9110 §15.2).
             if (status != 100 && HttpVersion.HTTP_1_1.equals(clientVersion)) {
                 HeaderPolicy.removeHopByHop(response.headers());
-                ctx.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, response.status(), Unpooled.EMPTY_BUFFER,
-                        response.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE));
+                toClient(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, response.status(), Unpooled.EMPTY_BUFFER,
+                        response.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE), ctx.voidPromise());
             }
             return;
         }
@@ -745,15 +747,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
                 responseKeepAlive = false;
                 heldHead.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
-            ctx.write(heldHead, ctx.voidPromise());
+            toClient(heldHead, ctx.voidPromise());
             heldHead = null;
             responseStarted = true;
         }
         if (content instanceof LastHttpContent) {
-            ctx.write(content, ctx.voidPromise());
+            toClient(content, ctx.voidPromise());
             onResponseComplete();
         } else {
-            ctx.write(content, ctx.voidPromise());
+            toClient(content, ctx.voidPromise());
         }
     }
 
@@ -861,7 +863,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         }
         ex.bytesOut += ((io.netty.handler.codec.http.FullHttpResponse) response).content().readableBytes();
         ex.doneNanos = gateway.nanoTime();
-        ctx.write(response);
+        toClient(response, ctx.voidPromise());
         endExchange(keep);
     }
 
@@ -896,7 +898,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         if (!keepAlive) {
             state = State.CLOSING;
             releaseAll(pipelined);
-            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            ChannelPromise closeAfter = ctx.newPromise();
+            closeAfter.addListener(ChannelFutureListener.CLOSE);
+            toClient(Unpooled.EMPTY_BUFFER, closeAfter);
+            ctx.flush();
             return;
         }
         if (inClientRead) {
@@ -953,10 +958,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         releaseAll(pendingBody);
         releaseAll(replay);
         releaseAll(pipelined);
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
+        cancelTimer();
     }
 
     @Override
@@ -971,6 +973,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             return;
         }
         ctx.fireUserEventTriggered(event);
+    }
+
+    /**
+     * Writes a response part to the client through the encoder, which is not a pipeline handler:
+     * called directly, it saves a pipeline hop per write and a handler context (56 bytes) per
+     * connection. A failure to encode is handled as a pipeline would: the promise fails, or, for
+     * a void promise, the connection closes as after any unexpected error.
+     */
+    private void toClient(Object msg, ChannelPromise promise) {
+        try {
+            encoder.write(ctx, msg, promise);
+        } catch (Throwable t) {
+            if (promise.isVoid() || !promise.tryFailure(t)) {
+                exceptionCaught(ctx, t);
+            }
+        }
     }
 
     @Override
@@ -988,6 +1006,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
 
     private void arm(Deadline kind, long delayNanos, long now) {
+        if (kind == Deadline.IDLE) {
+            // delayNanos is the listener's idle timeout, which its idle list applies.
+            deadline = Deadline.IDLE;
+            cancelTimer();
+            idle.add(this, now);
+            return;
+        }
+        if (deadline == Deadline.IDLE) {
+            idle.remove(this);
+        }
         deadline = kind;
         deadlineAtNanos = now + delayNanos;
         if (timer == null || timerAtNanos > deadlineAtNanos) {
@@ -999,6 +1027,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
 
     private void disarm() {
+        if (deadline == Deadline.IDLE) {
+            idle.remove(this);
+        }
         deadline = Deadline.NONE;
     }
 
@@ -1007,9 +1038,25 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         timer = ctx.executor().schedule(this::onTimer, delayNanos, TimeUnit.NANOSECONDS);
     }
 
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    @Override
+    void idleExpired() {
+        deadline = Deadline.NONE;
+        if (state != State.CLOSING) {
+            state = State.CLOSING;
+            ctx.close();
+        }
+    }
+
     private void onTimer() {
         timer = null;
-        if (deadline == Deadline.NONE || state == State.CLOSING) {
+        if (deadline == Deadline.NONE || deadline == Deadline.IDLE || state == State.CLOSING) {
             return;
         }
         long now = gateway.nanoTime();
@@ -1020,10 +1067,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         Deadline fired = deadline;
         deadline = Deadline.NONE;
         switch (fired) {
-            case IDLE -> {
-                state = State.CLOSING;
-                ctx.close();
-            }
             case HEAD -> {
                 gateway.exchangeStarted();
                 ex = new Exchange(gateway.clock().millis(), gateway.nanoTime());
@@ -1050,7 +1093,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
                     attemptFailed(FailureKind.RESPONSE_TIMEOUT, upstream.endpoint(), ex.connectionReused);
                 }
             }
-            case NONE -> { }
+            case NONE, IDLE -> { } // IDLE: the idle list's timer, see idleExpired()
         }
     }
 }

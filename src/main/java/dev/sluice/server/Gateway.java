@@ -127,15 +127,13 @@ public final class Gateway implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         clientChannels.add(ch);
                         DownstreamHandler handler = new DownstreamHandler(Gateway.this, runtime);
-                        ResponseEncoder encoder = new ResponseEncoder();
-                        handler.useEncoder(encoder);
-                        // Three handlers and no more: each costs a hop per message and memory per
-                        // idle connection. Flushes are batched by DownstreamHandler itself.
+                        // Two handlers and no more: each costs a hop per message and memory per
+                        // idle connection. The response encoder is called by DownstreamHandler
+                        // directly, and flushes are batched by DownstreamHandler itself.
                         ch.pipeline()
                                 .addLast("decoder", new StrictRequestDecoder(StrictRequestDecoder.config(
                                         listener.maxRequestLine(), listener.maxHeaderSize(),
                                         UpstreamConnector.MAX_CHUNK_SIZE), handler))
-                                .addLast("encoder", encoder)
                                 .addLast("proxy", handler);
                     }
                 });

@@ -1,10 +1,14 @@
 package dev.sluice.server;
 
 import dev.sluice.config.ListenerConfig;
+import io.netty.channel.EventLoop;
 import io.netty.handler.ipfilter.IpFilterRuleType;
 import io.netty.handler.ipfilter.IpSubnetFilterRule;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 
 /** A listener's settings in the form the data plane uses them. */
 final class ListenerRuntime {
@@ -13,6 +17,7 @@ final class ListenerRuntime {
     final long headerTimeoutNanos;
     final long bodyTimeoutNanos;
     private final List<IpSubnetFilterRule> trustedProxies;
+    private final Map<EventLoop, IdleConnections> idle = new ConcurrentHashMap<>();
 
     ListenerRuntime(ListenerConfig config) {
         this.config = config;
@@ -20,6 +25,11 @@ final class ListenerRuntime {
         this.headerTimeoutNanos = config.headerTimeout().toNanos();
         this.bodyTimeoutNanos = config.bodyTimeout().toNanos();
         this.trustedProxies = config.trustedProxies().stream().map(ListenerRuntime::rule).toList();
+    }
+
+    /** This listener's idle connections on one event loop. */
+    IdleConnections idleConnections(EventLoop loop, LongSupplier nanoTime) {
+        return idle.computeIfAbsent(loop, l -> new IdleConnections(l, idleTimeoutNanos, nanoTime));
     }
 
     private static IpSubnetFilterRule rule(String cidr) {
