@@ -36,12 +36,14 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,6 +70,13 @@ final class DownstreamHandler extends IdleConnections.Member
      */
     static final int REPLAY_LIMIT = 128 * 1024;
     static final io.netty.util.AsciiString IDEMPOTENCY_KEY = io.netty.util.AsciiString.cached("idempotency-key");
+    /** The encoded parts of one response part, on their way to the socket; see {@link #toClient}. */
+    private static final FastThreadLocal<ArrayList<Object>> ENCODED = new FastThreadLocal<>() {
+        @Override
+        protected ArrayList<Object> initialValue() {
+            return new ArrayList<>(4);
+        }
+    };
 
     private enum State { IDLE, READING_HEAD, EXCHANGE, CLOSING }
 
@@ -131,6 +140,11 @@ final class DownstreamHandler extends IdleConnections.Member
     private boolean idempotencyKey;
     /** Copies of body parts already written upstream, for a retry; see REPLAY_LIMIT. */
     private ArrayDeque<HttpContent> replay;
+    /**
+     * The body ended with an empty end marker, sent but not copied into {@link #replay}: a
+     * bodyless GET would otherwise make a queue for every request and keep it on an idle connection.
+     */
+    private boolean replayEndsEmpty;
     private long replayBytes;
     private boolean bodyReplayable;
     /** When the route's timeout runs out (set once the whole request is received); 0 before. */
@@ -270,6 +284,7 @@ final class DownstreamHandler extends IdleConnections.Member
         lastFailure = null;
         retries = 0;
         replayBytes = 0;
+        replayEndsEmpty = false;
         bodyReplayable = true;
         deadlineNanos = 0;
         startAttempt(now);
@@ -504,7 +519,9 @@ final class DownstreamHandler extends IdleConnections.Member
         UpstreamConnection connection = upstream;
         if (bodyReplayable) {
             int size = content.content().readableBytes();
-            if (replayBytes + size <= REPLAY_LIMIT) {
+            if (last && size == 0 && ((LastHttpContent) content).trailingHeaders().isEmpty()) {
+                replayEndsEmpty = true;
+            } else if (replayBytes + size <= REPLAY_LIMIT) {
                 replayBytes += size;
                 if (replay == null) {
                     replay = new ArrayDeque<>(2);
@@ -598,6 +615,14 @@ final class DownstreamHandler extends IdleConnections.Member
 
     /** Puts the body parts already sent back in front of those not yet sent. */
     private void resendBodyFromReplay() {
+        if (replayEndsEmpty) {
+            // Sent last, so it goes in front of nothing: the parts below go in front of it.
+            replayEndsEmpty = false;
+            if (pendingBody == null) {
+                pendingBody = new ArrayDeque<>(2);
+            }
+            pendingBody.addFirst(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
         HttpContent part;
         while (replay != null && (part = replay.pollLast()) != null) {
             if (pendingBody == null) {
@@ -977,17 +1002,38 @@ final class DownstreamHandler extends IdleConnections.Member
 
     /**
      * Writes a response part to the client through the encoder, which is not a pipeline handler:
-     * called directly, it saves a pipeline hop per write and a handler context (56 bytes) per
-     * connection. A failure to encode is handled as a pipeline would: the promise fails, or, for
-     * a void promise, the connection closes as after any unexpected error.
+     * called directly, it saves a pipeline hop per write and a handler context per connection,
+     * and the encoded parts pass through one list per event loop instead of one per connection.
+     * A failure to encode is handled as a pipeline would: the promise fails, or, for a void
+     * promise, the connection closes as after any unexpected error.
      */
     private void toClient(Object msg, ChannelPromise promise) {
+        ArrayList<Object> out = ENCODED.get();
+        Throwable failure = null;
         try {
-            encoder.write(ctx, msg, promise);
+            encoder.encodeTo(ctx, msg, out);
         } catch (Throwable t) {
-            if (promise.isVoid() || !promise.tryFailure(t)) {
-                exceptionCaught(ctx, t);
+            failure = t;
+        }
+        // Taken off the shared list before any write: a failed write can close a connection
+        // whose handlers encode again.
+        int n = out.size();
+        ChannelPromise last = failure == null ? promise : ctx.voidPromise();
+        if (n == 1) {
+            Object part = out.get(0);
+            out.clear();
+            ctx.write(part, last);
+        } else if (n > 1) {
+            Object[] parts = out.toArray();
+            out.clear();
+            for (int i = 0; i < n; i++) {
+                ctx.write(parts[i], i == n - 1 ? last : ctx.voidPromise());
             }
+        } else if (failure == null) {
+            promise.trySuccess();
+        }
+        if (failure != null && (promise.isVoid() || !promise.tryFailure(failure))) {
+            exceptionCaught(ctx, failure);
         }
     }
 
