@@ -101,54 +101,60 @@ final class DownstreamHandler extends IdleConnections.Member
     /** A reply was written during this read and waits for channelReadComplete's flush. */
     private boolean flushAfterRead;
 
-    // The three queues below are made on first use: most connections never pipeline, and a GET
-    // has no body, so an idle keep-alive connection carries none of them (10,000 idle
-    // connections are 10,000 of this object).
+    // This object and everything it holds between requests is what an idle keep-alive connection
+    // costs (10,000 idle connections are 10,000 of it): per-request state lives in a Flight, and
+    // the queues are made on first use (most connections never pipeline; a GET has no body).
 
     /** Messages of pipelined requests decoded while an earlier response is still running. */
     private ArrayDeque<Object> pipelined;
 
-    // The current exchange; all reset in endExchange().
+    // The current exchange, and what its request needs while in flight (null between requests:
+    // an idle keep-alive connection keeps none of it).
     private Exchange ex;
-    private HttpRequest request;
-    private Route route;
-    private Cluster cluster;
-    private HttpVersion clientVersion;
-    private boolean clientKeepAlive;
-    private boolean expectContinue;
-    private boolean requestComplete;
-    /** The request has no body (no Content-Length, no Transfer-Encoding, or a length of 0). */
-    private boolean requestBodyless;
-    /** Body parts received from the client and not yet written upstream. */
-    private ArrayDeque<HttpContent> pendingBody;
-    private UpstreamConnection upstream;
-    private boolean requestHeadWritten;
-    private boolean requestFullyWritten;
-    private boolean upstreamReusable;
-    private boolean awaitingFinalAfterInterim;
-    private boolean responseStarted;
-    /**
-     * The response head, held until its first body part arrives: if the endpoint dies in between,
-     * nothing has reached the client and an idempotent request can still be retried.
-     */
-    private HttpResponse heldHead;
-    private boolean responseKeepAlive;
-    private long triedEndpoints;
-    private FailureKind lastFailure;
-    private int retries;
-    private long connectStartedNanos;
-    private boolean idempotencyKey;
-    /** Copies of body parts already written upstream, for a retry; see REPLAY_LIMIT. */
-    private ArrayDeque<HttpContent> replay;
-    /**
-     * The body ended with an empty end marker, sent but not copied into {@link #replay}: a
-     * bodyless GET would otherwise make a queue for every request and keep it on an idle connection.
-     */
-    private boolean replayEndsEmpty;
-    private long replayBytes;
-    private boolean bodyReplayable;
-    /** When the route's timeout runs out (set once the whole request is received); 0 before. */
-    private long deadlineNanos;
+    private Flight flight;
+
+    /** One request's state from its head to the end of its response; made and dropped with its Exchange. */
+    private static final class Flight {
+        HttpRequest request;
+        Route route;
+        Cluster cluster;
+        HttpVersion clientVersion;
+        boolean clientKeepAlive;
+        boolean expectContinue;
+        boolean requestComplete;
+        /** The request has no body (no Content-Length, no Transfer-Encoding, or a length of 0). */
+        boolean requestBodyless;
+        /** Body parts received from the client and not yet written upstream. */
+        ArrayDeque<HttpContent> pendingBody;
+        UpstreamConnection upstream;
+        boolean requestHeadWritten;
+        boolean requestFullyWritten;
+        boolean upstreamReusable;
+        boolean awaitingFinalAfterInterim;
+        boolean responseStarted;
+        /**
+         * The response head, held until its first body part arrives: if the endpoint dies in between,
+         * nothing has reached the client and an idempotent request can still be retried.
+         */
+        HttpResponse heldHead;
+        boolean responseKeepAlive;
+        long triedEndpoints;
+        FailureKind lastFailure;
+        int retries;
+        long connectStartedNanos;
+        boolean idempotencyKey;
+        /** Copies of body parts already written upstream, for a retry; see REPLAY_LIMIT. */
+        ArrayDeque<HttpContent> replay;
+        /**
+         * The body ended with an empty end marker, sent but not copied into {@link #replay}: a
+         * bodyless GET would otherwise make a replay queue for every request.
+         */
+        boolean replayEndsEmpty;
+        long replayBytes;
+        boolean bodyReplayable;
+        /** When the route's timeout runs out (set once the whole request is received); 0 before. */
+        long deadlineNanos;
+    }
 
     // Between requests the connection waits in its listener's idle list (one timer for them all);
     // the header, body and response deadlines use one timer per connection, re-armed in place
@@ -196,7 +202,7 @@ final class DownstreamHandler extends IdleConnections.Member
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (ex != null && requestComplete) {
+        if (ex != null && flight.requestComplete) {
             if (pipelined == null) {
                 pipelined = new ArrayDeque<>(2);
             }
@@ -229,17 +235,17 @@ final class DownstreamHandler extends IdleConnections.Member
         gateway.exchangeStarted();
         long now = gateway.nanoTime();
         ex = new Exchange(gateway.clock().millis(), now);
+        flight = new Flight();
         ex.client = peerAddress;
         ex.method = head.method().name();
         ex.uri = head.uri();
         ex.protocol = head.protocolVersion().text();
         ex.host = head.headers().get(HttpHeaderNames.HOST);
-        clientVersion = head.protocolVersion();
-        requestComplete = false;
+        flight.clientVersion = head.protocolVersion();
         encoder.answeringHead(HttpMethod.HEAD.equals(head.method()));
 
         if (head.decoderResult().isFailure()) {
-            requestComplete = true;
+            flight.requestComplete = true;
             ex.requestId = HeaderPolicy.newRequestId();
             Throwable cause = head.decoderResult().cause();
             LOG.debug("rejected request from {}: {}", peerAddress, cause.toString());
@@ -247,26 +253,26 @@ final class DownstreamHandler extends IdleConnections.Member
             return;
         }
         ex.requestId = HeaderPolicy.ensureRequestId(head.headers());
-        requestBodyless = !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) == 0;
+        flight.requestBodyless = !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) == 0;
         FailureKind invalid = validate(head);
         if (invalid != null) {
             reply(invalid, false);
             return;
         }
-        clientKeepAlive = HttpUtil.isKeepAlive(head);
-        expectContinue = HttpUtil.is100ContinueExpected(head);
+        flight.clientKeepAlive = HttpUtil.isKeepAlive(head);
+        flight.expectContinue = HttpUtil.is100ContinueExpected(head);
 
         Snapshot snapshot = gateway.snapshot();
-        route = snapshot.routes().match(head);
-        if (route == null) {
-            reply(FailureKind.NO_ROUTE, clientKeepAlive);
+        flight.route = snapshot.routes().match(head);
+        if (flight.route == null) {
+            reply(FailureKind.NO_ROUTE, flight.clientKeepAlive);
             return;
         }
-        ex.route = route.name();
-        cluster = snapshot.clusters().get(route.cluster());
-        ex.cluster = cluster.name();
-        cluster.retryBudget().deposit();
-        idempotencyKey = head.headers().contains(IDEMPOTENCY_KEY);
+        ex.route = flight.route.name();
+        flight.cluster = snapshot.clusters().get(flight.route.cluster());
+        ex.cluster = flight.cluster.name();
+        flight.cluster.retryBudget().deposit();
+        flight.idempotencyKey = head.headers().contains(IDEMPOTENCY_KEY);
 
         HttpHeaders headers = head.headers();
         HeaderPolicy.removeHopByHop(headers);
@@ -276,17 +282,11 @@ final class DownstreamHandler extends IdleConnections.Member
         HeaderPolicy.setForwarded(headers, peerAddress, peerTrusted);
         HeaderPolicy.appendVia(headers);
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
-        request = head;
-        if (!requestBodyless) {
+        flight.request = head;
+        if (!flight.requestBodyless) {
             arm(Deadline.BODY, listener.bodyTimeoutNanos, now);
         }
-        triedEndpoints = 0;
-        lastFailure = null;
-        retries = 0;
-        replayBytes = 0;
-        replayEndsEmpty = false;
-        bodyReplayable = true;
-        deadlineNanos = 0;
+        flight.bodyReplayable = true;
         startAttempt(now);
     }
 
@@ -330,7 +330,7 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void onRequestContent(HttpContent content) {
-        if (ex == null || requestComplete) {
+        if (ex == null || flight.requestComplete) {
             // The rest of a request already answered (and closing): nothing wants it.
             content.release();
             return;
@@ -339,9 +339,9 @@ final class DownstreamHandler extends IdleConnections.Member
             // A bad chunk in the middle of a body: the upstream connection is closed before the
             // request is complete, so no backend ever sees a whole request built from it.
             content.release();
-            requestComplete = true;
+            flight.requestComplete = true;
             LOG.debug("rejected request body from {}: {}", peerAddress, content.decoderResult().cause().toString());
-            if (responseStarted) {
+            if (flight.responseStarted) {
                 abortExchange(FailureKind.BAD_REQUEST);
             } else {
                 reply(FailureKind.BAD_REQUEST, false);
@@ -351,7 +351,7 @@ final class DownstreamHandler extends IdleConnections.Member
         ex.bytesIn += content.content().readableBytes();
         boolean last = content instanceof LastHttpContent;
         if (last) {
-            requestComplete = true;
+            flight.requestComplete = true;
             if (deadline == Deadline.BODY) {
                 disarm();
             }
@@ -359,19 +359,25 @@ final class DownstreamHandler extends IdleConnections.Member
             // Moving the deadline is a field write; the timer catches up when it fires.
             deadlineAtNanos = gateway.nanoTime() + listener.bodyTimeoutNanos;
         }
-        if (upstream != null && requestHeadWritten) {
+        if (flight.upstream != null && flight.requestHeadWritten) {
             writeUpstream(content, last);
         } else {
-            if (pendingBody == null) {
-                pendingBody = new ArrayDeque<>(2);
+            if (flight.pendingBody == null) {
+                flight.pendingBody = new ArrayDeque<>(2);
             }
-            pendingBody.add(content);
+            flight.pendingBody.add(content);
         }
+    }
+
+    /** The current exchange's upstream connection; null between exchanges and before one is bound. */
+    private UpstreamConnection upstream() {
+        return flight == null ? null : flight.upstream;
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         inClientRead = false;
+        UpstreamConnection upstream = upstream();
         if (upstream != null) {
             upstream.channel().flush();
         }
@@ -390,8 +396,8 @@ final class DownstreamHandler extends IdleConnections.Member
         if (state == State.CLOSING) {
             return;
         }
-        boolean bodyBlocked = ex != null && !requestComplete
-                && (upstream == null || !requestHeadWritten || !upstream.channel().isWritable());
+        boolean bodyBlocked = ex != null && !flight.requestComplete
+                && (flight.upstream == null || !flight.requestHeadWritten || !flight.upstream.channel().isWritable());
         boolean want = isEmpty(pipelined) && !bodyBlocked;
         if (ctx.channel().config().isAutoRead() != want) {
             ctx.channel().config().setAutoRead(want);
@@ -405,19 +411,19 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void startAttempt(long now) {
-        Endpoint endpoint = cluster.pick(triedEndpoints, now);
-        if (endpoint == null && retries > 0 && (lastFailure == null || !lastFailure.unprocessed())) {
+        Endpoint endpoint = flight.cluster.pick(flight.triedEndpoints, now);
+        if (endpoint == null && flight.retries > 0 && (flight.lastFailure == null || !flight.lastFailure.unprocessed())) {
             // A retry of the same work (a reset idempotent request, a retried status) after every
             // endpoint was tried once may revisit one.
-            endpoint = cluster.pick(0, now);
+            endpoint = flight.cluster.pick(0, now);
         }
         if (endpoint == null) {
-            reply(lastFailure != null ? lastFailure : FailureKind.NO_HEALTHY_ENDPOINT, clientKeepAlive);
+            reply(flight.lastFailure != null ? flight.lastFailure : FailureKind.NO_HEALTHY_ENDPOINT, flight.clientKeepAlive);
             return;
         }
-        triedEndpoints |= cluster.bitOf(endpoint);
+        flight.triedEndpoints |= flight.cluster.bitOf(endpoint);
         ex.endpoint = endpoint.address();
-        ConnectionPool pool = pools.pool(endpoint, cluster.config().maxIdlePerEndpoint());
+        ConnectionPool pool = pools.pool(endpoint, flight.cluster.config().maxIdlePerEndpoint());
         // Prevention before retries: a request that could not be retried after a keep-alive
         // race only takes a connection too fresh to be closing, until the timeout is known.
         long maxIdle = retryableOnceSent() || endpoint.keepAliveTimeoutKnown()
@@ -434,19 +440,19 @@ final class DownstreamHandler extends IdleConnections.Member
 
     /** Whether a failure after sending could be retried: idempotent, and a body that fits the replay buffer. */
     private boolean retryableOnceSent() {
-        if (!RetryPolicy.isIdempotent(request.method(), idempotencyKey) || !bodyReplayable) {
+        if (!RetryPolicy.isIdempotent(flight.request.method(), flight.idempotencyKey) || !flight.bodyReplayable) {
             return false;
         }
-        return requestBodyless || !HttpUtil.isTransferEncodingChunked(request)
-                && HttpUtil.getContentLength(request, Long.MAX_VALUE) <= REPLAY_LIMIT;
+        return flight.requestBodyless || !HttpUtil.isTransferEncodingChunked(flight.request)
+                && HttpUtil.getContentLength(flight.request, Long.MAX_VALUE) <= REPLAY_LIMIT;
     }
 
     private void connect(Endpoint endpoint) {
         Exchange owner = ex;
-        connectStartedNanos = gateway.nanoTime();
+        flight.connectStartedNanos = gateway.nanoTime();
         ex.connectionReused = false;
         ex.connectionIdleMillis = -1;
-        int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis());
+        int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, flight.cluster.config().connectTimeout().toMillis());
         gateway.connector().connect(ctx.channel().eventLoop(), endpoint, timeoutMillis)
                 .addListener((Future<UpstreamConnection> f) -> onConnected(owner, endpoint, f));
     }
@@ -459,7 +465,7 @@ final class DownstreamHandler extends IdleConnections.Member
             }
             return;
         }
-        ex.connectNanos += gateway.nanoTime() - connectStartedNanos;
+        ex.connectNanos += gateway.nanoTime() - flight.connectStartedNanos;
         if (f.isSuccess()) {
             bind(f.getNow());
             return;
@@ -476,23 +482,23 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void bind(UpstreamConnection connection) {
-        upstream = connection;
+        flight.upstream = connection;
         connection.attach(this);
         connection.endpoint().attemptStarted();
-        requestHeadWritten = false;
-        requestFullyWritten = false;
+        flight.requestHeadWritten = false;
+        flight.requestFullyWritten = false;
         Channel channel = connection.channel();
-        channel.write(request).addListener((ChannelFutureListener) f -> onHeadWritten(connection, f.isSuccess()));
-        requestHeadWritten = true;
+        channel.write(flight.request).addListener((ChannelFutureListener) f -> onHeadWritten(connection, f.isSuccess()));
+        flight.requestHeadWritten = true;
         boolean last = false;
         HttpContent part;
-        while (pendingBody != null && (part = pendingBody.poll()) != null) {
+        while (flight.pendingBody != null && (part = flight.pendingBody.poll()) != null) {
             last = part instanceof LastHttpContent;
             writeUpstream(part, last);
         }
         channel.flush();
-        if (expectContinue && !requestComplete && HttpVersion.HTTP_1_1.equals(clientVersion)) {
-            expectContinue = false;
+        if (flight.expectContinue && !flight.requestComplete && HttpVersion.HTTP_1_1.equals(flight.clientVersion)) {
+            flight.expectContinue = false;
             toClient(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
                     Unpooled.EMPTY_BUFFER), ctx.voidPromise());
             ctx.flush();
@@ -508,7 +514,7 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void onHeadWritten(UpstreamConnection connection, boolean success) {
-        if (!success && connection == upstream) {
+        if (!success && connection == upstream()) {
             // The write failed, so not one byte of this request left Sluice: typically a pooled
             // connection that died in the pool. Retrying on a fresh connection is safe.
             attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), ex.connectionReused);
@@ -516,25 +522,25 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void writeUpstream(HttpContent content, boolean last) {
-        UpstreamConnection connection = upstream;
-        if (bodyReplayable) {
+        UpstreamConnection connection = flight.upstream;
+        if (flight.bodyReplayable) {
             int size = content.content().readableBytes();
             if (last && size == 0 && ((LastHttpContent) content).trailingHeaders().isEmpty()) {
-                replayEndsEmpty = true;
-            } else if (replayBytes + size <= REPLAY_LIMIT) {
-                replayBytes += size;
-                if (replay == null) {
-                    replay = new ArrayDeque<>(2);
+                flight.replayEndsEmpty = true;
+            } else if (flight.replayBytes + size <= REPLAY_LIMIT) {
+                flight.replayBytes += size;
+                if (flight.replay == null) {
+                    flight.replay = new ArrayDeque<>(2);
                 }
-                replay.add(content.retainedDuplicate());
+                flight.replay.add(content.retainedDuplicate());
             } else {
-                bodyReplayable = false;
-                releaseAll(replay);
+                flight.bodyReplayable = false;
+                releaseAll(flight.replay);
             }
         }
         if (last) {
             connection.channel().write(content).addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess() && connection == upstream) {
+                if (f.isSuccess() && connection == upstream()) {
                     onRequestSent();
                 }
             });
@@ -544,21 +550,21 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void onRequestSent() {
-        requestFullyWritten = true;
+        flight.requestFullyWritten = true;
         long now = gateway.nanoTime();
         ex.requestSentNanos = now;
-        if (deadlineNanos == 0) {
+        if (flight.deadlineNanos == 0) {
             // One deadline for the whole request: retries never stretch it.
-            deadlineNanos = now + route.timeoutNanos();
+            flight.deadlineNanos = now + flight.route.timeoutNanos();
         }
-        if (!responseStarted) {
-            arm(Deadline.RESPONSE, Math.max(0, deadlineNanos - now), now);
+        if (!flight.responseStarted) {
+            arm(Deadline.RESPONSE, Math.max(0, flight.deadlineNanos - now), now);
         }
     }
 
     private RetryPolicy.Attempted attempted(boolean reused, boolean endpointsLeft, long now) {
-        return new RetryPolicy.Attempted(request.method(), idempotencyKey, bodyReplayable, responseStarted, retries,
-                endpointsLeft, reused, deadlineNanos == 0 ? Long.MAX_VALUE : deadlineNanos - now);
+        return new RetryPolicy.Attempted(flight.request.method(), flight.idempotencyKey, flight.bodyReplayable, flight.responseStarted, flight.retries,
+                endpointsLeft, reused, flight.deadlineNanos == 0 ? Long.MAX_VALUE : flight.deadlineNanos - now);
     }
 
     /**
@@ -566,10 +572,10 @@ final class DownstreamHandler extends IdleConnections.Member
      * and either tries again or answers the client with the failure.
      */
     private void attemptFailed(FailureKind kind, Endpoint endpoint, boolean reused) {
-        heldHead = null;
+        flight.heldHead = null;
         ex.status = 0;
-        if (upstream != null) {
-            UpstreamConnection connection = upstream;
+        if (flight.upstream != null) {
+            UpstreamConnection connection = flight.upstream;
             detachUpstream(connection);
             connection.close();
         }
@@ -577,20 +583,20 @@ final class DownstreamHandler extends IdleConnections.Member
         long now = gateway.nanoTime();
         boolean pooledDeath = kind == FailureKind.CLOSED_BEFORE_SEND && reused;
         if (!pooledDeath && kind != FailureKind.BAD_RESPONSE) {
-            endpoint.recordFailure(now, cluster.mayEject(now));
+            endpoint.recordFailure(now, flight.cluster.mayEject(now));
         }
-        lastFailure = kind;
-        boolean endpointsLeft = Long.bitCount(triedEndpoints) < cluster.size();
-        RetryDecision decision = route.retryPolicy().decide(kind, attempted(reused, endpointsLeft, now),
-                cluster.retryBudget(), now);
+        flight.lastFailure = kind;
+        boolean endpointsLeft = Long.bitCount(flight.triedEndpoints) < flight.cluster.size();
+        RetryDecision decision = flight.route.retryPolicy().decide(kind, attempted(reused, endpointsLeft, now),
+                flight.cluster.retryBudget(), now);
         ex.addAttempt(new Exchange.Attempt(endpoint.address(), reused, reused ? ex.connectionIdleMillis : -1,
                 ex.connectNanos, kind, decision.reason()));
         if (!decision.retries()) {
-            reply(kind, clientKeepAlive && requestComplete && kind != FailureKind.BAD_RESPONSE);
+            reply(kind, flight.clientKeepAlive && flight.requestComplete && kind != FailureKind.BAD_RESPONSE);
             return;
         }
         if (!pooledDeath) {
-            retries++;
+            flight.retries++;
         }
         retryAfter(decision.delayNanos(), pooledDeath ? endpoint : null);
     }
@@ -598,8 +604,8 @@ final class DownstreamHandler extends IdleConnections.Member
     /** Sends the request again after {@code delayNanos}: to {@code sameEndpoint} on a fresh connection, or as the balancer picks. */
     private void retryAfter(long delayNanos, Endpoint sameEndpoint) {
         resendBodyFromReplay();
-        requestHeadWritten = false;
-        requestFullyWritten = false;
+        flight.requestHeadWritten = false;
+        flight.requestFullyWritten = false;
         Runnable attempt = sameEndpoint != null ? () -> connect(sameEndpoint) : this::startAttempt;
         if (delayNanos <= 0) {
             attempt.run();
@@ -615,29 +621,29 @@ final class DownstreamHandler extends IdleConnections.Member
 
     /** Puts the body parts already sent back in front of those not yet sent. */
     private void resendBodyFromReplay() {
-        if (replayEndsEmpty) {
+        if (flight.replayEndsEmpty) {
             // Sent last, so it goes in front of nothing: the parts below go in front of it.
-            replayEndsEmpty = false;
-            if (pendingBody == null) {
-                pendingBody = new ArrayDeque<>(2);
+            flight.replayEndsEmpty = false;
+            if (flight.pendingBody == null) {
+                flight.pendingBody = new ArrayDeque<>(2);
             }
-            pendingBody.addFirst(LastHttpContent.EMPTY_LAST_CONTENT);
+            flight.pendingBody.addFirst(LastHttpContent.EMPTY_LAST_CONTENT);
         }
         HttpContent part;
-        while (replay != null && (part = replay.pollLast()) != null) {
-            if (pendingBody == null) {
-                pendingBody = new ArrayDeque<>(2);
+        while (flight.replay != null && (part = flight.replay.pollLast()) != null) {
+            if (flight.pendingBody == null) {
+                flight.pendingBody = new ArrayDeque<>(2);
             }
-            pendingBody.addFirst(part);
+            flight.pendingBody.addFirst(part);
         }
-        replayBytes = 0;
+        flight.replayBytes = 0;
     }
 
     // ---- endpoint → Sluice → client ----
 
     @Override
     public void onResponseObject(UpstreamConnection connection, Object msg) {
-        if (connection != upstream) {
+        if (connection != upstream()) {
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -664,10 +670,10 @@ final class DownstreamHandler extends IdleConnections.Member
                 upstreamFailed(FailureKind.BAD_RESPONSE);
                 return;
             }
-            awaitingFinalAfterInterim = true;
+            flight.awaitingFinalAfterInterim = true;
             // 100 Continue was Sluice's to send; other interim responses (103 Early Hints)
             // go to HTTP/1.1 clients, which must accept them (RFC 9110 §15.2).
-            if (status != 100 && HttpVersion.HTTP_1_1.equals(clientVersion)) {
+            if (status != 100 && HttpVersion.HTTP_1_1.equals(flight.clientVersion)) {
                 HeaderPolicy.removeHopByHop(response.headers());
                 toClient(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, response.status(), Unpooled.EMPTY_BUFFER,
                         response.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE), ctx.voidPromise());
@@ -675,45 +681,45 @@ final class DownstreamHandler extends IdleConnections.Member
             return;
         }
         disarm();
-        UpstreamConnection connection = upstream;
+        UpstreamConnection connection = flight.upstream;
         connection.endpoint().recordSuccess();
         HttpHeaders headers = response.headers();
         ex.upstreamStatus = status;
-        if (route.retryPolicy().retriesStatus(status) && retryOnStatus(connection, status, headers)) {
+        if (flight.route.retryPolicy().retriesStatus(status) && retryOnStatus(connection, status, headers)) {
             return;
         }
         connection.learn(KeepAlive.parse(headers.get(HttpHeaderNames.KEEP_ALIVE)));
-        upstreamReusable = HttpUtil.isKeepAlive(response);
+        flight.upstreamReusable = HttpUtil.isKeepAlive(response);
 
         boolean bodyless = encoder.isBodyless(response);
         boolean chunked = HttpUtil.isTransferEncodingChunked(response);
         boolean closeDelimited = !bodyless && !chunked && !headers.contains(HttpHeaderNames.CONTENT_LENGTH);
-        if (closeDelimited || !requestFullyWritten) {
+        if (closeDelimited || !flight.requestFullyWritten) {
             // The backend ends this body by closing, or answered before it read the whole request.
-            upstreamReusable = false;
+            flight.upstreamReusable = false;
         }
         HeaderPolicy.removeHopByHop(headers);
         HeaderPolicy.appendVia(headers);
 
-        responseKeepAlive = clientKeepAlive && requestComplete;
-        boolean http11Client = HttpVersion.HTTP_1_1.equals(clientVersion);
+        flight.responseKeepAlive = flight.clientKeepAlive && flight.requestComplete;
+        boolean http11Client = HttpVersion.HTTP_1_1.equals(flight.clientVersion);
         if (closeDelimited && http11Client && !HttpMethod.HEAD.name().equals(ex.method)) {
             // Re-frame a close-delimited body as chunked so the client connection survives it.
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         } else if (closeDelimited || chunked && !http11Client) {
             // An HTTP/1.0 client cannot read chunked: the body ends when we close.
             headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
-            responseKeepAlive = false;
+            flight.responseKeepAlive = false;
         }
-        if (!responseKeepAlive) {
+        if (!flight.responseKeepAlive) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         } else if (!http11Client) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         ex.status = status;
-        awaitingFinalAfterInterim = false;
+        flight.awaitingFinalAfterInterim = false;
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
-        heldHead = response;
+        flight.heldHead = response;
     }
 
     /**
@@ -722,9 +728,9 @@ final class DownstreamHandler extends IdleConnections.Member
      */
     private boolean retryOnStatus(UpstreamConnection connection, int status, HttpHeaders headers) {
         long now = gateway.nanoTime();
-        boolean endpointsLeft = Long.bitCount(triedEndpoints) < cluster.size();
-        RetryDecision decision = route.retryPolicy().decideOnStatus(status, retryAfterNanos(headers),
-                attempted(ex.connectionReused, endpointsLeft, now), cluster.retryBudget(), now);
+        boolean endpointsLeft = Long.bitCount(flight.triedEndpoints) < flight.cluster.size();
+        RetryDecision decision = flight.route.retryPolicy().decideOnStatus(status, retryAfterNanos(headers),
+                attempted(ex.connectionReused, endpointsLeft, now), flight.cluster.retryBudget(), now);
         ex.addAttempt(new Exchange.Attempt(connection.endpoint().address(), ex.connectionReused,
                 ex.connectionReused ? ex.connectionIdleMillis : -1, ex.connectNanos, null,
                 decision.reason()));
@@ -733,9 +739,9 @@ final class DownstreamHandler extends IdleConnections.Member
         }
         detachUpstream(connection);
         connection.close();
-        retries++;
+        flight.retries++;
         ex.upstreamStatus = 0;
-        lastFailure = null;
+        flight.lastFailure = null;
         retryAfter(decision.delayNanos(), null);
         return true;
     }
@@ -754,7 +760,7 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void onResponseContent(HttpContent content) {
-        if (awaitingFinalAfterInterim) {
+        if (flight.awaitingFinalAfterInterim) {
             // The empty "last content" the decoder emits after each 1xx: not the real body.
             content.release();
             return;
@@ -765,16 +771,16 @@ final class DownstreamHandler extends IdleConnections.Member
             return;
         }
         ex.bytesOut += content.content().readableBytes();
-        if (heldHead != null) {
-            if (responseKeepAlive && gateway.closesAfterResponse(ctx.channel())) {
+        if (flight.heldHead != null) {
+            if (flight.responseKeepAlive && gateway.closesAfterResponse(ctx.channel())) {
                 // A drain (or this listener's removal) began: decided as the head goes out, so the
                 // promise made to the client holds however long the body takes.
-                responseKeepAlive = false;
-                heldHead.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                flight.responseKeepAlive = false;
+                flight.heldHead.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
-            toClient(heldHead, ctx.voidPromise());
-            heldHead = null;
-            responseStarted = true;
+            toClient(flight.heldHead, ctx.voidPromise());
+            flight.heldHead = null;
+            flight.responseStarted = true;
         }
         if (content instanceof LastHttpContent) {
             toClient(content, ctx.voidPromise());
@@ -785,22 +791,22 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void onResponseComplete() {
-        UpstreamConnection connection = upstream;
+        UpstreamConnection connection = flight.upstream;
         detachUpstream(null);
         long now = gateway.nanoTime();
         ex.doneNanos = now;
-        if (upstreamReusable && requestFullyWritten) {
-            ConnectionPool pool = pools.pool(connection.endpoint(), cluster.config().maxIdlePerEndpoint());
-            pool.release(connection, now, connection.idleTimeoutNanos(cluster.config()));
+        if (flight.upstreamReusable && flight.requestFullyWritten) {
+            ConnectionPool pool = pools.pool(connection.endpoint(), flight.cluster.config().maxIdlePerEndpoint());
+            pool.release(connection, now, connection.idleTimeoutNanos(flight.cluster.config()));
         } else {
             connection.close();
         }
-        endExchange(responseKeepAlive, now);
+        endExchange(flight.responseKeepAlive, now);
     }
 
     @Override
     public void onUpstreamReadComplete(UpstreamConnection connection) {
-        if (connection != upstream) {
+        if (connection != upstream()) {
             return;
         }
         ctx.flush();
@@ -812,6 +818,7 @@ final class DownstreamHandler extends IdleConnections.Member
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        UpstreamConnection upstream = upstream();
         if (ctx.channel().isWritable() && upstream != null) {
             resumeUpstreamReads(upstream);
         }
@@ -820,22 +827,22 @@ final class DownstreamHandler extends IdleConnections.Member
 
     @Override
     public void onUpstreamWritabilityChanged(UpstreamConnection connection) {
-        if (connection == upstream && connection.channel().isWritable()) {
+        if (connection == upstream() && connection.channel().isWritable()) {
             readClientIfReady();
         }
     }
 
     @Override
     public void onUpstreamClosed(UpstreamConnection connection, Throwable cause) {
-        if (connection != upstream) {
+        if (connection != upstream()) {
             return;
         }
         if (cause != null) {
             LOG.debug("upstream {} failed: {}", connection.endpoint(), cause.toString());
         }
-        if (!requestHeadWritten) {
+        if (!flight.requestHeadWritten) {
             attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), ex.connectionReused);
-        } else if (responseStarted) {
+        } else if (flight.responseStarted) {
             upstreamFailed(FailureKind.RESPONSE_TRUNCATED);
         } else {
             upstreamFailed(FailureKind.RESET_BEFORE_RESPONSE);
@@ -844,14 +851,14 @@ final class DownstreamHandler extends IdleConnections.Member
 
     /** The endpoint failed this exchange after the request went out. */
     private void upstreamFailed(FailureKind kind) {
-        UpstreamConnection connection = upstream;
+        UpstreamConnection connection = flight.upstream;
         if (connection != null) {
             detachUpstream(connection);
             connection.close();
         }
-        if (responseStarted) {
+        if (flight.responseStarted) {
             if (kind != FailureKind.BAD_RESPONSE && connection != null) {
-                connection.endpoint().recordFailure(gateway.nanoTime(), cluster.mayEject(gateway.nanoTime()));
+                connection.endpoint().recordFailure(gateway.nanoTime(), flight.cluster.mayEject(gateway.nanoTime()));
             }
             abortExchange(kind);
         } else {
@@ -860,10 +867,10 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void detachUpstream(UpstreamConnection expected) {
-        if (upstream != null && (expected == null || upstream == expected)) {
-            upstream.endpoint().attemptEnded();
-            upstream.detach();
-            upstream = null;
+        if (flight.upstream != null && (expected == null || flight.upstream == expected)) {
+            flight.upstream.endpoint().attemptEnded();
+            flight.upstream.detach();
+            flight.upstream = null;
         }
     }
 
@@ -872,8 +879,8 @@ final class DownstreamHandler extends IdleConnections.Member
     /** Answers the current request with a local reply of {@code kind}. */
     private void reply(FailureKind kind, boolean keepAlive) {
         disarm();
-        if (upstream != null) {
-            UpstreamConnection connection = upstream;
+        if (flight.upstream != null) {
+            UpstreamConnection connection = flight.upstream;
             detachUpstream(connection);
             connection.close();
         }
@@ -881,9 +888,9 @@ final class DownstreamHandler extends IdleConnections.Member
         ex.status = kind.status().code();
         // A request whose body was not read to its end leaves the connection mid-message: close it.
         // (A bodyless request's empty end marker still follows; it is dropped when it arrives.)
-        boolean keep = keepAlive && (requestComplete || requestBodyless) && !gateway.closesAfterResponse(ctx.channel());
+        boolean keep = keepAlive && (flight.requestComplete || flight.requestBodyless) && !gateway.closesAfterResponse(ctx.channel());
         HttpResponse response = LocalReply.build(ctx.alloc(), kind, ex.route, ex.requestId, keep);
-        if (!HttpVersion.HTTP_1_1.equals(clientVersion) && keep) {
+        if (!HttpVersion.HTTP_1_1.equals(flight.clientVersion) && keep) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         ex.bytesOut += ((io.netty.handler.codec.http.FullHttpResponse) response).content().readableBytes();
@@ -907,17 +914,10 @@ final class DownstreamHandler extends IdleConnections.Member
     private void endExchange(boolean keepAlive, long now) {
         gateway.exchangeFinished(ex);
         ex = null;
-        request = null;
-        route = null;
-        cluster = null;
-        responseStarted = false;
-        heldHead = null;
-        awaitingFinalAfterInterim = false;
-        upstreamReusable = false;
-        requestHeadWritten = false;
-        requestFullyWritten = false;
-        releaseAll(pendingBody);
-        releaseAll(replay);
+        Flight done = flight;
+        flight = null;
+        releaseAll(done.pendingBody);
+        releaseAll(done.replay);
         // (When a drain starts mid-response, the next response says Connection: close instead:
         // closing now would lose a request the client may already be sending.)
         if (!keepAlive) {
@@ -937,9 +937,10 @@ final class DownstreamHandler extends IdleConnections.Member
         state = State.IDLE;
         arm(Deadline.IDLE, listener.idleTimeoutNanos, now);
         Object next;
-        while (state != State.CLOSING && !(ex != null && requestComplete) && pipelined != null && (next = pipelined.poll()) != null) {
+        while (state != State.CLOSING && !(ex != null && flight.requestComplete) && pipelined != null && (next = pipelined.poll()) != null) {
             handleInbound(next);
         }
+        UpstreamConnection upstream = upstream();
         if (upstream != null) {
             // Body parts replayed from the pipeline queue are written outside a read cycle.
             upstream.channel().flush();
@@ -971,8 +972,8 @@ final class DownstreamHandler extends IdleConnections.Member
                 ex.status = 499;
             }
             ex.doneNanos = gateway.nanoTime();
-            if (upstream != null) {
-                UpstreamConnection connection = upstream;
+            if (flight.upstream != null) {
+                UpstreamConnection connection = flight.upstream;
                 detachUpstream(connection);
                 connection.close();
             }
@@ -980,8 +981,11 @@ final class DownstreamHandler extends IdleConnections.Member
             ex = null;
         }
         state = State.CLOSING;
-        releaseAll(pendingBody);
-        releaseAll(replay);
+        if (flight != null) {
+            releaseAll(flight.pendingBody);
+            releaseAll(flight.replay);
+            flight = null;
+        }
         releaseAll(pipelined);
         cancelTimer();
     }
@@ -1116,18 +1120,19 @@ final class DownstreamHandler extends IdleConnections.Member
             case HEAD -> {
                 gateway.exchangeStarted();
                 ex = new Exchange(gateway.clock().millis(), gateway.nanoTime());
+                flight = new Flight();
                 ex.client = peerAddress;
                 ex.requestId = HeaderPolicy.newRequestId();
-                clientVersion = HttpVersion.HTTP_1_1;
-                requestComplete = true;
+                flight.clientVersion = HttpVersion.HTTP_1_1;
+                flight.requestComplete = true;
                 state = State.EXCHANGE;
                 reply(FailureKind.REQUEST_HEADER_TIMEOUT, false);
             }
             case BODY -> {
-                if (ex != null && !requestComplete) {
+                if (ex != null && !flight.requestComplete) {
                     // The endpoint holds half a request: its connection is closed with the reply.
-                    requestComplete = true;
-                    if (responseStarted) {
+                    flight.requestComplete = true;
+                    if (flight.responseStarted) {
                         abortExchange(FailureKind.REQUEST_BODY_TIMEOUT);
                     } else {
                         reply(FailureKind.REQUEST_BODY_TIMEOUT, false);
@@ -1135,8 +1140,8 @@ final class DownstreamHandler extends IdleConnections.Member
                 }
             }
             case RESPONSE -> {
-                if (ex != null && !responseStarted && upstream != null) {
-                    attemptFailed(FailureKind.RESPONSE_TIMEOUT, upstream.endpoint(), ex.connectionReused);
+                if (ex != null && !flight.responseStarted && flight.upstream != null) {
+                    attemptFailed(FailureKind.RESPONSE_TIMEOUT, flight.upstream.endpoint(), ex.connectionReused);
                 }
             }
             case NONE, IDLE -> { } // IDLE: the idle list's timer, see idleExpired()
