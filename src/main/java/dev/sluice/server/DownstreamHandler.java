@@ -58,8 +58,9 @@ import org.slf4j.LoggerFactory;
  * then: toggling read interest costs an {@code epoll_ctl} each way, so doing it per request
  * (as explicit {@code read()} calls would) costs throughput for nothing.
  *
- * <p>The pipeline is {@code flush → StrictRequestDecoder → ResponseEncoder → this}. The upstream
- * connection lives on the same event loop, so nothing here needs a lock.
+ * <p>The pipeline is {@code StrictRequestDecoder → this}; responses are encoded by a
+ * {@link ResponseEncoder} this handler calls itself ({@link #toClient}). The upstream connection
+ * lives on the same event loop, so nothing here needs a lock.
  */
 final class DownstreamHandler extends IdleConnections.Member
         implements UpstreamListener, StrictRequestDecoder.HeadProgress {

@@ -12,10 +12,9 @@ import java.util.function.LongSupplier;
  *
  * <p>Every connection of a listener has the same idle timeout, so a connection that goes idle
  * joins the tail and the list stays in expiry order: joining and leaving are O(1) pointer
- * writes, and only the oldest connection's expiry is scheduled. A timer per connection (as for
- * the shorter header, body and response deadlines) would cost a scheduled task (80 bytes) for
- * every idle connection and a heap insert and removal per request. nginx keeps its keep-alive
- * connections in the same kind of queue for the same reason.
+ * writes, and only the oldest connection's expiry is scheduled. A timer per connection (as the
+ * header, body and response deadlines have, while a request is in flight) would cost every idle
+ * connection a scheduled task (80 bytes) and a slot in the event loop's timer heap.
  *
  * <p>Confined to its event loop, like the connections in it: no locks.
  */
