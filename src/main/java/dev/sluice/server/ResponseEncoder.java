@@ -1,6 +1,8 @@
 package dev.sluice.server;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import java.util.List;
@@ -24,6 +26,11 @@ final class ResponseEncoder extends HttpResponseEncoder {
     /** Encodes one response part (and releases it) into {@code out}. */
     void encodeTo(ChannelHandlerContext ctx, Object msg, List<Object> out) throws Exception {
         encode(ctx, msg, out);
+    }
+
+    @Override
+    protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
+        dev.sluice.upstream.HeaderBytes.write(headers, buf);
     }
 
     /** Whether a response to the current request carries no body (HEAD, 1xx, 204, 304). */

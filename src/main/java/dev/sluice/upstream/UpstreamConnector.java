@@ -7,7 +7,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -59,7 +58,7 @@ public final class UpstreamConnector {
                                 .setMaxChunkSize(MAX_CHUNK_SIZE)
                                 .setStrictLineParsing(true)
                                 .setValidateHeaders(true);
-                        ch.pipeline().addLast("http", new HttpClientCodec(decoder, false, false))
+                        ch.pipeline().addLast("http", new UpstreamCodec(decoder))
                                 .addLast("exchange", new ConnectingGuard());
                     }
                 });
