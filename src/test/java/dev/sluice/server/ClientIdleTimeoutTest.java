@@ -2,12 +2,14 @@ package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.config.ListenerConfig;
 import dev.sluice.testing.BackendHandlers;
 import dev.sluice.testing.RawHttpClient;
 import dev.sluice.testing.TestBackend;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,17 +21,9 @@ class ClientIdleTimeoutTest {
     private static final long IDLE_MS = 500;
 
     private static TestGateway gateway(TestBackend backend) throws Exception {
-        return TestGateway.fromYaml("""
-                listeners:
-                  - address: 127.0.0.1:0
-                    idle_timeout: %dms
-                routes:
-                  - match: { path_prefix: / }
-                    cluster: app
-                clusters:
-                  - name: app
-                    endpoints: [%s]
-                """.formatted(IDLE_MS, backend.authority()));
+        return TestGateway.start(TestGateway.config(l -> new ListenerConfig(l.name(), l.address(),
+                Duration.ofMillis(IDLE_MS), l.headerTimeout(), l.maxRequestLine(), l.maxHeaderSize(), l.maxHeaders(),
+                l.trustedProxies(), l.bodyTimeout()), UnaryOperator.identity(), backend.address()));
     }
 
     private static String get(String path) {
