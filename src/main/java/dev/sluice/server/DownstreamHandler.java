@@ -155,6 +155,13 @@ final class DownstreamHandler extends IdleConnections.Member
         boolean bodyReplayable;
         /** When the route's timeout runs out (set once the whole request is received); 0 before. */
         long deadlineNanos;
+
+        ArrayDeque<HttpContent> pendingBody() {
+            if (pendingBody == null) {
+                pendingBody = new ArrayDeque<>(2);
+            }
+            return pendingBody;
+        }
     }
 
     // Between requests the connection waits in its listener's idle list (one timer for them all);
@@ -175,7 +182,7 @@ final class DownstreamHandler extends IdleConnections.Member
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.pools = gateway.pools(ctx.channel().eventLoop());
-        this.idle = listener.idleConnections(ctx.channel().eventLoop(), gateway::nanoTime);
+        this.idle = listener.idleConnections(ctx.channel().eventLoop(), gateway.nanoClock());
     }
 
     @Override
@@ -363,10 +370,7 @@ final class DownstreamHandler extends IdleConnections.Member
         if (flight.upstream != null && flight.requestHeadWritten) {
             writeUpstream(content, last);
         } else {
-            if (flight.pendingBody == null) {
-                flight.pendingBody = new ArrayDeque<>(2);
-            }
-            flight.pendingBody.add(content);
+            flight.pendingBody().add(content);
         }
     }
 
@@ -625,17 +629,11 @@ final class DownstreamHandler extends IdleConnections.Member
         if (flight.replayEndsEmpty) {
             // Sent last, so it goes in front of nothing: the parts below go in front of it.
             flight.replayEndsEmpty = false;
-            if (flight.pendingBody == null) {
-                flight.pendingBody = new ArrayDeque<>(2);
-            }
-            flight.pendingBody.addFirst(LastHttpContent.EMPTY_LAST_CONTENT);
+            flight.pendingBody().addFirst(LastHttpContent.EMPTY_LAST_CONTENT);
         }
         HttpContent part;
         while (flight.replay != null && (part = flight.replay.pollLast()) != null) {
-            if (flight.pendingBody == null) {
-                flight.pendingBody = new ArrayDeque<>(2);
-            }
-            flight.pendingBody.addFirst(part);
+            flight.pendingBody().addFirst(part);
         }
         flight.replayBytes = 0;
     }

@@ -388,6 +388,10 @@ public final class Gateway implements AutoCloseable {
         return nanoClock.getAsLong();
     }
 
+    LongSupplier nanoClock() {
+        return nanoClock;
+    }
+
     @Override
     public void close() {
         healthCheckers.forEach(dev.sluice.upstream.HealthChecker::close);

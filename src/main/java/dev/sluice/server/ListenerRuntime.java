@@ -29,7 +29,8 @@ final class ListenerRuntime {
 
     /** This listener's idle connections on one event loop. */
     IdleConnections idleConnections(EventLoop loop, LongSupplier nanoTime) {
-        return idle.computeIfAbsent(loop, l -> new IdleConnections(l, idleTimeoutNanos, nanoTime));
+        IdleConnections list = idle.get(loop); // every connection asks; only the first per loop makes it
+        return list != null ? list : idle.computeIfAbsent(loop, l -> new IdleConnections(l, idleTimeoutNanos, nanoTime));
     }
 
     private static IpSubnetFilterRule rule(String cidr) {
