@@ -519,10 +519,16 @@ final class DownstreamHandler extends IdleConnections.Member
     }
 
     private void onHeadWritten(UpstreamConnection connection, boolean success) {
-        if (!success && connection == upstream()) {
+        if (connection != upstream()) {
+            return;
+        }
+        if (!success) {
             // The write failed, so not one byte of this request left Sluice: typically a pooled
             // connection that died in the pool. Retrying on a fresh connection is safe.
             attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), ex.connectionReused);
+        } else if (flight.requestBodyless) {
+            // Its end marker adds no bytes: the head was the whole request (see writeUpstream).
+            onRequestSent();
         }
     }
 
@@ -543,13 +549,15 @@ final class DownstreamHandler extends IdleConnections.Member
                 releaseAll(flight.replay);
             }
         }
-        if (last) {
+        if (last && !flight.requestBodyless) {
             connection.channel().write(content).addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess() && connection == upstream()) {
                     onRequestSent();
                 }
             });
         } else {
+            // A bodyless request's empty end marker needs no promise of its own (one promise and
+            // listener less per GET): the head's says when the request was sent.
             connection.channel().write(content, connection.channel().voidPromise());
         }
     }
