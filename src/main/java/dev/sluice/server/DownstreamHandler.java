@@ -587,11 +587,7 @@ final class DownstreamHandler extends IdleConnections.Member
     private void attemptFailed(FailureKind kind, Endpoint endpoint, boolean reused) {
         flight.heldHead = null;
         ex.status = 0;
-        if (flight.upstream != null) {
-            UpstreamConnection connection = flight.upstream;
-            detachUpstream(connection);
-            connection.close();
-        }
+        closeUpstream();
         disarm();
         long now = gateway.nanoTime();
         boolean pooledDeath = kind == FailureKind.CLOSED_BEFORE_SEND && reused;
@@ -858,11 +854,7 @@ final class DownstreamHandler extends IdleConnections.Member
 
     /** The endpoint failed this exchange after the request went out. */
     private void upstreamFailed(FailureKind kind) {
-        UpstreamConnection connection = flight.upstream;
-        if (connection != null) {
-            detachUpstream(connection);
-            connection.close();
-        }
+        UpstreamConnection connection = closeUpstream();
         if (flight.responseStarted) {
             if (kind != FailureKind.BAD_RESPONSE && connection != null) {
                 connection.endpoint().recordFailure(gateway.nanoTime(), flight.cluster.mayEject(gateway.nanoTime()));
@@ -871,6 +863,16 @@ final class DownstreamHandler extends IdleConnections.Member
         } else {
             attemptFailed(kind, connection.endpoint(), ex.connectionReused);
         }
+    }
+
+    /** Detaches and closes the exchange's upstream connection, if it has one; returns it (or null). */
+    private UpstreamConnection closeUpstream() {
+        UpstreamConnection connection = flight.upstream;
+        if (connection != null) {
+            detachUpstream(connection);
+            connection.close();
+        }
+        return connection;
     }
 
     private void detachUpstream(UpstreamConnection expected) {
@@ -886,11 +888,7 @@ final class DownstreamHandler extends IdleConnections.Member
     /** Answers the current request with a local reply of {@code kind}. */
     private void reply(FailureKind kind, boolean keepAlive) {
         disarm();
-        if (flight.upstream != null) {
-            UpstreamConnection connection = flight.upstream;
-            detachUpstream(connection);
-            connection.close();
-        }
+        closeUpstream();
         ex.failure = kind;
         ex.status = kind.status().code();
         // A request whose body was not read to its end leaves the connection mid-message: close it.
@@ -979,11 +977,7 @@ final class DownstreamHandler extends IdleConnections.Member
                 ex.status = 499;
             }
             ex.doneNanos = gateway.nanoTime();
-            if (flight.upstream != null) {
-                UpstreamConnection connection = flight.upstream;
-                detachUpstream(connection);
-                connection.close();
-            }
+            closeUpstream();
             gateway.exchangeFinished(ex);
             ex = null;
         }
