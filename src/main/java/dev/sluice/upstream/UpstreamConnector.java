@@ -7,7 +7,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.util.function.LongSupplier;
@@ -52,13 +51,7 @@ public final class UpstreamConnector {
                 .handler(new io.netty.channel.ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        // Strict parsing (RFC 9112): bare LF, CL+TE, bad chunk sizes all fail the message.
-                        HttpDecoderConfig decoder = new HttpDecoderConfig()
-                                .setMaxHeaderSize(MAX_RESPONSE_HEADER_SIZE)
-                                .setMaxChunkSize(MAX_CHUNK_SIZE)
-                                .setStrictLineParsing(true)
-                                .setValidateHeaders(true);
-                        ch.pipeline().addLast("http", new UpstreamCodec(decoder))
+                        ch.pipeline().addLast("http", new UpstreamCodec(MAX_RESPONSE_HEADER_SIZE, MAX_CHUNK_SIZE))
                                 .addLast("exchange", new ConnectingGuard());
                     }
                 });
