@@ -1,6 +1,8 @@
 package dev.sluice.upstream;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -60,6 +62,70 @@ public final class HeaderBytes {
             a[n++] = '\n';
         }
         buf.writeBytes(a, 0, n);
+    }
+
+    /**
+     * A request's whole head (request line, fields, empty line) in one buffer of exactly its
+     * size, written with one copy. The request target goes out byte for byte as it came in, like
+     * field values; an absolute-form target with no path gets one ({@code http://h} → {@code
+     * http://h/}, RFC 9112 §3.2.2), as Netty's encoder does.
+     */
+    static ByteBuf requestHead(ByteBufAllocator alloc, HttpRequest request) {
+        byte[][] holder = SCRATCH.get();
+        AsciiString method = request.method().asciiName();
+        String target = withPath(request.uri());
+        String version = request.protocolVersion().text();
+        byte[] a = room(holder, 0, method.length() + target.length() + version.length() + 4);
+        int n = put(a, 0, method);
+        a[n++] = ' ';
+        n = put(a, n, target);
+        a[n++] = ' ';
+        n = put(a, n, version);
+        a[n++] = '\r';
+        a[n++] = '\n';
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = request.headers().iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> field = it.next();
+            CharSequence name = field.getKey();
+            CharSequence value = field.getValue();
+            a = room(holder, n, name.length() + value.length() + 4);
+            n = put(a, n, name);
+            a[n++] = ':';
+            a[n++] = ' ';
+            n = put(a, n, value);
+            a[n++] = '\r';
+            a[n++] = '\n';
+        }
+        a = room(holder, n, 2);
+        a[n++] = '\r';
+        a[n++] = '\n';
+        return alloc.buffer(n).writeBytes(a, 0, n);
+    }
+
+    /** The scratch array with room for {@code need} more bytes after {@code used}, grown (keeping them) if not. */
+    private static byte[] room(byte[][] holder, int used, int need) {
+        byte[] a = holder[0];
+        if (used + need > a.length) {
+            a = java.util.Arrays.copyOf(a, Math.max(used + need, 2 * a.length));
+            holder[0] = a;
+        }
+        return a;
+    }
+
+    private static String withPath(String target) {
+        if (target.isEmpty()) {
+            return "/";
+        }
+        int scheme = target.charAt(0) == '/' ? -1 : target.indexOf("://");
+        if (scheme < 0) {
+            return target;
+        }
+        int authority = scheme + 3;
+        int query = target.indexOf('?', authority);
+        int pathEnd = query < 0 ? target.length() : query;
+        if (target.lastIndexOf('/', pathEnd - 1) >= authority) {
+            return target;
+        }
+        return target.substring(0, pathEnd) + '/' + target.substring(pathEnd);
     }
 
     @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): each char's low byte, wanted here

@@ -2,17 +2,21 @@ package dev.sluice.upstream;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpRequestEncoder;
-import java.util.List;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
 
 /**
- * The HTTP/1.1 codec of a connection to an endpoint: Netty's request encoder, with the header
- * fields written by {@link HeaderBytes}, and Sluice's {@link ResponseDecoder}, for a connection
- * that carries one request at a time.
+ * The HTTP/1.1 codec of a connection to an endpoint: Sluice's request {@link Encoder} and
+ * {@link ResponseDecoder}, for a connection that carries one request at a time.
  *
  * <p>The decoder must know which request a response answers (a response to HEAD has no body
  * whatever its headers say); with one request in flight that is one field, where
@@ -35,18 +39,85 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<ResponseDecoder, 
         return HttpMethod.HEAD.equals(method);
     }
 
-    final class Encoder extends HttpRequestEncoder {
-        @Override
-        protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) throws Exception {
-            if (msg instanceof HttpRequest request) {
-                inFlight = request.method();
-            }
-            super.encode(ctx, msg, out);
-        }
+    /**
+     * Writes requests to the endpoint: the head in one buffer ({@link HeaderBytes#requestHead}),
+     * then the body parts, as they are or as chunks when the request is chunked. Netty's
+     * HttpRequestEncoder, which this replaces, writes a head field by field and keeps a state
+     * machine a connection with one request at a time does not need; and a bodyless request's
+     * empty end marker, which adds no bytes, is not written at all when nobody waits on it.
+     */
+    final class Encoder extends ChannelOutboundHandlerAdapter {
+        private static final byte[] CRLF = {'\r', '\n'};
+        private static final byte[] LAST_CHUNK = {'0', '\r', '\n'};
+
+        /** Whether the body of the request being written goes out chunked. */
+        private boolean chunked;
 
         @Override
-        protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
-            HeaderBytes.write(headers, buf);
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            if (msg instanceof HttpRequest request) {
+                inFlight = request.method();
+                chunked = HttpUtil.isTransferEncodingChunked(request);
+                ByteBuf head;
+                try {
+                    head = HeaderBytes.requestHead(ctx.alloc(), request);
+                } catch (RuntimeException e) {
+                    ReferenceCountUtil.release(msg);
+                    promise.setFailure(e);
+                    return;
+                }
+                if (msg instanceof HttpContent content) {
+                    ctx.write(head, ctx.voidPromise());
+                    writeContent(ctx, content, promise);
+                } else {
+                    ctx.write(head, promise);
+                }
+            } else if (msg instanceof HttpContent content) {
+                writeContent(ctx, content, promise);
+            } else {
+                ctx.write(msg, promise);
+            }
+        }
+
+        private void writeContent(ChannelHandlerContext ctx, HttpContent content, ChannelPromise promise) {
+            ByteBuf data = content.content();
+            boolean last = content instanceof LastHttpContent;
+            if (!chunked) {
+                if (!data.isReadable() && promise.isVoid()) {
+                    content.release();
+                    return;
+                }
+                // Trailers need chunked framing; a body framed by length has none to carry them.
+                ctx.write(data, promise);
+                return;
+            }
+            int size = data.readableBytes();
+            HttpHeaders trailers = last ? ((LastHttpContent) content).trailingHeaders() : null;
+            ByteBuf end = ctx.alloc().buffer(last ? 64 : 2);
+            if (size > 0) {
+                ByteBuf line = ctx.alloc().buffer(10);
+                line.writeCharSequence(Integer.toHexString(size), StandardCharsets.US_ASCII);
+                line.writeBytes(CRLF);
+                ctx.write(line, ctx.voidPromise());
+                ctx.write(data, ctx.voidPromise());
+                end.writeBytes(CRLF);
+            } else {
+                content.release();
+            }
+            if (last) {
+                end.writeBytes(LAST_CHUNK);
+                HeaderBytes.write(trailers, end);
+                end.writeBytes(CRLF);
+            }
+            if (!end.isReadable()) {
+                // An empty part in the middle of a body: a zero-size chunk would end it.
+                end.release();
+                if (!promise.isVoid()) {
+                    promise.setSuccess();
+                }
+                return;
+            }
+            ctx.write(end, promise);
         }
     }
 }
