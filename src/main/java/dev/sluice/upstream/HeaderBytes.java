@@ -3,6 +3,8 @@ package dev.sluice.upstream;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -71,19 +73,32 @@ public final class HeaderBytes {
      * http://h/}, RFC 9112 §3.2.2), as Netty's encoder does.
      */
     static ByteBuf requestHead(ByteBufAllocator alloc, HttpRequest request) {
+        return head(alloc, request.method().asciiName(), withPath(request.uri()), request.protocolVersion().text(),
+                request.headers());
+    }
+
+    /**
+     * A response's whole head (status line, fields, empty line) in one buffer of exactly its
+     * size. The reason phrase goes out byte for byte, like field values.
+     */
+    public static ByteBuf responseHead(ByteBufAllocator alloc, HttpResponse response) {
+        HttpResponseStatus status = response.status();
+        return head(alloc, response.protocolVersion().text(), status.codeAsText(), status.reasonPhrase(), response.headers());
+    }
+
+    /** {@code first SP second SP third CRLF}, the fields, CRLF. */
+    private static ByteBuf head(ByteBufAllocator alloc, CharSequence first, CharSequence second, CharSequence third,
+                                HttpHeaders headers) {
         byte[][] holder = SCRATCH.get();
-        AsciiString method = request.method().asciiName();
-        String target = withPath(request.uri());
-        String version = request.protocolVersion().text();
-        byte[] a = room(holder, 0, method.length() + target.length() + version.length() + 4);
-        int n = put(a, 0, method);
+        byte[] a = room(holder, 0, first.length() + second.length() + third.length() + 4);
+        int n = put(a, 0, first);
         a[n++] = ' ';
-        n = put(a, n, target);
+        n = put(a, n, second);
         a[n++] = ' ';
-        n = put(a, n, version);
+        n = put(a, n, third);
         a[n++] = '\r';
         a[n++] = '\n';
-        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = request.headers().iteratorCharSequence(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> field = it.next();
             CharSequence name = field.getKey();
             CharSequence value = field.getValue();

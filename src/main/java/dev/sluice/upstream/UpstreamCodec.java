@@ -8,11 +8,11 @@ import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The HTTP/1.1 codec of a connection to an endpoint: Sluice's request {@link Encoder} and
@@ -47,9 +47,6 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<ResponseDecoder, 
      * empty end marker, which adds no bytes, is not written at all when nobody waits on it.
      */
     final class Encoder extends ChannelOutboundHandlerAdapter {
-        private static final byte[] CRLF = {'\r', '\n'};
-        private static final byte[] LAST_CHUNK = {'0', '\r', '\n'};
-
         /** Whether the body of the request being written goes out chunked. */
         private boolean chunked;
 
@@ -91,33 +88,18 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<ResponseDecoder, 
                 ctx.write(data, promise);
                 return;
             }
-            int size = data.readableBytes();
-            HttpHeaders trailers = last ? ((LastHttpContent) content).trailingHeaders() : null;
-            ByteBuf end = ctx.alloc().buffer(last ? 64 : 2);
-            if (size > 0) {
-                ByteBuf line = ctx.alloc().buffer(10);
-                line.writeCharSequence(Integer.toHexString(size), StandardCharsets.US_ASCII);
-                line.writeBytes(CRLF);
-                ctx.write(line, ctx.voidPromise());
-                ctx.write(data, ctx.voidPromise());
-                end.writeBytes(CRLF);
-            } else {
-                content.release();
-            }
-            if (last) {
-                end.writeBytes(LAST_CHUNK);
-                HeaderBytes.write(trailers, end);
-                end.writeBytes(CRLF);
-            }
-            if (!end.isReadable()) {
-                // An empty part in the middle of a body: a zero-size chunk would end it.
-                end.release();
+            List<Object> parts = new ArrayList<>(3);
+            ChunkedBody.encode(ctx.alloc(), content, parts);
+            if (parts.isEmpty()) {
                 if (!promise.isVoid()) {
                     promise.setSuccess();
                 }
                 return;
             }
-            ctx.write(end, promise);
+            for (int i = 0; i < parts.size() - 1; i++) {
+                ctx.write(parts.get(i), ctx.voidPromise());
+            }
+            ctx.write(parts.get(parts.size() - 1), promise);
         }
     }
 }
