@@ -67,6 +67,8 @@ final class ResponseDecoder extends ByteToMessageDecoder {
     private State state = State.HEAD;
     /** Body bytes still to come: of the whole body (FIXED) or of the current chunk (CHUNK_DATA). */
     private long remaining;
+    /** Where each line of the head being parsed ends (the index of its CR), found by {@link #findHeadEnd}. */
+    private int[] lineEnds = new int[24];
 
     ResponseDecoder(RequestMethods methods, int maxHeadSize, int maxPartSize) {
         this.methods = methods;
@@ -148,9 +150,14 @@ final class ResponseDecoder extends ByteToMessageDecoder {
     private static final int NEEDS_MORE = -1;
     private static final int BARE_LF = -2;
 
-    /** Index just past the empty line ending the head; NEEDS_MORE, or BARE_LF for a line not ending in CRLF. */
-    private static int findHeadEnd(ByteBuf in, int start, int end) {
+    /**
+     * Index just past the empty line ending the head; NEEDS_MORE, or BARE_LF for a line not
+     * ending in CRLF. Records where each line ends (its CR, from {@code start}) in {@link
+     * #lineEnds}, so the head is scanned for line ends once, with Netty's word-at-a-time search.
+     */
+    private int findHeadEnd(ByteBuf in, int start, int end) {
         int lineStart = start;
+        int lines = 0;
         while (true) {
             int lf = in.indexOf(lineStart, end, (byte) '\n');
             if (lf < 0) {
@@ -159,6 +166,10 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             if (lf == lineStart || in.getByte(lf - 1) != '\r') {
                 return BARE_LF;
             }
+            if (lines == lineEnds.length) {
+                lineEnds = java.util.Arrays.copyOf(lineEnds, lines * 2);
+            }
+            lineEnds[lines++] = lf - 1 - start;
             if (lf - 1 == lineStart) {
                 return lf + 1;
             }
@@ -168,7 +179,8 @@ final class ResponseDecoder extends ByteToMessageDecoder {
 
     private void parseHead(byte[] h, List<Object> out) {
         // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF (a missing SP before an empty reason is common).
-        int eol = lineEnd(h, 0);
+        int lineIndex = 0;
+        int eol = lineEnds[lineIndex++];
         if (eol < 12 || h[0] != 'H' || h[1] != 'T' || h[2] != 'T' || h[3] != 'P' || h[4] != '/' || h[5] != '1' || h[6] != '.'
                 || (h[7] != '0' && h[7] != '1') || h[8] != ' ') {
             throw new IllegalArgumentException("not an HTTP/1.0 or HTTP/1.1 status line");
@@ -189,7 +201,7 @@ final class ResponseDecoder extends ByteToMessageDecoder {
         boolean transferEncoding = false;
         int line = eol + 2;
         while (true) {
-            int end = lineEnd(h, line);
+            int end = lineEnds[lineIndex++];
             if (end == line) {
                 break; // the empty line
             }
@@ -288,15 +300,6 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             }
         }
         return new HttpResponseStatus(code, new String(h, start, end - start, java.nio.charset.StandardCharsets.ISO_8859_1));
-    }
-
-    /** The index of the CR ending the line that starts at {@code from} (the head is known to end in CRLF CRLF). */
-    private static int lineEnd(byte[] h, int from) {
-        int i = from;
-        while (h[i] != '\r') {
-            i++;
-        }
-        return i;
     }
 
     /** Checks one field line; returns the end of its name. */
@@ -509,8 +512,9 @@ final class ResponseDecoder extends ByteToMessageDecoder {
         LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, TRAILERS);
         try {
             int line = 0;
+            int lineIndex = 0;
             while (true) {
-                int lineEnd = lineEnd(t, line);
+                int lineEnd = lineEnds[lineIndex++];
                 if (lineEnd == line) {
                     break;
                 }
