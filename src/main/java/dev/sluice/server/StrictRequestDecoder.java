@@ -1,12 +1,17 @@
 package dev.sluice.server;
 
+import dev.sluice.upstream.FieldSyntax;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -36,6 +41,11 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     private boolean rejected;
     /** A non-blank line of the current head was seen. */
     private boolean headStarted;
+    /** The head Netty is about to parse was checked whole by {@link #fieldsValid}. */
+    private boolean prevalidated;
+
+    /** Header maps for heads already checked: no validation on add or set. */
+    private static final HttpHeadersFactory CHECKED_HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     StrictRequestDecoder(HttpDecoderConfig config, HeadProgress progress) {
         super(config);
@@ -59,6 +69,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             buffer.skipBytes(buffer.readableBytes());
             return;
         }
+        boolean freshHead = inHead && !headStarted;
         if (inHead && hasFoldedLine(buffer)) {
             rejected = true;
             buffer.skipBytes(buffer.readableBytes());
@@ -68,8 +79,10 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             out.add(bad);
             return;
         }
+        prevalidated = freshHead && fieldsValid(buffer);
         int before = out.size();
         super.decode(ctx, buffer, out);
+        prevalidated = false;
         for (int i = before; i < out.size(); i++) {
             Object msg = out.get(i);
             if (msg instanceof HttpMessage m) {
@@ -90,6 +103,60 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             progress.partialHead();
         }
     }
+
+    @Override
+    protected HttpMessage createMessage(String[] initialLine) throws Exception {
+        HttpMessage made = super.createMessage(initialLine); // Netty's strict version, method and target checks
+        if (!prevalidated) {
+            return made;
+        }
+        HttpRequest request = (HttpRequest) made;
+        // The same request line, with a header map that skips re-validation: the scan passed.
+        return new DefaultHttpRequest(request.protocolVersion(), request.method(), request.uri(),
+                CHECKED_HEADERS.newHeaders(), false);
+    }
+
+    /**
+     * Whether the buffer holds a whole head, from its request line (after any blank lines) to
+     * the blank line that ends it, whose field lines all end in CRLF and are a token, a colon and
+     * visible characters, spaces, tabs or obs-text. The request line is Netty's to check.
+     */
+    private static boolean fieldsValid(ByteBuf buffer) {
+        int end = buffer.writerIndex();
+        int i = buffer.readerIndex();
+        while (i < end && (buffer.getByte(i) == '\r' || buffer.getByte(i) == '\n')) {
+            i++;
+        }
+        int lf = buffer.indexOf(i, end, (byte) '\n');
+        if (lf < 0) {
+            return false;
+        }
+        i = lf + 1;
+        while (true) {
+            lf = buffer.indexOf(i, end, (byte) '\n');
+            if (lf < 0 || lf == i || buffer.getByte(lf - 1) != '\r') {
+                return false;
+            }
+            int lineEnd = lf - 1;
+            if (lineEnd == i) {
+                return true;
+            }
+            int j = i;
+            while (j < lineEnd && FieldSyntax.isTokenChar(buffer.getByte(j))) {
+                j++;
+            }
+            if (j == i || j == lineEnd || buffer.getByte(j) != ':') {
+                return false;
+            }
+            for (j++; j < lineEnd; j++) {
+                if (!FieldSyntax.isFieldContent(buffer.getByte(j))) {
+                    return false;
+                }
+            }
+            i = lf + 1;
+        }
+    }
+
 
     /**
      * Scans the unparsed part of a head. Netty consumes a head line by line, so the reader index

@@ -310,7 +310,7 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             throw new IllegalArgumentException("obsolete line folding in a response field");
         }
         int i = start;
-        while (i < end && TOKEN[h[i] & 0xff]) {
+        while (i < end && FieldSyntax.isTokenChar(h[i])) {
             i++;
         }
         if (i == start) {
@@ -336,8 +336,7 @@ final class ResponseDecoder extends ByteToMessageDecoder {
     /** Visible characters, space, tab and obs-text: no other control character, and no DEL. */
     private static void checkText(byte[] h, int start, int end, String what) {
         for (int i = start; i < end; i++) {
-            int b = h[i] & 0xff;
-            if (b < 0x20 && b != '\t' || b == 0x7f) {
+            if (!FieldSyntax.isFieldContent(h[i])) {
                 throw new IllegalArgumentException("a control character in a response " + what);
             }
         }
@@ -458,8 +457,7 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             return false;
         }
         for (; i < end; i++) {
-            int b = in.getByte(i) & 0xff;
-            if (b < 0x20 && b != '\t' || b == 0x7f) {
+            if (!FieldSyntax.isFieldContent(in.getByte(i))) {
                 return false;
             }
         }
@@ -557,21 +555,6 @@ final class ResponseDecoder extends ByteToMessageDecoder {
         state = State.DISCARD;
     }
 
-    /** RFC 9110 §5.6.2 tchar. */
-    private static final boolean[] TOKEN = new boolean[256];
-
-    static {
-        for (int c = '0'; c <= '9'; c++) {
-            TOKEN[c] = true;
-        }
-        for (int c = 'a'; c <= 'z'; c++) {
-            TOKEN[c] = true;
-            TOKEN[c - 32] = true;
-        }
-        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-            TOKEN[c] = true;
-        }
-    }
 
     /** Field names seen in most responses, shared instead of made per field. */
     static final class KnownNames {

@@ -1,0 +1,32 @@
+package dev.sluice.upstream;
+
+/** The bytes a header field may hold (RFC 9110 §5.1, §5.5), for the decoders of both directions. */
+public final class FieldSyntax {
+    /** RFC 9110 §5.6.2 tchar: what a field name is made of. */
+    private static final boolean[] TOKEN = new boolean[256];
+
+    static {
+        for (int c = '0'; c <= '9'; c++) {
+            TOKEN[c] = true;
+        }
+        for (int c = 'a'; c <= 'z'; c++) {
+            TOKEN[c] = true;
+            TOKEN[c - 32] = true;
+        }
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TOKEN[c] = true;
+        }
+    }
+
+    private FieldSyntax() {}
+
+    public static boolean isTokenChar(byte b) {
+        return TOKEN[b & 0xff];
+    }
+
+    /** Field content: visible characters, SP, HTAB and obs-text; no other control character, and no DEL. */
+    public static boolean isFieldContent(byte b) {
+        int c = b & 0xff;
+        return c >= 0x20 && c != 0x7f || c == '\t';
+    }
+}
