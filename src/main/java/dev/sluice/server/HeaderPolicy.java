@@ -3,7 +3,10 @@ package dev.sluice.server;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -32,24 +35,67 @@ final class HeaderPolicy {
     /**
      * Removes hop-by-hop fields, including every field the {@code Connection} header names.
      * {@code Transfer-Encoding} stays: the encoder re-frames the body from it, chunk by chunk.
+     * One pass over the fields finds what to remove; most messages have none, or only
+     * {@code Connection} itself, and then nothing else is looked up.
      */
     static void removeHopByHop(HttpHeaders headers) {
-        // Most requests have no Connection header at all: skip the list and the split for them.
-        List<String> connection = headers.contains(HttpHeaderNames.CONNECTION)
-                ? headers.getAll(HttpHeaderNames.CONNECTION) : List.of();
-        for (String value : connection) {
-            for (String token : value.split(",")) {
-                String name = token.trim();
-                // Never let "Connection: host" or "Connection: content-length" strip framing or routing fields.
-                if (!name.isEmpty() && !name.equalsIgnoreCase("host") && !name.equalsIgnoreCase("content-length")
-                        && !name.equalsIgnoreCase("transfer-encoding")) {
-                    headers.remove(name);
-                }
+        List<CharSequence> doomed = null;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> field = it.next();
+            CharSequence name = field.getKey();
+            if (!isHopByHop(name)) {
+                continue;
+            }
+            if (doomed == null) {
+                doomed = new ArrayList<>(4);
+            }
+            doomed.add(name);
+            if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONNECTION)) {
+                addNamedFields(field.getValue(), doomed);
             }
         }
-        for (AsciiString name : HOP_BY_HOP) {
-            headers.remove(name);
+        if (doomed != null) {
+            for (CharSequence name : doomed) {
+                headers.remove(name);
+            }
         }
+    }
+
+    /** The field names a {@code Connection} value lists; never framing or routing fields. */
+    private static void addNamedFields(CharSequence value, List<CharSequence> doomed) {
+        int length = value.length();
+        int start = 0;
+        while (start <= length) {
+            int comma = start;
+            while (comma < length && value.charAt(comma) != ',') {
+                comma++;
+            }
+            int from = start;
+            int to = comma;
+            while (from < to && (value.charAt(from) == ' ' || value.charAt(from) == '\t')) {
+                from++;
+            }
+            while (to > from && (value.charAt(to - 1) == ' ' || value.charAt(to - 1) == '\t')) {
+                to--;
+            }
+            CharSequence name = value.subSequence(from, to);
+            // Never let "Connection: host" or "Connection: content-length" strip framing or routing fields.
+            if (to > from && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.HOST)
+                    && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
+                    && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)) {
+                doomed.add(name);
+            }
+            start = comma + 1;
+        }
+    }
+
+    private static boolean isHopByHop(CharSequence name) {
+        for (AsciiString hop : HOP_BY_HOP) {
+            if (hop.length() == name.length() && hop.contentEqualsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
