@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.upstream.FieldNames;
 import dev.sluice.upstream.FieldSyntax;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -7,6 +8,8 @@ import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
@@ -15,6 +18,8 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -43,6 +48,10 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     private boolean headStarted;
     /** The head Netty is about to parse was checked whole by {@link #fieldsValid}. */
     private boolean prevalidated;
+    private final int maxRequestLine;
+    private final int maxHeadBytes;
+    /** Where each line of the head being decoded ends (its CR), see {@link #decodeBodyless}. */
+    private int[] lineEnds = new int[24];
 
     /** Header maps for heads already checked: no validation on add or set. */
     private static final HttpHeadersFactory CHECKED_HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
@@ -50,6 +59,10 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     StrictRequestDecoder(HttpDecoderConfig config, HeadProgress progress) {
         super(config);
         this.progress = progress;
+        this.maxRequestLine = config.getMaxInitialLineLength();
+        // Netty counts the request line and the fields against two limits; within the smaller
+        // of the two for the whole head, neither can be exceeded.
+        this.maxHeadBytes = Math.min(config.getMaxInitialLineLength(), config.getMaxHeaderSize());
     }
 
     static HttpDecoderConfig config(int maxRequestLine, int maxHeaderSize, int maxChunkSize) {
@@ -79,10 +92,22 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             out.add(bad);
             return;
         }
-        prevalidated = freshHead && fieldsValid(buffer);
         int before = out.size();
+        if (freshHead && decodeBodyless(buffer, out)) {
+            track(out, before);
+            return;
+        }
+        prevalidated = freshHead && fieldsValid(buffer);
         super.decode(ctx, buffer, out);
         prevalidated = false;
+        track(out, before);
+        if (inHead && buffer.isReadable() && !rejected) {
+            progress.partialHead();
+        }
+    }
+
+    /** Follows the messages decoded into {@code out} from {@code before}: where a head starts, what failed. */
+    private void track(List<Object> out, int before) {
         for (int i = before; i < out.size(); i++) {
             Object msg = out.get(i);
             if (msg instanceof HttpMessage m) {
@@ -99,9 +124,6 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
                 }
             }
         }
-        if (inHead && buffer.isReadable() && !rejected) {
-            progress.partialHead();
-        }
     }
 
     @Override
@@ -115,6 +137,119 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         return new DefaultHttpRequest(request.protocolVersion(), request.method(), request.uri(),
                 CHECKED_HEADERS.newHeaders(), false);
     }
+
+    /**
+     * The common request, decoded here rather than by Netty: a whole head in the buffer, a
+     * request line of a standard method, an origin- or absolute-form target of visible ASCII and
+     * HTTP/1.1 or 1.0, well-formed fields, and neither Content-Length nor Transfer-Encoding (no
+     * body). Produces what Netty's decoder produces for it (the request, then an empty last
+     * content) and returns true; returns false, consuming nothing, for anything else, which
+     * Netty then decodes and judges as before. Within the configured limits only.
+     */
+    private boolean decodeBodyless(ByteBuf buffer, List<Object> out) {
+        int end = buffer.writerIndex();
+        int start = buffer.readerIndex();
+        while (start < end && (buffer.getByte(start) == '\r' || buffer.getByte(start) == '\n')) {
+            start++;
+        }
+        // Where the head ends and each of its lines ends (the CR), with word-at-a-time search.
+        int lines = 0;
+        int lineStart = start;
+        int headEnd;
+        while (true) {
+            int lf = buffer.indexOf(lineStart, end, (byte) '\n');
+            if (lf < 0 || lf == lineStart || buffer.getByte(lf - 1) != '\r' || lf + 1 - start > maxHeadBytes) {
+                return false;
+            }
+            if (lines == lineEnds.length) {
+                lineEnds = java.util.Arrays.copyOf(lineEnds, lines * 2);
+            }
+            lineEnds[lines++] = lf - 1 - start;
+            if (lf - 1 == lineStart) {
+                headEnd = lf + 1;
+                break;
+            }
+            lineStart = lf + 1;
+        }
+        if (lineEnds[0] > maxRequestLine) {
+            return false;
+        }
+        byte[] h = new byte[headEnd - start];
+        buffer.getBytes(start, h);
+        int eol = lineEnds[0];
+        HttpMethod method = FAST_METHODS.get(methodName(h, eol));
+        if (method == null) {
+            return false;
+        }
+        int targetStart = method.name().length() + 1;
+        int targetEnd = targetStart;
+        while (targetEnd < eol && h[targetEnd] > 0x20 && h[targetEnd] < 0x7f) {
+            targetEnd++;
+        }
+        HttpVersion version = targetEnd > targetStart && eol - targetEnd == 9 && h[targetEnd] == ' '
+                ? version(h, targetEnd + 1) : null;
+        if (version == null) {
+            return false;
+        }
+        HttpHeaders headers = CHECKED_HEADERS.newHeaders();
+        int line = eol + 2;
+        for (int l = 1; l < lines - 1; l++) {
+            int lineEnd = lineEnds[l];
+            int nameEnd = line;
+            while (nameEnd < lineEnd && FieldSyntax.isTokenChar(h[nameEnd])) {
+                nameEnd++;
+            }
+            if (nameEnd == line || nameEnd == lineEnd || h[nameEnd] != ':') {
+                return false;
+            }
+            for (int j = nameEnd + 1; j < lineEnd; j++) {
+                if (!FieldSyntax.isFieldContent(h[j])) {
+                    return false;
+                }
+            }
+            AsciiString name = FieldNames.name(h, line, nameEnd);
+            if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
+                    || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)) {
+                return false; // a body: Netty's framing checks and body decoding
+            }
+            int valueStart = nameEnd + 1;
+            while (valueStart < lineEnd && (h[valueStart] == ' ' || h[valueStart] == '\t')) {
+                valueStart++;
+            }
+            int valueEnd = lineEnd;
+            while (valueEnd > valueStart && (h[valueEnd - 1] == ' ' || h[valueEnd - 1] == '\t')) {
+                valueEnd--;
+            }
+            headers.add(name, new String(h, valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
+            line = lineEnd + 2;
+        }
+        String target = new String(h, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
+        buffer.readerIndex(headEnd);
+        out.add(new DefaultHttpRequest(version, method, target, headers, false));
+        out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        return true;
+    }
+
+    private static String methodName(byte[] h, int eol) {
+        int sp = 0;
+        while (sp < eol && sp < 8 && h[sp] != ' ') {
+            sp++;
+        }
+        return sp < eol && h[sp] == ' ' ? new String(h, 0, sp, StandardCharsets.ISO_8859_1) : "";
+    }
+
+    private static HttpVersion version(byte[] h, int at) {
+        if (h[at] != 'H' || h[at + 1] != 'T' || h[at + 2] != 'T' || h[at + 3] != 'P' || h[at + 4] != '/'
+                || h[at + 5] != '1' || h[at + 6] != '.') {
+            return null;
+        }
+        return h[at + 7] == '1' ? HttpVersion.HTTP_1_1 : h[at + 7] == '0' ? HttpVersion.HTTP_1_0 : null;
+    }
+
+    /** Methods decoded here; others (and CONNECT, which Sluice refuses) go through Netty. */
+    private static final java.util.Map<String, HttpMethod> FAST_METHODS = java.util.Map.of(
+            "GET", HttpMethod.GET, "HEAD", HttpMethod.HEAD, "POST", HttpMethod.POST, "PUT", HttpMethod.PUT,
+            "DELETE", HttpMethod.DELETE, "OPTIONS", HttpMethod.OPTIONS, "PATCH", HttpMethod.PATCH);
 
     /**
      * Whether the buffer holds a whole head, from its request line (after any blank lines) to

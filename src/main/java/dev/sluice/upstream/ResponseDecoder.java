@@ -31,7 +31,8 @@ import java.util.List;
  * {@code String} value, validates each twice over (its line parser, then the header map) and
  * hashes each name into a map. Here the head is found with one scan for line ends, copied once
  * into a byte array, checked byte by byte against RFC 9110's grammar in that array, and every
- * field value (and unknown name) is a view of that array; the common names are shared constants.
+ * field value (and unknown name) is a view of that array; common names, spelled as the backend
+ * spelled them, are shared constants ({@link FieldNames}).
  *
  * <p>As strict as Sluice's use of Netty's decoder was, and stricter where a proxy must be (RFC
  * 9112 §6.3, §11.2): lines end in CRLF; a field name is a token, its value visible characters,
@@ -206,22 +207,19 @@ final class ResponseDecoder extends ByteToMessageDecoder {
                 break; // the empty line
             }
             int nameEnd = parseField(h, line, end);
-            AsciiString name = KnownNames.find(h, line, nameEnd);
-            if (name == null) {
-                name = new AsciiString(h, line, nameEnd - line, false);
-            }
+            AsciiString name = FieldNames.name(h, line, nameEnd);
             int valueStart = skipSpaces(h, colonAfter(h, nameEnd) + 1, end);
             int valueEnd = trimEnd(h, valueStart, end);
             AsciiString value = valueEnd == valueStart ? AsciiString.EMPTY_STRING
                     : new AsciiString(h, valueStart, valueEnd - valueStart, false);
-            if (name == HttpHeaderNames.CONTENT_LENGTH) {
+            if (name.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)) {
                 if (lengthField >= 0) {
                     throw new IllegalArgumentException("more than one Content-Length");
                 }
                 lengthField = headers.size();
                 lengthStart = valueStart;
                 lengthEnd = valueEnd;
-            } else if (name == HttpHeaderNames.TRANSFER_ENCODING) {
+            } else if (name.contentEqualsIgnoreCase(HttpHeaderNames.TRANSFER_ENCODING)) {
                 transferEncoding = true;
             }
             headers.add(name, value);
@@ -556,54 +554,4 @@ final class ResponseDecoder extends ByteToMessageDecoder {
     }
 
 
-    /** Field names seen in most responses, shared instead of made per field. */
-    static final class KnownNames {
-        private static final AsciiString[][] BY_LENGTH = new AsciiString[32][];
-
-        static {
-            List<AsciiString> names = List.of(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.CONTENT_TYPE,
-                    HttpHeaderNames.DATE, HttpHeaderNames.SERVER, HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE,
-                    HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.ETAG,
-                    HttpHeaderNames.LAST_MODIFIED, HttpHeaderNames.EXPIRES, HttpHeaderNames.VARY, HttpHeaderNames.SET_COOKIE,
-                    HttpHeaderNames.LOCATION, HttpHeaderNames.CONTENT_ENCODING, HttpHeaderNames.ACCEPT_RANGES,
-                    HttpHeaderNames.AGE, HttpHeaderNames.VIA, HttpHeaderNames.RETRY_AFTER, HttpHeaderNames.PRAGMA,
-                    HttpHeaderNames.CONTENT_SECURITY_POLICY, AsciiString.cached("strict-transport-security"),
-                    HttpHeaderNames.X_FRAME_OPTIONS, AsciiString.cached("x-content-type-options"),
-                    HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, HttpHeaderNames.CONTENT_DISPOSITION,
-                    HttpHeaderNames.CONTENT_LANGUAGE, HttpHeaderNames.UPGRADE, HttpHeaderNames.TRAILER,
-                    HttpHeaderNames.WWW_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHENTICATE, AsciiString.cached("link"),
-                    AsciiString.cached("x-request-id"));
-            for (AsciiString name : names) {
-                AsciiString[] same = BY_LENGTH[name.length()];
-                AsciiString[] grown = same == null ? new AsciiString[1] : java.util.Arrays.copyOf(same, same.length + 1);
-                grown[grown.length - 1] = name;
-                BY_LENGTH[name.length()] = grown;
-            }
-        }
-
-        private KnownNames() {}
-
-        /** The shared constant for the (valid token) name in {@code h[start, end)}, ignoring case; null if none. */
-        static AsciiString find(byte[] h, int start, int end) {
-            int length = end - start;
-            AsciiString[] candidates = length < BY_LENGTH.length ? BY_LENGTH[length] : null;
-            if (candidates == null) {
-                return null;
-            }
-            outer:
-            for (AsciiString candidate : candidates) {
-                byte[] lower = candidate.array();
-                int offset = candidate.arrayOffset();
-                for (int i = 0; i < length; i++) {
-                    // Lower-case constants of letters and '-': OR-ing 0x20 folds A-Z and maps no
-                    // other token character onto a letter or '-'.
-                    if ((h[start + i] | 0x20) != lower[offset + i]) {
-                        continue outer;
-                    }
-                }
-                return candidate;
-            }
-            return null;
-        }
-    }
 }

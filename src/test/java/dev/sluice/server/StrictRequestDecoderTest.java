@@ -95,12 +95,66 @@ class StrictRequestDecoderTest {
     void everyByteInANameOrValueGetsNettysVerdict() {
         for (int b = 0; b < 256; b++) {
             String c = String.valueOf((char) b);
-            for (String head : List.of("X-A" + c + "B: v\r\n", c + "X: v\r\n", "X-A: v" + c + "w\r\n", "X-A: " + c + "\r\n",
-                    "X-A:" + c + "v\r\n")) {
-                String request = "GET / HTTP/1.1\r\nHost: h\r\n" + head + "\r\n";
+            for (String request : List.of(
+                    "GET / HTTP/1.1\r\nHost: h\r\nX-A" + c + "B: v\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: h\r\n" + c + "X: v\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: h\r\nX-A: v" + c + "w\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: h\r\nX-A: " + c + "\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: h\r\nX-A:" + c + "v\r\n\r\n",
+                    "GET /a" + c + "b HTTP/1.1\r\nHost: h\r\n\r\n",
+                    "G" + c + "T / HTTP/1.1\r\nHost: h\r\n\r\n",
+                    "GET " + c + " HTTP/1.1\r\nHost: h\r\n\r\n",
+                    "GET / HTTP/1." + c + "\r\nHost: h\r\n\r\n",
+                    "GET /" + c + "HTTP/1.1\r\nHost: h\r\n\r\n")) {
+                String head = request.replace("\r\n", "|");
                 assertThat(verdict(decode(request))).as("byte 0x%02x in %s", b, head.trim()).isEqualTo(verdict(decode(request.substring(0, 5), request.substring(5))));
             }
         }
+    }
+
+    /**
+     * Common requests are decoded by Sluice, not Netty, when their head arrives whole: each must
+     * come out exactly as Netty decodes it (method, target, version, every field as spelled),
+     * followed by an empty end; pipelined ones each in turn.
+     */
+    @Test
+    void wholeBodylessHeadsDecodeAsNettyDecodesThem() {
+        List<String> requests = List.of(
+                "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET /search?q=a+b&x=%20 HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\n\r\n",
+                "HEAD /x HTTP/1.0\r\n\r\n",
+                "DELETE /item/7 HTTP/1.1\r\nhost: h\r\nCONNECTION: keep-alive, x-a\r\nx-a: 1\r\n\r\n",
+                "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET http://h/abs?x=1 HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nX-Pad: \t spaced out \t\r\nCookie: a=1; b=2\r\nCookie: c=3\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: h\r\nX-Latin: caf\u00e9 \u00ff\r\n\r\n",
+                "\r\n\r\nGET /after-blank-lines HTTP/1.1\r\nHost: h\r\n\r\n",
+                "PATCH /p HTTP/1.1\r\nHost: h\r\n\r\nPUT /q HTTP/1.1\r\nHost: h\r\n\r\nGET /r HTTP/1.1\r\nHost: h\r\n\r\n");
+        for (String request : requests) {
+            String whole = requests(decode(request));
+            assertThat(whole).as(request).isEqualTo(requests(decode(request.substring(0, 1), request.substring(1))))
+                    .doesNotContain("failed");
+        }
+    }
+
+    /** Each decoded message: a request as method, target, version and fields; "end" for each last content. */
+    private static String requests(List<HttpObject> objects) {
+        StringBuilder s = new StringBuilder();
+        for (HttpObject o : objects) {
+            if (o.decoderResult().isFailure()) {
+                s.append("failed ");
+            }
+            if (o instanceof HttpRequest r) {
+                s.append(r.method()).append(' ').append(r.uri()).append(' ').append(r.protocolVersion()).append(' ');
+                r.headers().iteratorCharSequence().forEachRemaining(f -> s.append('[').append(f.getKey()).append('=')
+                        .append(f.getValue()).append(']'));
+            }
+            if (o instanceof LastHttpContent last) {
+                s.append(" end").append(last.content().readableBytes()).append('\n');
+            }
+        }
+        objects.forEach(ReferenceCountUtil::release);
+        return s.toString();
     }
 
     /** "failed", or the request's fields as decoded. */
