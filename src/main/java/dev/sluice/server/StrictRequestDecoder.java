@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -50,8 +51,16 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     private boolean prevalidated;
     private final int maxRequestLine;
     private final int maxHeadBytes;
-    /** Where each line of the head being decoded ends (its CR), see {@link #decodeBodyless}. */
-    private int[] lineEnds = new int[24];
+    /**
+     * Where each line of the head being decoded ends (its CR), see {@link #decodeBodyless}: one
+     * array per event loop, not one per connection (idle connections hold no scratch space).
+     */
+    private static final FastThreadLocal<int[][]> LINE_ENDS = new FastThreadLocal<>() {
+        @Override
+        protected int[][] initialValue() {
+            return new int[][] {new int[32]};
+        }
+    };
 
     /** Header maps for heads already checked: no validation on add or set. */
     private static final HttpHeadersFactory CHECKED_HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
@@ -153,6 +162,8 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             start++;
         }
         // Where the head ends and each of its lines ends (the CR), with word-at-a-time search.
+        int[][] holder = LINE_ENDS.get();
+        int[] lineEnds = holder[0];
         int lines = 0;
         int lineStart = start;
         int headEnd;
@@ -163,6 +174,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             }
             if (lines == lineEnds.length) {
                 lineEnds = java.util.Arrays.copyOf(lineEnds, lines * 2);
+                holder[0] = lineEnds;
             }
             lineEnds[lines++] = lf - 1 - start;
             if (lf - 1 == lineStart) {

@@ -9,7 +9,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,7 +77,6 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<ResponseDecoder, 
 
         private void writeContent(ChannelHandlerContext ctx, HttpContent content, ChannelPromise promise) {
             ByteBuf data = content.content();
-            boolean last = content instanceof LastHttpContent;
             if (!chunked) {
                 if (!data.isReadable() && promise.isVoid()) {
                     content.release();
