@@ -41,21 +41,17 @@ public final class HeaderBytes {
 
     public static void write(HttpHeaders headers, ByteBuf buf) {
         byte[][] holder = SCRATCH.get();
-        byte[] a = holder[0];
-        int n = 0;
+        int n = fields(holder, 0, headers);
+        buf.writeBytes(holder[0], 0, n);
+    }
+
+    /** Lays out {@code name: value CRLF} for each field after {@code n} bytes of scratch; returns the new length. */
+    private static int fields(byte[][] holder, int n, HttpHeaders headers) {
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> field = it.next();
             CharSequence name = field.getKey();
             CharSequence value = field.getValue();
-            int need = name.length() + value.length() + 4;
-            if (n + need > a.length) {
-                buf.writeBytes(a, 0, n);
-                n = 0;
-                if (need > a.length) {
-                    a = new byte[Math.max(need, 2 * a.length)];
-                    holder[0] = a;
-                }
-            }
+            byte[] a = room(holder, n, name.length() + value.length() + 4);
             n = put(a, n, name);
             a[n++] = ':';
             a[n++] = ' ';
@@ -63,7 +59,7 @@ public final class HeaderBytes {
             a[n++] = '\r';
             a[n++] = '\n';
         }
-        buf.writeBytes(a, 0, n);
+        return n;
     }
 
     /**
@@ -98,18 +94,7 @@ public final class HeaderBytes {
         n = put(a, n, third);
         a[n++] = '\r';
         a[n++] = '\n';
-        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
-            Map.Entry<CharSequence, CharSequence> field = it.next();
-            CharSequence name = field.getKey();
-            CharSequence value = field.getValue();
-            a = room(holder, n, name.length() + value.length() + 4);
-            n = put(a, n, name);
-            a[n++] = ':';
-            a[n++] = ' ';
-            n = put(a, n, value);
-            a[n++] = '\r';
-            a[n++] = '\n';
-        }
+        n = fields(holder, n, headers);
         a = room(holder, n, 2);
         a[n++] = '\r';
         a[n++] = '\n';

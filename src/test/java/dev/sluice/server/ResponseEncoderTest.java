@@ -1,5 +1,8 @@
 package dev.sluice.server;
 
+import static dev.sluice.testing.HttpParts.last;
+import static dev.sluice.testing.HttpParts.part;
+import static dev.sluice.testing.HttpParts.trailers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
@@ -8,9 +11,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -116,19 +117,5 @@ class ResponseEncoderTest {
             r.headers().add(fields[i], fields[i + 1]);
         }
         return r;
-    }
-
-    private static DefaultHttpContent part(String text) {
-        return new DefaultHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1));
-    }
-
-    private static LastHttpContent last(String text) {
-        return new DefaultLastHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1));
-    }
-
-    private static LastHttpContent trailers(String name, String value) {
-        LastHttpContent last = new DefaultLastHttpContent();
-        last.trailingHeaders().set(name, value);
-        return last;
     }
 }

@@ -1,14 +1,13 @@
 package dev.sluice.upstream;
 
+import static dev.sluice.testing.HttpParts.last;
+import static dev.sluice.testing.HttpParts.part;
+import static dev.sluice.testing.HttpParts.trailers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestEncoder;
@@ -32,9 +31,9 @@ class RequestEncoderTest {
                 () -> List.of(get("http://example.com?x=1"), LastHttpContent.EMPTY_LAST_CONTENT),
                 () -> List.of(get("http://example.com/a/b?x=/"), LastHttpContent.EMPTY_LAST_CONTENT),
                 () -> List.of(get("*"), LastHttpContent.EMPTY_LAST_CONTENT),
-                () -> List.of(withHeader(post("/p"), "content-length", "11"), content("hello "), last("world")),
-                () -> List.of(withHeader(post("/c"), "transfer-encoding", "chunked"), content("hello"), content(""),
-                        content(" world"), trailers("X-Checksum", "abc")),
+                () -> List.of(withHeader(post("/p"), "content-length", "11"), part("hello "), last("world")),
+                () -> List.of(withHeader(post("/c"), "transfer-encoding", "chunked"), part("hello"), part(""),
+                        part(" world"), trailers("X-Checksum", "abc")),
                 () -> List.of(withHeader(post("/c"), "transfer-encoding", "chunked"), last("all at once")),
                 () -> List.of(withHeader(post("/c"), "transfer-encoding", "chunked"), LastHttpContent.EMPTY_LAST_CONTENT),
                 () -> List.of(withHeader(get("/latin"), "x-latin", "caf\u00e9"), LastHttpContent.EMPTY_LAST_CONTENT));
@@ -83,19 +82,5 @@ class RequestEncoderTest {
     private static HttpRequest withHeader(HttpRequest request, String name, String value) {
         request.headers().set("host", "backend").set(name, value);
         return request;
-    }
-
-    private static HttpContent content(String text) {
-        return new DefaultHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1));
-    }
-
-    private static LastHttpContent last(String text) {
-        return new DefaultLastHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1));
-    }
-
-    private static LastHttpContent trailers(String name, String value) {
-        LastHttpContent last = new DefaultLastHttpContent();
-        last.trailingHeaders().set(name, value);
-        return last;
     }
 }
