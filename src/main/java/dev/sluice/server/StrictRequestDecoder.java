@@ -47,12 +47,12 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     private boolean rejected;
     /** A non-blank line of the current head was seen. */
     private boolean headStarted;
-    /** The head Netty is about to parse was checked whole by {@link #fieldsValid}. */
+    /** The fields of the head Netty is about to parse were checked whole by {@link #scanHead}. */
     private boolean prevalidated;
     private final int maxRequestLine;
     private final int maxHeadBytes;
     /**
-     * Where each line of the head being decoded ends (its CR), see {@link #decodeBodyless}: one
+     * Where each line of the head being decoded ends (its CR), see {@link #scanHead}: one
      * array per event loop, not one per connection (idle connections hold no scratch space).
      */
     private static final FastThreadLocal<int[][]> LINE_ENDS = new FastThreadLocal<>() {
@@ -102,11 +102,12 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             return;
         }
         int before = out.size();
-        if (freshHead && decodeBodyless(buffer, out)) {
+        Scan scan = freshHead ? scanHead(buffer, out) : Scan.NOT_WHOLE_OR_INVALID;
+        if (scan == Scan.DECODED) {
             track(out, before);
             return;
         }
-        prevalidated = freshHead && fieldsValid(buffer);
+        prevalidated = scan == Scan.FIELDS_VALID;
         super.decode(ctx, buffer, out);
         prevalidated = false;
         track(out, before);
@@ -147,15 +148,25 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
                 CHECKED_HEADERS.newHeaders(), false);
     }
 
+    /** What {@link #scanHead} made of the buffer. */
+    private enum Scan {
+        /** No whole head, or a field line that is not well-formed: Netty parses and validates. */
+        NOT_WHOLE_OR_INVALID,
+        /** A whole head with well-formed fields that Netty parses (a body, an unusual request line). */
+        FIELDS_VALID,
+        /** The common request, decoded here (see {@link #scanHead}). */
+        DECODED
+    }
+
     /**
-     * The common request, decoded here rather than by Netty: a whole head in the buffer, a
-     * request line of a standard method, an origin- or absolute-form target of visible ASCII and
-     * HTTP/1.1 or 1.0, well-formed fields, and neither Content-Length nor Transfer-Encoding (no
-     * body). Produces what Netty's decoder produces for it (the request, then an empty last
-     * content) and returns true; returns false, consuming nothing, for anything else, which
-     * Netty then decodes and judges as before. Within the configured limits only.
+     * Looks at a whole head before Netty does. Its field lines must each be a token, a colon and
+     * field content (RFC 9110 §5.5); then, for the common request — a standard method, a target
+     * of visible ASCII, HTTP/1.1 or 1.0, no Content-Length or Transfer-Encoding (no body) — it
+     * decodes the head here, into what Netty's decoder makes of it (the request, then an empty
+     * last content), and consumes it. Anything else it leaves in the buffer for Netty, which
+     * judges it as before. Within the configured size limits only.
      */
-    private boolean decodeBodyless(ByteBuf buffer, List<Object> out) {
+    private Scan scanHead(ByteBuf buffer, List<Object> out) {
         int end = buffer.writerIndex();
         int start = buffer.readerIndex();
         while (start < end && (buffer.getByte(start) == '\r' || buffer.getByte(start) == '\n')) {
@@ -170,7 +181,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         while (true) {
             int lf = buffer.indexOf(lineStart, end, (byte) '\n');
             if (lf < 0 || lf == lineStart || buffer.getByte(lf - 1) != '\r' || lf + 1 - start > maxHeadBytes) {
-                return false;
+                return Scan.NOT_WHOLE_OR_INVALID;
             }
             if (lines == lineEnds.length) {
                 lineEnds = java.util.Arrays.copyOf(lineEnds, lines * 2);
@@ -184,14 +195,40 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             lineStart = lf + 1;
         }
         if (lineEnds[0] > maxRequestLine) {
-            return false;
+            return Scan.NOT_WHOLE_OR_INVALID;
         }
         byte[] h = new byte[headEnd - start];
         buffer.getBytes(start, h);
+        boolean body = false;
+        int line = lineEnds[0] + 2;
+        for (int l = 1; l < lines - 1; l++) {
+            int lineEnd = lineEnds[l];
+            int nameEnd = line;
+            while (nameEnd < lineEnd && FieldSyntax.isTokenChar(h[nameEnd])) {
+                nameEnd++;
+            }
+            if (nameEnd == line || nameEnd == lineEnd || h[nameEnd] != ':') {
+                return Scan.NOT_WHOLE_OR_INVALID;
+            }
+            for (int j = nameEnd + 1; j < lineEnd; j++) {
+                if (!FieldSyntax.isFieldContent(h[j])) {
+                    return Scan.NOT_WHOLE_OR_INVALID;
+                }
+            }
+            int nameLength = nameEnd - line;
+            body |= nameLength == 14 && AsciiString.contentEqualsIgnoreCase(new AsciiString(h, line, nameLength, false),
+                    HttpHeaderNames.CONTENT_LENGTH)
+                    || nameLength == 17 && AsciiString.contentEqualsIgnoreCase(new AsciiString(h, line, nameLength, false),
+                    HttpHeaderNames.TRANSFER_ENCODING);
+            line = lineEnd + 2;
+        }
+        if (body) {
+            return Scan.FIELDS_VALID; // Netty's framing checks and body decoding
+        }
         int eol = lineEnds[0];
         HttpMethod method = FAST_METHODS.get(methodName(h, eol));
         if (method == null) {
-            return false;
+            return Scan.FIELDS_VALID;
         }
         int targetStart = method.name().length() + 1;
         int targetEnd = targetStart;
@@ -201,28 +238,15 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         HttpVersion version = targetEnd > targetStart && eol - targetEnd == 9 && h[targetEnd] == ' '
                 ? version(h, targetEnd + 1) : null;
         if (version == null) {
-            return false;
+            return Scan.FIELDS_VALID;
         }
         HttpHeaders headers = CHECKED_HEADERS.newHeaders();
-        int line = eol + 2;
+        line = eol + 2;
         for (int l = 1; l < lines - 1; l++) {
             int lineEnd = lineEnds[l];
             int nameEnd = line;
-            while (nameEnd < lineEnd && FieldSyntax.isTokenChar(h[nameEnd])) {
+            while (h[nameEnd] != ':') {
                 nameEnd++;
-            }
-            if (nameEnd == line || nameEnd == lineEnd || h[nameEnd] != ':') {
-                return false;
-            }
-            for (int j = nameEnd + 1; j < lineEnd; j++) {
-                if (!FieldSyntax.isFieldContent(h[j])) {
-                    return false;
-                }
-            }
-            AsciiString name = FieldNames.name(h, line, nameEnd);
-            if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
-                    || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)) {
-                return false; // a body: Netty's framing checks and body decoding
             }
             int valueStart = nameEnd + 1;
             while (valueStart < lineEnd && (h[valueStart] == ' ' || h[valueStart] == '\t')) {
@@ -232,14 +256,15 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             while (valueEnd > valueStart && (h[valueEnd - 1] == ' ' || h[valueEnd - 1] == '\t')) {
                 valueEnd--;
             }
-            headers.add(name, new String(h, valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
+            headers.add(FieldNames.name(h, line, nameEnd),
+                    new String(h, valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
             line = lineEnd + 2;
         }
         String target = new String(h, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
         buffer.readerIndex(headEnd);
         out.add(new DefaultHttpRequest(version, method, target, headers, false));
         out.add(LastHttpContent.EMPTY_LAST_CONTENT);
-        return true;
+        return Scan.DECODED;
     }
 
     private static String methodName(byte[] h, int eol) {
@@ -262,48 +287,6 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     private static final java.util.Map<String, HttpMethod> FAST_METHODS = java.util.Map.of(
             "GET", HttpMethod.GET, "HEAD", HttpMethod.HEAD, "POST", HttpMethod.POST, "PUT", HttpMethod.PUT,
             "DELETE", HttpMethod.DELETE, "OPTIONS", HttpMethod.OPTIONS, "PATCH", HttpMethod.PATCH);
-
-    /**
-     * Whether the buffer holds a whole head, from its request line (after any blank lines) to
-     * the blank line that ends it, whose field lines all end in CRLF and are a token, a colon and
-     * visible characters, spaces, tabs or obs-text. The request line is Netty's to check.
-     */
-    private static boolean fieldsValid(ByteBuf buffer) {
-        int end = buffer.writerIndex();
-        int i = buffer.readerIndex();
-        while (i < end && (buffer.getByte(i) == '\r' || buffer.getByte(i) == '\n')) {
-            i++;
-        }
-        int lf = buffer.indexOf(i, end, (byte) '\n');
-        if (lf < 0) {
-            return false;
-        }
-        i = lf + 1;
-        while (true) {
-            lf = buffer.indexOf(i, end, (byte) '\n');
-            if (lf < 0 || lf == i || buffer.getByte(lf - 1) != '\r') {
-                return false;
-            }
-            int lineEnd = lf - 1;
-            if (lineEnd == i) {
-                return true;
-            }
-            int j = i;
-            while (j < lineEnd && FieldSyntax.isTokenChar(buffer.getByte(j))) {
-                j++;
-            }
-            if (j == i || j == lineEnd || buffer.getByte(j) != ':') {
-                return false;
-            }
-            for (j++; j < lineEnd; j++) {
-                if (!FieldSyntax.isFieldContent(buffer.getByte(j))) {
-                    return false;
-                }
-            }
-            i = lf + 1;
-        }
-    }
-
 
     /**
      * Scans the unparsed part of a head. Netty consumes a head line by line, so the reader index

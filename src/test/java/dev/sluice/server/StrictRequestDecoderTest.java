@@ -105,7 +105,9 @@ class StrictRequestDecoderTest {
                     "G" + c + "T / HTTP/1.1\r\nHost: h\r\n\r\n",
                     "GET " + c + " HTTP/1.1\r\nHost: h\r\n\r\n",
                     "GET / HTTP/1." + c + "\r\nHost: h\r\n\r\n",
-                    "GET /" + c + "HTTP/1.1\r\nHost: h\r\n\r\n")) {
+                    "GET /" + c + "HTTP/1.1\r\nHost: h\r\n\r\n",
+                    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nX-A: v" + c + "w\r\n\r\nx",
+                    "POST / HTTP/1.1\r\nHost: h\r\nX" + c + "A: v\r\nContent-Length: 1\r\n\r\nx")) {
                 String head = request.replace("\r\n", "|");
                 assertThat(verdict(decode(request))).as("byte 0x%02x in %s", b, head.trim()).isEqualTo(verdict(decode(request.substring(0, 5), request.substring(5))));
             }
