@@ -2,6 +2,7 @@ package dev.sluice.server;
 
 import dev.sluice.upstream.FieldNames;
 import dev.sluice.upstream.FieldSyntax;
+import dev.sluice.upstream.HeadLines;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
@@ -19,7 +20,6 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
-import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -51,17 +51,6 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     private boolean prevalidated;
     private final int maxRequestLine;
     private final int maxHeadBytes;
-    /**
-     * Where each line of the head being decoded ends (its CR), see {@link #scanHead}: one
-     * array per event loop, not one per connection (idle connections hold no scratch space).
-     */
-    private static final FastThreadLocal<int[][]> LINE_ENDS = new FastThreadLocal<>() {
-        @Override
-        protected int[][] initialValue() {
-            return new int[][] {new int[32]};
-        }
-    };
-
     /** Header maps for heads already checked: no validation on add or set. */
     private static final HttpHeadersFactory CHECKED_HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
@@ -172,28 +161,11 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         while (start < end && (buffer.getByte(start) == '\r' || buffer.getByte(start) == '\n')) {
             start++;
         }
-        // Where the head ends and each of its lines ends (the CR), with word-at-a-time search.
-        int[][] holder = LINE_ENDS.get();
-        int[] lineEnds = holder[0];
-        int lines = 0;
-        int lineStart = start;
-        int headEnd;
-        while (true) {
-            int lf = buffer.indexOf(lineStart, end, (byte) '\n');
-            if (lf < 0 || lf == lineStart || buffer.getByte(lf - 1) != '\r' || lf + 1 - start > maxHeadBytes) {
-                return Scan.NOT_WHOLE_OR_INVALID;
-            }
-            if (lines == lineEnds.length) {
-                lineEnds = java.util.Arrays.copyOf(lineEnds, lines * 2);
-                holder[0] = lineEnds;
-            }
-            lineEnds[lines++] = lf - 1 - start;
-            if (lf - 1 == lineStart) {
-                headEnd = lf + 1;
-                break;
-            }
-            lineStart = lf + 1;
+        int headEnd = HeadLines.find(buffer, start, end, maxHeadBytes);
+        if (headEnd < 0) {
+            return Scan.NOT_WHOLE_OR_INVALID;
         }
+        int[] lineEnds = HeadLines.ends();
         if (lineEnds[0] > maxRequestLine) {
             return Scan.NOT_WHOLE_OR_INVALID;
         }
@@ -201,7 +173,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         buffer.getBytes(start, h);
         boolean body = false;
         int line = lineEnds[0] + 2;
-        for (int l = 1; l < lines - 1; l++) {
+        for (int l = 1; lineEnds[l] != line; l++) { // up to the blank line
             int lineEnd = lineEnds[l];
             int nameEnd = line;
             while (nameEnd < lineEnd && FieldSyntax.isTokenChar(h[nameEnd])) {
@@ -242,20 +214,14 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         }
         HttpHeaders headers = CHECKED_HEADERS.newHeaders();
         line = eol + 2;
-        for (int l = 1; l < lines - 1; l++) {
+        for (int l = 1; lineEnds[l] != line; l++) { // up to the blank line
             int lineEnd = lineEnds[l];
             int nameEnd = line;
             while (h[nameEnd] != ':') {
                 nameEnd++;
             }
-            int valueStart = nameEnd + 1;
-            while (valueStart < lineEnd && (h[valueStart] == ' ' || h[valueStart] == '\t')) {
-                valueStart++;
-            }
-            int valueEnd = lineEnd;
-            while (valueEnd > valueStart && (h[valueEnd - 1] == ' ' || h[valueEnd - 1] == '\t')) {
-                valueEnd--;
-            }
+            int valueStart = FieldSyntax.valueStart(h, nameEnd + 1, lineEnd);
+            int valueEnd = FieldSyntax.valueEnd(h, valueStart, lineEnd);
             headers.add(FieldNames.name(h, line, nameEnd),
                     new String(h, valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
             line = lineEnd + 2;

@@ -29,4 +29,22 @@ public final class FieldSyntax {
         int c = b & 0xff;
         return c >= 0x20 && c != 0x7f || c == '\t';
     }
+
+    /** Where a field value starts: after the optional whitespace that follows the colon ({@code from}). */
+    public static int valueStart(byte[] h, int from, int end) {
+        int i = from;
+        while (i < end && (h[i] == ' ' || h[i] == '\t')) {
+            i++;
+        }
+        return i;
+    }
+
+    /** Where a field value ends: before the optional whitespace at the end of its line ({@code end}). */
+    public static int valueEnd(byte[] h, int start, int end) {
+        int i = end;
+        while (i > start && (h[i - 1] == ' ' || h[i - 1] == '\t')) {
+            i--;
+        }
+        return i;
+    }
 }

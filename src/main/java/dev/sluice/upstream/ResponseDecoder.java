@@ -68,8 +68,6 @@ final class ResponseDecoder extends ByteToMessageDecoder {
     private State state = State.HEAD;
     /** Body bytes still to come: of the whole body (FIXED) or of the current chunk (CHUNK_DATA). */
     private long remaining;
-    /** Where each line of the head being parsed ends (the index of its CR), found by {@link #findHeadEnd}. */
-    private int[] lineEnds = new int[24];
 
     ResponseDecoder(RequestMethods methods, int maxHeadSize, int maxPartSize) {
         this.methods = methods;
@@ -124,19 +122,16 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             start += 2;
         }
         in.readerIndex(start);
-        int headEnd = findHeadEnd(in, start, end);
-        if (headEnd == NEEDS_MORE) {
-            if (end - start > maxHeadSize) {
-                fail(out, new TooLongFrameException("response head is larger than " + maxHeadSize + " bytes"));
-            }
-            return;
-        }
-        if (headEnd < 0) {
+        int headEnd = HeadLines.find(in, start, end, maxHeadSize);
+        if (headEnd == HeadLines.BAD_LINE_END) {
             fail(out, new IllegalArgumentException("a line of the response head does not end in CRLF"));
             return;
         }
-        if (headEnd - start > maxHeadSize) {
+        if (headEnd == HeadLines.TOO_LONG || headEnd == HeadLines.NEEDS_MORE && end - start > maxHeadSize) {
             fail(out, new TooLongFrameException("response head is larger than " + maxHeadSize + " bytes"));
+            return;
+        }
+        if (headEnd == HeadLines.NEEDS_MORE) {
             return;
         }
         byte[] head = new byte[headEnd - start];
@@ -148,38 +143,9 @@ final class ResponseDecoder extends ByteToMessageDecoder {
         }
     }
 
-    private static final int NEEDS_MORE = -1;
-    private static final int BARE_LF = -2;
-
-    /**
-     * Index just past the empty line ending the head; NEEDS_MORE, or BARE_LF for a line not
-     * ending in CRLF. Records where each line ends (its CR, from {@code start}) in {@link
-     * #lineEnds}, so the head is scanned for line ends once, with Netty's word-at-a-time search.
-     */
-    private int findHeadEnd(ByteBuf in, int start, int end) {
-        int lineStart = start;
-        int lines = 0;
-        while (true) {
-            int lf = in.indexOf(lineStart, end, (byte) '\n');
-            if (lf < 0) {
-                return NEEDS_MORE;
-            }
-            if (lf == lineStart || in.getByte(lf - 1) != '\r') {
-                return BARE_LF;
-            }
-            if (lines == lineEnds.length) {
-                lineEnds = java.util.Arrays.copyOf(lineEnds, lines * 2);
-            }
-            lineEnds[lines++] = lf - 1 - start;
-            if (lf - 1 == lineStart) {
-                return lf + 1;
-            }
-            lineStart = lf + 1;
-        }
-    }
-
     private void parseHead(byte[] h, List<Object> out) {
         // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF (a missing SP before an empty reason is common).
+        int[] lineEnds = HeadLines.ends();
         int lineIndex = 0;
         int eol = lineEnds[lineIndex++];
         if (eol < 12 || h[0] != 'H' || h[1] != 'T' || h[2] != 'T' || h[3] != 'P' || h[4] != '/' || h[5] != '1' || h[6] != '.'
@@ -208,8 +174,8 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             }
             int nameEnd = parseField(h, line, end);
             AsciiString name = FieldNames.name(h, line, nameEnd);
-            int valueStart = skipSpaces(h, colonAfter(h, nameEnd) + 1, end);
-            int valueEnd = trimEnd(h, valueStart, end);
+            int valueStart = FieldSyntax.valueStart(h, colonAfter(h, nameEnd) + 1, end);
+            int valueEnd = FieldSyntax.valueEnd(h, valueStart, end);
             AsciiString value = valueEnd == valueStart ? AsciiString.EMPTY_STRING
                     : new AsciiString(h, valueStart, valueEnd - valueStart, false);
             if (name.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)) {
@@ -338,22 +304,6 @@ final class ResponseDecoder extends ByteToMessageDecoder {
                 throw new IllegalArgumentException("a control character in a response " + what);
             }
         }
-    }
-
-    private static int skipSpaces(byte[] h, int from, int end) {
-        int i = from;
-        while (i < end && (h[i] == ' ' || h[i] == '\t')) {
-            i++;
-        }
-        return i;
-    }
-
-    private static int trimEnd(byte[] h, int start, int end) {
-        int i = end;
-        while (i > start && (h[i - 1] == ' ' || h[i - 1] == '\t')) {
-            i--;
-        }
-        return i;
     }
 
     private static long parseLength(byte[] h, int start, int end) {
@@ -492,14 +442,14 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             state = State.HEAD;
             return;
         }
-        int trailerEnd = findHeadEnd(in, start, end);
-        if (trailerEnd == NEEDS_MORE) {
+        int trailerEnd = HeadLines.find(in, start, end, maxHeadSize);
+        if (trailerEnd == HeadLines.NEEDS_MORE) {
             if (end - start > maxHeadSize) {
                 failContent(out, new TooLongFrameException("trailer fields larger than " + maxHeadSize + " bytes"));
             }
             return;
         }
-        if (trailerEnd < 0 || trailerEnd - start > maxHeadSize) {
+        if (trailerEnd < 0) {
             failContent(out, new IllegalArgumentException("invalid trailer section"));
             return;
         }
@@ -507,6 +457,7 @@ final class ResponseDecoder extends ByteToMessageDecoder {
         in.readBytes(t);
         LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, TRAILERS);
         try {
+            int[] lineEnds = HeadLines.ends();
             int line = 0;
             int lineIndex = 0;
             while (true) {
@@ -520,8 +471,8 @@ final class ResponseDecoder extends ByteToMessageDecoder {
                 if (!name.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)
                         && !name.contentEqualsIgnoreCase(HttpHeaderNames.TRANSFER_ENCODING)
                         && !name.contentEqualsIgnoreCase(HttpHeaderNames.TRAILER)) {
-                    int valueStart = skipSpaces(t, colonAfter(t, nameEnd) + 1, lineEnd);
-                    int valueEnd = trimEnd(t, valueStart, lineEnd);
+                    int valueStart = FieldSyntax.valueStart(t, colonAfter(t, nameEnd) + 1, lineEnd);
+                    int valueEnd = FieldSyntax.valueEnd(t, valueStart, lineEnd);
                     last.trailingHeaders().add(name, new AsciiString(t, valueStart, valueEnd - valueStart, false));
                 }
                 line = lineEnd + 2;
