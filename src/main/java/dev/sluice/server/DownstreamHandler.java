@@ -38,7 +38,6 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -62,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * {@link ResponseEncoder} this handler calls itself ({@link #toClient}). The upstream connection
  * lives on the same event loop, so nothing here needs a lock.
  */
-final class DownstreamHandler extends IdleConnections.Member
+final class DownstreamHandler extends TimedConnection
         implements UpstreamListener, StrictRequestDecoder.HeadProgress {
     private static final Logger LOG = LoggerFactory.getLogger(DownstreamHandler.class);
     /**
@@ -164,14 +163,12 @@ final class DownstreamHandler extends IdleConnections.Member
         }
     }
 
-    // Between requests the connection waits in its listener's idle list (one timer for them all);
-    // the header, body and response deadlines use one timer per connection, re-armed in place
-    // (like IdleStateHandler) to avoid churn, and cancelled when the connection goes idle.
+    // Between requests the connection waits in its listener's idle list; while a request is in
+    // flight, its header, body or response deadline waits in the event loop's deadline wheel.
+    // Both are lists linked through this object (TimedConnection): no timer task per request.
     private IdleConnections idle;
+    private DeadlineWheel deadlines;
     private Deadline deadline = Deadline.NONE;
-    private long deadlineAtNanos;
-    private ScheduledFuture<?> timer;
-    private long timerAtNanos;
 
     DownstreamHandler(Gateway gateway, ListenerRuntime listener) {
         this.gateway = gateway;
@@ -183,6 +180,7 @@ final class DownstreamHandler extends IdleConnections.Member
         this.ctx = ctx;
         this.pools = gateway.pools(ctx.channel().eventLoop());
         this.idle = listener.idleConnections(ctx.channel().eventLoop(), gateway.nanoClock());
+        this.deadlines = gateway.deadlines(ctx.channel().eventLoop());
     }
 
     @Override
@@ -364,8 +362,8 @@ final class DownstreamHandler extends IdleConnections.Member
                 disarm();
             }
         } else if (deadline == Deadline.BODY) {
-            // Moving the deadline is a field write; the timer catches up when it fires.
-            deadlineAtNanos = gateway.nanoTime() + listener.bodyTimeoutNanos;
+            // Moving the deadline later is a field write: the wheel re-files it when its slot comes.
+            timedAt = gateway.nanoTime() + listener.bodyTimeoutNanos;
         }
         if (flight.upstream != null && flight.requestHeadWritten) {
             writeUpstream(content, last);
@@ -988,7 +986,6 @@ final class DownstreamHandler extends IdleConnections.Member
             flight = null;
         }
         releaseAll(pipelined);
-        cancelTimer();
     }
 
     @Override
@@ -1050,50 +1047,25 @@ final class DownstreamHandler extends IdleConnections.Member
         ctx.close();
     }
 
-    // ---- the connection's one timer ----
+    // ---- the connection's one deadline ----
 
     private void arm(Deadline kind, long delayNanos) {
         arm(kind, delayNanos, gateway.nanoTime());
     }
 
     private void arm(Deadline kind, long delayNanos, long now) {
+        deadline = kind;
         if (kind == Deadline.IDLE) {
             // delayNanos is the listener's idle timeout, which its idle list applies.
-            deadline = Deadline.IDLE;
-            cancelTimer();
             idle.add(this, now);
-            return;
-        }
-        if (deadline == Deadline.IDLE) {
-            idle.remove(this);
-        }
-        deadline = kind;
-        deadlineAtNanos = now + delayNanos;
-        if (timer == null || timerAtNanos > deadlineAtNanos) {
-            if (timer != null) {
-                timer.cancel(false);
-            }
-            schedule(delayNanos, now);
+        } else {
+            deadlines.add(this, now + delayNanos);
         }
     }
 
     private void disarm() {
-        if (deadline == Deadline.IDLE) {
-            idle.remove(this);
-        }
         deadline = Deadline.NONE;
-    }
-
-    private void schedule(long delayNanos, long now) {
-        timerAtNanos = now + delayNanos;
-        timer = ctx.executor().schedule(this::onTimer, delayNanos, TimeUnit.NANOSECONDS);
-    }
-
-    private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
+        unlink();
     }
 
     @Override
@@ -1105,14 +1077,9 @@ final class DownstreamHandler extends IdleConnections.Member
         }
     }
 
-    private void onTimer() {
-        timer = null;
+    @Override
+    void deadlinePassed() {
         if (deadline == Deadline.NONE || deadline == Deadline.IDLE || state == State.CLOSING) {
-            return;
-        }
-        long now = gateway.nanoTime();
-        if (now < deadlineAtNanos) {
-            schedule(deadlineAtNanos - now, now);
             return;
         }
         Deadline fired = deadline;

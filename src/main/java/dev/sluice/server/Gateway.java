@@ -40,6 +40,7 @@ public final class Gateway implements AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup loops;
     private final Map<EventLoop, UpstreamPools> pools = new IdentityHashMap<>();
+    private final Map<EventLoop, DeadlineWheel> deadlines = new IdentityHashMap<>();
     private final UpstreamConnector connector;
     private final AccessLog accessLog;
     private final Clock clock;
@@ -68,6 +69,7 @@ public final class Gateway implements AutoCloseable {
         for (EventExecutor executor : loops) {
             EventLoop loop = (EventLoop) executor;
             pools.put(loop, new UpstreamPools(loop, nanoClock));
+            deadlines.put(loop, new DeadlineWheel(loop, nanoClock));
         }
         this.snapshot = Snapshot.build(config, null, nanoClock.getAsLong());
         startHealthChecks(snapshot);
@@ -358,6 +360,11 @@ public final class Gateway implements AutoCloseable {
 
     UpstreamPools pools(EventLoop loop) {
         return pools.get(loop);
+    }
+
+    /** The header, body and response deadlines of the client connections on {@code loop}. */
+    DeadlineWheel deadlines(EventLoop loop) {
+        return deadlines.get(loop);
     }
 
     UpstreamConnector connector() {
