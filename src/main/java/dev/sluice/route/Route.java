@@ -53,6 +53,11 @@ public final class Route {
         return timeoutNanos;
     }
 
+    /** Whether this route looks at the request's host. */
+    boolean matchesOnHost() {
+        return exactHost != null || hostSuffix != null;
+    }
+
     /**
      * @param host the request's host, lower case, without port (may be empty)
      * @param path the request path without query

@@ -9,9 +9,12 @@ import java.util.Locale;
 /** Routes in file order; the first that matches wins (as in Envoy's route table). */
 public final class RouteTable {
     private final Route[] routes;
+    /** Some route matches on host: otherwise the Host field is not read (nor lower-cased) per request. */
+    private final boolean anyHost;
 
     public RouteTable(List<RouteConfig> configs) {
         this.routes = configs.stream().map(Route::new).toArray(Route[]::new);
+        this.anyHost = java.util.Arrays.stream(routes).anyMatch(Route::matchesOnHost);
     }
 
     public List<Route> routes() {
@@ -20,7 +23,7 @@ public final class RouteTable {
 
     /** The first matching route, or null. */
     public Route match(HttpRequest request) {
-        String host = hostOf(request.headers().get(HttpHeaderNames.HOST));
+        String host = anyHost ? hostOf(request.headers().get(HttpHeaderNames.HOST)) : "";
         String path = pathOf(request.uri());
         for (Route route : routes) {
             if (route.matches(request.method(), host, path, request.headers())) {
