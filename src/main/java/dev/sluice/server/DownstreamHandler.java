@@ -382,7 +382,7 @@ final class DownstreamHandler extends TimedConnection
         inClientRead = false;
         UpstreamConnection upstream = upstream();
         if (upstream != null) {
-            upstream.channel().flush();
+            upstream.flush();
         }
         if (flushAfterRead) {
             flushAfterRead = false;
@@ -490,8 +490,9 @@ final class DownstreamHandler extends TimedConnection
         connection.endpoint().attemptStarted();
         flight.requestHeadWritten = false;
         flight.requestFullyWritten = false;
-        Channel channel = connection.channel();
-        channel.write(flight.request).addListener((ChannelFutureListener) f -> onHeadWritten(connection, f.isSuccess()));
+        ChannelPromise headWritten = connection.channel().newPromise();
+        headWritten.addListener((ChannelFutureListener) f -> onHeadWritten(connection, f.isSuccess()));
+        connection.write(flight.request, headWritten);
         flight.requestHeadWritten = true;
         boolean last = false;
         HttpContent part;
@@ -499,7 +500,7 @@ final class DownstreamHandler extends TimedConnection
             last = part instanceof LastHttpContent;
             writeUpstream(part, last);
         }
-        channel.flush();
+        connection.flush();
         if (flight.expectContinue && !flight.requestComplete && HttpVersion.HTTP_1_1.equals(flight.clientVersion)) {
             flight.expectContinue = false;
             toClient(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
@@ -548,15 +549,17 @@ final class DownstreamHandler extends TimedConnection
             }
         }
         if (last && !flight.requestBodyless) {
-            connection.channel().write(content).addListener((ChannelFutureListener) f -> {
+            ChannelPromise sent = connection.channel().newPromise();
+            sent.addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess() && connection == upstream()) {
                     onRequestSent();
                 }
             });
+            connection.write(content, sent);
         } else {
             // A bodyless request's empty end marker needs no promise of its own (one promise and
             // listener less per GET): the head's says when the request was sent.
-            connection.channel().write(content, connection.channel().voidPromise());
+            connection.write(content);
         }
     }
 
@@ -946,7 +949,7 @@ final class DownstreamHandler extends TimedConnection
         UpstreamConnection upstream = upstream();
         if (upstream != null) {
             // Body parts replayed from the pipeline queue are written outside a read cycle.
-            upstream.channel().flush();
+            upstream.flush();
         }
         readClientIfReady();
     }

@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpContent;
@@ -21,14 +21,35 @@ import java.util.List;
  * whatever its headers say); with one request in flight that is one field, where
  * HttpClientCodec keeps a queue for pipelined requests Sluice never sends (nor CONNECT, whose
  * tunnel HttpClientCodec also handles).
+ *
+ * <p>Only the decoder is in the connection's pipeline. {@link UpstreamConnection}, the last
+ * handler, calls the encoder itself with its own context, so a request's writes and flush go
+ * straight to the socket's end of the pipeline instead of through a combined handler's two
+ * extra hops in each direction (as {@code ResponseEncoder} does for clients).
  */
-final class UpstreamCodec extends CombinedChannelDuplexHandler<ResponseDecoder, UpstreamCodec.Encoder>
-        implements ResponseDecoder.RequestMethods {
+final class UpstreamCodec implements ResponseDecoder.RequestMethods {
     /** The method of the request whose response is awaited; null once its final response began. */
     private HttpMethod inFlight;
+    private final ResponseDecoder decoder;
+    private final Encoder encoder = new Encoder();
 
     UpstreamCodec(int maxHeadSize, int maxBodyPart) {
-        init(new ResponseDecoder(this, maxHeadSize, maxBodyPart), new Encoder());
+        this.decoder = new ResponseDecoder(this, maxHeadSize, maxBodyPart);
+    }
+
+    /** The handler for the connection's pipeline. */
+    ResponseDecoder decoder() {
+        return decoder;
+    }
+
+    /** Called by {@link UpstreamConnection} with its context; a handler too, for tests. */
+    Encoder encoder() {
+        return encoder;
+    }
+
+    /** Decoder and encoder as two handlers, for a channel of their own (tests). */
+    ChannelHandler[] handlers() {
+        return new ChannelHandler[] {decoder, encoder};
     }
 
     @Override

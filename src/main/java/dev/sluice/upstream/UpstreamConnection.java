@@ -3,6 +3,8 @@ package dev.sluice.upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -13,6 +15,9 @@ import io.netty.util.ReferenceCountUtil;
 public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private final Endpoint endpoint;
     private final Channel channel;
+    /** Writes requests: called with this handler's context, see {@link UpstreamCodec}. */
+    private final UpstreamCodec.Encoder encoder;
+    private ChannelHandlerContext ctx;
     private final long createdNanos;
     private UpstreamListener listener = UpstreamListener.NONE;
     private ConnectionPool pool;
@@ -25,10 +30,33 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private int learnedMaxExchanges = Integer.MAX_VALUE;
     private boolean closedByUs;
 
-    UpstreamConnection(Endpoint endpoint, Channel channel, long createdNanos) {
+    UpstreamConnection(Endpoint endpoint, Channel channel, UpstreamCodec.Encoder encoder, long createdNanos) {
         this.endpoint = endpoint;
         this.channel = channel;
+        this.encoder = encoder;
         this.createdNanos = createdNanos;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /**
+     * Writes a request's head or body part; {@code promise} is completed when it is on the
+     * socket (or has failed). Flushed by {@link #flush}.
+     */
+    public void write(HttpObject part, ChannelPromise promise) {
+        encoder.write(ctx, part, promise);
+    }
+
+    /** Writes a request's head or body part, nobody waiting on it: see {@link #write(HttpObject, ChannelPromise)}. */
+    public void write(HttpObject part) {
+        encoder.write(ctx, part, channel.voidPromise());
+    }
+
+    public void flush() {
+        ctx.flush();
     }
 
     public Endpoint endpoint() {

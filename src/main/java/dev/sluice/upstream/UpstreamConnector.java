@@ -42,6 +42,7 @@ public final class UpstreamConnector {
 
     public Future<UpstreamConnection> connect(EventLoop loop, Endpoint endpoint, int connectTimeoutMillis) {
         Promise<UpstreamConnection> promise = loop.newPromise();
+        UpstreamCodec codec = new UpstreamCodec(MAX_RESPONSE_HEADER_SIZE, MAX_CHUNK_SIZE);
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(channelClass)
@@ -51,14 +52,14 @@ public final class UpstreamConnector {
                 .handler(new io.netty.channel.ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("http", new UpstreamCodec(MAX_RESPONSE_HEADER_SIZE, MAX_CHUNK_SIZE))
-                                .addLast("exchange", new ConnectingGuard());
+                        ch.pipeline().addLast("http", codec.decoder()).addLast("exchange", new ConnectingGuard());
                     }
                 });
         ChannelFuture f = bootstrap.connect(endpoint.socketAddress());
         f.addListener(done -> {
             if (done.isSuccess()) {
-                UpstreamConnection connection = new UpstreamConnection(endpoint, f.channel(), nanoClock.getAsLong());
+                UpstreamConnection connection = new UpstreamConnection(endpoint, f.channel(),
+                                codec.encoder(), nanoClock.getAsLong());
                 f.channel().pipeline().replace("exchange", "exchange", connection);
                 promise.setSuccess(connection);
             } else {

@@ -61,7 +61,7 @@ class KeepAliveTest {
         Endpoint e = new Endpoint("c", "10.0.0.1:80", java.net.InetSocketAddress.createUnresolved("10.0.0.1", 80),
                 java.util.Map.of(), 1, false, 0);
         io.netty.channel.embedded.EmbeddedChannel channel = new io.netty.channel.embedded.EmbeddedChannel();
-        UpstreamConnection c = new UpstreamConnection(e, channel, 0);
+        UpstreamConnection c = new UpstreamConnection(e, channel, new UpstreamCodec(8192, 65536).encoder(), 0);
         c.idleTimeoutNanos(fixed);
         assertThat(e.idleTimeoutRaces()).as("nothing learned yet").isFalse();
         c.learn(KeepAlive.parse("timeout=5"));

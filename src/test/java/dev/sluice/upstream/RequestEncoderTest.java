@@ -39,7 +39,7 @@ class RequestEncoderTest {
                 () -> List.of(withHeader(get("/latin"), "x-latin", "caf\u00e9"), LastHttpContent.EMPTY_LAST_CONTENT));
         for (Supplier<List<Object>> request : requests) {
             String netty = encode(new EmbeddedChannel(new HttpRequestEncoder()), request.get());
-            String sluice = encode(new EmbeddedChannel(new UpstreamCodec(8192, 65536)), request.get());
+            String sluice = encode(new EmbeddedChannel(new UpstreamCodec(8192, 65536).handlers()), request.get());
             assertThat(sluice).isEqualTo(netty);
         }
     }
@@ -53,7 +53,7 @@ class RequestEncoderTest {
         HttpRequest copy = get("/big");
         copy.headers().set(request.headers());
         String netty = encode(new EmbeddedChannel(new HttpRequestEncoder()), List.of(request, LastHttpContent.EMPTY_LAST_CONTENT));
-        String sluice = encode(new EmbeddedChannel(new UpstreamCodec(8192, 65536)), List.of(copy, LastHttpContent.EMPTY_LAST_CONTENT));
+        String sluice = encode(new EmbeddedChannel(new UpstreamCodec(8192, 65536).handlers()), List.of(copy, LastHttpContent.EMPTY_LAST_CONTENT));
         assertThat(sluice).hasSizeGreaterThan(20_000).isEqualTo(netty);
     }
 

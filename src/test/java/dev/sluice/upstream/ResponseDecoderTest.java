@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -147,17 +148,17 @@ class ResponseDecoderTest {
 
     // ---- harness ----
 
-    private static UpstreamCodec sluice() {
-        return new UpstreamCodec(HEAD_LIMIT, 64 * 1024);
+    private static ChannelHandler[] sluice() {
+        return new UpstreamCodec(HEAD_LIMIT, 64 * 1024).handlers();
     }
 
-    private static HttpClientCodec netty() {
-        return new HttpClientCodec(new HttpDecoderConfig().setMaxHeaderSize(HEAD_LIMIT).setStrictLineParsing(true)
-                .setValidateHeaders(true), false, false);
+    private static ChannelHandler[] netty() {
+        return new ChannelHandler[] {new HttpClientCodec(new HttpDecoderConfig().setMaxHeaderSize(HEAD_LIMIT)
+                .setStrictLineParsing(true).setValidateHeaders(true), false, false)};
     }
 
     /** Sends one request with {@code method}, feeds the reads, closes; returns what came out. */
-    private static List<Object> run(Supplier<? extends io.netty.channel.ChannelHandler> codec, String method, List<String> reads) {
+    private static List<Object> run(Supplier<ChannelHandler[]> codec, String method, List<String> reads) {
         EmbeddedChannel ch = new EmbeddedChannel(codec.get());
         ch.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), "/"));
         for (Object o; (o = ch.readOutbound()) != null; ) {
