@@ -29,6 +29,8 @@ final class HeaderPolicy {
     private static final List<AsciiString> HOP_BY_HOP = List.of(
             HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
             HttpHeaderNames.UPGRADE, HttpHeaderNames.PROXY_AUTHENTICATE, HTTP2_SETTINGS);
+    /** Bit n set when some hop-by-hop name is n bytes long: most names are ruled out by length alone. */
+    private static final long HOP_BY_HOP_LENGTHS = HOP_BY_HOP.stream().mapToLong(n -> 1L << n.length()).reduce(0, (a, b) -> a | b);
 
     private HeaderPolicy() {}
 
@@ -90,6 +92,10 @@ final class HeaderPolicy {
     }
 
     private static boolean isHopByHop(CharSequence name) {
+        int length = name.length();
+        if (length >= Long.SIZE || (HOP_BY_HOP_LENGTHS & (1L << length)) == 0) {
+            return false;
+        }
         for (AsciiString hop : HOP_BY_HOP) {
             if (hop.length() == name.length() && hop.contentEqualsIgnoreCase(name)) {
                 return true;
