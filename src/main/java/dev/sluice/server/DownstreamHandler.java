@@ -15,7 +15,6 @@ import dev.sluice.upstream.UpstreamConnection;
 import dev.sluice.upstream.UpstreamListener;
 import dev.sluice.upstream.UpstreamPools;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
