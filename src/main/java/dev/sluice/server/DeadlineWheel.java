@@ -92,6 +92,9 @@ final class DeadlineWheel {
             }
             sweptTick = Math.max(sweptTick, nowTick);
         } finally {
+            // An Error out of a handler leaves the rest of its slot here: file it where the next
+            // sweep looks, so those deadlines still fire (a tick late) instead of never.
+            slots[(int) ((sweptTick + 1) & MASK)].takeAll(sweeping);
             sweepingNow = false;
             long next = nextOccupiedTick();
             if (next >= 0) {

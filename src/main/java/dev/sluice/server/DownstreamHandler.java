@@ -1086,6 +1086,15 @@ final class DownstreamHandler extends TimedConnection
         }
         Deadline fired = deadline;
         deadline = Deadline.NONE;
+        try {
+            onDeadline(fired);
+        } catch (RuntimeException e) {
+            // As Netty does for a handler's exception: this connection is closed, no other is touched.
+            exceptionCaught(ctx, e);
+        }
+    }
+
+    private void onDeadline(Deadline fired) {
         switch (fired) {
             case HEAD -> {
                 gateway.exchangeStarted();

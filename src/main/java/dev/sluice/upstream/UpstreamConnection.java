@@ -47,12 +47,22 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
      * socket (or has failed). Flushed by {@link #flush}.
      */
     public void write(HttpObject part, ChannelPromise promise) {
-        encoder.write(ctx, part, promise);
+        try {
+            encoder.write(ctx, part, promise);
+        } catch (RuntimeException e) {
+            // What the pipeline did when the encoder was a handler in it: the promise fails, or,
+            // when nobody waits on it, the connection does.
+            if (promise.isVoid()) {
+                exceptionCaught(ctx, e);
+            } else {
+                promise.tryFailure(e);
+            }
+        }
     }
 
     /** Writes a request's head or body part, nobody waiting on it: see {@link #write(HttpObject, ChannelPromise)}. */
     public void write(HttpObject part) {
-        encoder.write(ctx, part, channel.voidPromise());
+        write(part, channel.voidPromise());
     }
 
     public void flush() {

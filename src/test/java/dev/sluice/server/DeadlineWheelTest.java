@@ -185,4 +185,34 @@ class DeadlineWheelTest {
         assertThat(fired.stream().filter(f -> f.startsWith("retry@")).mapToLong(f -> Long.parseLong(f.substring(6))).max().getAsLong())
                 .isBetween(first + 100, first + 100 + TICK_MS);
     }
+
+    @Test
+    void anErrorOutOfOneHandlerLeavesTheOthersOfItsSlotToFire() {
+        Conn broken = new Conn("broken");
+        Conn other = new Conn("other");
+        broken.onDeadline = c -> {
+            throw new AssertionError("an Error, not an exception");
+        };
+        wheel.add(broken, atMs(50));
+        wheel.add(other, atMs(50)); // the same slot, after the broken one
+        runUntil(1_000);
+        assertThat(firedAt("broken")).isBetween(50L, 50 + TICK_MS);
+        assertThat(firedAt("other")).as("fired, at most a tick later than it would have").isBetween(50L, 50 + 2 * TICK_MS);
+        assertThat(other.listed()).isFalse();
+    }
+
+    @Test
+    void aClockThatWrapsPastLongMaxValueChangesNothing() {
+        // System.nanoTime may be anywhere in the long range, and may wrap during a run.
+        long offset = Long.MAX_VALUE - now() - TimeUnit.MILLISECONDS.toNanos(100);
+        DeadlineWheel wrapping = new DeadlineWheel(loop, () -> now() + offset);
+        Conn before = new Conn("before");
+        Conn across = new Conn("across");
+        wrapping.add(before, atMs(60) + offset);
+        wrapping.add(across, atMs(300) + offset); // after the wrap
+        runUntil(1_000);
+        assertThat(firedAt("before")).isBetween(60L, 60 + TICK_MS);
+        assertThat(firedAt("across")).isBetween(300L, 300 + TICK_MS);
+        assertThat(fired).hasSize(2);
+    }
 }
