@@ -588,7 +588,7 @@ final class DownstreamHandler extends TimedConnection
         flight.heldHead = null;
         ex.status = 0;
         closeUpstream();
-        disarm();
+        disarmUnlessBody();
         long now = gateway.nanoTime();
         boolean pooledDeath = kind == FailureKind.CLOSED_BEFORE_SEND && reused;
         if (!pooledDeath && kind != FailureKind.BAD_RESPONSE) {
@@ -683,7 +683,7 @@ final class DownstreamHandler extends TimedConnection
             }
             return;
         }
-        disarm();
+        disarmUnlessBody();
         UpstreamConnection connection = flight.upstream;
         connection.endpoint().recordSuccess();
         HttpHeaders headers = response.headers();
@@ -1068,6 +1068,16 @@ final class DownstreamHandler extends TimedConnection
     private void disarm() {
         deadline = Deadline.NONE;
         unlink();
+    }
+
+    /**
+     * Ends the response deadline (a response began, or the attempt failed), but not the body's:
+     * a client still sending its body must keep sending, through a retry or an early response.
+     */
+    private void disarmUnlessBody() {
+        if (deadline != Deadline.BODY) {
+            disarm();
+        }
     }
 
     @Override

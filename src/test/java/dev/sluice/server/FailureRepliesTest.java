@@ -3,13 +3,17 @@ package dev.sluice.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.testing.Await;
+import dev.sluice.testing.BackendExchange;
+import dev.sluice.testing.BackendHandler;
 import dev.sluice.testing.BackendHandlers;
 import dev.sluice.testing.FaultRelay;
 import dev.sluice.testing.RawHttpClient;
 import dev.sluice.testing.RawResponse;
 import dev.sluice.testing.TestBackend;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -223,6 +227,32 @@ class FailureRepliesTest {
             assertThat(r.status()).isEqualTo(408);
             assertThat(r.header("x-sluice-error")).isEqualTo("request_body_timeout");
             c.awaitClosed(T);
+            assertThat(backend.requests()).allSatisfy(req -> assertThat(req.complete()).isFalse());
+        }
+    }
+
+    @Test
+    void clientStallingMidBodyAfterAnEarlyResponseBeganIsCutByTheBodyTimeout() throws Exception {
+        // The backend answers on the head and streams on; the client stops sending its body.
+        BackendHandler answersEarly = new BackendHandler() {
+            @Override
+            public void onHead(BackendExchange ex) {
+                ex.startResponse(200, new DefaultHttpHeaders());
+                ex.writeContent("first part".getBytes(StandardCharsets.US_ASCII));
+            }
+
+            @Override
+            public void onRequest(BackendExchange ex) {
+                ex.endResponse();
+            }
+        };
+        try (TestBackend backend = TestBackend.start(answersEarly);
+             TestGateway gw = TestGateway.fromYaml(catchAll(backend.authority(), ""));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            c.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly-part");
+            c.awaitClosed(T);
+            Await.until(T, () -> !gw.accessLogLines().isEmpty(), "a log line");
+            assertThat(gw.accessLogLines().get(0)).contains("request_body_timeout");
             assertThat(backend.requests()).allSatisfy(req -> assertThat(req.complete()).isFalse());
         }
     }
