@@ -99,6 +99,11 @@ final class DownstreamHandler extends TimedConnection
     private boolean inClientRead;
     /** A reply was written during this read and waits for channelReadComplete's flush. */
     private boolean flushAfterRead;
+    /**
+     * The start of the next request's head arrived while this one was being answered: when the
+     * exchange ends, the header timeout (not the idle one) applies to the rest of it.
+     */
+    private boolean nextHeadStarted;
 
     // This object and everything it holds between requests is what an idle keep-alive connection
     // costs (10,000 idle connections are 10,000 of it): per-request state lives in a Flight, and
@@ -195,6 +200,8 @@ final class DownstreamHandler extends TimedConnection
         if (state == State.IDLE) {
             state = State.READING_HEAD;
             arm(Deadline.HEAD, listener.headerTimeoutNanos);
+        } else if (state == State.EXCHANGE) {
+            nextHeadStarted = true;
         }
     }
 
@@ -236,6 +243,7 @@ final class DownstreamHandler extends TimedConnection
 
     private void onRequestHead(HttpRequest head) {
         disarm();
+        nextHeadStarted = false;
         state = State.EXCHANGE;
         gateway.exchangeStarted();
         long now = gateway.nanoTime();
@@ -944,6 +952,12 @@ final class DownstreamHandler extends TimedConnection
         Object next;
         while (state != State.CLOSING && !(ex != null && flight.requestComplete) && pipelined != null && (next = pipelined.poll()) != null) {
             handleInbound(next);
+        }
+        if (state == State.IDLE && nextHeadStarted) {
+            // Part of the next head is already here: the rest must come within the header timeout.
+            nextHeadStarted = false;
+            state = State.READING_HEAD;
+            arm(Deadline.HEAD, listener.headerTimeoutNanos, now);
         }
         UpstreamConnection upstream = upstream();
         if (upstream != null) {

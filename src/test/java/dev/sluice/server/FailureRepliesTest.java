@@ -182,6 +182,36 @@ class FailureRepliesTest {
     }
 
     @Test
+    void slowPipelinedHeadGets408AfterTheResponseBeforeIt() throws Exception {
+        // The next head starts in the same packet as a request being answered, then stalls: the
+        // header timeout applies to it once the first response is out, not the idle timeout.
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml(catchAll(backend.authority(), ""));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            c.send(get("/first") + "GET /second HTTP/1.1\r\nHost: te");
+            assertThat(c.readResponse(T).status()).isEqualTo(200);
+            RawResponse r = c.readResponse(T);
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(r.header("x-sluice-error")).isEqualTo("request_header_timeout");
+            c.awaitClosed(T);
+            assertThat(backend.requestCount()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsThatArriveWholeLeaveAnIdleConnectionToTheIdleTimeout() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml(catchAll(backend.authority(), ""));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            c.send(get("/first") + get("/second"));
+            assertThat(c.readResponse(T).status()).isEqualTo(200);
+            assertThat(c.readResponse(T).status()).isEqualTo(200);
+            Thread.sleep(700); // over twice the header timeout of 300 ms, far under the idle timeout
+            assertThat(c.send(get("/third")).readResponse(T).status()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void malformedBackendResponseGives502BadResponse() throws Exception {
         try (java.net.ServerSocket junk = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress())) {
             Thread.ofVirtual().start(() -> {
