@@ -100,7 +100,9 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         super.decode(ctx, buffer, out);
         prevalidated = false;
         track(out, before);
-        if (inHead && buffer.isReadable() && !rejected) {
+        // Netty consumes a head's complete lines as they come, so a head cut at a line's end leaves
+        // nothing in the buffer: headStarted says one is under way all the same.
+        if (inHead && (headStarted || buffer.isReadable()) && !rejected) {
             progress.partialHead();
         }
     }

@@ -182,6 +182,21 @@ class FailureRepliesTest {
     }
 
     @Test
+    void slowClientHeadCutAtALineEndGets408() throws Exception {
+        // Netty consumes whole lines as they arrive: a head cut after a line's CRLF leaves no
+        // bytes waiting, and must still be timed as a head, not as an idle connection.
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml(catchAll(backend.authority(), ""));
+             RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            RawResponse r = c.send("GET / HTTP/1.1\r\nHost: test\r\n").readResponse(T);
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(r.header("x-sluice-error")).isEqualTo("request_header_timeout");
+            c.awaitClosed(T);
+            assertThat(backend.requestCount()).isZero();
+        }
+    }
+
+    @Test
     void slowPipelinedHeadGets408AfterTheResponseBeforeIt() throws Exception {
         // The next head starts in the same packet as a request being answered, then stalls: the
         // header timeout applies to it once the first response is out, not the idle timeout.
