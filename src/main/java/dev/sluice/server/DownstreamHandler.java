@@ -12,6 +12,7 @@ import dev.sluice.upstream.Endpoint;
 import dev.sluice.upstream.IdleTimeouts;
 import dev.sluice.upstream.KeepAlive;
 import dev.sluice.upstream.UpstreamConnection;
+import dev.sluice.upstream.UpstreamResponse;
 import dev.sluice.upstream.UpstreamListener;
 import dev.sluice.upstream.UpstreamPools;
 import io.netty.buffer.Unpooled;
@@ -694,11 +695,31 @@ final class DownstreamHandler extends TimedConnection
         disarmUnlessBody();
         UpstreamConnection connection = flight.upstream;
         connection.endpoint().recordSuccess();
-        HttpHeaders headers = response.headers();
         ex.upstreamStatus = status;
-        if (flight.route.retryPolicy().retriesStatus(status) && retryOnStatus(connection, status, headers)) {
+        if (flight.route.retryPolicy().retriesStatus(status) && retryOnStatus(connection, status, response)) {
             return;
         }
+        boolean http11Client = HttpVersion.HTTP_1_1.equals(flight.clientVersion);
+        if (response instanceof UpstreamResponse raw && raw.verbatim()) {
+            // The common case: framed by its length (or bodyless), no transfer coding, Connection
+            // naming nothing but close or keep-alive. Its lines go out as they came, less the
+            // hop-by-hop ones, with Via (and Connection) added; no header map is made.
+            connection.learn(KeepAlive.parse(raw.keepAliveField()));
+            flight.upstreamReusable = raw.keepAlive() && flight.requestFullyWritten;
+            flight.responseKeepAlive = flight.clientKeepAlive && flight.requestComplete;
+            raw.forwardVerbatim(HeaderPolicy.addedResponseFields(flight.responseKeepAlive, http11Client));
+        } else {
+            forwardMapped(response, connection, http11Client);
+        }
+        ex.status = status;
+        flight.awaitingFinalAfterInterim = false;
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        flight.heldHead = response;
+    }
+
+    /** Any other response: its header map is edited and forwarded. */
+    private void forwardMapped(HttpResponse response, UpstreamConnection connection, boolean http11Client) {
+        HttpHeaders headers = response.headers();
         connection.learn(KeepAlive.parse(headers.get(HttpHeaderNames.KEEP_ALIVE)));
         flight.upstreamReusable = HttpUtil.isKeepAlive(response);
 
@@ -713,7 +734,6 @@ final class DownstreamHandler extends TimedConnection
         HeaderPolicy.appendVia(headers);
 
         flight.responseKeepAlive = flight.clientKeepAlive && flight.requestComplete;
-        boolean http11Client = HttpVersion.HTTP_1_1.equals(flight.clientVersion);
         if (closeDelimited && http11Client && !HttpMethod.HEAD.name().equals(ex.method)) {
             // Re-frame a close-delimited body as chunked so the client connection survives it.
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
@@ -727,20 +747,16 @@ final class DownstreamHandler extends TimedConnection
         } else if (!http11Client) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
-        ex.status = status;
-        flight.awaitingFinalAfterInterim = false;
-        response.setProtocolVersion(HttpVersion.HTTP_1_1);
-        flight.heldHead = response;
     }
 
     /**
      * The route opted to retry this backend status: if the policy agrees, the response is
      * dropped with its connection and the request goes out again. Returns whether it did.
      */
-    private boolean retryOnStatus(UpstreamConnection connection, int status, HttpHeaders headers) {
+    private boolean retryOnStatus(UpstreamConnection connection, int status, HttpResponse response) {
         long now = gateway.nanoTime();
         boolean endpointsLeft = Long.bitCount(flight.triedEndpoints) < flight.cluster.size();
-        RetryDecision decision = flight.route.retryPolicy().decideOnStatus(status, retryAfterNanos(headers),
+        RetryDecision decision = flight.route.retryPolicy().decideOnStatus(status, retryAfterNanos(response.headers()),
                 attempted(ex.connectionReused, endpointsLeft, now), flight.cluster.retryBudget(), now);
         ex.addAttempt(new Exchange.Attempt(connection.endpoint().address(), ex.connectionReused,
                 ex.connectionReused ? ex.connectionIdleMillis : -1, ex.connectNanos, null,
@@ -787,7 +803,11 @@ final class DownstreamHandler extends TimedConnection
                 // A drain (or this listener's removal) began: decided as the head goes out, so the
                 // promise made to the client holds however long the body takes.
                 flight.responseKeepAlive = false;
-                flight.heldHead.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                if (flight.heldHead instanceof UpstreamResponse raw && raw.forwardedVerbatim()) {
+                    raw.forwardVerbatim(HeaderPolicy.addedResponseFields(false, HttpVersion.HTTP_1_1.equals(flight.clientVersion)));
+                } else {
+                    flight.heldHead.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                }
             }
             toClient(flight.heldHead, ctx.voidPromise());
             flight.heldHead = null;

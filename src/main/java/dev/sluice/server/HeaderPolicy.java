@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.upstream.HopByHop;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
@@ -10,7 +11,7 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * What Sluice changes in the headers it forwards: hop-by-hop fields removed (RFC 9110 §7.6.1),
+ * What Sluice changes in the headers it forwards: hop-by-hop fields removed ({@link HopByHop}),
  * {@code Via} appended (§7.6.3), the {@code X-Forwarded-*} trio set, and a request id kept or
  * made.
  */
@@ -19,18 +20,9 @@ final class HeaderPolicy {
     static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
     static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
     static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
-    static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
-    static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
     static final String VIA_VALUE = "1.1 sluice";
     /** Longest incoming request id we keep; anything longer is likely abuse of the log. */
     static final int MAX_REQUEST_ID_LENGTH = 128;
-
-    /** Fields meaningful only for one connection; never forwarded in either direction. */
-    private static final List<AsciiString> HOP_BY_HOP = List.of(
-            HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
-            HttpHeaderNames.UPGRADE, HttpHeaderNames.PROXY_AUTHENTICATE, HTTP2_SETTINGS);
-    /** Bit n set when some hop-by-hop name is n bytes long: most names are ruled out by length alone. */
-    private static final long HOP_BY_HOP_LENGTHS = HOP_BY_HOP.stream().mapToLong(n -> 1L << n.length()).reduce(0, (a, b) -> a | b);
 
     private HeaderPolicy() {}
 
@@ -45,7 +37,7 @@ final class HeaderPolicy {
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> field = it.next();
             CharSequence name = field.getKey();
-            if (!isHopByHop(name)) {
+            if (!HopByHop.is(name)) {
                 continue;
             }
             if (doomed == null) {
@@ -91,19 +83,6 @@ final class HeaderPolicy {
         }
     }
 
-    private static boolean isHopByHop(CharSequence name) {
-        int length = name.length();
-        if (length >= Long.SIZE || (HOP_BY_HOP_LENGTHS & (1L << length)) == 0) {
-            return false;
-        }
-        for (AsciiString hop : HOP_BY_HOP) {
-            if (hop.length() == name.length() && hop.contentEqualsIgnoreCase(name)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /**
      * Sets {@code X-Forwarded-For/-Proto/-Host}. From a trusted proxy the incoming values are
      * believed and the peer is appended; from anyone else they are replaced, so a client cannot
@@ -131,6 +110,24 @@ final class HeaderPolicy {
             return;
         }
         headers.set(HttpHeaderNames.VIA, joined(headers, HttpHeaderNames.VIA) + ", " + VIA_VALUE);
+    }
+
+    private static final byte[] VIA_LINE = fieldLines("Via: " + VIA_VALUE);
+    private static final byte[] VIA_CLOSE_LINES = fieldLines("Via: " + VIA_VALUE, "Connection: close");
+    private static final byte[] VIA_KEEP_ALIVE_LINES = fieldLines("Via: " + VIA_VALUE, "Connection: keep-alive");
+
+    /**
+     * The field lines added to a response forwarded verbatim, as {@link #appendVia} and the
+     * gateway's Connection rule add them to a map: Via (on a line of its own after any the
+     * endpoint sent; one list either way, RFC 9110 §5.3), and Connection when the client
+     * connection closes, or stays open for an HTTP/1.0 client.
+     */
+    static byte[] addedResponseFields(boolean keepAlive, boolean http11Client) {
+        return !keepAlive ? VIA_CLOSE_LINES : http11Client ? VIA_LINE : VIA_KEEP_ALIVE_LINES;
+    }
+
+    private static byte[] fieldLines(String... fields) {
+        return (String.join("\r\n", fields) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     /** Keeps a well-formed incoming {@code x-request-id}, otherwise sets a fresh one; returns it. */

@@ -2,6 +2,7 @@ package dev.sluice.server;
 
 import dev.sluice.upstream.ChunkedBody;
 import dev.sluice.upstream.HeaderBytes;
+import dev.sluice.upstream.UpstreamResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpContent;
@@ -12,7 +13,8 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.List;
 
 /**
- * Writes responses to a client: the head in one buffer ({@link HeaderBytes#responseHead}), then
+ * Writes responses to a client: the head in one buffer ({@link HeaderBytes#responseHead}, or
+ * {@link UpstreamResponse#writeForwarded} for an endpoint's head forwarded verbatim), then
  * the body parts as they are, or as chunks when the response is chunked. It replaced Netty's
  * HttpResponseEncoder (whose head, written field by field into the pooled buffer, was 8% of the
  * event loop's user time with a state machine a connection answering in order does not need);
@@ -38,7 +40,13 @@ final class ResponseEncoder {
 
     /** Encodes one response part (and releases it) into {@code out}: a head, a body part, or bytes as they are. */
     void encodeTo(ChannelHandlerContext ctx, Object msg, List<Object> out) {
-        if (msg instanceof HttpResponse response) {
+        if (msg instanceof UpstreamResponse raw && raw.forwardedVerbatim()) {
+            // A final response, not 204 or 205, with no transfer coding (UpstreamResponse.verbatim):
+            // its framing needs no edit.
+            bodyless = isBodyless(raw);
+            chunked = false;
+            out.add(raw.writeForwarded(ctx.alloc()));
+        } else if (msg instanceof HttpResponse response) {
             bodyless = isBodyless(response);
             if (bodyless) {
                 withoutBodyFraming(response);

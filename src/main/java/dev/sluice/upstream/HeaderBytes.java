@@ -101,6 +101,11 @@ public final class HeaderBytes {
         return alloc.buffer(n).writeBytes(a, 0, n);
     }
 
+    /** This thread's scratch array, at least {@code size} bytes long; for one head at a time, copied out before the next. */
+    static byte[] scratch(int size) {
+        return room(SCRATCH.get(), 0, size);
+    }
+
     /** The scratch array with room for {@code need} more bytes after {@code used}, grown (keeping them) if not. */
     private static byte[] room(byte[][] holder, int used, int need) {
         byte[] a = holder[0];

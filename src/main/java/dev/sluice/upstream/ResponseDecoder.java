@@ -10,9 +10,9 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -30,9 +30,9 @@ import java.util.List;
  * more than all of Sluice's own work on a response. It builds each field as a new name and a new
  * {@code String} value, validates each twice over (its line parser, then the header map) and
  * hashes each name into a map. Here the head is found with one scan for line ends, copied once
- * into a byte array, checked byte by byte against RFC 9110's grammar in that array, and every
- * field value (and unknown name) is a view of that array; common names, spelled as the backend
- * spelled them, are shared constants ({@link FieldNames}).
+ * into a byte array and checked byte by byte against RFC 9110's grammar in that array; the head
+ * is an {@link UpstreamResponse}, which makes a map of its fields only if asked (most responses
+ * are forwarded from the bytes without one).
  *
  * <p>As strict as Sluice's use of Netty's decoder was, and stricter where a proxy must be (RFC
  * 9112 §6.3, §11.2): lines end in CRLF; a field name is a token, its value visible characters,
@@ -58,8 +58,6 @@ final class ResponseDecoder extends ByteToMessageDecoder {
 
     /** Longest chunk-size line (size and extensions) accepted. */
     private static final int MAX_CHUNK_LINE = 4096;
-    /** Sluice sets a few fields itself (Via, Connection) on the head; their values are its own. */
-    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
     private static final HttpHeadersFactory TRAILERS = DefaultHttpHeadersFactory.trailersFactory().withValidation(false);
 
     private final RequestMethods methods;
@@ -161,11 +159,15 @@ final class ResponseDecoder extends ByteToMessageDecoder {
         checkText(h, reasonStart, eol, "reason phrase");
         HttpResponseStatus status = status(code, h, reasonStart, eol);
 
-        HttpHeaders headers = HEADERS.newHeaders();
-        int lengthField = -1;
+        // The map of fields is made only if something asks for it (UpstreamResponse): here each
+        // line is checked, and what framing and forwarding need is noted on the way.
+        UpstreamResponse response = new UpstreamResponse(version, status, h, eol, h.length - 2);
+        boolean verbatim = code >= 200 && code != 204 && code != 205;
+        boolean hasLength = false;
         int lengthStart = 0;
         int lengthEnd = 0;
         boolean transferEncoding = false;
+        int connectionTokens = 0;
         int line = eol + 2;
         while (true) {
             int end = lineEnds[lineIndex++];
@@ -173,27 +175,37 @@ final class ResponseDecoder extends ByteToMessageDecoder {
                 break; // the empty line
             }
             int nameEnd = parseField(h, line, end);
-            AsciiString name = FieldNames.name(h, line, nameEnd);
-            int valueStart = FieldSyntax.valueStart(h, colonAfter(h, nameEnd) + 1, end);
+            int colon = colonAfter(h, nameEnd);
+            verbatim &= colon == nameEnd;
+            int valueStart = FieldSyntax.valueStart(h, colon + 1, end);
             int valueEnd = FieldSyntax.valueEnd(h, valueStart, end);
-            AsciiString value = valueEnd == valueStart ? AsciiString.EMPTY_STRING
-                    : new AsciiString(h, valueStart, valueEnd - valueStart, false);
-            if (name.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)) {
-                if (lengthField >= 0) {
+            if (HopByHop.named(h, line, nameEnd, HttpHeaderNames.CONTENT_LENGTH)) {
+                if (hasLength) {
                     throw new IllegalArgumentException("more than one Content-Length");
                 }
-                lengthField = headers.size();
+                hasLength = true;
                 lengthStart = valueStart;
                 lengthEnd = valueEnd;
-            } else if (name.contentEqualsIgnoreCase(HttpHeaderNames.TRANSFER_ENCODING)) {
+            } else if (HopByHop.named(h, line, nameEnd, HttpHeaderNames.TRANSFER_ENCODING)) {
                 transferEncoding = true;
+            } else if (HopByHop.is(h, line, nameEnd)) {
+                response.dropLine(line, end + 2);
+                if (HopByHop.named(h, line, nameEnd, HttpHeaderNames.CONNECTION)) {
+                    connectionTokens |= connectionTokens(h, valueStart, valueEnd);
+                } else if (HopByHop.named(h, line, nameEnd, HttpHeaderNames.KEEP_ALIVE)) {
+                    response.keepAliveValue(valueStart, valueEnd);
+                }
+            } else if (HopByHop.named(h, line, nameEnd, HttpHeaderValues.CLOSE)) {
+                verbatim = false; // a field "Connection: close" would name, removed as hop-by-hop
             }
-            headers.add(name, value);
             line = end + 2;
         }
+        // HttpUtil.isKeepAlive's rule.
+        boolean keepAlive = (connectionTokens & CLOSE) == 0 && (version == HttpVersion.HTTP_1_1 || (connectionTokens & KEEP_ALIVE) != 0);
+        verbatim &= !transferEncoding && (connectionTokens & OTHER) == 0;
 
-        DefaultHttpResponse response = new DefaultHttpResponse(version, status, headers);
         if (code < 200) {
+            response.facts(false, keepAlive);
             out.add(response);
             if (code == 101) {
                 // A protocol switch Sluice never asked for: what follows is not HTTP.
@@ -205,27 +217,29 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             return;
         }
         boolean answersHead = methods.finalResponseAnswersHead();
-        if (answersHead || code == 204 || code == 304) {
+        boolean bodyless = answersHead || code == 204 || code == 304;
+        response.facts(verbatim && (hasLength || bodyless), keepAlive);
+        if (bodyless) {
             if (transferEncoding) {
                 // No body follows whatever it says; the client encoder must not expect chunks.
-                headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+                response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
             }
             out.add(response);
             out.add(LastHttpContent.EMPTY_LAST_CONTENT);
             return;
         }
         if (transferEncoding) {
-            if (lengthField >= 0) {
+            if (hasLength) {
                 throw new IllegalArgumentException("both Content-Length and Transfer-Encoding");
             }
             if (version == HttpVersion.HTTP_1_0) {
                 throw new IllegalArgumentException("Transfer-Encoding in an HTTP/1.0 response");
             }
+            state = finalCodingIsChunked(response.headers()) ? State.CHUNK_SIZE : State.UNTIL_CLOSE;
             out.add(response);
-            state = finalCodingIsChunked(headers) ? State.CHUNK_SIZE : State.UNTIL_CLOSE;
             return;
         }
-        if (lengthField < 0) {
+        if (!hasLength) {
             out.add(response);
             state = State.UNTIL_CLOSE;
             return;
@@ -238,6 +252,35 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             remaining = length;
             state = State.FIXED;
         }
+    }
+
+    private static final int CLOSE = 1;
+    private static final int KEEP_ALIVE = 2;
+    private static final int OTHER = 4;
+
+    /** Which tokens a {@code Connection} value lists: {@link #CLOSE}, {@link #KEEP_ALIVE}, {@link #OTHER}, or'ed. */
+    private static int connectionTokens(byte[] h, int start, int end) {
+        int found = 0;
+        int from = start;
+        while (from <= end) {
+            int comma = from;
+            while (comma < end && h[comma] != ',') {
+                comma++;
+            }
+            int tokenStart = FieldSyntax.valueStart(h, from, comma);
+            int tokenEnd = FieldSyntax.valueEnd(h, tokenStart, comma);
+            if (tokenEnd > tokenStart) {
+                if (HopByHop.named(h, tokenStart, tokenEnd, HttpHeaderValues.CLOSE)) {
+                    found |= CLOSE;
+                } else if (HopByHop.named(h, tokenStart, tokenEnd, HttpHeaderValues.KEEP_ALIVE)) {
+                    found |= KEEP_ALIVE;
+                } else {
+                    found |= OTHER;
+                }
+            }
+            from = comma + 1;
+        }
+        return found;
     }
 
     private static int digit(byte b) {

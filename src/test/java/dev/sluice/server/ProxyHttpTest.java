@@ -10,6 +10,9 @@ import dev.sluice.testing.RawHttpClient;
 import dev.sluice.testing.RawResponse;
 import dev.sluice.testing.RecordedRequest;
 import dev.sluice.testing.TestBackend;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -227,6 +230,35 @@ class ProxyHttpTest {
         }
         assertThat(seen.header("x-kept")).isEqualTo("yes");
         assertThat(seen.header("via")).isEqualTo("1.1 sluice");
+    }
+
+    @Test
+    void hopByHopFieldsOfAResponseAreNotForwardedAndViaIsAppended() {
+        HttpHeaders fields = new DefaultHttpHeaders().add("X-First", "1").add("Connection", "keep-alive")
+                .add("Keep-Alive", "timeout=30").add("Proxy-Connection", "x").add("Upgrade", "h2c")
+                .add("Via", "1.0 cdn").add("X-Last", "2");
+        backend.handler(BackendHandlers.fixed(200, fields, "sized".getBytes(StandardCharsets.US_ASCII)));
+        try (RawHttpClient c = client()) {
+            for (String request : List.of(get("/1"), get("/2"), "GET /3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+                    "GET /4 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")) {
+                RawResponse r = c.send(request).readResponse(T);
+                assertThat(r.bodyString()).isEqualTo("sized");
+                for (String name : List.of("keep-alive", "proxy-connection", "upgrade")) {
+                    assertThat(r.header(name)).as(name).isNull();
+                }
+                assertThat(r.headerValues("via")).containsExactly("1.0 cdn", "1.1 sluice");
+                assertThat(r.headers()).extracting(Map.Entry::getKey).map(String::toLowerCase)
+                        .containsSubsequence("x-first", "via", "x-last");
+                if (request.contains("/3")) {
+                    assertThat(r.header("connection")).isEqualToIgnoringCase("keep-alive");
+                } else if (request.contains("/4")) {
+                    assertThat(r.connectionClose()).isTrue();
+                } else {
+                    assertThat(r.header("connection")).isNull();
+                }
+            }
+            c.awaitClosed(T);
+        }
     }
 
     @Test

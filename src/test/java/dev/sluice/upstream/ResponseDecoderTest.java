@@ -146,6 +146,71 @@ class ResponseDecoderTest {
                 .isEqualTo("200 OK [content-length: 9] | body abc");
     }
 
+    /** Lines Sluice adds to a head it forwards verbatim (the gateway's are Via, and Connection at times). */
+    private static final String ADDED = "Via: 1.1 sluice\r\nConnection: close\r\n";
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-A:  padded \t\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\nold!",
+        "HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\nold!",
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nproxy-connection: x\r\nTE: trailers\r\nUpgrade: h2c\r\nVia: 1.0 cdn\r\nX-Empty:\r\n\r\n",
+        "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCONNECTION: Keep-Alive, , CLOSE\r\nKeep-Alive: a\r\nKeep-Alive: b\r\n\r\nok",
+        "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 503 Service Unavailable\r\nX-Latin: caf\u00e9\r\nContent-Length: 1\r\nHTTP2-Settings: AAA\r\nProxy-Authenticate: Basic\r\n\r\n!",
+    })
+    void aHeadForwardedVerbatimIsTheHeadItsMapDescribesLessHopByHopFields(String response) {
+        HttpResponse original = (HttpResponse) run(() -> netty(), "GET", List.of(response)).get(0);
+        UpstreamResponse head = (UpstreamResponse) run(ResponseDecoderTest::sluice, "GET", List.of(response)).get(0);
+        assertThat(head.verbatim()).as(response).isTrue();
+        assertThat(head.keepAlive()).as(response).isEqualTo(io.netty.handler.codec.http.HttpUtil.isKeepAlive(original));
+        assertThat(head.keepAliveField()).isEqualTo(original.headers().get("keep-alive"));
+
+        head.forwardVerbatim(ADDED.getBytes(StandardCharsets.US_ASCII));
+        ByteBuf bytes = head.writeForwarded(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        String forwarded = bytes.toString(StandardCharsets.ISO_8859_1);
+        bytes.release();
+        assertThat(forwarded).startsWith("HTTP/1.1 " + original.status().code() + " ").endsWith("\r\n" + ADDED + "\r\n");
+        assertThat(forwarded.toLowerCase()).doesNotContain("\nkeep-alive:", "\nproxy-connection:", "\nte:", "\nupgrade:",
+                "\nhttp2-settings:", "\nproxy-authenticate:", "keep-alive, , close");
+
+        // What a client reads is what the map (made now, after forwarding began) says goes out.
+        EmbeddedChannel client = new EmbeddedChannel(new io.netty.handler.codec.http.HttpResponseDecoder());
+        client.writeInbound(Unpooled.copiedBuffer(forwarded, StandardCharsets.ISO_8859_1));
+        HttpResponse read = client.readInbound();
+        client.finishAndReleaseAll();
+        assertThat(read.status()).isEqualTo(original.status());
+        assertThat(fields(read)).isEqualTo(fields(head));
+        assertThat(head.verbatim()).as("once its map is made, the map is what goes out").isFalse();
+        assertThat(head.forwardedVerbatim()).isFalse();
+        // ... and that map is the endpoint's fields in order, less the hop-by-hop ones, plus Sluice's.
+        List<String> expected = new ArrayList<>(fields(original).stream().filter(f -> !HopByHop.is(f.substring(0, f.indexOf(':')))).toList());
+        expected.add("Via: 1.1 sluice");
+        expected.add("Connection: close");
+        assertThat(fields(head)).isEqualTo(expected);
+    }
+
+    private static List<String> fields(HttpResponse response) {
+        return response.headers().entries().stream().map(f -> f.getKey() + ": " + f.getValue()).toList();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nServer: x\r\n\r\nuntil the connection closes",
+        "HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n1",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: x-secret\r\nX-Secret: 1\r\n\r\n1",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\nClose: 1\r\n\r\n1",
+        "HTTP/1.1 204 No Content\r\n\r\n",
+        "HTTP/1.1 205 Reset Content\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n",
+    })
+    void aHeadThatNeedsEditsBeyondDroppingLinesIsNotForwardedVerbatim(String response) {
+        UpstreamResponse head = (UpstreamResponse) run(ResponseDecoderTest::sluice, "GET", List.of(response)).get(0);
+        assertThat(head.verbatim()).as(response).isFalse();
+    }
+
     // ---- harness ----
 
     private static ChannelHandler[] sluice() {

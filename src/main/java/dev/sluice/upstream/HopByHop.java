@@ -1,0 +1,72 @@
+package dev.sluice.upstream;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.util.AsciiString;
+import java.util.List;
+
+/**
+ * The fields meaningful only for one connection, never forwarded in either direction (RFC 9110
+ * §7.6.1), as names and as bytes: the server's header policy removes them from header maps, and
+ * {@link UpstreamResponse} leaves their lines out of a head it forwards as it came.
+ */
+public final class HopByHop {
+    public static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+    public static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
+
+    private static final List<AsciiString> NAMES = List.of(
+            HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
+            HttpHeaderNames.UPGRADE, HttpHeaderNames.PROXY_AUTHENTICATE, HTTP2_SETTINGS);
+    /** Bit n set when some hop-by-hop name is n bytes long: most names are ruled out by length alone. */
+    private static final long LENGTHS = NAMES.stream().mapToLong(n -> 1L << n.length()).reduce(0, (a, b) -> a | b);
+
+    private HopByHop() {}
+
+    public static boolean is(CharSequence name) {
+        int length = name.length();
+        if (!possibleLength(length)) {
+            return false;
+        }
+        for (AsciiString hop : NAMES) {
+            if (hop.length() == length && hop.contentEqualsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the name in {@code h[start, end)} is hop-by-hop. */
+    static boolean is(byte[] h, int start, int end) {
+        if (!possibleLength(end - start)) {
+            return false;
+        }
+        for (AsciiString hop : NAMES) {
+            if (named(h, start, end, hop)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean possibleLength(int length) {
+        return length < Long.SIZE && (LENGTHS & (1L << length)) != 0;
+    }
+
+    /** Whether {@code h[start, end)} spells {@code lowerCase} in any case. */
+    static boolean named(byte[] h, int start, int end, AsciiString lowerCase) {
+        if (end - start != lowerCase.length()) {
+            return false;
+        }
+        byte[] a = lowerCase.array();
+        int offset = lowerCase.arrayOffset();
+        for (int i = start; i < end; i++) {
+            byte b = h[i];
+            if (b >= 'A' && b <= 'Z') {
+                b += 'a' - 'A';
+            }
+            if (b != a[offset + i - start]) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
