@@ -19,7 +19,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -189,18 +188,15 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
                     return Scan.NOT_WHOLE_OR_INVALID;
                 }
             }
-            int nameLength = nameEnd - line;
-            body |= nameLength == 14 && AsciiString.contentEqualsIgnoreCase(new AsciiString(h, line, nameLength, false),
-                    HttpHeaderNames.CONTENT_LENGTH)
-                    || nameLength == 17 && AsciiString.contentEqualsIgnoreCase(new AsciiString(h, line, nameLength, false),
-                    HttpHeaderNames.TRANSFER_ENCODING);
+            body |= FieldNames.spells(h, line, nameEnd, HttpHeaderNames.CONTENT_LENGTH)
+                    || FieldNames.spells(h, line, nameEnd, HttpHeaderNames.TRANSFER_ENCODING);
             line = lineEnd + 2;
         }
         if (body) {
             return Scan.FIELDS_VALID; // Netty's framing checks and body decoding
         }
         int eol = lineEnds[0];
-        HttpMethod method = FAST_METHODS.get(methodName(h, eol));
+        HttpMethod method = fastMethod(h, eol);
         if (method == null) {
             return Scan.FIELDS_VALID;
         }
@@ -235,14 +231,6 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         return Scan.DECODED;
     }
 
-    private static String methodName(byte[] h, int eol) {
-        int sp = 0;
-        while (sp < eol && sp < 8 && h[sp] != ' ') {
-            sp++;
-        }
-        return sp < eol && h[sp] == ' ' ? new String(h, 0, sp, StandardCharsets.ISO_8859_1) : "";
-    }
-
     private static HttpVersion version(byte[] h, int at) {
         if (h[at] != 'H' || h[at + 1] != 'T' || h[at + 2] != 'T' || h[at + 3] != 'P' || h[at + 4] != '/'
                 || h[at + 5] != '1' || h[at + 6] != '.') {
@@ -252,9 +240,28 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     }
 
     /** Methods decoded here; others (and CONNECT, which Sluice refuses) go through Netty. */
-    private static final java.util.Map<String, HttpMethod> FAST_METHODS = java.util.Map.of(
-            "GET", HttpMethod.GET, "HEAD", HttpMethod.HEAD, "POST", HttpMethod.POST, "PUT", HttpMethod.PUT,
-            "DELETE", HttpMethod.DELETE, "OPTIONS", HttpMethod.OPTIONS, "PATCH", HttpMethod.PATCH);
+    private static final HttpMethod[] FAST_METHODS = {
+        HttpMethod.GET, HttpMethod.HEAD, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.OPTIONS, HttpMethod.PATCH};
+
+    /** The method that starts the request line, followed by SP, if it is one decoded here; else null. */
+    private static HttpMethod fastMethod(byte[] h, int eol) {
+        outer:
+        for (HttpMethod method : FAST_METHODS) {
+            byte[] name = method.asciiName().array();
+            int offset = method.asciiName().arrayOffset();
+            int length = method.asciiName().length();
+            if (length >= eol || h[length] != ' ') {
+                continue;
+            }
+            for (int i = 0; i < length; i++) {
+                if (h[i] != name[offset + i]) {
+                    continue outer;
+                }
+            }
+            return method;
+        }
+        return null;
+    }
 
     /**
      * Scans the unparsed part of a head. Netty consumes a head line by line, so the reader index

@@ -69,4 +69,23 @@ public final class FieldNames {
         }
         return new AsciiString(h, start, length, false);
     }
+
+    /** Whether {@code h[start, end)} spells {@code lowerCase} in any case. */
+    public static boolean spells(byte[] h, int start, int end, AsciiString lowerCase) {
+        if (end - start != lowerCase.length()) {
+            return false;
+        }
+        byte[] a = lowerCase.array();
+        int offset = lowerCase.arrayOffset();
+        for (int i = start; i < end; i++) {
+            byte b = h[i];
+            if (b >= 'A' && b <= 'Z') {
+                b += 'a' - 'A';
+            }
+            if (b != a[offset + i - start]) {
+                return false;
+            }
+        }
+        return true;
+    }
 }

@@ -40,7 +40,7 @@ public final class HopByHop {
             return false;
         }
         for (AsciiString hop : NAMES) {
-            if (named(h, start, end, hop)) {
+            if (FieldNames.spells(h, start, end, hop)) {
                 return true;
             }
         }
@@ -49,24 +49,5 @@ public final class HopByHop {
 
     private static boolean possibleLength(int length) {
         return length < Long.SIZE && (LENGTHS & (1L << length)) != 0;
-    }
-
-    /** Whether {@code h[start, end)} spells {@code lowerCase} in any case. */
-    static boolean named(byte[] h, int start, int end, AsciiString lowerCase) {
-        if (end - start != lowerCase.length()) {
-            return false;
-        }
-        byte[] a = lowerCase.array();
-        int offset = lowerCase.arrayOffset();
-        for (int i = start; i < end; i++) {
-            byte b = h[i];
-            if (b >= 'A' && b <= 'Z') {
-                b += 'a' - 'A';
-            }
-            if (b != a[offset + i - start]) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -179,23 +179,23 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             verbatim &= colon == nameEnd;
             int valueStart = FieldSyntax.valueStart(h, colon + 1, end);
             int valueEnd = FieldSyntax.valueEnd(h, valueStart, end);
-            if (HopByHop.named(h, line, nameEnd, HttpHeaderNames.CONTENT_LENGTH)) {
+            if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.CONTENT_LENGTH)) {
                 if (hasLength) {
                     throw new IllegalArgumentException("more than one Content-Length");
                 }
                 hasLength = true;
                 lengthStart = valueStart;
                 lengthEnd = valueEnd;
-            } else if (HopByHop.named(h, line, nameEnd, HttpHeaderNames.TRANSFER_ENCODING)) {
+            } else if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.TRANSFER_ENCODING)) {
                 transferEncoding = true;
             } else if (HopByHop.is(h, line, nameEnd)) {
                 response.dropLine(line, end + 2);
-                if (HopByHop.named(h, line, nameEnd, HttpHeaderNames.CONNECTION)) {
+                if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.CONNECTION)) {
                     connectionTokens |= connectionTokens(h, valueStart, valueEnd);
-                } else if (HopByHop.named(h, line, nameEnd, HttpHeaderNames.KEEP_ALIVE)) {
+                } else if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.KEEP_ALIVE)) {
                     response.keepAliveValue(valueStart, valueEnd);
                 }
-            } else if (HopByHop.named(h, line, nameEnd, HttpHeaderValues.CLOSE)) {
+            } else if (FieldNames.spells(h, line, nameEnd, HttpHeaderValues.CLOSE)) {
                 verbatim = false; // a field "Connection: close" would name, removed as hop-by-hop
             }
             line = end + 2;
@@ -270,9 +270,9 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             int tokenStart = FieldSyntax.valueStart(h, from, comma);
             int tokenEnd = FieldSyntax.valueEnd(h, tokenStart, comma);
             if (tokenEnd > tokenStart) {
-                if (HopByHop.named(h, tokenStart, tokenEnd, HttpHeaderValues.CLOSE)) {
+                if (FieldNames.spells(h, tokenStart, tokenEnd, HttpHeaderValues.CLOSE)) {
                     found |= CLOSE;
-                } else if (HopByHop.named(h, tokenStart, tokenEnd, HttpHeaderValues.KEEP_ALIVE)) {
+                } else if (FieldNames.spells(h, tokenStart, tokenEnd, HttpHeaderValues.KEEP_ALIVE)) {
                     found |= KEEP_ALIVE;
                 } else {
                     found |= OTHER;
