@@ -262,6 +262,26 @@ class ProxyHttpTest {
     }
 
     @Test
+    void aResponseToHeadAndA304GoOutBodilessWithTheirFieldsAndTheConnectionCarriesOn() {
+        HttpHeaders fields = new DefaultHttpHeaders().add("Connection", "keep-alive").add("X-Kept", "yes");
+        backend.handler(BackendHandlers.sequence(BackendHandlers.fixed(200, fields, "sized".getBytes(StandardCharsets.US_ASCII)),
+                BackendHandlers.notModified("\"v1\""), BackendHandlers.fixed(200, "after")));
+        try (RawHttpClient c = client()) {
+            RawResponse head = c.send("HEAD /h HTTP/1.1\r\nHost: test\r\n\r\n").readResponse(T, "HEAD");
+            assertThat(head.status()).isEqualTo(200);
+            assertThat(head.header("content-length")).isEqualTo("5");
+            assertThat(head.header("x-kept")).isEqualTo("yes");
+            assertThat(head.header("connection")).isNull();
+            assertThat(head.headerValues("via")).containsExactly("1.1 sluice");
+            RawResponse notModified = c.send(get("/n")).readResponse(T);
+            assertThat(notModified.status()).isEqualTo(304);
+            assertThat(notModified.header("etag")).isEqualTo("\"v1\"");
+            assertThat(notModified.bodyString()).isEmpty();
+            assertThat(c.send(get("/a")).readResponse(T).bodyString()).isEqualTo("after");
+        }
+    }
+
+    @Test
     void forwardedHeadersFromAnUntrustedClientAreReplaced() {
         try (RawHttpClient c = client()) {
             c.send("GET / HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n\r\n")

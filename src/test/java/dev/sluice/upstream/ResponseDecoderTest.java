@@ -159,18 +159,23 @@ class ResponseDecoderTest {
         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCONNECTION: Keep-Alive, , CLOSE\r\nKeep-Alive: a\r\nKeep-Alive: b\r\n\r\nok",
         "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n",
         "HTTP/1.1 503 Service Unavailable\r\nX-Latin: caf\u00e9\r\nContent-Length: 1\r\nHTTP2-Settings: AAA\r\nProxy-Authenticate: Basic\r\n\r\n!",
+        // A response to HEAD: no body follows, whatever length it gives (or none).
+        "HEAD HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: keep-alive\r\n\r\n",
+        "HEAD HTTP/1.1 200 OK\r\nServer: x\r\n\r\n",
     })
     void aHeadForwardedVerbatimIsTheHeadItsMapDescribesLessHopByHopFields(String response) {
-        HttpResponse original = (HttpResponse) run(() -> netty(), "GET", List.of(response)).get(0);
-        UpstreamResponse head = (UpstreamResponse) run(ResponseDecoderTest::sluice, "GET", List.of(response)).get(0);
+        String method = response.startsWith("HEAD ") ? "HEAD" : "GET";
+        String bytes = response.substring(method.equals("HEAD") ? 5 : 0);
+        HttpResponse original = (HttpResponse) first(run(() -> netty(), method, List.of(bytes)));
+        UpstreamResponse head = (UpstreamResponse) first(run(ResponseDecoderTest::sluice, method, List.of(bytes)));
         assertThat(head.verbatim()).as(response).isTrue();
         assertThat(head.keepAlive()).as(response).isEqualTo(io.netty.handler.codec.http.HttpUtil.isKeepAlive(original));
         assertThat(head.keepAliveField()).isEqualTo(original.headers().get("keep-alive"));
 
         head.forwardVerbatim(ADDED.getBytes(StandardCharsets.US_ASCII));
-        ByteBuf bytes = head.writeForwarded(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
-        String forwarded = bytes.toString(StandardCharsets.ISO_8859_1);
-        bytes.release();
+        ByteBuf written = head.writeForwarded(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        String forwarded = written.toString(StandardCharsets.ISO_8859_1);
+        written.release();
         assertThat(forwarded).startsWith("HTTP/1.1 " + original.status().code() + " ").endsWith("\r\n" + ADDED + "\r\n");
         assertThat(forwarded.toLowerCase()).doesNotContain("\nkeep-alive:", "\nproxy-connection:", "\nte:", "\nupgrade:",
                 "\nhttp2-settings:", "\nproxy-authenticate:", "keep-alive, , close");
@@ -200,6 +205,7 @@ class ResponseDecoderTest {
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "HTTP/1.1 200 OK\r\nServer: x\r\n\r\nuntil the connection closes",
         "HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n1",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection : close\r\n\r\n1",
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: x-secret\r\nX-Secret: 1\r\n\r\n1",
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\nClose: 1\r\n\r\n1",
         "HTTP/1.1 204 No Content\r\n\r\n",
@@ -207,8 +213,24 @@ class ResponseDecoderTest {
         "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n",
     })
     void aHeadThatNeedsEditsBeyondDroppingLinesIsNotForwardedVerbatim(String response) {
-        UpstreamResponse head = (UpstreamResponse) run(ResponseDecoderTest::sluice, "GET", List.of(response)).get(0);
+        UpstreamResponse head = (UpstreamResponse) first(run(ResponseDecoderTest::sluice, "GET", List.of(response)));
         assertThat(head.verbatim()).as(response).isFalse();
+    }
+
+    @Test
+    void aResponseToHeadWithATransferCodingIsNotForwardedVerbatim() {
+        UpstreamResponse head = (UpstreamResponse) first(run(ResponseDecoderTest::sluice, "HEAD",
+                List.of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")));
+        assertThat(head.verbatim()).isFalse();
+        assertThat(head.headers().contains("transfer-encoding")).as("no chunks follow, so no coding is forwarded").isFalse();
+    }
+
+    /** The first message, the others (body parts) released. */
+    private static Object first(List<Object> messages) {
+        for (int i = 1; i < messages.size(); i++) {
+            ReferenceCountUtil.release(messages.get(i));
+        }
+        return messages.get(0);
     }
 
     // ---- harness ----
