@@ -3,7 +3,7 @@ package dev.sluice.route;
 import dev.sluice.config.MatchConfig;
 import dev.sluice.config.RouteConfig;
 import dev.sluice.resilience.RetryPolicy;
-import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
 import java.util.Locale;
@@ -62,7 +62,7 @@ public final class Route {
      * @param host the request's host, lower case, without port (may be empty)
      * @param path the request path without query
      */
-    boolean matches(HttpMethod method, String host, String path, HttpHeaders requestHeaders) {
+    boolean matches(HttpMethod method, String host, String path, HttpRequest request) {
         if (!methods.isEmpty() && !methods.contains(method)) {
             return false;
         }
@@ -80,7 +80,7 @@ public final class Route {
             return false;
         }
         for (Map.Entry<String, String> h : headers) {
-            if (!h.getValue().equals(requestHeaders.get(h.getKey()))) {
+            if (!h.getValue().equals(request.headers().get(h.getKey()))) {
                 return false;
             }
         }

@@ -23,10 +23,18 @@ public final class RouteTable {
 
     /** The first matching route, or null. */
     public Route match(HttpRequest request) {
-        String host = anyHost ? hostOf(request.headers().get(HttpHeaderNames.HOST)) : "";
+        return match(request, request.headers().get(HttpHeaderNames.HOST));
+    }
+
+    /**
+     * The first matching route for a request whose {@code Host} value (or null) the caller has
+     * read already; the request's header map is read only by routes that match on a header.
+     */
+    public Route match(HttpRequest request, String hostField) {
+        String host = anyHost ? hostOf(hostField) : "";
         String path = pathOf(request.uri());
         for (Route route : routes) {
-            if (route.matches(request.method(), host, path, request.headers())) {
+            if (route.matches(request.method(), host, path, request)) {
                 return route;
             }
         }

@@ -11,6 +11,7 @@ import dev.sluice.upstream.ConnectionPool;
 import dev.sluice.upstream.Endpoint;
 import dev.sluice.upstream.IdleTimeouts;
 import dev.sluice.upstream.KeepAlive;
+import dev.sluice.upstream.ReceivedRequest;
 import dev.sluice.upstream.UpstreamConnection;
 import dev.sluice.upstream.UpstreamResponse;
 import dev.sluice.upstream.UpstreamListener;
@@ -254,7 +255,9 @@ final class DownstreamHandler extends TimedConnection
         ex.method = head.method().name();
         ex.uri = head.uri();
         ex.protocol = head.protocolVersion().text();
-        ex.host = head.headers().get(HttpHeaderNames.HOST);
+        // The common request, forwarded from its bytes unless something asks for its header map.
+        ReceivedRequest received = head instanceof ReceivedRequest r && r.verbatim() ? r : null;
+        ex.host = received != null ? received.host() : head.headers().get(HttpHeaderNames.HOST);
         flight.clientVersion = head.protocolVersion();
         encoder.answeringHead(HttpMethod.HEAD.equals(head.method()));
 
@@ -266,18 +269,25 @@ final class DownstreamHandler extends TimedConnection
             reply(rejectionKind(cause), false);
             return;
         }
-        ex.requestId = HeaderPolicy.ensureRequestId(head.headers());
-        flight.requestBodyless = !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) == 0;
-        FailureKind invalid = validate(head);
+        if (received != null) {
+            // It has no x-request-id, no body and no Expect (ReceivedRequest.verbatim).
+            ex.requestId = HeaderPolicy.newRequestId();
+            flight.requestBodyless = true;
+        } else {
+            ex.requestId = HeaderPolicy.ensureRequestId(head.headers());
+            flight.requestBodyless = !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) == 0;
+        }
+        FailureKind invalid = received != null ? validate(head, received.fieldCount(), received.hostCount())
+                : validate(head, head.headers().size(), head.headers().getAll(HttpHeaderNames.HOST).size());
         if (invalid != null) {
             reply(invalid, false);
             return;
         }
-        flight.clientKeepAlive = HttpUtil.isKeepAlive(head);
-        flight.expectContinue = HttpUtil.is100ContinueExpected(head);
+        flight.clientKeepAlive = received != null ? received.keepAlive() : HttpUtil.isKeepAlive(head);
+        flight.expectContinue = received == null && HttpUtil.is100ContinueExpected(head);
 
         Snapshot snapshot = gateway.snapshot();
-        flight.route = snapshot.routes().match(head);
+        flight.route = snapshot.routes().match(head, ex.host);
         if (flight.route == null) {
             reply(FailureKind.NO_ROUTE, flight.clientKeepAlive);
             return;
@@ -286,15 +296,25 @@ final class DownstreamHandler extends TimedConnection
         flight.cluster = snapshot.clusters().get(flight.route.cluster());
         ex.cluster = flight.cluster.name();
         flight.cluster.retryBudget().deposit();
-        flight.idempotencyKey = head.headers().contains(IDEMPOTENCY_KEY);
-
-        HttpHeaders headers = head.headers();
-        HeaderPolicy.removeHopByHop(headers);
-        // Sluice answers "100 Continue" itself once it has somewhere to send the body
-        // (as Envoy does); an HTTP/1.0 backend would not understand the expectation.
-        headers.remove(HttpHeaderNames.EXPECT);
-        HeaderPolicy.setForwarded(headers, peerAddress, peerTrusted);
-        HeaderPolicy.appendVia(headers);
+        if (received != null && received.verbatim()) {
+            // Its lines go out as they came, less the hop-by-hop ones, with X-Forwarded-*, the
+            // request id and Via added as the map edits below would set them.
+            flight.idempotencyKey = received.hasIdempotencyKey();
+            received.forwardVerbatim(HeaderPolicy.addedRequestFields(ex.requestId, peerAddress, ex.host));
+        } else {
+            HttpHeaders headers = head.headers();
+            if (received != null) {
+                // Its map was made after all (a route matching on a header): the id made above goes in it.
+                headers.set(HeaderPolicy.X_REQUEST_ID, ex.requestId);
+            }
+            flight.idempotencyKey = headers.contains(IDEMPOTENCY_KEY);
+            HeaderPolicy.removeHopByHop(headers);
+            // Sluice answers "100 Continue" itself once it has somewhere to send the body
+            // (as Envoy does); an HTTP/1.0 backend would not understand the expectation.
+            headers.remove(HttpHeaderNames.EXPECT);
+            HeaderPolicy.setForwarded(headers, peerAddress, peerTrusted);
+            HeaderPolicy.appendVia(headers);
+        }
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         flight.request = head;
         if (!flight.requestBodyless) {
@@ -315,17 +335,15 @@ final class DownstreamHandler extends TimedConnection
         return FailureKind.BAD_REQUEST;
     }
 
-    /** Checks Netty leaves to the server; null when the head is acceptable. */
-    private FailureKind validate(HttpRequest head) {
-        HttpHeaders headers = head.headers();
-        if (headers.size() > listener.config.maxHeaders()) {
+    /** Checks Netty leaves to the server, given the head's number of fields and of Host fields; null when it is acceptable. */
+    private FailureKind validate(HttpRequest head, int fields, int hosts) {
+        if (fields > listener.config.maxHeaders()) {
             return FailureKind.HEADERS_TOO_LARGE;
         }
         HttpVersion version = head.protocolVersion();
         if (version.majorVersion() != 1 || version.minorVersion() > 1) {
             return FailureKind.BAD_REQUEST;
         }
-        int hosts = headers.getAll(HttpHeaderNames.HOST).size();
         // RFC 9112 §3.2: an HTTP/1.1 request without Host, or with more than one, gets 400.
         if (hosts > 1 || hosts == 0 && HttpVersion.HTTP_1_1.equals(head.protocolVersion())) {
             return FailureKind.BAD_REQUEST;

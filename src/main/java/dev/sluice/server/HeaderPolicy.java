@@ -130,6 +130,49 @@ final class HeaderPolicy {
         return (String.join("\r\n", fields) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
+    private static final byte[] FORWARDED_FOR = "x-forwarded-for: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] PROTO_HTTP = "\r\nx-forwarded-proto: http\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] FORWARDED_HOST = "x-forwarded-host: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] REQUEST_ID = "x-request-id: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /**
+     * The field lines added to a request forwarded verbatim, which has no {@code X-Forwarded-*} and
+     * no {@code x-request-id} of its own: what {@link #ensureRequestId}, {@link #setForwarded} and
+     * {@link #appendVia} set in a map without them (trusted peer or not, the result is the same).
+     * {@code host} is the request's Host value, or null.
+     */
+    static byte[] addedRequestFields(String requestId, String peerAddress, String host) {
+        int size = REQUEST_ID.length + requestId.length() + 2 + FORWARDED_FOR.length + peerAddress.length() + PROTO_HTTP.length
+                + (host == null ? 0 : FORWARDED_HOST.length + host.length() + 2) + VIA_LINE.length;
+        byte[] a = new byte[size];
+        int n = put(a, 0, REQUEST_ID);
+        n = put(a, n, requestId);
+        a[n++] = '\r';
+        a[n++] = '\n';
+        n = put(a, n, FORWARDED_FOR);
+        n = put(a, n, peerAddress);
+        n = put(a, n, PROTO_HTTP);
+        if (host != null) {
+            n = put(a, n, FORWARDED_HOST);
+            n = put(a, n, host);
+            a[n++] = '\r';
+            a[n++] = '\n';
+        }
+        put(a, n, VIA_LINE);
+        return a;
+    }
+
+    private static int put(byte[] a, int n, byte[] bytes) {
+        System.arraycopy(bytes, 0, a, n, bytes.length);
+        return n + bytes.length;
+    }
+
+    @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): each char's low byte, as the encoders write values
+    private static int put(byte[] a, int n, String s) {
+        s.getBytes(0, s.length(), a, n);
+        return n + s.length();
+    }
+
     /** Keeps a well-formed incoming {@code x-request-id}, otherwise sets a fresh one; returns it. */
     static String ensureRequestId(HttpHeaders headers) {
         String id = headers.get(X_REQUEST_ID);

@@ -3,6 +3,8 @@ package dev.sluice.server;
 import dev.sluice.upstream.FieldNames;
 import dev.sluice.upstream.FieldSyntax;
 import dev.sluice.upstream.HeadLines;
+import dev.sluice.upstream.HopByHop;
+import dev.sluice.upstream.ReceivedRequest;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
@@ -10,7 +12,7 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
@@ -19,6 +21,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -210,7 +213,14 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         if (version == null) {
             return Scan.FIELDS_VALID;
         }
-        HttpHeaders headers = CHECKED_HEADERS.newHeaders();
+        String target = new String(h, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
+        // The head stays bytes (ReceivedRequest makes a map of its fields only if asked); what the
+        // gateway needs of it, and whether it can be forwarded from its bytes, is noted here.
+        ReceivedRequest request = new ReceivedRequest(version, method, target, h, eol + 2, h.length - 2);
+        boolean verbatim = h[targetStart] == '/';
+        boolean idempotencyKey = false;
+        int connectionTokens = 0;
+        int fields = 0;
         line = eol + 2;
         for (int l = 1; lineEnds[l] != line; l++) { // up to the blank line
             int lineEnd = lineEnds[l];
@@ -220,13 +230,26 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             }
             int valueStart = FieldSyntax.valueStart(h, nameEnd + 1, lineEnd);
             int valueEnd = FieldSyntax.valueEnd(h, valueStart, lineEnd);
-            headers.add(FieldNames.name(h, line, nameEnd),
-                    new String(h, valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
+            fields++;
+            if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.HOST)) {
+                request.hostValue(valueStart, valueEnd);
+            } else if (HopByHop.is(h, line, nameEnd)) {
+                request.dropLine(line, lineEnd + 2);
+                if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.CONNECTION)) {
+                    connectionTokens |= HopByHop.connectionTokens(h, valueStart, valueEnd);
+                }
+            } else if (FieldNames.spells(h, line, nameEnd, DownstreamHandler.IDEMPOTENCY_KEY)) {
+                idempotencyKey = true;
+            } else if (needsEdit(h, line, nameEnd)) {
+                verbatim = false;
+            }
             line = lineEnd + 2;
         }
-        String target = new String(h, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
+        boolean keepAlive = (connectionTokens & HopByHop.CLOSE) == 0
+                && (version == HttpVersion.HTTP_1_1 || (connectionTokens & HopByHop.KEEP_ALIVE) != 0);
+        request.facts(fields, verbatim && (connectionTokens & HopByHop.OTHER) == 0, keepAlive, idempotencyKey);
         buffer.readerIndex(headEnd);
-        out.add(new DefaultHttpRequest(version, method, target, headers, false));
+        out.add(request);
         out.add(LastHttpContent.EMPTY_LAST_CONTENT);
         return Scan.DECODED;
     }
@@ -237,6 +260,24 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             return null;
         }
         return h[at + 7] == '1' ? HttpVersion.HTTP_1_1 : h[at + 7] == '0' ? HttpVersion.HTTP_1_0 : null;
+    }
+
+    /**
+     * Fields that keep a request from being forwarded from its bytes: ones the gateway weighs and
+     * rewrites ({@code X-Forwarded-*}, {@code x-request-id}), {@code Expect} (removed), and a field
+     * named {@code close} (which {@code Connection: close} would name, so removed).
+     */
+    private static final AsciiString[] NEED_EDIT = {
+        HeaderPolicy.X_FORWARDED_FOR, HeaderPolicy.X_FORWARDED_PROTO, HeaderPolicy.X_FORWARDED_HOST,
+        HeaderPolicy.X_REQUEST_ID, HttpHeaderNames.EXPECT, HttpHeaderValues.CLOSE};
+
+    private static boolean needsEdit(byte[] h, int start, int end) {
+        for (AsciiString name : NEED_EDIT) {
+            if (FieldNames.spells(h, start, end, name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Methods decoded here; others (and CONNECT, which Sluice refuses) go through Netty. */

@@ -134,7 +134,7 @@ public final class HeaderBytes {
     }
 
     @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): each char's low byte, wanted here
-    private static int put(byte[] a, int n, CharSequence s) {
+    static int put(byte[] a, int n, CharSequence s) {
         int len = s.length();
         if (s instanceof AsciiString ascii) {
             System.arraycopy(ascii.array(), ascii.arrayOffset(), a, n, len);

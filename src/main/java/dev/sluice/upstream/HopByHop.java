@@ -1,6 +1,7 @@
 package dev.sluice.upstream;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.util.AsciiString;
 import java.util.List;
 
@@ -35,7 +36,7 @@ public final class HopByHop {
     }
 
     /** Whether the name in {@code h[start, end)} is hop-by-hop. */
-    static boolean is(byte[] h, int start, int end) {
+    public static boolean is(byte[] h, int start, int end) {
         if (!possibleLength(end - start)) {
             return false;
         }
@@ -49,5 +50,37 @@ public final class HopByHop {
 
     private static boolean possibleLength(int length) {
         return length < Long.SIZE && (LENGTHS & (1L << length)) != 0;
+    }
+
+    /** {@link #connectionTokens}: {@code close} was listed. */
+    public static final int CLOSE = 1;
+    /** {@link #connectionTokens}: {@code keep-alive} was listed. */
+    public static final int KEEP_ALIVE = 2;
+    /** {@link #connectionTokens}: some other token (a field name) was listed. */
+    public static final int OTHER = 4;
+
+    /** Which tokens a {@code Connection} value lists: {@link #CLOSE}, {@link #KEEP_ALIVE}, {@link #OTHER}, or'ed. */
+    public static int connectionTokens(byte[] h, int start, int end) {
+        int found = 0;
+        int from = start;
+        while (from <= end) {
+            int comma = from;
+            while (comma < end && h[comma] != ',') {
+                comma++;
+            }
+            int tokenStart = FieldSyntax.valueStart(h, from, comma);
+            int tokenEnd = FieldSyntax.valueEnd(h, tokenStart, comma);
+            if (tokenEnd > tokenStart) {
+                if (FieldNames.spells(h, tokenStart, tokenEnd, HttpHeaderValues.CLOSE)) {
+                    found |= CLOSE;
+                } else if (FieldNames.spells(h, tokenStart, tokenEnd, HttpHeaderValues.KEEP_ALIVE)) {
+                    found |= KEEP_ALIVE;
+                } else {
+                    found |= OTHER;
+                }
+            }
+            from = comma + 1;
+        }
+        return found;
     }
 }

@@ -191,7 +191,7 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             } else if (HopByHop.is(h, line, nameEnd)) {
                 response.dropLine(line, end + 2);
                 if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.CONNECTION)) {
-                    connectionTokens |= connectionTokens(h, valueStart, valueEnd);
+                    connectionTokens |= HopByHop.connectionTokens(h, valueStart, valueEnd);
                 } else if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.KEEP_ALIVE)) {
                     response.keepAliveValue(valueStart, valueEnd);
                 }
@@ -201,8 +201,8 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             line = end + 2;
         }
         // HttpUtil.isKeepAlive's rule.
-        boolean keepAlive = (connectionTokens & CLOSE) == 0 && (version == HttpVersion.HTTP_1_1 || (connectionTokens & KEEP_ALIVE) != 0);
-        verbatim &= !transferEncoding && (connectionTokens & OTHER) == 0;
+        boolean keepAlive = (connectionTokens & HopByHop.CLOSE) == 0 && (version == HttpVersion.HTTP_1_1 || (connectionTokens & HopByHop.KEEP_ALIVE) != 0);
+        verbatim &= !transferEncoding && (connectionTokens & HopByHop.OTHER) == 0;
 
         if (code < 200) {
             response.facts(false, keepAlive);
@@ -252,35 +252,6 @@ final class ResponseDecoder extends ByteToMessageDecoder {
             remaining = length;
             state = State.FIXED;
         }
-    }
-
-    private static final int CLOSE = 1;
-    private static final int KEEP_ALIVE = 2;
-    private static final int OTHER = 4;
-
-    /** Which tokens a {@code Connection} value lists: {@link #CLOSE}, {@link #KEEP_ALIVE}, {@link #OTHER}, or'ed. */
-    private static int connectionTokens(byte[] h, int start, int end) {
-        int found = 0;
-        int from = start;
-        while (from <= end) {
-            int comma = from;
-            while (comma < end && h[comma] != ',') {
-                comma++;
-            }
-            int tokenStart = FieldSyntax.valueStart(h, from, comma);
-            int tokenEnd = FieldSyntax.valueEnd(h, tokenStart, comma);
-            if (tokenEnd > tokenStart) {
-                if (FieldNames.spells(h, tokenStart, tokenEnd, HttpHeaderValues.CLOSE)) {
-                    found |= CLOSE;
-                } else if (FieldNames.spells(h, tokenStart, tokenEnd, HttpHeaderValues.KEEP_ALIVE)) {
-                    found |= KEEP_ALIVE;
-                } else {
-                    found |= OTHER;
-                }
-            }
-            from = comma + 1;
-        }
-        return found;
     }
 
     private static int digit(byte b) {

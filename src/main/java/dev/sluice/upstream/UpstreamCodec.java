@@ -74,10 +74,13 @@ final class UpstreamCodec implements ResponseDecoder.RequestMethods {
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
             if (msg instanceof HttpRequest request) {
                 inFlight = request.method();
-                chunked = HttpUtil.isTransferEncodingChunked(request);
+                // A request forwarded verbatim has no body (ReceivedRequest): no coding to read.
+                boolean verbatim = request instanceof ReceivedRequest received && received.forwardedVerbatim();
+                chunked = !verbatim && HttpUtil.isTransferEncodingChunked(request);
                 ByteBuf head;
                 try {
-                    head = HeaderBytes.requestHead(ctx.alloc(), request);
+                    head = verbatim ? ((ReceivedRequest) request).writeForwarded(ctx.alloc())
+                            : HeaderBytes.requestHead(ctx.alloc(), request);
                 } catch (RuntimeException e) {
                     ReferenceCountUtil.release(msg);
                     promise.setFailure(e);

@@ -2,16 +2,12 @@ package dev.sluice.upstream;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * A response head from an endpoint, kept as the bytes it came in; its header map is made only
@@ -30,44 +26,28 @@ import java.util.Arrays;
  * out (the encoder writes it as it writes any response), so an edit to it is never lost.
  */
 public final class UpstreamResponse extends DefaultHttpResponse {
-    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
     private static final byte[] HTTP_1_1 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
 
-    /** The head as received, from the status line to the end of its last field line. */
-    private final byte[] head;
+    private final HeadFields fields;
     /** Index of the CR that ends the status line. */
     private final int statusLineEnd;
-    /** Index just past the last field line (where the empty line starts). */
-    private final int fieldsEnd;
-    /** {@code [start, end)} pairs of the hop-by-hop lines, whole with their CRLF, in order; null when none. */
-    private int[] dropped;
-    private int droppedLength;
     private int keepAliveStart = -1;
     private int keepAliveEnd = -1;
     private boolean verbatimEligible;
     private boolean keepAlive;
-    /** The field lines Sluice adds when forwarding verbatim; null until {@link #forwardVerbatim}. */
-    private byte[] added;
-    private HttpHeaders headers;
 
+    /** {@code head} runs from the status line to the end of its last field line, {@code fieldsEnd}. */
     UpstreamResponse(HttpVersion version, HttpResponseStatus status, byte[] head, int statusLineEnd, int fieldsEnd) {
         super(version, status, EmptyHttpHeaders.INSTANCE);
-        this.head = head;
+        this.fields = new HeadFields(head, statusLineEnd + 2, fieldsEnd);
         this.statusLineEnd = statusLineEnd;
-        this.fieldsEnd = fieldsEnd;
     }
 
     // ---- what the decoder learned ----
 
     /** A hop-by-hop line, {@code [start, end)} with its CRLF; lines are reported in order. */
     void dropLine(int start, int end) {
-        if (dropped == null) {
-            dropped = new int[4];
-        } else if (droppedLength == dropped.length) {
-            dropped = Arrays.copyOf(dropped, droppedLength * 2);
-        }
-        dropped[droppedLength++] = start;
-        dropped[droppedLength++] = end;
+        fields.drop(start, end);
     }
 
     /** The value of the first {@code Keep-Alive} field. */
@@ -92,7 +72,7 @@ public final class UpstreamResponse extends DefaultHttpResponse {
      * keep-alive}; and its header map has not been made.
      */
     public boolean verbatim() {
-        return verbatimEligible && headers == null;
+        return verbatimEligible && !fields.mapMade();
     }
 
     /** Whether the endpoint keeps the connection open after this response ({@code HttpUtil.isKeepAlive}'s rule). */
@@ -102,7 +82,8 @@ public final class UpstreamResponse extends DefaultHttpResponse {
 
     /** The first {@code Keep-Alive} field's value, or null. */
     public String keepAliveField() {
-        return keepAliveStart < 0 ? null : new String(head, keepAliveStart, keepAliveEnd - keepAliveStart, StandardCharsets.ISO_8859_1);
+        return keepAliveStart < 0 ? null
+                : new String(fields.head(), keepAliveStart, keepAliveEnd - keepAliveStart, StandardCharsets.ISO_8859_1);
     }
 
     /**
@@ -114,101 +95,38 @@ public final class UpstreamResponse extends DefaultHttpResponse {
         if (!verbatim()) {
             throw new IllegalStateException("this response head cannot be forwarded verbatim");
         }
-        added = fieldLines;
+        fields.forward(fieldLines);
     }
 
     /** Whether {@link #forwardVerbatim} was called and the map has not been made since. */
     public boolean forwardedVerbatim() {
-        return added != null && headers == null;
+        return fields.forwarded();
     }
 
     /** The head as forwarded (status line, fields, empty line) in one buffer of exactly its size. */
     public ByteBuf writeForwarded(ByteBufAllocator alloc) {
-        int reasonAndCode = statusLineEnd - 9;
+        int codeAndReason = statusLineEnd - 9;
         boolean noReason = statusLineEnd == 12; // "HTTP/1.1 200" with no SP: one is added (RFC 9112 §4)
-        int fieldsStart = statusLineEnd + 2;
-        int kept = fieldsEnd - fieldsStart;
-        for (int i = 0; i < droppedLength; i += 2) {
-            kept -= dropped[i + 1] - dropped[i];
-        }
-        int size = HTTP_1_1.length + reasonAndCode + (noReason ? 1 : 0) + 2 + kept + added.length + 2;
+        int size = HTTP_1_1.length + codeAndReason + (noReason ? 1 : 0) + 2 + fields.forwardedLength() + 2;
         byte[] a = HeaderBytes.scratch(size);
         System.arraycopy(HTTP_1_1, 0, a, 0, HTTP_1_1.length);
         int n = HTTP_1_1.length;
-        System.arraycopy(head, 9, a, n, reasonAndCode);
-        n += reasonAndCode;
+        System.arraycopy(fields.head(), 9, a, n, codeAndReason);
+        n += codeAndReason;
         if (noReason) {
             a[n++] = ' ';
         }
         a[n++] = '\r';
         a[n++] = '\n';
-        int from = fieldsStart;
-        for (int i = 0; i < droppedLength; i += 2) {
-            System.arraycopy(head, from, a, n, dropped[i] - from);
-            n += dropped[i] - from;
-            from = dropped[i + 1];
-        }
-        System.arraycopy(head, from, a, n, fieldsEnd - from);
-        n += fieldsEnd - from;
-        System.arraycopy(added, 0, a, n, added.length);
-        n += added.length;
+        n = fields.copyForwarded(a, n);
         a[n++] = '\r';
         a[n++] = '\n';
         return alloc.buffer(n).writeBytes(a, 0, n);
     }
 
-    // ---- the map ----
-
+    /** The fields as received, or once {@link #forwardVerbatim} was called, as forwarded (see {@link HeadFields}). */
     @Override
     public HttpHeaders headers() {
-        HttpHeaders h = headers;
-        if (h == null) {
-            h = HEADERS.newHeaders();
-            boolean forwarded = added != null;
-            int line = statusLineEnd + 2;
-            int next = 0; // the next dropped line, when forwarded
-            while (line < fieldsEnd) {
-                int end = lineEnd(head, line);
-                if (forwarded && next < droppedLength && dropped[next] == line) {
-                    next += 2;
-                } else {
-                    addField(h, head, line, end);
-                }
-                line = end + 2;
-            }
-            if (forwarded) {
-                for (int start = 0; start < added.length; ) {
-                    int end = lineEnd(added, start);
-                    addField(h, added, start, end);
-                    start = end + 2;
-                }
-            }
-            headers = h;
-        }
-        return h;
-    }
-
-    private static int lineEnd(byte[] a, int from) {
-        int i = from;
-        while (a[i] != '\r') {
-            i++;
-        }
-        return i;
-    }
-
-    /** One checked field line {@code a[start, end)} into the map, as the decoder reads it. */
-    private static void addField(HttpHeaders h, byte[] a, int start, int end) {
-        int nameEnd = start;
-        while (FieldSyntax.isTokenChar(a[nameEnd])) {
-            nameEnd++;
-        }
-        int colon = nameEnd;
-        while (a[colon] != ':') {
-            colon++;
-        }
-        int valueStart = FieldSyntax.valueStart(a, colon + 1, end);
-        int valueEnd = FieldSyntax.valueEnd(a, valueStart, end);
-        h.add(FieldNames.name(a, start, nameEnd),
-                valueEnd == valueStart ? AsciiString.EMPTY_STRING : new AsciiString(a, valueStart, valueEnd - valueStart, false));
+        return fields.map();
     }
 }

@@ -281,6 +281,59 @@ class ProxyHttpTest {
         }
     }
 
+    /**
+     * The common request goes out from its bytes (ReceivedRequest); the same request routed by a
+     * header gets its map made and edited instead. The backend must see the same fields either
+     * way: none of the hop-by-hop ones, all the others, and Sluice's own.
+     */
+    @Test
+    void aRequestForwardedFromItsBytesReachesTheBackendAsItsEditedMapWould() throws Exception {
+        String yaml = """
+                listeners: [ { address: "127.0.0.1:0" } ]
+                routes:
+                  - { name: bytes, match: { path_prefix: /bytes }, cluster: app }
+                  - { name: mapped, match: { path_prefix: /mapped, headers: { x-map: "1" } }, cluster: app }
+                clusters: [ { name: app, endpoints: [ "%s" ] } ]
+                """.formatted(backend.authority());
+        String fields = "Host: Shop.Example:8080\r\nX-First: 1\r\nx-map: 1\r\nConnection: keep-alive, Keep-Alive\r\n"
+                + "Keep-Alive: 300\r\nTE: trailers\r\nUpgrade: h2c\r\nProxy-Connection: x\r\nVia: 1.0 client-proxy\r\n"
+                + "Idempotency-Key: k1\r\nX-Latin: caf\u00e9\r\nX-Empty:\r\nX-Last:  2 \r\n\r\n";
+        List<Map<String, String>> seen = new java.util.ArrayList<>();
+        try (TestGateway gw = TestGateway.fromYaml(yaml); RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            for (String path : List.of("/bytes/x?q=1", "/mapped/x?q=1")) {
+                assertThat(c.send("GET " + path + " HTTP/1.1\r\n" + fields).readResponse(T).status()).isEqualTo(200);
+                RecordedRequest r = backend.lastRequest();
+                assertThat(r.version()).isEqualTo("HTTP/1.1");
+                assertThat(r.uri()).isEqualTo(path);
+                Map<String, String> joined = new java.util.TreeMap<>();
+                r.headers().forEach(f -> joined.merge(f.getKey().toLowerCase(), f.getValue(), (a, b) -> a + ", " + b));
+                assertThat(joined.remove("x-request-id")).matches("[0-9a-f]{32}");
+                seen.add(joined);
+            }
+            assertThat(gw.accessLogLines()).anySatisfy(l -> assertThat(l).contains("\"route\":\"bytes\""))
+                    .anySatisfy(l -> assertThat(l).contains("\"route\":\"mapped\""));
+        }
+        assertThat(seen.get(0)).containsOnlyKeys("host", "x-first", "x-map", "via", "idempotency-key", "x-latin", "x-empty",
+                "x-last", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host");
+        assertThat(seen.get(0)).containsEntry("via", "1.0 client-proxy, 1.1 sluice").containsEntry("x-latin", "caf\u00e9")
+                .containsEntry("x-forwarded-host", "Shop.Example:8080").containsEntry("x-forwarded-for", "127.0.0.1")
+                .containsEntry("x-forwarded-proto", "http").containsEntry("x-last", "2").containsEntry("x-empty", "");
+        assertThat(seen.get(1)).isEqualTo(seen.get(0));
+    }
+
+    @Test
+    void anHttp10RequestWithoutHostIsForwardedAsHttp11WithoutAForwardedHost() {
+        try (RawHttpClient c = client()) {
+            assertThat(c.send("GET /old HTTP/1.0\r\nX-A: 1\r\n\r\n").readResponse(T).status()).isEqualTo(200);
+        }
+        RecordedRequest seen = backend.lastRequest();
+        assertThat(seen.version()).isEqualTo("HTTP/1.1");
+        assertThat(seen.header("x-a")).isEqualTo("1");
+        assertThat(seen.header("x-forwarded-host")).isNull();
+        assertThat(seen.header("x-forwarded-for")).isEqualTo("127.0.0.1");
+        assertThat(seen.header("via")).isEqualTo("1.1 sluice");
+    }
+
     @Test
     void forwardedHeadersFromAnUntrustedClientAreReplaced() {
         try (RawHttpClient c = client()) {

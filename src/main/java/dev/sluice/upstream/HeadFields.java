@@ -1,0 +1,139 @@
+package dev.sluice.upstream;
+
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.util.AsciiString;
+import java.util.Arrays;
+
+/**
+ * The field lines of a head kept as they were received, for a message forwarded from its bytes
+ * ({@link UpstreamResponse}, {@link ReceivedRequest}): which lines are hop-by-hop (left out when
+ * forwarded), the lines Sluice adds, and the header map, made only when asked for.
+ *
+ * <p>The map is the fields as received, or once {@link #forward} was called, the fields as
+ * forwarded. Once made, it is what the message's encoder writes (an edit to it is never lost),
+ * so the message is no longer forwarded from its bytes.
+ */
+final class HeadFields {
+    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+
+    /** The head as received; the fields are {@code [fieldsStart, fieldsEnd)}, whole lines with their CRLF. */
+    private final byte[] head;
+    private final int fieldsStart;
+    private final int fieldsEnd;
+    /** {@code [start, end)} pairs of the hop-by-hop lines, in order; null when none. */
+    private int[] dropped;
+    private int droppedLength;
+    private int droppedBytes;
+    /** The field lines added when forwarding; null until {@link #forward}. */
+    private byte[] added;
+    private HttpHeaders map;
+
+    HeadFields(byte[] head, int fieldsStart, int fieldsEnd) {
+        this.head = head;
+        this.fieldsStart = fieldsStart;
+        this.fieldsEnd = fieldsEnd;
+    }
+
+    byte[] head() {
+        return head;
+    }
+
+    /** A hop-by-hop line, {@code [start, end)} with its CRLF; lines are reported in order. */
+    void drop(int start, int end) {
+        if (dropped == null) {
+            dropped = new int[4];
+        } else if (droppedLength == dropped.length) {
+            dropped = Arrays.copyOf(dropped, droppedLength * 2);
+        }
+        dropped[droppedLength++] = start;
+        dropped[droppedLength++] = end;
+        droppedBytes += end - start;
+    }
+
+    boolean mapMade() {
+        return map != null;
+    }
+
+    /** Forwards the fields less the hop-by-hop lines, plus {@code fieldLines} (each {@code name: value CRLF}); again, replaces them. */
+    void forward(byte[] fieldLines) {
+        added = fieldLines;
+    }
+
+    /** Whether {@link #forward} was called and the map has not been made. */
+    boolean forwarded() {
+        return added != null && map == null;
+    }
+
+    /** The length of the forwarded fields. */
+    int forwardedLength() {
+        return fieldsEnd - fieldsStart - droppedBytes + added.length;
+    }
+
+    /** Copies the forwarded fields into {@code a} at {@code n}; returns the index after them. */
+    int copyForwarded(byte[] a, int n) {
+        int from = fieldsStart;
+        for (int i = 0; i < droppedLength; i += 2) {
+            System.arraycopy(head, from, a, n, dropped[i] - from);
+            n += dropped[i] - from;
+            from = dropped[i + 1];
+        }
+        System.arraycopy(head, from, a, n, fieldsEnd - from);
+        n += fieldsEnd - from;
+        System.arraycopy(added, 0, a, n, added.length);
+        return n + added.length;
+    }
+
+    HttpHeaders map() {
+        HttpHeaders h = map;
+        if (h == null) {
+            h = HEADERS.newHeaders();
+            boolean forwarded = added != null;
+            int line = fieldsStart;
+            int next = 0; // the next dropped line, when forwarded
+            while (line < fieldsEnd) {
+                int end = lineEnd(head, line);
+                if (forwarded && next < droppedLength && dropped[next] == line) {
+                    next += 2;
+                } else {
+                    addField(h, head, line, end);
+                }
+                line = end + 2;
+            }
+            if (forwarded) {
+                for (int start = 0; start < added.length; ) {
+                    int end = lineEnd(added, start);
+                    addField(h, added, start, end);
+                    start = end + 2;
+                }
+            }
+            map = h;
+        }
+        return h;
+    }
+
+    private static int lineEnd(byte[] a, int from) {
+        int i = from;
+        while (a[i] != '\r') {
+            i++;
+        }
+        return i;
+    }
+
+    /** One checked field line {@code a[start, end)} into the map, as the decoders read it. */
+    private static void addField(HttpHeaders h, byte[] a, int start, int end) {
+        int nameEnd = start;
+        while (FieldSyntax.isTokenChar(a[nameEnd])) {
+            nameEnd++;
+        }
+        int colon = nameEnd;
+        while (a[colon] != ':') {
+            colon++;
+        }
+        int valueStart = FieldSyntax.valueStart(a, colon + 1, end);
+        int valueEnd = FieldSyntax.valueEnd(a, valueStart, end);
+        h.add(FieldNames.name(a, start, nameEnd),
+                valueEnd == valueStart ? AsciiString.EMPTY_STRING : new AsciiString(a, valueStart, valueEnd - valueStart, false));
+    }
+}

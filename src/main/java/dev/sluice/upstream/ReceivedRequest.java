@@ -1,0 +1,142 @@
+package dev.sluice.upstream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A request head as a client sent it, kept as bytes; its header map is made only when something
+ * asks for it. The counterpart of {@link UpstreamResponse} for the other direction.
+ *
+ * <p>The server's decoder makes one for the common request (no body, a standard method, see
+ * {@code StrictRequestDecoder}) and notes what the gateway needs on the way: the first
+ * {@code Host} value and how many there are, how many fields, whether the connection stays open,
+ * whether an {@code Idempotency-Key} came, and the hop-by-hop lines. When the head needs no edit
+ * but dropping those lines and adding Sluice's own ({@link #verbatim()}), the gateway names the
+ * lines it adds ({@link #forwardVerbatim}) and the endpoint's encoder writes the request line, the
+ * head's field lines less the hop-by-hop ones, and the added lines ({@link #writeForwarded}).
+ *
+ * <p>{@link #headers()} always tells the truth: the fields as received, or after {@link
+ * #forwardVerbatim} the fields as forwarded; once the map is made it is what goes out.
+ */
+public final class ReceivedRequest extends DefaultHttpRequest {
+    private static final byte[] SP_HTTP_1_1_CRLF = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final HeadFields fields;
+    private int hostStart = -1;
+    private int hostEnd = -1;
+    private int hosts;
+    private int fieldCount;
+    private boolean verbatimEligible;
+    private boolean keepAlive;
+    private boolean idempotencyKey;
+
+    /** {@code head} runs from the request line to the end of the fields, {@code [fieldsStart, fieldsEnd)} whole lines. */
+    public ReceivedRequest(HttpVersion version, HttpMethod method, String uri, byte[] head, int fieldsStart, int fieldsEnd) {
+        super(version, method, uri, EmptyHttpHeaders.INSTANCE);
+        this.fields = new HeadFields(head, fieldsStart, fieldsEnd);
+    }
+
+    // ---- what the decoder learned ----
+
+    /** A hop-by-hop line, {@code [start, end)} with its CRLF; lines are reported in order. */
+    public void dropLine(int start, int end) {
+        fields.drop(start, end);
+    }
+
+    /** A {@code Host} field's value; the first one is kept. */
+    public void hostValue(int start, int end) {
+        if (hosts++ == 0) {
+            hostStart = start;
+            hostEnd = end;
+        }
+    }
+
+    public void facts(int fieldCount, boolean verbatimEligible, boolean keepAlive, boolean idempotencyKey) {
+        this.fieldCount = fieldCount;
+        this.verbatimEligible = verbatimEligible;
+        this.keepAlive = keepAlive;
+        this.idempotencyKey = idempotencyKey;
+    }
+
+    // ---- for the gateway ----
+
+    /**
+     * Whether this head can be forwarded from its bytes: an origin-form target, no {@code Expect},
+     * no {@code X-Forwarded-*} or {@code x-request-id} (which Sluice would have to weigh and
+     * replace), nothing named by {@code Connection} but {@code close} and {@code keep-alive}; and
+     * its header map has not been made.
+     */
+    public boolean verbatim() {
+        return verbatimEligible && !fields.mapMade();
+    }
+
+    /** The first {@code Host} value, or null. */
+    public String host() {
+        return hostStart < 0 ? null : new String(fields.head(), hostStart, hostEnd - hostStart, StandardCharsets.ISO_8859_1);
+    }
+
+    public int hostCount() {
+        return hosts;
+    }
+
+    public int fieldCount() {
+        return fieldCount;
+    }
+
+    /** Whether the client keeps the connection open after this request ({@code HttpUtil.isKeepAlive}'s rule). */
+    public boolean keepAlive() {
+        return keepAlive;
+    }
+
+    public boolean hasIdempotencyKey() {
+        return idempotencyKey;
+    }
+
+    /**
+     * Forwards this head less its hop-by-hop lines, with {@code fieldLines} (each {@code name:
+     * value CRLF}) after its fields. Only while {@link #verbatim()}.
+     */
+    public void forwardVerbatim(byte[] fieldLines) {
+        if (!verbatim()) {
+            throw new IllegalStateException("this request head cannot be forwarded verbatim");
+        }
+        fields.forward(fieldLines);
+    }
+
+    /** Whether {@link #forwardVerbatim} was called and the map has not been made since. */
+    public boolean forwardedVerbatim() {
+        return fields.forwarded();
+    }
+
+    /** The head as forwarded ({@code method SP target SP HTTP/1.1}, the fields, the empty line) in one buffer of exactly its size. */
+    public ByteBuf writeForwarded(ByteBufAllocator alloc) {
+        byte[] method = method().asciiName().array();
+        int methodLength = method().asciiName().length();
+        int methodOffset = method().asciiName().arrayOffset();
+        String target = uri();
+        int size = methodLength + 1 + target.length() + SP_HTTP_1_1_CRLF.length + fields.forwardedLength() + 2;
+        byte[] a = HeaderBytes.scratch(size);
+        System.arraycopy(method, methodOffset, a, 0, methodLength);
+        int n = methodLength;
+        a[n++] = ' ';
+        n = HeaderBytes.put(a, n, target);
+        System.arraycopy(SP_HTTP_1_1_CRLF, 0, a, n, SP_HTTP_1_1_CRLF.length);
+        n += SP_HTTP_1_1_CRLF.length;
+        n = fields.copyForwarded(a, n);
+        a[n++] = '\r';
+        a[n++] = '\n';
+        return alloc.buffer(n).writeBytes(a, 0, n);
+    }
+
+    /** The fields as received, or once {@link #forwardVerbatim} was called, as forwarded (see {@link HeadFields}). */
+    @Override
+    public HttpHeaders headers() {
+        return fields.map();
+    }
+}
