@@ -40,7 +40,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -283,6 +282,16 @@ final class DownstreamHandler extends TimedConnection
             reply(invalid, false);
             return;
         }
+        if (received == null) {
+            String authority = absoluteFormAuthority(head.uri());
+            if (authority != null) {
+                // RFC 9112 §3.2.2: with an absolute-form target, its authority is the request's
+                // host, whatever Host says. Routing and the endpoint must agree on it, or a route
+                // chosen by Host would carry a request meant for another virtual host.
+                head.headers().set(HttpHeaderNames.HOST, authority);
+                ex.host = authority;
+            }
+        }
         flight.clientKeepAlive = received != null ? received.keepAlive() : HttpUtil.isKeepAlive(head);
         flight.expectContinue = received == null && HttpUtil.is100ContinueExpected(head);
 
@@ -351,14 +360,31 @@ final class DownstreamHandler extends TimedConnection
         String uri = head.uri();
         // Origin form ("/path") or absolute form ("http://host/path"); Sluice is not a forward
         // proxy, so CONNECT's authority form is refused, and "*" only goes with OPTIONS.
+        String authority = absoluteFormAuthority(uri);
         boolean target = uri.startsWith("/")
-                || uri.regionMatches(true, 0, "http://", 0, 7)
-                || uri.regionMatches(true, 0, "https://", 0, 8)
+                || authority != null && !authority.isEmpty() && authority.indexOf('@') < 0
                 || uri.equals("*") && HttpMethod.OPTIONS.equals(head.method());
         if (!target || HttpMethod.CONNECT.equals(head.method())) {
             return FailureKind.BAD_REQUEST;
         }
         return null;
+    }
+
+    /**
+     * The authority of an absolute-form target ({@code http://host:port/path}), which may be empty;
+     * null for any other form. (A sender must not send userinfo in an http URI, RFC 9110 §4.2.4:
+     * a target with one is refused.)
+     */
+    static String absoluteFormAuthority(String uri) {
+        int start = uri.regionMatches(true, 0, "http://", 0, 7) ? 7 : uri.regionMatches(true, 0, "https://", 0, 8) ? 8 : -1;
+        if (start < 0) {
+            return null;
+        }
+        int end = start;
+        while (end < uri.length() && uri.charAt(end) != '/' && uri.charAt(end) != '?' && uri.charAt(end) != '#') {
+            end++;
+        }
+        return uri.substring(start, end);
     }
 
     private void onRequestContent(HttpContent content) {
@@ -518,7 +544,8 @@ final class DownstreamHandler extends TimedConnection
         flight.requestFullyWritten = false;
         ChannelPromise headWritten = connection.channel().newPromise();
         headWritten.addListener((ChannelFutureListener) f -> onHeadWritten(connection, f.isSuccess()));
-        connection.write(flight.request, headWritten);
+        connection.write(ex.host == null ? HeaderPolicy.withHost(flight.request, connection.endpoint().address()) : flight.request,
+                headWritten);
         flight.requestHeadWritten = true;
         boolean last = false;
         HttpContent part;

@@ -1,8 +1,10 @@
 package dev.sluice.server;
 
 import dev.sluice.upstream.HopByHop;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.AsciiString;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -171,6 +173,17 @@ final class HeaderPolicy {
     private static int put(byte[] a, int n, String s) {
         s.getBytes(0, s.length(), a, n);
         return n + s.length();
+    }
+
+    /**
+     * A request without {@code Host} (HTTP/1.0 allows it) forwarded as HTTP/1.1, which requires
+     * one (RFC 9112 §3.2): a copy with the endpoint's authority, as health checks send it; the
+     * request itself is left as it is for an attempt at another endpoint.
+     */
+    static HttpRequest withHost(HttpRequest request, String endpointAuthority) {
+        HttpHeaders headers = request.headers().copy();
+        headers.set(HttpHeaderNames.HOST, endpointAuthority);
+        return new DefaultHttpRequest(request.protocolVersion(), request.method(), request.uri(), headers);
     }
 
     /** Keeps a well-formed incoming {@code x-request-id}, otherwise sets a fresh one; returns it. */

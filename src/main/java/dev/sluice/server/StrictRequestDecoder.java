@@ -247,7 +247,9 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         }
         boolean keepAlive = (connectionTokens & HopByHop.CLOSE) == 0
                 && (version == HttpVersion.HTTP_1_1 || (connectionTokens & HopByHop.KEEP_ALIVE) != 0);
-        request.facts(fields, verbatim && (connectionTokens & HopByHop.OTHER) == 0, keepAlive, idempotencyKey);
+        // A request without Host gets the endpoint's as it is sent (HeaderPolicy.withHost), from its map.
+        request.facts(fields, verbatim && request.hostCount() > 0 && (connectionTokens & HopByHop.OTHER) == 0, keepAlive,
+                idempotencyKey);
         buffer.readerIndex(headEnd);
         out.add(request);
         out.add(LastHttpContent.EMPTY_LAST_CONTENT);

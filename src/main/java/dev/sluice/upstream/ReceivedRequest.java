@@ -67,7 +67,7 @@ public final class ReceivedRequest extends DefaultHttpRequest {
     // ---- for the gateway ----
 
     /**
-     * Whether this head can be forwarded from its bytes: an origin-form target, no {@code Expect},
+     * Whether this head can be forwarded from its bytes: an origin-form target, a {@code Host}, no {@code Expect},
      * no {@code X-Forwarded-*} or {@code x-request-id} (which Sluice would have to weigh and
      * replace), nothing named by {@code Connection} but {@code close} and {@code keep-alive}; and
      * its header map has not been made.

@@ -322,16 +322,45 @@ class ProxyHttpTest {
     }
 
     @Test
-    void anHttp10RequestWithoutHostIsForwardedAsHttp11WithoutAForwardedHost() {
+    void anHttp10RequestWithoutHostIsForwardedAsHttp11WithTheEndpointAsHost() {
         try (RawHttpClient c = client()) {
             assertThat(c.send("GET /old HTTP/1.0\r\nX-A: 1\r\n\r\n").readResponse(T).status()).isEqualTo(200);
         }
         RecordedRequest seen = backend.lastRequest();
         assertThat(seen.version()).isEqualTo("HTTP/1.1");
+        // HTTP/1.1 requires a Host (RFC 9112 §3.2): the endpoint's authority, as health checks send.
+        assertThat(seen.headerValues("host")).containsExactly(backend.authority());
         assertThat(seen.header("x-a")).isEqualTo("1");
         assertThat(seen.header("x-forwarded-host")).isNull();
         assertThat(seen.header("x-forwarded-for")).isEqualTo("127.0.0.1");
         assertThat(seen.header("via")).isEqualTo("1.1 sluice");
+    }
+
+    @Test
+    void anAbsoluteFormTargetIsRoutedAndForwardedByItsAuthorityNotByHost() throws Exception {
+        String yaml = """
+                listeners: [ { address: "127.0.0.1:0" } ]
+                routes:
+                  - { name: public, match: { host: public.example }, cluster: app }
+                  - { name: admin, match: { host: admin.internal }, cluster: app }
+                clusters: [ { name: app, endpoints: [ "%s" ] } ]
+                """.formatted(backend.authority());
+        try (TestGateway gw = TestGateway.fromYaml(yaml); RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            RawResponse r = c.send("GET http://Admin.Internal:80/x?q=1 HTTP/1.1\r\nHost: public.example\r\n\r\n").readResponse(T);
+            assertThat(r.status()).isEqualTo(200);
+            RecordedRequest seen = backend.lastRequest();
+            assertThat(seen.headerValues("host")).containsExactly("Admin.Internal:80");
+            assertThat(seen.header("x-forwarded-host")).isEqualTo("Admin.Internal:80");
+            Await.until(T, () -> !gw.accessLogLines().isEmpty(), "a log line");
+            assertThat(gw.accessLogLines().get(0)).contains("\"route\":\"admin\"");
+            for (String bad : List.of("GET http://user@admin.internal/ HTTP/1.1\r\nHost: admin.internal\r\n\r\n",
+                    "GET http:///x HTTP/1.1\r\nHost: public.example\r\n\r\n")) {
+                try (RawHttpClient other = RawHttpClient.connect(gw.address())) {
+                    assertThat(other.send(bad).readResponse(T).status()).as(bad).isEqualTo(400);
+                }
+            }
+        }
+        assertThat(backend.requestCount()).isEqualTo(1);
     }
 
     @Test
