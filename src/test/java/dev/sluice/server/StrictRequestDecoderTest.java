@@ -139,6 +139,41 @@ class StrictRequestDecoderTest {
         }
     }
 
+    @Test
+    void onlyAHeadThatNeedsNoEditButDroppedLinesAndAddedOnesIsForwardedFromItsBytes() {
+        String plain = "GET /p HTTP/1.1\r\nHost: h\r\nConnection: Keep-Alive, close\r\nTE: trailers\r\nIdempotency-Key: k\r\n\r\n";
+        dev.sluice.upstream.ReceivedRequest ok = received(plain);
+        assertThat(ok.verbatim()).isTrue();
+        assertThat(ok.keepAlive()).isFalse();
+        assertThat(ok.hasIdempotencyKey()).isTrue();
+        assertThat(ok.host()).isEqualTo("h");
+        assertThat(ok.hostCount()).isEqualTo(1);
+        assertThat(ok.fieldCount()).isEqualTo(4);
+        for (String request : List.of(
+                "GET /p HTTP/1.1\r\nHost: h\r\nx-FORWARDED-for: 1.2.3.4\r\n\r\n",
+                "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n\r\n",
+                "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-Host: other\r\n\r\n",
+                "GET /p HTTP/1.1\r\nHost: h\r\nX-Request-Id: abc\r\n\r\n",
+                "GET /p HTTP/1.1\r\nHost: h\r\nexpect: 100-continue\r\n\r\n",
+                "GET /p HTTP/1.1\r\nHost: h\r\nConnection: close\r\nClose: 1\r\n\r\n",
+                "GET /p HTTP/1.1\r\nHost: h\r\nConnection: x-foo\r\nX-Foo: 1\r\n\r\n",
+                "GET /p HTTP/1.0\r\nX-A: 1\r\n\r\n",
+                "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET http://h/p HTTP/1.1\r\nHost: h\r\n\r\n")) {
+            assertThat(received(request).verbatim()).as(request).isFalse();
+        }
+        // Its map, made after forwarding began, is what goes out: the added lines in, the dropped ones out.
+        ok.forwardVerbatim("Via: 1.1 sluice\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(ok.headers().names()).containsExactlyInAnyOrder("Host", "Idempotency-Key", "Via");
+        assertThat(ok.forwardedVerbatim()).isFalse();
+    }
+
+    private dev.sluice.upstream.ReceivedRequest received(String request) {
+        List<HttpObject> objects = decode(request);
+        objects.subList(1, objects.size()).forEach(ReferenceCountUtil::release);
+        return (dev.sluice.upstream.ReceivedRequest) objects.get(0);
+    }
+
     /** Each decoded message: a request as method, target, version and fields; "end" for each last content. */
     private static String requests(List<HttpObject> objects) {
         StringBuilder s = new StringBuilder();
