@@ -1,5 +1,7 @@
 package dev.sluice.upstream;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
@@ -29,6 +31,7 @@ final class HeadFields {
     /** The field lines added when forwarding; null until {@link #forward}. */
     private byte[] added;
     private HttpHeaders map;
+    private boolean eligible;
 
     HeadFields(byte[] head, int fieldsStart, int fieldsEnd) {
         this.head = head;
@@ -52,12 +55,24 @@ final class HeadFields {
         droppedBytes += end - start;
     }
 
-    boolean mapMade() {
-        return map != null;
+    /** Whether the message may be forwarded from its bytes at all: the decoder's verdict. */
+    void eligible(boolean eligible) {
+        this.eligible = eligible;
     }
 
-    /** Forwards the fields less the hop-by-hop lines, plus {@code fieldLines} (each {@code name: value CRLF}); again, replaces them. */
+    /** Eligible, and the map has not been made. */
+    boolean verbatim() {
+        return eligible && map == null;
+    }
+
+    /**
+     * Forwards the fields less the hop-by-hop lines, plus {@code fieldLines} (each {@code name:
+     * value CRLF}); called again, replaces them. Only while {@link #verbatim()}.
+     */
     void forward(byte[] fieldLines) {
+        if (!verbatim()) {
+            throw new IllegalStateException("this head cannot be forwarded from its bytes");
+        }
         added = fieldLines;
     }
 
@@ -66,13 +81,23 @@ final class HeadFields {
         return added != null && map == null;
     }
 
-    /** The length of the forwarded fields. */
+    /** The length of the forwarded fields and the empty line after them. */
     int forwardedLength() {
-        return fieldsEnd - fieldsStart - droppedBytes + added.length;
+        return fieldsEnd - fieldsStart - droppedBytes + added.length + 2;
     }
 
-    /** Copies the forwarded fields into {@code a} at {@code n}; returns the index after them. */
-    int copyForwarded(byte[] a, int n) {
+    /**
+     * The forwarded head in one buffer of exactly its size: the first line the caller laid out in
+     * {@code a[0, n)} (from {@link HeaderBytes#scratch}), then the forwarded fields and the empty line.
+     */
+    ByteBuf writeHead(ByteBufAllocator alloc, byte[] a, int n) {
+        n = copyForwarded(a, n);
+        a[n++] = '\r';
+        a[n++] = '\n';
+        return alloc.buffer(n).writeBytes(a, 0, n);
+    }
+
+    private int copyForwarded(byte[] a, int n) {
         int from = fieldsStart;
         for (int i = 0; i < droppedLength; i += 2) {
             System.arraycopy(head, from, a, n, dropped[i] - from);

@@ -32,7 +32,6 @@ public final class ReceivedRequest extends DefaultHttpRequest {
     private int hostEnd = -1;
     private int hosts;
     private int fieldCount;
-    private boolean verbatimEligible;
     private boolean keepAlive;
     private boolean idempotencyKey;
 
@@ -59,7 +58,7 @@ public final class ReceivedRequest extends DefaultHttpRequest {
 
     public void facts(int fieldCount, boolean verbatimEligible, boolean keepAlive, boolean idempotencyKey) {
         this.fieldCount = fieldCount;
-        this.verbatimEligible = verbatimEligible;
+        fields.eligible(verbatimEligible);
         this.keepAlive = keepAlive;
         this.idempotencyKey = idempotencyKey;
     }
@@ -73,7 +72,7 @@ public final class ReceivedRequest extends DefaultHttpRequest {
      * its header map has not been made.
      */
     public boolean verbatim() {
-        return verbatimEligible && !fields.mapMade();
+        return fields.verbatim();
     }
 
     /** The first {@code Host} value, or null. */
@@ -103,9 +102,6 @@ public final class ReceivedRequest extends DefaultHttpRequest {
      * value CRLF}) after its fields. Only while {@link #verbatim()}.
      */
     public void forwardVerbatim(byte[] fieldLines) {
-        if (!verbatim()) {
-            throw new IllegalStateException("this request head cannot be forwarded verbatim");
-        }
         fields.forward(fieldLines);
     }
 
@@ -120,7 +116,7 @@ public final class ReceivedRequest extends DefaultHttpRequest {
         int methodLength = method().asciiName().length();
         int methodOffset = method().asciiName().arrayOffset();
         String target = uri();
-        int size = methodLength + 1 + target.length() + SP_HTTP_1_1_CRLF.length + fields.forwardedLength() + 2;
+        int size = methodLength + 1 + target.length() + SP_HTTP_1_1_CRLF.length + fields.forwardedLength();
         byte[] a = HeaderBytes.scratch(size);
         System.arraycopy(method, methodOffset, a, 0, methodLength);
         int n = methodLength;
@@ -128,10 +124,7 @@ public final class ReceivedRequest extends DefaultHttpRequest {
         n = HeaderBytes.put(a, n, target);
         System.arraycopy(SP_HTTP_1_1_CRLF, 0, a, n, SP_HTTP_1_1_CRLF.length);
         n += SP_HTTP_1_1_CRLF.length;
-        n = fields.copyForwarded(a, n);
-        a[n++] = '\r';
-        a[n++] = '\n';
-        return alloc.buffer(n).writeBytes(a, 0, n);
+        return fields.writeHead(alloc, a, n);
     }
 
     /** The fields as received, or once {@link #forwardVerbatim} was called, as forwarded (see {@link HeadFields}). */

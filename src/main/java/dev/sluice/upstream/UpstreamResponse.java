@@ -33,7 +33,6 @@ public final class UpstreamResponse extends DefaultHttpResponse {
     private final int statusLineEnd;
     private int keepAliveStart = -1;
     private int keepAliveEnd = -1;
-    private boolean verbatimEligible;
     private boolean keepAlive;
 
     /** {@code head} runs from the status line to the end of its last field line, {@code fieldsEnd}. */
@@ -59,7 +58,7 @@ public final class UpstreamResponse extends DefaultHttpResponse {
     }
 
     void facts(boolean verbatimEligible, boolean keepAlive) {
-        this.verbatimEligible = verbatimEligible;
+        fields.eligible(verbatimEligible);
         this.keepAlive = keepAlive;
     }
 
@@ -72,7 +71,7 @@ public final class UpstreamResponse extends DefaultHttpResponse {
      * keep-alive}; and its header map has not been made.
      */
     public boolean verbatim() {
-        return verbatimEligible && !fields.mapMade();
+        return fields.verbatim();
     }
 
     /** Whether the endpoint keeps the connection open after this response ({@code HttpUtil.isKeepAlive}'s rule). */
@@ -92,9 +91,6 @@ public final class UpstreamResponse extends DefaultHttpResponse {
      * {@link #verbatim()}.
      */
     public void forwardVerbatim(byte[] fieldLines) {
-        if (!verbatim()) {
-            throw new IllegalStateException("this response head cannot be forwarded verbatim");
-        }
         fields.forward(fieldLines);
     }
 
@@ -107,7 +103,7 @@ public final class UpstreamResponse extends DefaultHttpResponse {
     public ByteBuf writeForwarded(ByteBufAllocator alloc) {
         int codeAndReason = statusLineEnd - 9;
         boolean noReason = statusLineEnd == 12; // "HTTP/1.1 200" with no SP: one is added (RFC 9112 §4)
-        int size = HTTP_1_1.length + codeAndReason + (noReason ? 1 : 0) + 2 + fields.forwardedLength() + 2;
+        int size = HTTP_1_1.length + codeAndReason + (noReason ? 1 : 0) + 2 + fields.forwardedLength();
         byte[] a = HeaderBytes.scratch(size);
         System.arraycopy(HTTP_1_1, 0, a, 0, HTTP_1_1.length);
         int n = HTTP_1_1.length;
@@ -118,10 +114,7 @@ public final class UpstreamResponse extends DefaultHttpResponse {
         }
         a[n++] = '\r';
         a[n++] = '\n';
-        n = fields.copyForwarded(a, n);
-        a[n++] = '\r';
-        a[n++] = '\n';
-        return alloc.buffer(n).writeBytes(a, 0, n);
+        return fields.writeHead(alloc, a, n);
     }
 
     /** The fields as received, or once {@link #forwardVerbatim} was called, as forwarded (see {@link HeadFields}). */
