@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.upstream.HeaderBytes;
 import dev.sluice.upstream.HopByHop;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -132,10 +133,11 @@ final class HeaderPolicy {
         return (String.join("\r\n", fields) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
-    private static final byte[] FORWARDED_FOR = "x-forwarded-for: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    private static final byte[] PROTO_HTTP = "\r\nx-forwarded-proto: http\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    private static final byte[] FORWARDED_HOST = "x-forwarded-host: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    private static final byte[] REQUEST_ID = "x-request-id: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final AsciiString FORWARDED_FOR = AsciiString.cached("x-forwarded-for: ");
+    private static final AsciiString PROTO_HTTP = AsciiString.cached("\r\nx-forwarded-proto: http\r\n");
+    private static final AsciiString FORWARDED_HOST = AsciiString.cached("x-forwarded-host: ");
+    private static final AsciiString REQUEST_ID = AsciiString.cached("x-request-id: ");
+    private static final AsciiString VIA = new AsciiString(VIA_LINE);
 
     /**
      * The field lines added to a request forwarded verbatim, which has no {@code X-Forwarded-*} and
@@ -144,35 +146,24 @@ final class HeaderPolicy {
      * {@code host} is the request's Host value, or null.
      */
     static byte[] addedRequestFields(String requestId, String peerAddress, String host) {
-        int size = REQUEST_ID.length + requestId.length() + 2 + FORWARDED_FOR.length + peerAddress.length() + PROTO_HTTP.length
-                + (host == null ? 0 : FORWARDED_HOST.length + host.length() + 2) + VIA_LINE.length;
+        int size = REQUEST_ID.length() + requestId.length() + 2 + FORWARDED_FOR.length() + peerAddress.length()
+                + PROTO_HTTP.length() + (host == null ? 0 : FORWARDED_HOST.length() + host.length() + 2) + VIA.length();
         byte[] a = new byte[size];
-        int n = put(a, 0, REQUEST_ID);
-        n = put(a, n, requestId);
+        int n = HeaderBytes.put(a, 0, REQUEST_ID);
+        n = HeaderBytes.put(a, n, requestId);
         a[n++] = '\r';
         a[n++] = '\n';
-        n = put(a, n, FORWARDED_FOR);
-        n = put(a, n, peerAddress);
-        n = put(a, n, PROTO_HTTP);
+        n = HeaderBytes.put(a, n, FORWARDED_FOR);
+        n = HeaderBytes.put(a, n, peerAddress);
+        n = HeaderBytes.put(a, n, PROTO_HTTP);
         if (host != null) {
-            n = put(a, n, FORWARDED_HOST);
-            n = put(a, n, host);
+            n = HeaderBytes.put(a, n, FORWARDED_HOST);
+            n = HeaderBytes.put(a, n, host);
             a[n++] = '\r';
             a[n++] = '\n';
         }
-        put(a, n, VIA_LINE);
+        HeaderBytes.put(a, n, VIA);
         return a;
-    }
-
-    private static int put(byte[] a, int n, byte[] bytes) {
-        System.arraycopy(bytes, 0, a, n, bytes.length);
-        return n + bytes.length;
-    }
-
-    @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): each char's low byte, as the encoders write values
-    private static int put(byte[] a, int n, String s) {
-        s.getBytes(0, s.length(), a, n);
-        return n + s.length();
     }
 
     /**

@@ -133,8 +133,9 @@ public final class HeaderBytes {
         return target.substring(0, pathEnd) + '/' + target.substring(pathEnd);
     }
 
+    /** Writes {@code s} into {@code a} at {@code n}, each char's low byte (as field values are written); returns the index after it. */
     @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): each char's low byte, wanted here
-    static int put(byte[] a, int n, CharSequence s) {
+    public static int put(byte[] a, int n, CharSequence s) {
         int len = s.length();
         if (s instanceof AsciiString ascii) {
             System.arraycopy(ascii.array(), ascii.arrayOffset(), a, n, len);
