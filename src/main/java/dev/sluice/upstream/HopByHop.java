@@ -11,8 +11,8 @@ import java.util.List;
  * {@link UpstreamResponse} leaves their lines out of a head it forwards as it came.
  */
 public final class HopByHop {
-    public static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
-    public static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
+    private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+    private static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
 
     private static final List<AsciiString> NAMES = List.of(
             HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
