@@ -14,9 +14,12 @@
  * flight per connection, keep-alive, no pipelining, one thread, epoll_pwait2 for the schedule.
  *
  * Usage: loadgen -p PORT [-a 127.0.0.1] [-c 50] -r RATE [-d 10] [-w 2] [-g US] [-o latencies.txt]
+ *        [-t timeline.txt]
  * (-g: wake at most once per US microseconds and send everything due; default 0)
  * Prints one JSON object on stdout; with -o writes each measured latency in nanoseconds, one a
- * line. Only loopback targets are accepted.
+ * line; with -t writes "done latency" per measured request in completion order, both in
+ * nanoseconds, done on CLOCK_MONOTONIC (what bench/tail-trace lines up with a kernel trace).
+ * Only loopback targets are accepted.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -62,6 +65,8 @@ static const char *addr = "127.0.0.1";
 static int port = 0, nconns = 50;
 static double rate = 0, duration = 10, warmup = 2;
 static const char *outpath = NULL;
+static const char *timelinepath = NULL;
+static uint64_t *tdone; /* with -t: when each measured request ended, beside lat */
 static uint64_t granularity = 0; /* ns */
 static char request[512];
 static size_t request_len;
@@ -119,7 +124,9 @@ static void record(uint64_t intended, uint64_t start, uint64_t done) {
         latcap = latcap ? latcap * 2 : 1 << 16;
         lat = realloc(lat, latcap * sizeof *lat);
         if (!lat) die("realloc");
+        if (timelinepath && !(tdone = realloc(tdone, latcap * sizeof *tdone))) die("realloc");
     }
+    if (timelinepath) tdone[nlat] = done;
     lat[nlat++] = done - start;
 }
 
@@ -291,7 +298,7 @@ static double pct(const uint64_t *v, size_t n, double q) {
 
 int main(int argc, char **argv) {
     int opt;
-    while ((opt = getopt(argc, argv, "a:p:c:r:d:w:o:g:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:p:c:r:d:w:o:g:t:")) != -1) {
         switch (opt) {
         case 'a': addr = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -300,9 +307,10 @@ int main(int argc, char **argv) {
         case 'd': duration = atof(optarg); break;
         case 'w': warmup = atof(optarg); break;
         case 'o': outpath = optarg; break;
+        case 't': timelinepath = optarg; break;
         case 'g': granularity = (uint64_t)(atof(optarg) * 1000.0); break;
         default:
-            fprintf(stderr, "usage: loadgen -p PORT -r RATE [-a 127.0.0.1] [-c 50] [-d 10] [-w 2] [-g US] [-o FILE]\n");
+            fprintf(stderr, "usage: loadgen -p PORT -r RATE [-a 127.0.0.1] [-c 50] [-d 10] [-w 2] [-g US] [-o FILE] [-t FILE]\n");
             return 2;
         }
     }
@@ -402,6 +410,13 @@ int main(int argc, char **argv) {
                    ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
     uint64_t unfinished = 0;
     for (int i = 0; i < nconns; i++) unfinished += (uint64_t)conns[i].busy + conns[i].qlen;
+    if (timelinepath) { /* before the sort below reorders lat */
+        FILE *f = fopen(timelinepath, "w");
+        if (!f) die("fopen");
+        for (size_t i = 0; i < nlat; i++)
+            fprintf(f, "%llu %llu\n", (unsigned long long)tdone[i], (unsigned long long)lat[i]);
+        fclose(f);
+    }
     qsort(lat, nlat, sizeof *lat, cmp_u64);
     qsort(lag, nlag, sizeof *lag, cmp_u64);
     if (outpath) {
