@@ -1,5 +1,6 @@
 package dev.sluice.config;
 
+import dev.sluice.http.FieldSyntax;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -62,7 +63,7 @@ final class MatchBinder {
         values.map(node, path).ifPresent(map -> map.entries().forEach((name, entry) -> {
             String fieldPath = Paths.child(path, name);
             Optional<String> value = values.text(entry.value(), fieldPath, "a header value");
-            if (!Tokens.isToken(name)) {
+            if (!FieldSyntax.isToken(name)) {
                 values.problems().add(entry.keyAt(), fieldPath + ": '" + name + "' is not a valid header name");
                 return;
             }
@@ -109,7 +110,7 @@ final class MatchBinder {
     }
 
     private static Parsed<String> method(String text) {
-        return Tokens.isToken(text)
+        return FieldSyntax.isToken(text)
                 ? Parsed.ok(text.toUpperCase(Locale.ROOT))
                 : Parsed.invalid("'" + text + "' is not a valid HTTP method");
     }

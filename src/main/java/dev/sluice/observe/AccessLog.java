@@ -69,7 +69,7 @@ public final class AccessLog implements AutoCloseable {
         return dropped.get();
     }
 
-    public void log(Exchange exchange) {
+    public void log(RequestLog exchange) {
         if (queue == null || closed) {
             return;
         }
@@ -79,41 +79,41 @@ public final class AccessLog implements AutoCloseable {
     }
 
     /** The line for one exchange, without the trailing newline. */
-    public static String format(Exchange e) {
+    public static String format(RequestLog e) {
         StringBuilder b = new StringBuilder(512);
         b.append('{');
         b.append("\"time\":\"");
-        appendTime(b, e.startEpochMillis);
+        appendTime(b, e.startEpochMillis());
         b.append("\",");
-        field(b, "request_id", e.requestId);
-        field(b, "client", e.client);
-        field(b, "method", e.method);
-        field(b, "host", e.host);
-        field(b, "path", e.uri);
-        field(b, "protocol", e.protocol);
-        field(b, "route", e.route);
-        field(b, "cluster", e.cluster);
-        field(b, "endpoint", e.endpoint);
-        number(b, "status", e.status);
-        if (e.upstreamStatus > 0) {
-            number(b, "upstream_status", e.upstreamStatus);
+        field(b, "request_id", e.requestId());
+        field(b, "client", e.client());
+        field(b, "method", e.method());
+        field(b, "host", e.host());
+        field(b, "path", e.uri());
+        field(b, "protocol", e.protocol());
+        field(b, "route", e.route());
+        field(b, "cluster", e.cluster());
+        field(b, "endpoint", e.endpoint());
+        number(b, "status", e.status());
+        if (e.upstreamStatus() > 0) {
+            number(b, "upstream_status", e.upstreamStatus());
         } else {
             raw(b, "upstream_status", "null");
         }
-        field(b, "failure", e.failure == null ? null : e.failure.label());
-        if (e.clientAborted) {
+        field(b, "failure", e.failure() == null ? null : e.failure().label());
+        if (e.clientAborted()) {
             raw(b, "client_aborted", "true");
         }
         // Failed attempts are recorded; a successful last one is not.
-        number(b, "attempts", e.attempts().size() + (e.failure == null && e.upstreamStatus > 0 ? 1 : 0));
+        number(b, "attempts", e.attempts().size() + (e.failure() == null && e.upstreamStatus() > 0 ? 1 : 0));
         attempts(b, e.attempts());
-        raw(b, "reused", e.connectionReused ? "true" : "false");
-        number(b, "idle_ms", e.connectionIdleMillis);
+        raw(b, "reused", e.connectionReused() ? "true" : "false");
+        number(b, "idle_ms", e.connectionIdleMillis());
         millis(b, "duration_ms", e.totalNanos());
-        millis(b, "connect_ms", e.connectNanos);
+        millis(b, "connect_ms", e.connectNanos());
         millis(b, "upstream_ms", e.upstreamNanos());
-        number(b, "bytes_in", e.bytesIn);
-        number(b, "bytes_out", e.bytesOut);
+        number(b, "bytes_in", e.bytesIn());
+        number(b, "bytes_out", e.bytesOut());
         b.setLength(b.length() - 1);
         return b.append('}').toString();
     }
@@ -147,12 +147,12 @@ public final class AccessLog implements AutoCloseable {
         b.append(millis).append('Z');
     }
 
-    private static void attempts(StringBuilder b, List<Exchange.Attempt> attempts) {
+    private static void attempts(StringBuilder b, List<RequestLog.Attempt> attempts) {
         if (attempts.isEmpty()) {
             return;
         }
         b.append("\"tries\":[");
-        for (Exchange.Attempt a : attempts) {
+        for (RequestLog.Attempt a : attempts) {
             b.append('{');
             field(b, "endpoint", a.endpoint());
             field(b, "failure", a.failure() == null ? null : a.failure().label());

@@ -38,19 +38,19 @@ public final class GatewayMetrics {
     }
 
     /** Counts a finished exchange. */
-    public void record(Exchange e) {
-        int statusClass = e.status / 100;
+    public void record(RequestLog e) {
+        int statusClass = e.status() / 100;
         if (statusClass >= 1 && statusClass <= 5) {
             byStatusClass[statusClass].increment();
         }
-        if (e.failure != null) {
-            byFailure[e.failure.ordinal()].increment();
+        if (e.failure() != null) {
+            byFailure[e.failure().ordinal()].increment();
         }
         int attempts = e.attempts().size();
         if (attempts > 0) {
-            retries.increment(e.failure == null ? attempts : attempts - 1);
+            retries.increment(e.failure() == null ? attempts : attempts - 1);
         }
-        if (e.clientAborted) {
+        if (e.clientAborted()) {
             clientAborts.increment();
         }
     }

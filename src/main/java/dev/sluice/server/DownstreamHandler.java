@@ -1,8 +1,9 @@
 package dev.sluice.server;
 
+import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.failure.FailureKind;
 import dev.sluice.failure.LocalReply;
-import dev.sluice.observe.Exchange;
+import dev.sluice.observe.RequestLog;
 import dev.sluice.resilience.RetryDecision;
 import dev.sluice.resilience.RetryPolicy;
 import dev.sluice.route.Route;
@@ -10,10 +11,10 @@ import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.ConnectionPool;
 import dev.sluice.upstream.Endpoint;
 import dev.sluice.upstream.IdleTimeouts;
-import dev.sluice.upstream.KeepAlive;
-import dev.sluice.upstream.ReceivedRequest;
+import dev.sluice.http.KeepAlive;
+import dev.sluice.http.ReceivedRequest;
 import dev.sluice.upstream.UpstreamConnection;
-import dev.sluice.upstream.UpstreamResponse;
+import dev.sluice.http.ReceivedResponse;
 import dev.sluice.upstream.UpstreamListener;
 import dev.sluice.upstream.UpstreamPools;
 import io.netty.buffer.Unpooled;
@@ -69,7 +70,6 @@ final class DownstreamHandler extends TimedConnection
      * upload streams on without a copy, and is then no longer retryable (recorded in the log).
      */
     static final int REPLAY_LIMIT = 128 * 1024;
-    static final io.netty.util.AsciiString IDEMPOTENCY_KEY = io.netty.util.AsciiString.cached("idempotency-key");
     /** The encoded parts of one response part, on their way to the socket; see {@link #toClient}. */
     private static final FastThreadLocal<ArrayList<Object>> ENCODED = new FastThreadLocal<>() {
         @Override
@@ -115,7 +115,7 @@ final class DownstreamHandler extends TimedConnection
 
     // The current exchange, and what its request needs while in flight (null between requests:
     // an idle keep-alive connection keeps none of it).
-    private Exchange ex;
+    private RequestLog ex;
     private Flight flight;
 
     /** One request's state from its head to the end of its response; made and dropped with its Exchange. */
@@ -248,21 +248,18 @@ final class DownstreamHandler extends TimedConnection
         state = State.EXCHANGE;
         gateway.exchangeStarted();
         long now = gateway.nanoTime();
-        ex = new Exchange(gateway.clock().millis(), now);
+        ex = new RequestLog(gateway.clock().millis(), now);
         flight = new Flight();
-        ex.client = peerAddress;
-        ex.method = head.method().name();
-        ex.uri = head.uri();
-        ex.protocol = head.protocolVersion().text();
         // The common request, forwarded from its bytes unless something asks for its header map.
         ReceivedRequest received = head instanceof ReceivedRequest r && r.verbatim() ? r : null;
-        ex.host = received != null ? received.host() : head.headers().get(HttpHeaderNames.HOST);
+        ex.received(null, peerAddress, head.method().name(), head.uri(), head.protocolVersion().text(),
+                received != null ? received.host() : head.headers().get(HttpHeaderNames.HOST));
         flight.clientVersion = head.protocolVersion();
         encoder.answeringHead(HttpMethod.HEAD.equals(head.method()));
 
         if (head.decoderResult().isFailure()) {
             flight.requestComplete = true;
-            ex.requestId = HeaderPolicy.newRequestId();
+            ex.requestIdIs(HeaderPolicy.newRequestId());
             Throwable cause = head.decoderResult().cause();
             LOG.debug("rejected request from {}: {}", peerAddress, cause.toString());
             reply(rejectionKind(cause), false);
@@ -270,10 +267,10 @@ final class DownstreamHandler extends TimedConnection
         }
         if (received != null) {
             // It has no x-request-id, no body and no Expect (ReceivedRequest.verbatim).
-            ex.requestId = HeaderPolicy.newRequestId();
+            ex.requestIdIs(HeaderPolicy.newRequestId());
             flight.requestBodyless = true;
         } else {
-            ex.requestId = HeaderPolicy.ensureRequestId(head.headers());
+            ex.requestIdIs(HeaderPolicy.ensureRequestId(head.headers()));
             flight.requestBodyless = !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) == 0;
         }
         FailureKind invalid = received != null ? validate(head, received.fieldCount(), received.hostCount())
@@ -289,34 +286,33 @@ final class DownstreamHandler extends TimedConnection
                 // host, whatever Host says. Routing and the endpoint must agree on it, or a route
                 // chosen by Host would carry a request meant for another virtual host.
                 head.headers().set(HttpHeaderNames.HOST, authority);
-                ex.host = authority;
+                ex.hostIs(authority);
             }
         }
         flight.clientKeepAlive = received != null ? received.keepAlive() : HttpUtil.isKeepAlive(head);
         flight.expectContinue = received == null && HttpUtil.is100ContinueExpected(head);
 
         Snapshot snapshot = gateway.snapshot();
-        flight.route = snapshot.routes().match(head, ex.host);
+        flight.route = snapshot.routes().match(head, ex.host());
         if (flight.route == null) {
             reply(FailureKind.NO_ROUTE, flight.clientKeepAlive);
             return;
         }
-        ex.route = flight.route.name();
         flight.cluster = snapshot.clusters().get(flight.route.cluster());
-        ex.cluster = flight.cluster.name();
+        ex.routed(flight.route.name(), flight.cluster.name(), now);
         flight.cluster.retryBudget().deposit();
         if (received != null && received.verbatim()) {
             // Its lines go out as they came, less the hop-by-hop ones, with X-Forwarded-*, the
             // request id and Via added as the map edits below would set them.
             flight.idempotencyKey = received.hasIdempotencyKey();
-            received.forwardVerbatim(HeaderPolicy.addedRequestFields(ex.requestId, peerAddress, ex.host));
+            received.forwardVerbatim(HeaderPolicy.addedRequestFields(ex.requestId(), peerAddress, ex.host()));
         } else {
             HttpHeaders headers = head.headers();
             if (received != null) {
                 // Its map was made after all (a route matching on a header): the id made above goes in it.
-                headers.set(HeaderPolicy.X_REQUEST_ID, ex.requestId);
+                headers.set(HeaderPolicy.X_REQUEST_ID, ex.requestId());
             }
-            flight.idempotencyKey = headers.contains(IDEMPOTENCY_KEY);
+            flight.idempotencyKey = headers.contains(dev.sluice.http.FieldNames.IDEMPOTENCY_KEY);
             HeaderPolicy.removeHopByHop(headers);
             // Sluice answers "100 Continue" itself once it has somewhere to send the body
             // (as Envoy does); an HTTP/1.0 backend would not understand the expectation.
@@ -406,7 +402,7 @@ final class DownstreamHandler extends TimedConnection
             }
             return;
         }
-        ex.bytesIn += content.content().readableBytes();
+        ex.bodyIn(content.content().readableBytes());
         boolean last = content instanceof LastHttpContent;
         if (last) {
             flight.requestComplete = true;
@@ -477,7 +473,6 @@ final class DownstreamHandler extends TimedConnection
             return;
         }
         flight.triedEndpoints |= flight.cluster.bitOf(endpoint);
-        ex.endpoint = endpoint.address();
         ConnectionPool pool = pools.pool(endpoint, flight.cluster.config().maxIdlePerEndpoint());
         // Prevention before retries: a request that could not be retried after a keep-alive
         // race only takes a connection too fresh to be closing, until the timeout is known.
@@ -485,8 +480,8 @@ final class DownstreamHandler extends TimedConnection
                 ? Long.MAX_VALUE : IdleTimeouts.UNLEARNED_NON_RETRYABLE_REUSE_NANOS;
         UpstreamConnection pooled = pool.acquire(now, maxIdle);
         if (pooled != null) {
-            ex.connectionReused = true;
-            ex.connectionIdleMillis = (now - pooled.idleSinceNanos()) / 1_000_000;
+            ex.attemptStarted(endpoint.address(), true, (now - pooled.idleSinceNanos()) / 1_000_000,
+                    (now - pooled.createdNanos()) / 1_000_000);
             bind(pooled);
         } else {
             connect(endpoint);
@@ -503,16 +498,15 @@ final class DownstreamHandler extends TimedConnection
     }
 
     private void connect(Endpoint endpoint) {
-        Exchange owner = ex;
+        RequestLog owner = ex;
         flight.connectStartedNanos = gateway.nanoTime();
-        ex.connectionReused = false;
-        ex.connectionIdleMillis = -1;
+        ex.attemptStarted(endpoint.address(), false, -1, -1);
         int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, flight.cluster.config().connectTimeout().toMillis());
         gateway.connector().connect(ctx.channel().eventLoop(), endpoint, timeoutMillis)
                 .addListener((Future<UpstreamConnection> f) -> onConnected(owner, endpoint, f));
     }
 
-    private void onConnected(Exchange owner, Endpoint endpoint, Future<UpstreamConnection> f) {
+    private void onConnected(RequestLog owner, Endpoint endpoint, Future<UpstreamConnection> f) {
         if (owner != ex || state == State.CLOSING) {
             // The exchange ended (client gone, timeout) while connecting.
             if (f.isSuccess()) {
@@ -520,7 +514,7 @@ final class DownstreamHandler extends TimedConnection
             }
             return;
         }
-        ex.connectNanos += gateway.nanoTime() - flight.connectStartedNanos;
+        ex.connected(gateway.nanoTime() - flight.connectStartedNanos);
         if (f.isSuccess()) {
             bind(f.getNow());
             return;
@@ -544,7 +538,7 @@ final class DownstreamHandler extends TimedConnection
         flight.requestFullyWritten = false;
         ChannelPromise headWritten = connection.channel().newPromise();
         headWritten.addListener((ChannelFutureListener) f -> onHeadWritten(connection, f.isSuccess()));
-        connection.write(ex.host == null ? HeaderPolicy.withHost(flight.request, connection.endpoint().address()) : flight.request,
+        connection.write(ex.host() == null ? HeaderPolicy.withHost(flight.request, connection.endpoint().address()) : flight.request,
                 headWritten);
         flight.requestHeadWritten = true;
         boolean last = false;
@@ -577,7 +571,7 @@ final class DownstreamHandler extends TimedConnection
         if (!success) {
             // The write failed, so not one byte of this request left Sluice: typically a pooled
             // connection that died in the pool. Retrying on a fresh connection is safe.
-            attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), ex.connectionReused);
+            attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), ex.connectionReused());
         } else if (flight.requestBodyless) {
             // Its end marker adds no bytes: the head was the whole request (see writeUpstream).
             onRequestSent();
@@ -619,7 +613,7 @@ final class DownstreamHandler extends TimedConnection
     private void onRequestSent() {
         flight.requestFullyWritten = true;
         long now = gateway.nanoTime();
-        ex.requestSentNanos = now;
+        ex.sent(now);
         if (flight.deadlineNanos == 0) {
             // One deadline for the whole request: retries never stretch it.
             flight.deadlineNanos = now + flight.route.timeoutNanos();
@@ -640,7 +634,6 @@ final class DownstreamHandler extends TimedConnection
      */
     private void attemptFailed(FailureKind kind, Endpoint endpoint, boolean reused) {
         flight.heldHead = null;
-        ex.status = 0;
         closeUpstream();
         disarmUnlessBody();
         long now = gateway.nanoTime();
@@ -652,8 +645,7 @@ final class DownstreamHandler extends TimedConnection
         boolean endpointsLeft = Long.bitCount(flight.triedEndpoints) < flight.cluster.size();
         RetryDecision decision = flight.route.retryPolicy().decide(kind, attempted(reused, endpointsLeft, now),
                 flight.cluster.retryBudget(), now);
-        ex.addAttempt(new Exchange.Attempt(endpoint.address(), reused, reused ? ex.connectionIdleMillis : -1,
-                ex.connectNanos, kind, decision.reason()));
+        ex.attemptEnded(kind, decision.reason());
         if (!decision.retries()) {
             reply(kind, flight.clientKeepAlive && flight.requestComplete && kind != FailureKind.BAD_RESPONSE);
             return;
@@ -674,7 +666,7 @@ final class DownstreamHandler extends TimedConnection
             attempt.run();
             return;
         }
-        Exchange owner = ex;
+        RequestLog owner = ex;
         ctx.executor().schedule(() -> {
             if (ex == owner && state != State.CLOSING) {
                 attempt.run();
@@ -716,7 +708,7 @@ final class DownstreamHandler extends TimedConnection
     private void onResponseHead(HttpResponse response) {
         if (response.decoderResult().isFailure()) {
             ReferenceCountUtil.release(response);
-            LOG.debug("bad response from {}: {}", ex.endpoint, response.decoderResult().cause().toString());
+            LOG.debug("bad response from {}: {}", ex.endpoint(), response.decoderResult().cause().toString());
             upstreamFailed(FailureKind.BAD_RESPONSE);
             return;
         }
@@ -740,12 +732,12 @@ final class DownstreamHandler extends TimedConnection
         disarmUnlessBody();
         UpstreamConnection connection = flight.upstream;
         connection.endpoint().recordSuccess();
-        ex.upstreamStatus = status;
+        ex.firstByte(gateway.nanoTime(), status);
         if (flight.route.retryPolicy().retriesStatus(status) && retryOnStatus(connection, status, response)) {
             return;
         }
         boolean http11Client = HttpVersion.HTTP_1_1.equals(flight.clientVersion);
-        if (response instanceof UpstreamResponse raw && raw.verbatim()) {
+        if (response instanceof ReceivedResponse raw && raw.verbatim()) {
             // The common case: framed by its length (or bodyless), no transfer coding, Connection
             // naming nothing but close or keep-alive. Its lines go out as they came, less the
             // hop-by-hop ones, with Via (and Connection) added; no header map is made.
@@ -756,7 +748,6 @@ final class DownstreamHandler extends TimedConnection
         } else {
             forwardMapped(response, connection, http11Client);
         }
-        ex.status = status;
         flight.awaitingFinalAfterInterim = false;
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
         flight.heldHead = response;
@@ -779,7 +770,7 @@ final class DownstreamHandler extends TimedConnection
         HeaderPolicy.appendVia(headers);
 
         flight.responseKeepAlive = flight.clientKeepAlive && flight.requestComplete;
-        if (closeDelimited && http11Client && !HttpMethod.HEAD.name().equals(ex.method)) {
+        if (closeDelimited && http11Client && !HttpMethod.HEAD.name().equals(ex.method())) {
             // Re-frame a close-delimited body as chunked so the client connection survives it.
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         } else if (closeDelimited || chunked && !http11Client) {
@@ -802,17 +793,14 @@ final class DownstreamHandler extends TimedConnection
         long now = gateway.nanoTime();
         boolean endpointsLeft = Long.bitCount(flight.triedEndpoints) < flight.cluster.size();
         RetryDecision decision = flight.route.retryPolicy().decideOnStatus(status, retryAfterNanos(response.headers()),
-                attempted(ex.connectionReused, endpointsLeft, now), flight.cluster.retryBudget(), now);
-        ex.addAttempt(new Exchange.Attempt(connection.endpoint().address(), ex.connectionReused,
-                ex.connectionReused ? ex.connectionIdleMillis : -1, ex.connectNanos, null,
-                decision.reason()));
+                attempted(ex.connectionReused(), endpointsLeft, now), flight.cluster.retryBudget(), now);
+        ex.attemptEnded(null, decision.reason());
         if (!decision.retries()) {
             return false;
         }
         detachUpstream(connection);
         connection.close();
         flight.retries++;
-        ex.upstreamStatus = 0;
         flight.lastFailure = null;
         retryAfter(decision.delayNanos(), null);
         return true;
@@ -842,18 +830,19 @@ final class DownstreamHandler extends TimedConnection
             upstreamFailed(FailureKind.BAD_RESPONSE);
             return;
         }
-        ex.bytesOut += content.content().readableBytes();
+        ex.bodyOut(content.content().readableBytes());
         if (flight.heldHead != null) {
             if (flight.responseKeepAlive && gateway.closesAfterResponse(ctx.channel())) {
                 // A drain (or this listener's removal) began: decided as the head goes out, so the
                 // promise made to the client holds however long the body takes.
                 flight.responseKeepAlive = false;
-                if (flight.heldHead instanceof UpstreamResponse raw && raw.forwardedVerbatim()) {
+                if (flight.heldHead instanceof ReceivedResponse raw && raw.forwardedVerbatim()) {
                     raw.forwardVerbatim(HeaderPolicy.addedResponseFields(false, HttpVersion.HTTP_1_1.equals(flight.clientVersion)));
                 } else {
                     flight.heldHead.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
                 }
             }
+            ex.responded(flight.heldHead.status().code());
             toClient(flight.heldHead, ctx.voidPromise());
             flight.heldHead = null;
             flight.responseStarted = true;
@@ -870,7 +859,7 @@ final class DownstreamHandler extends TimedConnection
         UpstreamConnection connection = flight.upstream;
         detachUpstream(null);
         long now = gateway.nanoTime();
-        ex.doneNanos = now;
+        ex.completed(now);
         if (flight.upstreamReusable && flight.requestFullyWritten) {
             ConnectionPool pool = pools.pool(connection.endpoint(), flight.cluster.config().maxIdlePerEndpoint());
             pool.release(connection, now, connection.idleTimeoutNanos(flight.cluster.config()));
@@ -917,7 +906,7 @@ final class DownstreamHandler extends TimedConnection
             LOG.debug("upstream {} failed: {}", connection.endpoint(), cause.toString());
         }
         if (!flight.requestHeadWritten) {
-            attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), ex.connectionReused);
+            attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), ex.connectionReused());
         } else if (flight.responseStarted) {
             upstreamFailed(FailureKind.RESPONSE_TRUNCATED);
         } else {
@@ -934,7 +923,7 @@ final class DownstreamHandler extends TimedConnection
             }
             abortExchange(kind);
         } else {
-            attemptFailed(kind, connection.endpoint(), ex.connectionReused);
+            attemptFailed(kind, connection.endpoint(), ex.connectionReused());
         }
     }
 
@@ -962,25 +951,25 @@ final class DownstreamHandler extends TimedConnection
     private void reply(FailureKind kind, boolean keepAlive) {
         disarm();
         closeUpstream();
-        ex.failure = kind;
-        ex.status = kind.status().code();
+        ex.failed(kind);
+        ex.responded(kind.status().code());
         // A request whose body was not read to its end leaves the connection mid-message: close it.
         // (A bodyless request's empty end marker still follows; it is dropped when it arrives.)
         boolean keep = keepAlive && (flight.requestComplete || flight.requestBodyless) && !gateway.closesAfterResponse(ctx.channel());
-        HttpResponse response = LocalReply.build(ctx.alloc(), kind, ex.route, ex.requestId, keep);
+        HttpResponse response = LocalReply.build(ctx.alloc(), kind, ex.route(), ex.requestId(), keep);
         if (!HttpVersion.HTTP_1_1.equals(flight.clientVersion) && keep) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
-        ex.bytesOut += ((io.netty.handler.codec.http.FullHttpResponse) response).content().readableBytes();
-        ex.doneNanos = gateway.nanoTime();
+        ex.bodyOut(((io.netty.handler.codec.http.FullHttpResponse) response).content().readableBytes());
+        ex.completed(gateway.nanoTime());
         toClient(response, ctx.voidPromise());
         endExchange(keep);
     }
 
     /** The response head already went out: all that is left is to cut the stream. */
     private void abortExchange(FailureKind kind) {
-        ex.failure = kind;
-        ex.doneNanos = gateway.nanoTime();
+        ex.failed(kind);
+        ex.completed(gateway.nanoTime());
         endExchange(false);
         ctx.close();
     }
@@ -1050,12 +1039,8 @@ final class DownstreamHandler extends TimedConnection
     public void channelInactive(ChannelHandlerContext ctx) {
         disarm();
         if (ex != null) {
-            ex.clientAborted = true;
-            if (ex.status == 0) {
-                // nginx's convention for "client closed the request before the response".
-                ex.status = 499;
-            }
-            ex.doneNanos = gateway.nanoTime();
+            ex.clientWentAway();
+            ex.completed(gateway.nanoTime());
             closeUpstream();
             gateway.exchangeFinished(ex);
             ex = null;
@@ -1187,10 +1172,9 @@ final class DownstreamHandler extends TimedConnection
         switch (fired) {
             case HEAD -> {
                 gateway.exchangeStarted();
-                ex = new Exchange(gateway.clock().millis(), gateway.nanoTime());
+                ex = new RequestLog(gateway.clock().millis(), gateway.nanoTime());
                 flight = new Flight();
-                ex.client = peerAddress;
-                ex.requestId = HeaderPolicy.newRequestId();
+                ex.received(HeaderPolicy.newRequestId(), peerAddress, null, null, null, null);
                 flight.clientVersion = HttpVersion.HTTP_1_1;
                 flight.requestComplete = true;
                 state = State.EXCHANGE;
@@ -1209,7 +1193,7 @@ final class DownstreamHandler extends TimedConnection
             }
             case RESPONSE -> {
                 if (ex != null && !flight.responseStarted && flight.upstream != null) {
-                    attemptFailed(FailureKind.RESPONSE_TIMEOUT, flight.upstream.endpoint(), ex.connectionReused);
+                    attemptFailed(FailureKind.RESPONSE_TIMEOUT, flight.upstream.endpoint(), ex.connectionReused());
                 }
             }
             case NONE, IDLE -> { } // IDLE: the idle list's timer, see idleExpired()

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.config.ListenerConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.observe.AccessLog;
@@ -381,7 +382,7 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** Everything that happens when an exchange ends: the access-log line and the counters. */
-    void exchangeFinished(dev.sluice.observe.Exchange exchange) {
+    void exchangeFinished(dev.sluice.observe.RequestLog exchange) {
         accessLog.log(exchange);
         metrics.record(exchange);
         activeExchanges.decrementAndGet();

@@ -1,7 +1,8 @@
 package dev.sluice.server;
 
-import dev.sluice.upstream.HeaderBytes;
-import dev.sluice.upstream.HopByHop;
+import dev.sluice.http.FieldNames;
+import dev.sluice.http.HeaderBytes;
+import dev.sluice.http.HopByHop;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -19,10 +20,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * made.
  */
 final class HeaderPolicy {
-    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
-    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
-    static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
-    static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+    static final AsciiString X_FORWARDED_FOR = FieldNames.X_FORWARDED_FOR;
+    static final AsciiString X_FORWARDED_PROTO = FieldNames.X_FORWARDED_PROTO;
+    static final AsciiString X_FORWARDED_HOST = FieldNames.X_FORWARDED_HOST;
+    static final AsciiString X_REQUEST_ID = FieldNames.X_REQUEST_ID;
     static final String VIA_VALUE = "1.1 sluice";
     /** Longest incoming request id we keep; anything longer is likely abuse of the log. */
     static final int MAX_REQUEST_ID_LENGTH = 128;

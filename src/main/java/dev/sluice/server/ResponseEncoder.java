@@ -1,8 +1,8 @@
 package dev.sluice.server;
 
-import dev.sluice.upstream.ChunkedBody;
-import dev.sluice.upstream.HeaderBytes;
-import dev.sluice.upstream.UpstreamResponse;
+import dev.sluice.http.ChunkedBody;
+import dev.sluice.http.HeaderBytes;
+import dev.sluice.http.ReceivedResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpContent;
@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * Writes responses to a client: the head in one buffer ({@link HeaderBytes#responseHead}, or
- * {@link UpstreamResponse#writeForwarded} for an endpoint's head forwarded verbatim), then
+ * {@link ReceivedResponse#writeForwarded} for an endpoint's head forwarded verbatim), then
  * the body parts as they are, or as chunks when the response is chunked. It replaced Netty's
  * HttpResponseEncoder (whose head, written field by field into the pooled buffer, was 8% of the
  * event loop's user time with a state machine a connection answering in order does not need);
@@ -40,8 +40,8 @@ final class ResponseEncoder {
 
     /** Encodes one response part (and releases it) into {@code out}: a head, a body part, or bytes as they are. */
     void encodeTo(ChannelHandlerContext ctx, Object msg, List<Object> out) {
-        if (msg instanceof UpstreamResponse raw && raw.forwardedVerbatim()) {
-            // A final response, not 204 or 205, with no transfer coding (UpstreamResponse.verbatim):
+        if (msg instanceof ReceivedResponse raw && raw.forwardedVerbatim()) {
+            // A final response, not 204 or 205, with no transfer coding (ReceivedResponse.verbatim):
             // its framing needs no edit.
             bodyless = isBodyless(raw);
             chunked = false;

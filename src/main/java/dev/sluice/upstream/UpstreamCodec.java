@@ -1,5 +1,9 @@
 package dev.sluice.upstream;
 
+import dev.sluice.http.ResponseDecoder;
+import dev.sluice.http.HeaderBytes;
+import dev.sluice.http.ChunkedBody;
+import dev.sluice.http.ReceivedRequest;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;

@@ -1,5 +1,6 @@
 package dev.sluice.upstream;
 
+import dev.sluice.http.KeepAlive;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;

@@ -13,16 +13,15 @@ class AccessLogTest {
 
     @Test
     void lineIsOneValidJsonObjectWithEveryField() throws Exception {
-        Exchange e = new Exchange(Instant.parse("2026-11-23T11:48:20.007Z").toEpochMilli(), 1_000);
-        e.requestId = "abc";
-        e.method = "POST";
-        e.uri = "/a?q=\"quoted\"\n\u0001";
-        e.route = "api";
-        e.status = 502;
-        e.failure = FailureKind.RESET_BEFORE_RESPONSE;
-        e.addAttempt(new Exchange.Attempt("10.0.0.1:80", true, 1200, 0, FailureKind.RESET_BEFORE_RESPONSE,
-                "not retried: the request may have been processed and POST is not idempotent"));
-        e.doneNanos = 2_501_000;
+        RequestLog e = new RequestLog(Instant.parse("2026-11-23T11:48:20.007Z").toEpochMilli(), 1_000);
+        e.received("abc", null, "POST", "/a?q=\"quoted\"\n\u0001", "HTTP/1.1", null);
+        e.routed("api", "api", 1_500);
+        e.attemptStarted("10.0.0.1:80", true, 1200, 5000);
+        e.attemptEnded(FailureKind.RESET_BEFORE_RESPONSE,
+                "not retried: the request may have been processed and POST is not idempotent");
+        e.failed(FailureKind.RESET_BEFORE_RESPONSE);
+        e.responded(502);
+        e.completed(2_501_000);
         JsonNode line = JSON.readTree(AccessLog.format(e));
         assertThat(line.get("time").asText()).isEqualTo("2026-11-23T11:48:20.007Z");
         assertThat(line.get("path").asText()).isEqualTo("/a?q=\"quoted\"\n\u0001");

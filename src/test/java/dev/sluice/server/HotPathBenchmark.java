@@ -4,9 +4,9 @@ import dev.sluice.config.MatchConfig;
 import dev.sluice.config.RouteConfig;
 import dev.sluice.failure.FailureKind;
 import dev.sluice.observe.AccessLog;
-import dev.sluice.observe.Exchange;
+import dev.sluice.observe.RequestLog;
 import dev.sluice.route.RouteTable;
-import dev.sluice.upstream.HeaderBytes;
+import dev.sluice.http.HeaderBytes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -46,7 +46,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class HotPathBenchmark {
     private RouteTable twentyRoutes;
     private HttpRequest lastRouteRequest;
-    private Exchange exchange;
+    private RequestLog exchange;
 
     @Setup
     public void setUp() {
@@ -59,23 +59,18 @@ public class HotPathBenchmark {
         routes.add(new RouteConfig("default", MatchConfig.prefix("/"), "c", Duration.ofSeconds(1)));
         twentyRoutes = new RouteTable(routes);
         lastRouteRequest = request();
-        exchange = new Exchange(1_763_900_000_000L, 0);
-        exchange.requestId = "6f1c0e0b9c2d4a55b0e7a1f4f3c2d1e0";
-        exchange.client = "203.0.113.7";
-        exchange.method = "GET";
-        exchange.host = "shop.example.com";
-        exchange.uri = "/api/v2/items?page=3&q=\"shoes\"";
-        exchange.protocol = "HTTP/1.1";
-        exchange.route = "api";
-        exchange.cluster = "api";
-        exchange.endpoint = "10.0.0.12:9001";
-        exchange.status = 200;
-        exchange.upstreamStatus = 200;
-        exchange.doneNanos = 2_345_678;
-        exchange.requestSentNanos = 345_678;
-        exchange.bytesOut = 5120;
-        exchange.addAttempt(new Exchange.Attempt("10.0.0.11:9001", false, -1, 0, FailureKind.CONNECT_REFUSED,
-                "retried: unprocessed, next endpoint"));
+        exchange = new RequestLog(1_763_900_000_000L, 0);
+        exchange.received("6f1c0e0b9c2d4a55b0e7a1f4f3c2d1e0", "203.0.113.7", "GET",
+                "/api/v2/items?page=3&q=\"shoes\"", "HTTP/1.1", "shop.example.com");
+        exchange.routed("api", "api", 100);
+        exchange.attemptStarted("10.0.0.11:9001", false, -1, -1);
+        exchange.attemptEnded(FailureKind.CONNECT_REFUSED, "retried: unprocessed, next endpoint");
+        exchange.attemptStarted("10.0.0.12:9001", false, -1, -1);
+        exchange.sent(345_678);
+        exchange.firstByte(1_345_678, 200);
+        exchange.responded(200);
+        exchange.bodyOut(5120);
+        exchange.completed(2_345_678);
     }
 
     private static HttpRequest request() {

@@ -3,6 +3,7 @@ package dev.sluice.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.config.ClusterConfig;
+import dev.sluice.http.KeepAlive;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -2,6 +2,8 @@ package dev.sluice.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.http.HopByHop;
+import dev.sluice.http.ReceivedResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
@@ -167,7 +169,7 @@ class ResponseDecoderTest {
         String method = response.startsWith("HEAD ") ? "HEAD" : "GET";
         String bytes = response.substring(method.equals("HEAD") ? 5 : 0);
         HttpResponse original = (HttpResponse) first(run(() -> netty(), method, List.of(bytes)));
-        UpstreamResponse head = (UpstreamResponse) first(run(ResponseDecoderTest::sluice, method, List.of(bytes)));
+        ReceivedResponse head = (ReceivedResponse) first(run(ResponseDecoderTest::sluice, method, List.of(bytes)));
         assertThat(head.verbatim()).as(response).isTrue();
         assertThat(head.keepAlive()).as(response).isEqualTo(io.netty.handler.codec.http.HttpUtil.isKeepAlive(original));
         assertThat(head.keepAliveField()).isEqualTo(original.headers().get("keep-alive"));
@@ -213,13 +215,13 @@ class ResponseDecoderTest {
         "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n",
     })
     void aHeadThatNeedsEditsBeyondDroppingLinesIsNotForwardedVerbatim(String response) {
-        UpstreamResponse head = (UpstreamResponse) first(run(ResponseDecoderTest::sluice, "GET", List.of(response)));
+        ReceivedResponse head = (ReceivedResponse) first(run(ResponseDecoderTest::sluice, "GET", List.of(response)));
         assertThat(head.verbatim()).as(response).isFalse();
     }
 
     @Test
     void aResponseToHeadWithATransferCodingIsNotForwardedVerbatim() {
-        UpstreamResponse head = (UpstreamResponse) first(run(ResponseDecoderTest::sluice, "HEAD",
+        ReceivedResponse head = (ReceivedResponse) first(run(ResponseDecoderTest::sluice, "HEAD",
                 List.of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")));
         assertThat(head.verbatim()).isFalse();
         assertThat(head.headers().contains("transfer-encoding")).as("no chunks follow, so no coding is forwarded").isFalse();

@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -68,7 +68,7 @@ public final class HeaderBytes {
      * field values; an absolute-form target with no path gets one ({@code http://h} → {@code
      * http://h/}, RFC 9112 §3.2.2), as Netty's encoder does.
      */
-    static ByteBuf requestHead(ByteBufAllocator alloc, HttpRequest request) {
+    public static ByteBuf requestHead(ByteBufAllocator alloc, HttpRequest request) {
         return head(alloc, request.method().asciiName(), withPath(request.uri()), request.protocolVersion().text(),
                 request.headers());
     }

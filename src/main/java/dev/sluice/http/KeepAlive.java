@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.http;
 
 /**
  * A parsed {@code Keep-Alive: timeout=N, max=M} response header (RFC 2068 §19.7.1, still sent by

@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -25,7 +25,7 @@ import java.nio.charset.StandardCharsets;
  * #forwardVerbatim} the fields as they will be forwarded. Once the map is made it is what goes
  * out (the encoder writes it as it writes any response), so an edit to it is never lost.
  */
-public final class UpstreamResponse extends DefaultHttpResponse {
+public final class ReceivedResponse extends DefaultHttpResponse {
     private static final byte[] HTTP_1_1 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
 
     private final HeadFields fields;
@@ -36,7 +36,7 @@ public final class UpstreamResponse extends DefaultHttpResponse {
     private boolean keepAlive;
 
     /** {@code head} runs from the status line to the end of its last field line, {@code fieldsEnd}. */
-    UpstreamResponse(HttpVersion version, HttpResponseStatus status, byte[] head, int statusLineEnd, int fieldsEnd) {
+    ReceivedResponse(HttpVersion version, HttpResponseStatus status, byte[] head, int statusLineEnd, int fieldsEnd) {
         super(version, status, EmptyHttpHeaders.INSTANCE);
         this.fields = new HeadFields(head, statusLineEnd + 2, fieldsEnd);
         this.statusLineEnd = statusLineEnd;

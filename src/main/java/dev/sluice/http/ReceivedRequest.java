@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A request head as a client sent it, kept as bytes; its header map is made only when something
- * asks for it. The counterpart of {@link UpstreamResponse} for the other direction.
+ * asks for it. The counterpart of {@link ReceivedResponse} for the other direction.
  *
  * <p>The server's decoder makes one for the common request (no body, a standard method, see
  * {@code StrictRequestDecoder}) and notes what the gateway needs on the way: the first

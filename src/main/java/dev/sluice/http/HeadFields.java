@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -10,7 +10,7 @@ import java.util.Arrays;
 
 /**
  * The field lines of a head kept as they were received, for a message forwarded from its bytes
- * ({@link UpstreamResponse}, {@link ReceivedRequest}): which lines are hop-by-hop (left out when
+ * ({@link ReceivedResponse}, {@link ReceivedRequest}): which lines are hop-by-hop (left out when
  * forwarded), the lines Sluice adds, and the header map, made only when asked for.
  *
  * <p>The map is the fields as received, or once {@link #forward} was called, the fields as

@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -142,7 +142,7 @@ class StrictRequestDecoderTest {
     @Test
     void onlyAHeadThatNeedsNoEditButDroppedLinesAndAddedOnesIsForwardedFromItsBytes() {
         String plain = "GET /p HTTP/1.1\r\nHost: h\r\nConnection: Keep-Alive, close\r\nTE: trailers\r\nIdempotency-Key: k\r\n\r\n";
-        dev.sluice.upstream.ReceivedRequest ok = received(plain);
+        dev.sluice.http.ReceivedRequest ok = received(plain);
         assertThat(ok.verbatim()).isTrue();
         assertThat(ok.keepAlive()).isFalse();
         assertThat(ok.hasIdempotencyKey()).isTrue();
@@ -168,10 +168,10 @@ class StrictRequestDecoderTest {
         assertThat(ok.forwardedVerbatim()).isFalse();
     }
 
-    private dev.sluice.upstream.ReceivedRequest received(String request) {
+    private dev.sluice.http.ReceivedRequest received(String request) {
         List<HttpObject> objects = decode(request);
         objects.subList(1, objects.size()).forEach(ReferenceCountUtil::release);
-        return (dev.sluice.upstream.ReceivedRequest) objects.get(0);
+        return (dev.sluice.http.ReceivedRequest) objects.get(0);
     }
 
     /** Each decoded message: a request as method, target, version and fields; "end" for each last content. */

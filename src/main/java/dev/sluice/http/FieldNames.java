@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.http;
 
 import io.netty.util.AsciiString;
 import java.util.Arrays;
@@ -10,6 +10,13 @@ import java.util.List;
  * capitalised as most software writes it): forwarded names keep the spelling they came with.
  */
 public final class FieldNames {
+    /** The fields a proxy sets on the way in: the decoders note them, the gateway writes them. */
+    public static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+    public static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+    public static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+    public static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+    /** Makes a non-idempotent request safe to retry (draft-ietf-httpapi-idempotency-key-header). */
+    public static final AsciiString IDEMPOTENCY_KEY = AsciiString.cached("idempotency-key");
     private static final AsciiString[][] BY_LENGTH = new AsciiString[40][];
 
     static {

@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -31,7 +31,7 @@ import java.util.List;
  * {@code String} value, validates each twice over (its line parser, then the header map) and
  * hashes each name into a map. Here the head is found with one scan for line ends, copied once
  * into a byte array and checked byte by byte against RFC 9110's grammar in that array; the head
- * is an {@link UpstreamResponse}, which makes a map of its fields only if asked (most responses
+ * is an {@link ReceivedResponse}, which makes a map of its fields only if asked (most responses
  * are forwarded from the bytes without one).
  *
  * <p>As strict as Sluice's use of Netty's decoder was, and stricter where a proxy must be (RFC
@@ -47,9 +47,9 @@ import java.util.List;
  * is present or no length is (the caller re-frames it for the client); otherwise its length.
  * Bodies come as retained slices of what was read, never copied.
  */
-final class ResponseDecoder extends ByteToMessageDecoder {
+public final class ResponseDecoder extends ByteToMessageDecoder {
     /** Supplies the method of the request a final response answers (HEAD responses have no body). */
-    interface RequestMethods {
+    public interface RequestMethods {
         /** Whether the request this final response answers was a HEAD; called once per final response. */
         boolean finalResponseAnswersHead();
     }
@@ -67,7 +67,7 @@ final class ResponseDecoder extends ByteToMessageDecoder {
     /** Body bytes still to come: of the whole body (FIXED) or of the current chunk (CHUNK_DATA). */
     private long remaining;
 
-    ResponseDecoder(RequestMethods methods, int maxHeadSize, int maxPartSize) {
+    public ResponseDecoder(RequestMethods methods, int maxHeadSize, int maxPartSize) {
         this.methods = methods;
         this.maxHeadSize = maxHeadSize;
         this.maxPartSize = maxPartSize;
@@ -159,9 +159,9 @@ final class ResponseDecoder extends ByteToMessageDecoder {
         checkText(h, reasonStart, eol, "reason phrase");
         HttpResponseStatus status = status(code, h, reasonStart, eol);
 
-        // The map of fields is made only if something asks for it (UpstreamResponse): here each
+        // The map of fields is made only if something asks for it (ReceivedResponse): here each
         // line is checked, and what framing and forwarding need is noted on the way.
-        UpstreamResponse response = new UpstreamResponse(version, status, h, eol, h.length - 2);
+        ReceivedResponse response = new ReceivedResponse(version, status, h, eol, h.length - 2);
         boolean verbatim = code >= 200 && code != 204 && code != 205;
         boolean hasLength = false;
         int lengthStart = 0;

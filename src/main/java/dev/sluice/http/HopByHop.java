@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.http;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * The fields meaningful only for one connection, never forwarded in either direction (RFC 9110
  * §7.6.1), as names and as bytes: the server's header policy removes them from header maps, and
- * {@link UpstreamResponse} leaves their lines out of a head it forwards as it came.
+ * {@link ReceivedResponse} leaves their lines out of a head it forwards as it came.
  */
 public final class HopByHop {
     private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");

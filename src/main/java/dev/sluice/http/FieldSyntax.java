@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.http;
 
 /** The bytes a header field may hold (RFC 9110 §5.1, §5.5), for the decoders of both directions. */
 public final class FieldSyntax {
@@ -22,6 +22,20 @@ public final class FieldSyntax {
 
     public static boolean isTokenChar(byte b) {
         return TOKEN[b & 0xff];
+    }
+
+    /** Whether {@code text} is a token: an HTTP method or a field name (config checks names with it). */
+    public static boolean isToken(String text) {
+        if (text.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c > 0xff || !TOKEN[c]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Field content: visible characters, SP, HTAB and obs-text; no other control character, and no DEL. */

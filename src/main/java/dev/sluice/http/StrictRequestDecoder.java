@@ -1,10 +1,5 @@
-package dev.sluice.server;
+package dev.sluice.http;
 
-import dev.sluice.upstream.FieldNames;
-import dev.sluice.upstream.FieldSyntax;
-import dev.sluice.upstream.HeadLines;
-import dev.sluice.upstream.HopByHop;
-import dev.sluice.upstream.ReceivedRequest;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
@@ -37,9 +32,9 @@ import java.util.List;
  * vector, so Sluice rejects. Netty unfolds silently, so this decoder scans each head before
  * Netty parses it: a line of the head that starts with SP or HTAB is a fold.
  */
-final class StrictRequestDecoder extends HttpRequestDecoder {
+public final class StrictRequestDecoder extends HttpRequestDecoder {
     /** Tells the connection that a request head has started but is not complete yet. */
-    interface HeadProgress {
+    public interface HeadProgress {
         void partialHead();
     }
 
@@ -56,7 +51,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     /** Header maps for heads already checked: no validation on add or set. */
     private static final HttpHeadersFactory CHECKED_HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
-    StrictRequestDecoder(HttpDecoderConfig config, HeadProgress progress) {
+    public StrictRequestDecoder(HttpDecoderConfig config, HeadProgress progress) {
         super(config);
         this.progress = progress;
         this.maxRequestLine = config.getMaxInitialLineLength();
@@ -65,7 +60,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         this.maxHeadBytes = Math.min(config.getMaxInitialLineLength(), config.getMaxHeaderSize());
     }
 
-    static HttpDecoderConfig config(int maxRequestLine, int maxHeaderSize, int maxChunkSize) {
+    public static HttpDecoderConfig config(int maxRequestLine, int maxHeaderSize, int maxChunkSize) {
         return new HttpDecoderConfig()
                 .setMaxInitialLineLength(maxRequestLine)
                 .setMaxHeaderSize(maxHeaderSize)
@@ -238,7 +233,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
                 if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.CONNECTION)) {
                     connectionTokens |= HopByHop.connectionTokens(h, valueStart, valueEnd);
                 }
-            } else if (FieldNames.spells(h, line, nameEnd, DownstreamHandler.IDEMPOTENCY_KEY)) {
+            } else if (FieldNames.spells(h, line, nameEnd, FieldNames.IDEMPOTENCY_KEY)) {
                 idempotencyKey = true;
             } else if (needsEdit(h, line, nameEnd)) {
                 verbatim = false;
@@ -270,8 +265,8 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
      * named {@code close} (which {@code Connection: close} would name, so removed).
      */
     private static final AsciiString[] NEED_EDIT = {
-        HeaderPolicy.X_FORWARDED_FOR, HeaderPolicy.X_FORWARDED_PROTO, HeaderPolicy.X_FORWARDED_HOST,
-        HeaderPolicy.X_REQUEST_ID, HttpHeaderNames.EXPECT, HttpHeaderValues.CLOSE};
+        FieldNames.X_FORWARDED_FOR, FieldNames.X_FORWARDED_PROTO, FieldNames.X_FORWARDED_HOST,
+        FieldNames.X_REQUEST_ID, HttpHeaderNames.EXPECT, HttpHeaderValues.CLOSE};
 
     private static boolean needsEdit(byte[] h, int start, int end) {
         for (AsciiString name : NEED_EDIT) {

@@ -1,0 +1,278 @@
+package dev.sluice.observe;
+
+import dev.sluice.failure.FailureKind;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One request's timeline, in the order things happen to it: received, routed, admitted, each
+ * attempt (endpoint, a reused or new connection and its age, sent, first response byte, how it
+ * failed and what the retry policy decided), responded, completed. Marks are {@code nanoTime}
+ * values, 0 while not reached.
+ *
+ * <p>Written only by the event loop that serves the request, through the methods named after
+ * the events; read (by the access log and the metrics) once, after {@link #completed}.
+ */
+public final class RequestLog {
+    /**
+     * One try at an endpoint that did not end the request: it failed, or its status was retried.
+     * {@code ageMillis} is the connection's age when it was taken (-1 for a new one),
+     * {@code idleMillis} how long it had been idle in its pool (-1 for a new one).
+     */
+    public record Attempt(String endpoint, boolean reused, long idleMillis, long ageMillis, long connectNanos,
+                          FailureKind failure, String decision) {}
+
+    private final long startEpochMillis;
+    private final long receivedNanos;
+    private String requestId;
+    private String client;
+    private String method;
+    private String host;
+    private String uri;
+    private String protocol;
+    private String route;
+    private String cluster;
+    private long routedNanos;
+    private long admittedNanos;
+    private String endpoint;
+    private boolean connectionReused;
+    private long connectionIdleMillis = -1;
+    private long connectionAgeMillis = -1;
+    private long connectNanos;
+    private long requestSentNanos;
+    private long firstByteNanos;
+    private int status;
+    private int upstreamStatus;
+    private FailureKind failure;
+    private boolean clientAborted;
+    private long doneNanos;
+    private long bytesIn;
+    private long bytesOut;
+    private List<Attempt> attempts;
+
+    public RequestLog(long startEpochMillis, long receivedNanos) {
+        this.startEpochMillis = startEpochMillis;
+        this.receivedNanos = receivedNanos;
+    }
+
+    // The events, in timeline order.
+
+    /** The head arrived: what the client asked for. {@code method} and {@code uri} are null for a head that never came. */
+    public void received(String requestId, String client, String method, String uri, String protocol, String host) {
+        this.requestId = requestId;
+        this.client = client;
+        this.method = method;
+        this.uri = uri;
+        this.protocol = protocol;
+        this.host = host;
+    }
+
+    /** The request's host turned out to be another (an absolute-form target's authority). */
+    public void hostIs(String host) {
+        this.host = host;
+    }
+
+    public void requestIdIs(String requestId) {
+        this.requestId = requestId;
+    }
+
+    public void routed(String route, String cluster, long now) {
+        this.route = route;
+        this.cluster = cluster;
+        this.routedNanos = now;
+    }
+
+    public void admitted(long now) {
+        this.admittedNanos = now;
+    }
+
+    /** An attempt took a connection: pooled ({@code idleMillis}, {@code ageMillis} ≥ 0) or about to be made (-1). */
+    public void attemptStarted(String endpoint, boolean reused, long idleMillis, long ageMillis) {
+        this.endpoint = endpoint;
+        this.connectionReused = reused;
+        this.connectionIdleMillis = idleMillis;
+        this.connectionAgeMillis = ageMillis;
+        this.requestSentNanos = 0;
+        this.firstByteNanos = 0;
+        this.upstreamStatus = 0;
+    }
+
+    /** A new connection's connect took {@code nanos} (summed over the request's attempts). */
+    public void connected(long nanos) {
+        this.connectNanos += nanos;
+    }
+
+    /** The whole request reached the endpoint's socket. */
+    public void sent(long now) {
+        this.requestSentNanos = now;
+    }
+
+    /** The endpoint's final response head arrived. */
+    public void firstByte(long now, int upstreamStatus) {
+        this.firstByteNanos = now;
+        this.upstreamStatus = upstreamStatus;
+    }
+
+    /** The current attempt ended the request's chance with this endpoint: why, and what was decided. */
+    public void attemptEnded(FailureKind failure, String decision) {
+        if (attempts == null) {
+            attempts = new ArrayList<>(2);
+        }
+        attempts.add(new Attempt(endpoint, connectionReused, connectionReused ? connectionIdleMillis : -1,
+                connectionReused ? connectionAgeMillis : -1, connectNanos, failure, decision));
+        if (failure != null) {
+            this.upstreamStatus = 0;
+        }
+    }
+
+    /** The response status sent to the client (its head is on its way). */
+    public void responded(int status) {
+        this.status = status;
+    }
+
+    /** Sluice answered (or cut the stream) with this failure. */
+    public void failed(FailureKind kind) {
+        this.failure = kind;
+    }
+
+    public void bodyIn(long bytes) {
+        this.bytesIn += bytes;
+    }
+
+    public void bodyOut(long bytes) {
+        this.bytesOut += bytes;
+    }
+
+    /** The client went away before the response was complete. */
+    public void clientWentAway() {
+        this.clientAborted = true;
+        if (status == 0) {
+            // nginx's convention for "client closed the request before the response".
+            status = 499;
+        }
+    }
+
+    public void completed(long now) {
+        this.doneNanos = now;
+    }
+
+    // What happened, for the access log and the metrics.
+
+    public long startEpochMillis() {
+        return startEpochMillis;
+    }
+
+    public long receivedNanos() {
+        return receivedNanos;
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    public String client() {
+        return client;
+    }
+
+    public String method() {
+        return method;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public String uri() {
+        return uri;
+    }
+
+    public String protocol() {
+        return protocol;
+    }
+
+    public String route() {
+        return route;
+    }
+
+    public String cluster() {
+        return cluster;
+    }
+
+    public long routedNanos() {
+        return routedNanos;
+    }
+
+    public long admittedNanos() {
+        return admittedNanos;
+    }
+
+    public String endpoint() {
+        return endpoint;
+    }
+
+    public boolean connectionReused() {
+        return connectionReused;
+    }
+
+    public long connectionIdleMillis() {
+        return connectionIdleMillis;
+    }
+
+    public long connectionAgeMillis() {
+        return connectionAgeMillis;
+    }
+
+    public long connectNanos() {
+        return connectNanos;
+    }
+
+    public long requestSentNanos() {
+        return requestSentNanos;
+    }
+
+    public long firstByteNanos() {
+        return firstByteNanos;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public int upstreamStatus() {
+        return upstreamStatus;
+    }
+
+    public FailureKind failure() {
+        return failure;
+    }
+
+    /** The client went away before the response was complete. */
+    public boolean clientAborted() {
+        return clientAborted;
+    }
+
+    public long doneNanos() {
+        return doneNanos;
+    }
+
+    public long bytesIn() {
+        return bytesIn;
+    }
+
+    public long bytesOut() {
+        return bytesOut;
+    }
+
+    public List<Attempt> attempts() {
+        return attempts == null ? List.of() : attempts;
+    }
+
+    public long totalNanos() {
+        return doneNanos == 0 ? 0 : doneNanos - receivedNanos;
+    }
+
+    /** From the request's last byte reaching the endpoint to the response's last byte, or 0. */
+    public long upstreamNanos() {
+        return requestSentNanos == 0 || doneNanos == 0 ? 0 : doneNanos - requestSentNanos;
+    }
+}
