@@ -3,14 +3,20 @@ package dev.sluice;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.ConfigStore;
+import dev.sluice.config.HostPort;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /** The command line's way to a running Sluice: its admin API, found from the options or its state directory. */
 final class AdminClient {
@@ -26,30 +32,67 @@ final class AdminClient {
         this.address = address;
     }
 
+    /** Where the running sluice's admin API is, or why it cannot be told. */
+    sealed interface Located {
+        record Found(AdminClient client) implements Located {}
+
+        record NotFound(String why) implements Located {}
+    }
+
     /**
      * The admin address: {@code --admin}, else the one the running process recorded in its state
-     * directory ({@code --state-dir}, or the default next to {@code -c FILE}, or
-     * {@code ./.sluice-state}), else the {@code admin.address} of {@code -c FILE}.
+     * directory ({@code --state-dir}, or the default beside {@code -c FILE}), else the
+     * {@code admin.address} of {@code -c FILE}. With none of these, the one state directory in the
+     * current folder that records a running process; with several, the caller must choose, since
+     * acting on the wrong instance is what per-file state directories exist to prevent.
      */
-    static Optional<AdminClient> locate(String admin, Path stateDir, Path config) {
+    static Located locate(String admin, Path stateDir, Path config) {
         if (admin != null) {
-            return Optional.of(new AdminClient(admin));
+            return new Located.Found(new AdminClient(admin));
         }
-        Path dir = stateDir != null ? stateDir
-                : config != null ? Sluice.defaultStateDir(config) : Path.of(Sluice.STATE_DIR_NAME);
+        if (stateDir == null && config == null) {
+            return inFolder(Path.of("."));
+        }
+        Path dir = stateDir != null ? stateDir : Sluice.defaultStateDir(config);
         Optional<String> recorded = ConfigStore.adminAddressIn(dir);
         if (recorded.isPresent()) {
-            return recorded.map(AdminClient::new);
+            return new Located.Found(new AdminClient(recorded.get()));
         }
         if (config != null) {
             try {
-                return ConfigLoader.load(config).admin().map(a -> a.address())
-                        .filter(a -> a.port() != 0).map(a -> new AdminClient(a.toString()));
+                Optional<HostPort> configured = ConfigLoader.load(config).admin().map(a -> a.address())
+                        .filter(a -> a.port() != 0);
+                if (configured.isPresent()) {
+                    return new Located.Found(new AdminClient(configured.get().toString()));
+                }
             } catch (ConfigException e) {
-                return Optional.empty();
+                // Unreadable: fall through to "not found", which says what to pass instead.
             }
         }
-        return Optional.empty();
+        return new Located.NotFound("no running sluice recorded its admin address in " + dir);
+    }
+
+    /** The one state directory in {@code folder} recorded by a running process. */
+    static Located inFolder(Path folder) {
+        List<Path> running = new ArrayList<>();
+        try (Stream<Path> entries = Files.list(folder)) {
+            for (Path entry : entries.sorted().toList()) {
+                String name = entry.getFileName().toString();
+                if (name.startsWith(".") && name.endsWith(Sluice.STATE_DIR_SUFFIX)
+                        && ConfigStore.adminAddressIn(entry).isPresent()) {
+                    running.add(entry);
+                }
+            }
+        } catch (IOException e) {
+            return new Located.NotFound("cannot list " + folder + ": " + e.getMessage());
+        }
+        if (running.size() == 1) {
+            return new Located.Found(new AdminClient(ConfigStore.adminAddressIn(running.get(0)).orElseThrow()));
+        }
+        return new Located.NotFound(running.isEmpty()
+                ? "no state directory in " + folder + " records a running sluice"
+                : "state directories of several running sluices are here (" + running.stream()
+                        .map(p -> p.getFileName().toString()).collect(Collectors.joining(", ")) + "); say which");
     }
 
     String address() {

@@ -15,6 +15,7 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,11 +36,15 @@ import picocli.CommandLine.Option;
 public final class Sluice implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Sluice.class);
     /**
-     * The state directory's name. By default it sits next to the config file, so the history
-     * belongs to the file whatever directory Sluice is started from (a service manager's working
-     * directory is often {@code /}).
+     * The default state directory of {@code sluice.yaml} is {@code .sluice.yaml.sluice-state}
+     * beside it: next to the file, so the history belongs to the file whatever directory Sluice is
+     * started from (a service manager's working directory is often {@code /}); named after it, so
+     * two config files in one folder never share a history (a rollback on one applied the other's
+     * version 1 when they did).
      */
-    static final String STATE_DIR_NAME = ".sluice-state";
+    static final String STATE_DIR_SUFFIX = ".sluice-state";
+    /** The default before it was named after the config file, shared by every file in the folder. */
+    static final String SHARED_STATE_DIR_NAME = ".sluice-state";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -54,8 +59,13 @@ public final class Sluice implements Runnable {
     }
 
     static Path defaultStateDir(Path configFile) {
-        Path parent = configFile.toAbsolutePath().getParent();
-        return (parent == null ? Path.of(".") : parent).resolve(STATE_DIR_NAME);
+        Path file = configFile.toAbsolutePath().normalize();
+        return folderOf(file).resolve("." + file.getFileName() + STATE_DIR_SUFFIX);
+    }
+
+    static Path folderOf(Path file) {
+        Path parent = file.toAbsolutePath().normalize().getParent();
+        return parent == null ? Path.of(".") : parent;
     }
 
     /** A picocli converter for {@code --bake-period 60s}. */
@@ -76,7 +86,7 @@ public final class Sluice implements Runnable {
         Path config;
 
         @Option(names = "--state-dir", paramLabel = "DIR",
-                description = "where applied config versions are kept (default: .sluice-state next to the config file)")
+                description = "where applied config versions are kept (default: .FILE.sluice-state next to the config file FILE)")
         Path stateDir;
 
         @Option(names = "--bake-period", paramLabel = "DURATION", converter = DurationOption.class,
@@ -148,6 +158,9 @@ public final class Sluice implements Runnable {
      */
     static Optional<ConfigStore> openStore(Path explicit, Path configFile) {
         Path dir = explicit != null ? explicit : defaultStateDir(configFile);
+        if (explicit == null) {
+            warnAboutSharedStateDir(configFile, dir);
+        }
         try {
             return Optional.of(ConfigStore.open(dir));
         } catch (ConfigStore.InUseException e) {
@@ -161,6 +174,20 @@ public final class Sluice implements Runnable {
             System.err.println("sluice: warning: cannot use the state directory " + dir + " (" + e.getMessage()
                     + "); config versions are kept in memory only and lost at exit. Pass --state-dir DIR to keep them.");
             return Optional.of(ConfigStore.inMemory());
+        }
+    }
+
+    /**
+     * The shared default of earlier releases is not read (its versions may be another file's), but
+     * its history is not silently lost either: the message says how to keep it for this file.
+     */
+    private static void warnAboutSharedStateDir(Path configFile, Path dir) {
+        Path shared = folderOf(configFile).resolve(SHARED_STATE_DIR_NAME);
+        if (Files.isRegularFile(shared.resolve("versions.json")) && !Files.exists(dir)) {
+            System.err.println("sluice: note: " + shared + " (the state directory shared by every config file in "
+                    + "this folder before) is no longer used; this file's history starts in " + dir + ". If "
+                    + shared + " holds only this file's history, stop sluice and `mv " + shared + " " + dir
+                    + "` to keep it, or pass --state-dir " + shared + ".");
         }
     }
 
@@ -305,16 +332,19 @@ public final class Sluice implements Runnable {
 
         /** Calls the running sluice's admin API; when it cannot be found or reached, says why and returns empty. */
         Optional<AdminClient.Answer> call(AdminCall call) throws IOException, InterruptedException {
-            Optional<AdminClient> client = AdminClient.locate(admin, stateDir, config);
-            if (client.isEmpty()) {
-                System.err.println("sluice: cannot find the running sluice's admin API; pass --admin HOST:PORT, or "
-                        + "--state-dir DIR or -c FILE of the running instance");
-                return Optional.empty();
+            AdminClient client;
+            switch (AdminClient.locate(admin, stateDir, config)) {
+                case AdminClient.Located.Found found -> client = found.client();
+                case AdminClient.Located.NotFound notFound -> {
+                    System.err.println("sluice: cannot find the running sluice's admin API (" + notFound.why()
+                            + "); pass -c FILE or --state-dir DIR of the running instance, or --admin HOST:PORT");
+                    return Optional.empty();
+                }
             }
             try {
-                return Optional.of(call.on(client.get()));
+                return Optional.of(call.on(client));
             } catch (ConnectException e) {
-                System.err.println("sluice: nothing answers at " + client.get().address() + " (is sluice running?)");
+                System.err.println("sluice: nothing answers at " + client.address() + " (is sluice running?)");
                 return Optional.empty();
             }
         }

@@ -35,12 +35,12 @@ import java.util.function.UnaryOperator;
  * STATE_DIR/versions.json        the index: current version, every version's metadata, recent refusals
  * STATE_DIR/configs/000007.yaml  the exact text of version 7
  * STATE_DIR/instance.json        pid and admin address of the process using it (for `sluice rollback`)
- * STATE_DIR/lock                 held while a process uses the directory
+ * STATE_DIR/lock                 locked while a process uses the directory; holds that process's pid
  * </pre>
  *
  * Files are replaced atomically (written aside, then renamed), so a crash leaves the previous
  * index, never half of one. One process at a time: a second is refused, because two writers
- * would each believe their own "current".
+ * would each believe their own "current", and a rollback in one could apply the other's config.
  */
 public final class ConfigStore implements AutoCloseable {
     /** The texts of the last 50 versions are kept (and always the last known good's): enough
@@ -52,6 +52,7 @@ public final class ConfigStore implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final String INDEX = "versions.json";
     private static final String INSTANCE = "instance.json";
+    private static final String LOCK = "lock";
 
     /** The state directory is locked by another running process. */
     public static final class InUseException extends IOException {
@@ -95,7 +96,10 @@ public final class ConfigStore implements AutoCloseable {
      */
     public static ConfigStore open(Path dir) throws IOException {
         Files.createDirectories(dir.resolve("configs"));
-        FileChannel channel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        Path lockFile = dir.resolve(LOCK);
+        // Not TRUNCATE_EXISTING: the file may be locked by its holder, whose pid in it is the answer.
+        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
         FileLock lock;
         try {
             lock = channel.tryLock();
@@ -104,12 +108,22 @@ public final class ConfigStore implements AutoCloseable {
         }
         if (lock == null) {
             channel.close();
-            String holder = readInstance(dir).map(i -> " (pid " + i.path("pid").asText("?") + ", admin "
-                    + i.path("admin").asText("none") + ")").orElse("");
-            throw new InUseException("state directory " + dir + " is in use by another running sluice" + holder
-                    + "; give each process its own --state-dir");
+            throw new InUseException("state directory " + dir + " is in use by another running sluice ("
+                    + holder(dir) + "); stop it first, or give each process its own --state-dir");
         }
         ConfigStore store = new ConfigStore(Optional.of(dir), channel, lock);
+        try {
+            // The pid goes in the locked file itself, at once: instance.json is written only once
+            // the admin API is up, and one left by a killed process names a pid long gone.
+            channel.truncate(0);
+            ByteBuffer pid = ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
+            for (long at = 0; pid.hasRemaining(); ) {
+                at += channel.write(pid, at);
+            }
+        } catch (IOException e) {
+            store.close();
+            throw new IOException("cannot write " + lockFile + ": " + e.getMessage(), e);
+        }
         try {
             store.readIndex();
         } catch (IOException | RuntimeException e) {
@@ -117,6 +131,26 @@ public final class ConfigStore implements AutoCloseable {
             throw new IOException("cannot read " + dir.resolve(INDEX) + ": " + e.getMessage(), e);
         }
         return store;
+    }
+
+    /**
+     * Who holds {@code dir}'s lock: the pid it wrote in the lock file, and the admin address from
+     * {@code instance.json} when that was written by the same process.
+     */
+    private static String holder(Path dir) {
+        String pid;
+        try {
+            pid = Files.readString(dir.resolve(LOCK), StandardCharsets.US_ASCII).strip();
+        } catch (IOException e) {
+            pid = "";
+        }
+        if (pid.isEmpty()) {
+            return "pid not yet recorded";
+        }
+        String lockPid = pid;
+        Optional<String> admin = readInstance(dir).filter(i -> i.path("pid").asText().equals(lockPid))
+                .map(i -> i.path("admin").asText("")).filter(a -> !a.isEmpty());
+        return "pid " + pid + admin.map(a -> ", admin " + a).orElse("");
     }
 
     public Optional<Path> directory() {

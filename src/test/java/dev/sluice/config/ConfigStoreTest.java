@@ -75,15 +75,37 @@ class ConfigStoreTest {
 
     @Test
     void aSecondProcessCannotUseTheSameStateDirectory() throws IOException {
+        long pid = ProcessHandle.current().pid();
         try (ConfigStore first = ConfigStore.open(dir)) {
-            first.writeInstance(4242, Optional.of("127.0.0.1:9901"));
+            first.writeInstance(pid, Optional.of("127.0.0.1:9901"));
             assertThatThrownBy(() -> ConfigStore.open(dir))
                     .isInstanceOf(ConfigStore.InUseException.class)
-                    .hasMessageContaining("in use by another running sluice (pid 4242, admin 127.0.0.1:9901)");
+                    .hasMessageContaining("in use by another running sluice (pid " + pid + ", admin 127.0.0.1:9901)");
             assertThat(ConfigStore.adminAddressIn(dir)).contains("127.0.0.1:9901");
         }
         assertThat(ConfigStore.adminAddressIn(dir)).as("removed at close").isEmpty();
         ConfigStore.open(dir).close();
+    }
+
+    @Test
+    void theHolderIsNamedByItsPidFromTheMomentItLocksTheDirectory() throws IOException {
+        try (ConfigStore first = ConfigStore.open(dir)) {
+            // Starting: the lock is held, instance.json not written yet.
+            assertThatThrownBy(() -> ConfigStore.open(dir))
+                    .isInstanceOf(ConfigStore.InUseException.class)
+                    .hasMessageContaining("in use by another running sluice (pid " + ProcessHandle.current().pid() + ")");
+        }
+    }
+
+    @Test
+    void anInstanceFileLeftByAKilledProcessDoesNotNameTheHolder() throws IOException {
+        // What a SIGKILLed sluice leaves: its instance.json; the OS released its lock.
+        Files.writeString(dir.resolve("instance.json"), "{\"pid\": 999999999, \"admin\": \"127.0.0.1:1\"}\n");
+        try (ConfigStore first = ConfigStore.open(dir)) {
+            assertThatThrownBy(() -> ConfigStore.open(dir))
+                    .hasMessageContaining("(pid " + ProcessHandle.current().pid() + ")")
+                    .hasMessageNotContaining("999999999");
+        }
     }
 
     @Test

@@ -83,6 +83,10 @@ final class ChildSluice implements AutoCloseable {
         return stderr().stream().filter(l -> l.contains(text)).findFirst().orElseThrow();
     }
 
+    long pid() {
+        return process.pid();
+    }
+
     void signal(String name) throws IOException, InterruptedException {
         Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
         if (kill.waitFor() != 0) {
