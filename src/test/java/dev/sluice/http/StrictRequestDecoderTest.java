@@ -70,6 +70,55 @@ class StrictRequestDecoderTest {
         assertThat(failed(decode("\r\nGET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n"))).isTrue();
     }
 
+    /** RFC 9112 §3: single spaces only; what a lenient parser splits on as well is what smuggling uses. */
+    private static final List<String> MALFORMED_REQUEST_LINES = List.of(
+            "GET\t/ HTTP/1.1",
+            "GET /\tHTTP/1.1",
+            "GET  / HTTP/1.1",
+            "GET /  HTTP/1.1",
+            " GET / HTTP/1.1",
+            "\tGET / HTTP/1.1",
+            "GET / HTTP/1.1 ",
+            "GET / HTTP/1.1\t",
+            "GET\u000b/ HTTP/1.1",
+            "GET /\u000cHTTP/1.1",
+            "GET /\rHTTP/1.1",
+            "GET /a b HTTP/1.1",
+            "GET /",
+            "GET / HTTP/1.1\u0000");
+
+    @Test
+    void aRequestLineWithWhitespaceOtherThanSingleSpacesIsRejected() {
+        for (String line : MALFORMED_REQUEST_LINES) {
+            List<HttpObject> out = decode(line + "\r\nHost: h\r\n\r\n");
+            assertThat(out).as(line).hasSize(1);
+            assertThat(out.get(0).decoderResult().cause()).as(line).hasMessageContaining("RFC 9112 §3");
+            assertThat(failed(out)).as(line).isTrue();
+        }
+    }
+
+    @Test
+    void aMalformedRequestLineIsRejectedWhereverThePacketsSplitIt() {
+        for (String line : MALFORMED_REQUEST_LINES) {
+            String request = line + "\r\nHost: h\r\n\r\n";
+            for (int cut = 1; cut < request.length(); cut++) {
+                String split = request.substring(0, cut) + "|" + request.substring(cut);
+                assertThat(failed(decode(request.substring(0, cut), request.substring(cut)))).as(split).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aMalformedRequestLineAfterAGoodRequestOnTheSameConnectionIsRejected() {
+        for (String second : List.of("GET\t/b HTTP/1.1", "GET /b HTTP/1.1 ")) {
+            List<HttpObject> out = decode("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
+                    + second + "\r\nHost: h\r\n\r\n");
+
+            assertThat(requests(out)).as(second).startsWith("POST /a HTTP/1.1 [Host=h][Content-Length=3] end3\n")
+                    .endsWith("failed GET /bad-request HTTP/1.1  end0\n");
+        }
+    }
+
     @Test
     void headArrivingInPiecesIsReportedAsPartial() {
         List<HttpObject> out = decode("GET / HTTP/1.1\r\nHo", "st: h\r\n\r\n");
