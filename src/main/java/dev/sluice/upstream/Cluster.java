@@ -5,24 +5,58 @@ import dev.sluice.resilience.RetryBudget;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.random.RandomGenerator;
 
 /** A cluster at run time: its settings, its endpoints, the load balancer and the retry budget. */
 public final class Cluster {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Cluster.class);
     /** 50%: passive ejection may take out half a cluster, never more (at least one endpoint). */
     static final double MAX_EJECTED_SHARE = 0.5;
+    /**
+     * The default random source. Every event loop picks from the same cluster, so each draw goes
+     * to the calling thread's own {@link ThreadLocalRandom}: no state shared between loops. A
+     * field cannot hold {@code ThreadLocalRandom.current()} itself, which is only valid on the
+     * thread that called it.
+     */
+    private static final RandomGenerator PER_THREAD_RANDOM = new RandomGenerator() {
+        @Override
+        public long nextLong() {
+            return ThreadLocalRandom.current().nextLong();
+        }
+
+        @Override
+        public int nextInt(int bound) {
+            return ThreadLocalRandom.current().nextInt(bound);
+        }
+
+        @Override
+        public double nextDouble(double bound) {
+            return ThreadLocalRandom.current().nextDouble(bound);
+        }
+    };
 
     private final ClusterConfig config;
     private final Endpoint[] endpoints;
     private final List<Endpoint> endpointList;
     private final RetryBudget retryBudget;
     private final long slowStartNanos;
+    /** Draws for least request's two choices and weighted picks; called from every event loop. */
+    private final RandomGenerator random;
     private final AtomicInteger next = new AtomicInteger();
     /** Last panic state seen by a first pick; only for saying so once in the log. */
     private volatile boolean inPanic;
 
     public Cluster(ClusterConfig config, List<Endpoint> endpoints, long nowNanos) {
+        this(config, endpoints, nowNanos, PER_THREAD_RANDOM);
+    }
+
+    /**
+     * A cluster whose load balancer draws from {@code random} (tests pass a seeded one). It is
+     * called from every event loop that picks, so it must be safe to share between threads.
+     */
+    public Cluster(ClusterConfig config, List<Endpoint> endpoints, long nowNanos, RandomGenerator random) {
         this.config = config;
+        this.random = random;
         this.endpoints = endpoints.toArray(Endpoint[]::new);
         this.endpointList = List.copyOf(endpoints);
         this.retryBudget = RetryBudget.defaults(nowNanos);
@@ -111,7 +145,6 @@ public final class Cluster {
     /** Power of two choices: two random eligible endpoints, the less loaded (per weight) wins. */
     private Endpoint leastRequest(long triedMask, long now, boolean panic) {
         int n = endpoints.length;
-        ThreadLocalRandom random = ThreadLocalRandom.current();
         int a = firstEligibleFrom(random.nextInt(n), triedMask, now, panic);
         if (a < 0) {
             return null;
@@ -146,7 +179,7 @@ public final class Cluster {
         if (total <= 0) {
             return null;
         }
-        double r = ThreadLocalRandom.current().nextDouble(total);
+        double r = random.nextDouble(total);
         Endpoint last = null;
         for (int i = 0; i < endpoints.length; i++) {
             if (eligible(i, triedMask, now, panic)) {
