@@ -17,6 +17,8 @@ public final class ConnectionPool {
     private final int maxIdle;
     private final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
     private ScheduledFuture<?> evictor;
+    /** When {@link #evictor} runs, on the clock of {@code now}; meaningless while it is null. */
+    private long evictAtNanos;
 
     ConnectionPool(EventLoop loop, LongSupplier nanoClock, int maxIdle) {
         this.loop = loop;
@@ -38,7 +40,7 @@ public final class ConnectionPool {
         while ((c = idle.peekFirst()) != null) {
             if (!c.usableAt(now)) {
                 idle.pollFirst();
-                c.close();
+                discard(c);
                 continue;
             }
             if (now - c.idleSinceNanos() >= maxIdleNanos) {
@@ -63,10 +65,27 @@ public final class ConnectionPool {
         }
         c.parkIn(this, now, expiresAt);
         idle.addFirst(c);
-        if (evictor == null) {
-            scheduleEviction(idleTimeoutNanos);
+        if (evictor == null || expiresAt < evictAtNanos) {
+            // A shorter timeout than the pooled connections' (the endpoint has since learned its
+            // backend's) must not wait for their eviction.
+            if (evictor != null) {
+                evictor.cancel(false);
+            }
+            scheduleEviction(now, idleTimeoutNanos);
         }
         return true;
+    }
+
+    /**
+     * Closes a connection taken out of the pool as unusable, unless its socket is already closed:
+     * then the backend closed it and Netty has yet to say so (channelInactive comes after the
+     * current event-loop turn), and closing it here would claim the close as ours, so
+     * {@link #closedWhileIdle} would not learn the backend's keep-alive timeout from it.
+     */
+    private static void discard(UpstreamConnection c) {
+        if (c.channel().isActive()) {
+            c.close();
+        }
     }
 
     /**
@@ -94,7 +113,7 @@ public final class ConnectionPool {
             UpstreamConnection c = it.next();
             if (!c.usableAt(now)) {
                 it.remove();
-                c.close();
+                discard(c);
             } else {
                 next = Math.min(next, c.expiresAtNanos() - now);
             }
@@ -110,15 +129,18 @@ public final class ConnectionPool {
         }
     }
 
-    private void scheduleEviction(long delayNanos) {
-        evictor = loop.schedule(this::evict, Math.max(delayNanos, 1_000_000L), TimeUnit.NANOSECONDS);
+    private void scheduleEviction(long now, long delayNanos) {
+        long delay = Math.max(delayNanos, 1_000_000L);
+        evictAtNanos = now + delay;
+        evictor = loop.schedule(this::evict, delay, TimeUnit.NANOSECONDS);
     }
 
     private void evict() {
         evictor = null;
-        long next = closeExpired(nanoClock.getAsLong());
+        long now = nanoClock.getAsLong();
+        long next = closeExpired(now);
         if (next >= 0) {
-            scheduleEviction(next);
+            scheduleEviction(now, next);
         }
     }
 }
