@@ -6,7 +6,7 @@ import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.observe.AccessLog;
 import dev.sluice.server.Gateway;
-import dev.sluice.server.Snapshot;
+import dev.sluice.exchange.Snapshot;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 import java.io.IOException;
@@ -75,6 +75,7 @@ public final class Instance implements AutoCloseable {
     private Instance(Gateway gateway, AccessLog accessLog, Startup startup) {
         this.gateway = gateway;
         this.accessLog = accessLog;
+        gateway.metrics().countDroppedLines(accessLog);
         this.store = startup.store();
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
                 .name("sluice-control").unstarted(r));
@@ -139,6 +140,14 @@ public final class Instance implements AutoCloseable {
     /** False from the moment a drain starts: {@code /ready} answers 503 so balancers stop sending. */
     public boolean ready() {
         return !drain.started();
+    }
+
+    /**
+     * SIGUSR1 (logrotate's {@code postrotate}): the access log file is opened again at its path,
+     * on the access log's writer thread once the lines logged before are written.
+     */
+    public void reopenAccessLog() {
+        accessLog.reopen();
     }
 
     /** SIGHUP: the config file again; a bad one is refused (and logged) and the running one stays. */

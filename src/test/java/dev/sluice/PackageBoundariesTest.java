@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  */
 class PackageBoundariesTest {
     private static final Path MAIN = Path.of("src/main/java/dev/sluice");
-    private static final List<String> DATA_PLANE = List.of("server", "http", "route", "upstream", "resilience", "failure");
+    private static final List<String> DATA_PLANE = List.of("server", "exchange", "http", "route", "upstream", "resilience", "failure");
     /** Config records the data plane may read; everything else in dev.sluice.config is control plane. */
     private static final Pattern CONFIG_RECORD = Pattern.compile(
             "dev\\.sluice\\.config\\.(\\w+Config|HostPort|SluiceConfig)(\\.\\w+)?");

@@ -3,6 +3,10 @@ package dev.sluice.server;
 import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.config.ListenerConfig;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.exchange.Admission;
+import dev.sluice.exchange.ExchangeContext;
+import dev.sluice.exchange.HeaderPolicy;
+import dev.sluice.exchange.Snapshot;
 import dev.sluice.observe.AccessLog;
 import dev.sluice.upstream.UpstreamConnector;
 import dev.sluice.upstream.UpstreamPools;
@@ -40,8 +44,10 @@ public final class Gateway implements AutoCloseable {
 
     private final Transport transport;
     private final EventLoopGroup loops;
-    private final Map<EventLoop, UpstreamPools> pools = new IdentityHashMap<>();
-    private final Map<EventLoop, DeadlineWheel> deadlines = new IdentityHashMap<>();
+    // Per event loop: filled for the gateway's own loops at construction, read once per client connection.
+    private final Map<EventLoop, UpstreamPools> pools = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<EventLoop, DeadlineWheel> deadlines = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<EventLoop, ExchangeContext> exchanges = new java.util.concurrent.ConcurrentHashMap<>();
     private final UpstreamConnector connector;
     private final AccessLog accessLog;
     private final Clock clock;
@@ -68,9 +74,7 @@ public final class Gateway implements AutoCloseable {
         this.nanoClock = nanoClock;
         this.connector = new UpstreamConnector(transport.socketChannel(), nanoClock);
         for (EventExecutor executor : loops) {
-            EventLoop loop = (EventLoop) executor;
-            pools.put(loop, new UpstreamPools(loop, nanoClock));
-            deadlines.put(loop, new DeadlineWheel(loop, nanoClock));
+            serveOn((EventLoop) executor);
         }
         this.snapshot = Snapshot.build(config, null, nanoClock.getAsLong());
         startHealthChecks(snapshot);
@@ -128,16 +132,7 @@ public final class Gateway implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        clientChannels.add(ch);
-                        DownstreamHandler handler = new DownstreamHandler(Gateway.this, runtime);
-                        // Two handlers and no more: each costs a hop per message and memory per
-                        // idle connection. The response encoder is called by DownstreamHandler
-                        // directly, and flushes are batched by DownstreamHandler itself.
-                        ch.pipeline()
-                                .addLast("decoder", new StrictRequestDecoder(StrictRequestDecoder.config(
-                                        listener.maxRequestLine(), listener.maxHeaderSize(),
-                                        UpstreamConnector.MAX_CHUNK_SIZE), handler))
-                                .addLast("proxy", handler);
+                        serveClient(ch, runtime);
                     }
                 });
         Channel channel;
@@ -150,6 +145,28 @@ public final class Gateway implements AutoCloseable {
         LOG.info("listening on {} ({}, {} event loops)", channel.localAddress(), transport.name(),
                 snapshot.config().server().effectiveEventLoopThreads());
         return channel;
+    }
+
+    /** Makes what the connections and exchanges served by {@code loop} share: its pools, deadline wheel and exchange context. */
+    void serveOn(EventLoop loop) {
+        UpstreamPools loopPools = new UpstreamPools(loop, nanoClock);
+        pools.put(loop, loopPools);
+        deadlines.put(loop, new DeadlineWheel(loop, nanoClock));
+        exchanges.put(loop, new ExchangeContext(loop, loopPools, connector, nanoClock, this::snapshot, Admission.ALL));
+    }
+
+    /** Sets up a client connection accepted by {@code listener}, on one of the loops {@link #serveOn} knows. */
+    void serveClient(Channel ch, ListenerRuntime listener) {
+        clientChannels.add(ch);
+        ClientConnection handler = new ClientConnection(this, listener);
+        ListenerConfig config = listener.config;
+        // Two handlers and no more: each costs a hop per message and memory per idle connection.
+        // The response encoder is called by ClientConnection directly, and flushes are batched by
+        // ClientConnection itself.
+        ch.pipeline()
+                .addLast("decoder", new StrictRequestDecoder(StrictRequestDecoder.config(config.maxRequestLine(),
+                        config.maxHeaderSize(), UpstreamConnector.MAX_CHUNK_SIZE), handler))
+                .addLast("proxy", handler);
     }
 
     /** The addresses the listeners are bound to, in config order (port 0 resolved). */
@@ -359,8 +376,14 @@ public final class Gateway implements AutoCloseable {
         return clientChannels.size();
     }
 
-    UpstreamPools pools(EventLoop loop) {
-        return pools.get(loop);
+    /** What the exchanges served by {@code loop} share: its pools, the connector, the clock, the snapshot, admission. */
+    ExchangeContext exchanges(EventLoop loop) {
+        return exchanges.get(loop);
+    }
+
+    /** A fresh request id. */
+    String newRequestId() {
+        return HeaderPolicy.newRequestId();
     }
 
     /** The header, body and response deadlines of the client connections on {@code loop}. */

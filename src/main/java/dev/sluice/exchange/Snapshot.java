@@ -1,11 +1,13 @@
-package dev.sluice.server;
+package dev.sluice.exchange;
 
 import dev.sluice.config.ClusterConfig;
 import dev.sluice.config.EndpointConfig;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.route.Route;
 import dev.sluice.route.RouteTable;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
+import io.netty.handler.codec.http.HttpRequest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -18,6 +20,13 @@ import java.util.Map;
  * never shows it half of one config and half of another.
  */
 public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Cluster> clusters) {
+
+    /** The route step: the first route that matches {@code request} (whose host is {@code host}), and its cluster. */
+    public Routed route(HttpRequest request, String host) {
+        Route route = routes.match(request, host);
+        // A route's cluster always exists: the config is validated whole before it becomes a snapshot.
+        return route == null ? Routed.NOWHERE : new Routed.To(route, clusters.get(route.cluster()));
+    }
 
     /**
      * Builds a snapshot, keeping the {@link Endpoint} objects of {@code previous} whose cluster

@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.exchange;
 
 import dev.sluice.http.FieldNames;
 import dev.sluice.http.HeaderBytes;
@@ -19,7 +19,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code Via} appended (§7.6.3), the {@code X-Forwarded-*} trio set, and a request id kept or
  * made.
  */
-final class HeaderPolicy {
+public final class HeaderPolicy {
     static final AsciiString X_FORWARDED_FOR = FieldNames.X_FORWARDED_FOR;
     static final AsciiString X_FORWARDED_PROTO = FieldNames.X_FORWARDED_PROTO;
     static final AsciiString X_FORWARDED_HOST = FieldNames.X_FORWARDED_HOST;
@@ -126,7 +126,7 @@ final class HeaderPolicy {
      * endpoint sent; one list either way, RFC 9110 §5.3), and Connection when the client
      * connection closes, or stays open for an HTTP/1.0 client.
      */
-    static byte[] addedResponseFields(boolean keepAlive, boolean http11Client) {
+    public static byte[] addedResponseFields(boolean keepAlive, boolean http11Client) {
         return !keepAlive ? VIA_CLOSE_LINES : http11Client ? VIA_LINE : VIA_KEEP_ALIVE_LINES;
     }
 
@@ -178,22 +178,26 @@ final class HeaderPolicy {
         return new DefaultHttpRequest(request.protocolVersion(), request.method(), request.uri(), headers);
     }
 
-    /** Keeps a well-formed incoming {@code x-request-id}, otherwise sets a fresh one; returns it. */
-    static String ensureRequestId(HttpHeaders headers) {
+    /** Keeps a well-formed incoming {@code x-request-id}, otherwise sets {@code fresh}; returns the one kept. */
+    public static String ensureRequestId(HttpHeaders headers, String fresh) {
         String id = headers.get(X_REQUEST_ID);
         if (id != null && isWellFormedId(id) && headers.getAll(X_REQUEST_ID).size() == 1) {
             return id;
         }
-        id = newRequestId();
+        id = fresh;
         headers.set(X_REQUEST_ID, id);
         return id;
     }
 
     private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-    /** 128 random bits as 32 lower-case hex digits. */
-    static String newRequestId() {
-        ThreadLocalRandom r = ThreadLocalRandom.current();
+    /** 128 random bits as 32 lower-case hex digits: the default request id. */
+    public static String newRequestId() {
+        return newRequestId(ThreadLocalRandom.current());
+    }
+
+    /** 128 bits of {@code r} as 32 lower-case hex digits. */
+    public static String newRequestId(java.util.random.RandomGenerator r) {
         byte[] out = new byte[32];
         hex(r.nextLong(), out, 0);
         hex(r.nextLong(), out, 16);

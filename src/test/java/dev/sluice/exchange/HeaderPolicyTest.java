@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.exchange;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,0 +1,56 @@
+package dev.sluice.exchange;
+
+import dev.sluice.upstream.UpstreamConnector;
+import dev.sluice.upstream.UpstreamPools;
+import io.netty.channel.EventLoop;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+/**
+ * What every exchange served by one event loop shares: the loop, its connection pools, the
+ * connector, the clock, the current snapshot and the admission policy. One per event loop, so
+ * an exchange finds its pools without a lookup; time is read from the injected clock only.
+ */
+public final class ExchangeContext {
+    private final EventLoop loop;
+    private final UpstreamPools pools;
+    private final UpstreamConnector connector;
+    private final LongSupplier nanoClock;
+    private final Supplier<Snapshot> snapshots;
+    private final Admission admission;
+
+    public ExchangeContext(EventLoop loop, UpstreamPools pools, UpstreamConnector connector, LongSupplier nanoClock,
+                           Supplier<Snapshot> snapshots, Admission admission) {
+        this.loop = loop;
+        this.pools = pools;
+        this.connector = connector;
+        this.nanoClock = nanoClock;
+        this.snapshots = snapshots;
+        this.admission = admission;
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    UpstreamPools pools() {
+        return pools;
+    }
+
+    UpstreamConnector connector() {
+        return connector;
+    }
+
+    long nanoTime() {
+        return nanoClock.getAsLong();
+    }
+
+    /** The snapshot current now; a request reads it once, when it is routed. */
+    Snapshot snapshot() {
+        return snapshots.get();
+    }
+
+    Admission admission() {
+        return admission;
+    }
+}
