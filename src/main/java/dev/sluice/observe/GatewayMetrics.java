@@ -2,6 +2,7 @@ package dev.sluice.observe;
 
 import dev.sluice.failure.FailureKind;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -35,6 +36,13 @@ public final class GatewayMetrics {
 
     public void gauge(String name, String description, Supplier<Number> value) {
         Gauge.builder(name, value).description(description).register(registry);
+    }
+
+    /** {@code sluice_access_log_dropped_total}, read from the access log at each scrape. */
+    public void countDroppedLines(AccessLog accessLog) {
+        FunctionCounter.builder("sluice.access_log.dropped", accessLog, AccessLog::droppedLines)
+                .description("Access-log lines dropped: their file or stdout did not keep up, or the write failed")
+                .register(registry);
     }
 
     /** Counts a finished exchange. */
