@@ -6,7 +6,8 @@ import sun.misc.SignalHandler;
 
 /**
  * POSIX signals: TERM and INT start a graceful drain (then exit 0, not the JVM's 143), HUP
- * reloads. Handlers run on the JVM's signal thread and must only hand work over.
+ * reloads, USR1 reopens the access log file. Handlers run on the JVM's signal thread and must
+ * only hand work over.
  */
 final class Signals {
     private Signals() {}
@@ -23,5 +24,10 @@ final class Signals {
      */
     static boolean onHangup(Runnable action) {
         return Signal.handle(new Signal("HUP"), s -> action.run()) != SignalHandler.SIG_IGN;
+    }
+
+    /** USR1: what logrotate's {@code postrotate} sends, as to nginx, to have log files reopened. */
+    static void onUser1(Runnable action) {
+        Signal.handle(new Signal("USR1"), s -> action.run());
     }
 }

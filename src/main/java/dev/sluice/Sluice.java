@@ -350,7 +350,10 @@ public final class Sluice implements Runnable {
         }
     }
 
-    /** Runs until a drain (SIGTERM, SIGINT, POST /drain) ends; SIGHUP reloads the config file. Returns the exit code. */
+    /**
+     * Runs until a drain (SIGTERM, SIGINT, POST /drain) ends; SIGHUP reloads the config file, SIGUSR1
+     * reopens the access log file. Returns the exit code.
+     */
     static int serve(SluiceConfig config, Instance.Startup startup, List<AutoCloseable> extras) throws Exception {
         Instance instance;
         try {
@@ -370,6 +373,7 @@ public final class Sluice implements Runnable {
             LOG.warn("SIGHUP is ignored by this process (started with nohup?), so it cannot reload the config; "
                     + "use POST /reload on the admin API instead");
         }
+        Signals.onUser1(instance::reopenAccessLog);
         instance.stopped().join();
         closeAll(extras);
         LOG.info("stopped");
