@@ -1,23 +1,22 @@
 package dev.sluice;
 
 import dev.sluice.admin.AdminServer;
+import dev.sluice.admin.Status;
 import dev.sluice.config.ConfigStore;
 import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.control.ControlApi;
+import dev.sluice.control.ControlPlane;
 import dev.sluice.observe.AccessLog;
+import dev.sluice.observe.TrafficCounters;
+import dev.sluice.server.Drain;
 import dev.sluice.server.Gateway;
-import dev.sluice.exchange.Snapshot;
-import dev.sluice.upstream.Cluster;
-import dev.sluice.upstream.Endpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -26,9 +25,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running Sluice: the gateway, its admin API, its access log, and the control plane that
- * changes its config ({@link ControlPlane}) and shuts it down gracefully ({@link Drain}).
- * Everything here runs off the event loops.
+ * One running Sluice process: the {@link Gateway} (the data plane), its admin API, its access
+ * log, the {@link ControlPlane} that changes its config and the {@link Drain} that shuts it down
+ * gracefully, wired together. Everything here runs off the event loops.
  */
 public final class Instance implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Instance.class);
@@ -94,7 +93,8 @@ public final class Instance implements AutoCloseable {
             instance = new Instance(gateway, accessLog, startup);
             instance.control.started(startup.text(), startup.source(), startup.restoredFrom());
             if (config.admin().isPresent()) {
-                instance.admin = AdminServer.start(config.admin().get().address(), new ControlApi(instance));
+                instance.admin = AdminServer.start(config.admin().get().address(), instance.observed(),
+                        new ControlApi(instance.control, instance::drain));
             }
             instance.store.writeInstance(ProcessHandle.current().pid(),
                     instance.adminAddress().map(a -> a.getHostString() + ":" + a.getPort()));
@@ -123,10 +123,6 @@ public final class Instance implements AutoCloseable {
 
     public Gateway gateway() {
         return gateway;
-    }
-
-    ControlPlane control() {
-        return control;
     }
 
     public List<InetSocketAddress> listenerAddresses() {
@@ -201,65 +197,26 @@ public final class Instance implements AutoCloseable {
                 r.inFlightAtClose(), r.connectionsAtClose(), outcome);
     }
 
-    Map<String, Object> status() {
-        Snapshot snapshot = gateway.snapshot();
-        ConfigVersion version = control.current();
-        Map<String, Object> status = new LinkedHashMap<>();
-        status.put("state", drain.started() ? "draining" : "serving");
-        status.put("config_version", version.number());
-        status.put("config_outcome", version.outcome().label());
-        status.put("config_sha256", version.sha256());
-        status.put("config_source", version.source());
-        status.put("last_known_good", store.lastKnownGood().map(ConfigVersion::number).orElse(null));
-        status.put("config_file_differs", control.fileDiffersFromRunning());
-        status.put("state_dir", store.directory().map(Path::toString).orElse(null));
-        status.put("uptime_seconds", (System.currentTimeMillis() - startedMillis) / 1000);
-        status.put("client_connections", gateway.openClientConnections());
-        status.put("requests_in_flight", gateway.activeExchanges());
-        status.put("access_log_dropped_lines", accessLog.droppedLines());
-        List<Map<String, Object>> listeners = new ArrayList<>();
-        List<InetSocketAddress> bound = gateway.boundAddresses();
-        for (int i = 0; i < snapshot.config().listeners().size() && i < bound.size(); i++) {
-            var l = snapshot.config().listeners().get(i);
-            listeners.add(Map.of("name", l.name(), "address", bound.get(i).getHostString() + ":" + bound.get(i).getPort(),
-                    "state", drain.started() ? "draining" : "active"));
-        }
-        status.put("listeners", listeners);
-        status.put("routes", snapshot.routes().routes().stream()
-                .map(r -> Map.of("name", r.name(), "cluster", r.cluster())).toList());
-        List<Map<String, Object>> clusters = new ArrayList<>();
-        for (Cluster c : snapshot.clusters().values()) {
-            List<Map<String, Object>> endpoints = new ArrayList<>();
-            long now = System.nanoTime();
-            for (Endpoint e : c.endpoints()) {
-                Map<String, Object> endpoint = new LinkedHashMap<>();
-                endpoint.put("address", e.address());
-                endpoint.put("labels", e.labels());
-                endpoint.put("weight", e.weight());
-                endpoint.put("health", e.health().name().toLowerCase(java.util.Locale.ROOT));
-                endpoint.put("ejected", e.isEjected(now));
-                endpoint.put("in_flight", e.inFlight());
-                endpoint.put("keep_alive_timeout_ms", e.observedIdleCloseNanos() < 0 ? null
-                        : e.observedIdleCloseNanos() / 1_000_000);
-                if (e.idleTimeoutRaces()) {
-                    endpoint.put("warning", "idle_timeout is not below the backend's keep-alive timeout");
-                }
-                endpoints.add(endpoint);
+    /** What the admin API reads of this instance. */
+    private AdminServer.Observed observed() {
+        return new AdminServer.Observed() {
+            @Override
+            public boolean ready() {
+                return Instance.this.ready();
             }
-            Map<String, Object> cluster = new LinkedHashMap<>();
-            cluster.put("name", c.name());
-            cluster.put("load_balancer", c.config().loadBalancer().name().toLowerCase(java.util.Locale.ROOT));
-            // Panic mode: nothing healthy is left, so requests go to unhealthy and ejected endpoints.
-            cluster.put("panic", c.panicking(now));
-            cluster.put("retry_budget_available", c.retryBudget().available(now));
-            if (!c.config().select().isEmpty()) {
-                cluster.put("select", c.config().select());
+
+            @Override
+            public Status status() {
+                return new Status(gateway, control.current(), store.lastKnownGood().map(ConfigVersion::number),
+                        control.fileDiffersFromRunning(), store.directory(), drain.started(),
+                        Duration.ofMillis(System.currentTimeMillis() - startedMillis), accessLog.droppedLines());
             }
-            cluster.put("endpoints", endpoints);
-            clusters.add(cluster);
-        }
-        status.put("clusters", clusters);
-        return status;
+
+            @Override
+            public String metrics() {
+                return gateway.metrics().scrape();
+            }
+        };
     }
 
     /** Closes everything at once; requests still in flight are cut (and counted). Idempotent. */

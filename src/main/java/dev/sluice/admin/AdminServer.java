@@ -31,6 +31,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -46,17 +47,25 @@ public final class AdminServer implements AutoCloseable {
     /** 1 MiB: large enough for a config pushed with POST /config, small enough to bound memory. */
     private static final int MAX_BODY = 1024 * 1024;
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** The exposition format Prometheus scrapes. */
+    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+    private static final AdminResponse USE_GET = AdminResponse.text(405, "use GET\n");
 
-    /** What the admin API can ask of the running process. */
-    public interface Operations {
+    /** What the admin API reads of the running instance: its health, its status, its metrics. */
+    public interface Observed {
+        /** False from the moment a drain starts, so balancers stop sending. */
         boolean ready();
 
-        Map<String, Object> status();
+        Status status();
 
-        /** Any other endpoint; returns null when there is no such endpoint. */
-        default AdminResponse handle(HttpMethod method, String path, Map<String, String> query, String body) {
-            return null;
-        }
+        /** The gateway's counters in Prometheus text format. */
+        String metrics();
+    }
+
+    /** The endpoints beyond those of {@link Observed}: the control plane's ({@code ControlApi}). */
+    public interface Endpoints {
+        /** The answer, or empty when there is no such endpoint. */
+        Optional<AdminResponse> handle(HttpMethod method, String path, Map<String, String> query, String body);
     }
 
     /** A JSON or text answer. */
@@ -82,7 +91,7 @@ public final class AdminServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    public static AdminServer start(HostPort address, Operations operations) throws InterruptedException {
+    public static AdminServer start(HostPort address, Observed observed, Endpoints endpoints) throws InterruptedException {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-admin", true),
                 NioIoHandler.newFactory());
         try {
@@ -93,7 +102,7 @@ public final class AdminServer implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(MAX_BODY),
-                                    new Handler(operations));
+                                    new Handler(observed, endpoints));
                         }
                     })
                     .bind(address.toSocketAddress()).sync().channel();
@@ -116,10 +125,12 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
-        private final Operations operations;
+        private final Observed observed;
+        private final Endpoints endpoints;
 
-        Handler(Operations operations) {
-            this.operations = operations;
+        Handler(Observed observed, Endpoints endpoints) {
+            this.observed = observed;
+            this.endpoints = endpoints;
         }
 
         @Override
@@ -137,17 +148,16 @@ public final class AdminServer implements AutoCloseable {
         }
 
         private AdminResponse route(HttpMethod method, String path, Map<String, String> query, String body) {
-            if (HttpMethod.GET.equals(method) && path.equals("/live")) {
-                return AdminResponse.text(200, "live\n");
-            }
-            if (HttpMethod.GET.equals(method) && path.equals("/ready")) {
-                return operations.ready() ? AdminResponse.text(200, "ready\n") : AdminResponse.text(503, "draining\n");
-            }
-            if (HttpMethod.GET.equals(method) && path.equals("/status")) {
-                return AdminResponse.json(200, operations.status());
-            }
-            AdminResponse other = operations.handle(method, path, query, body);
-            return other != null ? other : AdminResponse.text(404, "no admin endpoint " + method + " " + path + "\n");
+            boolean get = HttpMethod.GET.equals(method);
+            return switch (path) {
+                case "/live" -> get ? AdminResponse.text(200, "live\n") : USE_GET;
+                case "/ready" -> !get ? USE_GET
+                        : observed.ready() ? AdminResponse.text(200, "ready\n") : AdminResponse.text(503, "draining\n");
+                case "/status" -> get ? AdminResponse.json(200, observed.status().toJson(System.nanoTime())) : USE_GET;
+                case "/metrics" -> get ? new AdminResponse(200, PROMETHEUS_TEXT, observed.metrics()) : USE_GET;
+                default -> endpoints.handle(method, path, query, body).orElseGet(() ->
+                        AdminResponse.text(404, "no admin endpoint " + method + " " + path + "\n"));
+            };
         }
 
         private static void write(ChannelHandlerContext ctx, AdminResponse answer, boolean keepAlive) {

@@ -1,11 +1,11 @@
-package dev.sluice;
+package dev.sluice.observe;
 
 /**
  * Totals the control plane reads to judge a config version: requests served, and how many of
  * them Sluice answered itself with an error (a local reply carrying {@code x-sluice-error}).
  * Read twice, at the start and end of a bake period, and subtracted.
  */
-interface TrafficCounters {
+public interface TrafficCounters {
     /** No counters: versions are judged on time alone. */
     TrafficCounters NONE = new TrafficCounters() {
         @Override
@@ -25,7 +25,7 @@ interface TrafficCounters {
     };
 
     /** The gateway's own counters: every answered request, and those that ended in a gateway-generated failure. */
-    static TrafficCounters of(dev.sluice.observe.GatewayMetrics metrics) {
+    static TrafficCounters of(GatewayMetrics metrics) {
         return new TrafficCounters() {
             @Override
             public boolean available() {

@@ -1,10 +1,11 @@
-package dev.sluice;
+package dev.sluice.control;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.admin.AdminServer;
 import dev.sluice.admin.AdminServer.AdminResponse;
 import dev.sluice.config.ConfigProblem;
 import dev.sluice.config.ConfigWarning;
+import dev.sluice.config.DrainConfig;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -13,43 +14,40 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The control endpoints of the admin API: reload, push a config, list and restore versions,
- * drain. Answers are JSON; a refused config lists each error with its line and column.
+ * The control plane's endpoints on the admin API: reload, push a config, list and restore
+ * versions, drain. Answers are JSON; a refused config lists each error with its line and column.
  */
-final class ControlApi implements AdminServer.Operations {
+public final class ControlApi implements AdminServer.Endpoints {
     private static final String VERSION_PREFIX = "/config/versions/";
 
-    private final Instance instance;
+    /** Starts the instance's graceful drain; false when one had already started. */
+    @FunctionalInterface
+    public interface DrainStart {
+        boolean begin(String reason);
+    }
 
-    ControlApi(Instance instance) {
-        this.instance = instance;
+    private final ControlPlane control;
+    private final DrainStart drain;
+
+    public ControlApi(ControlPlane control, DrainStart drain) {
+        this.control = control;
+        this.drain = drain;
     }
 
     @Override
-    public boolean ready() {
-        return instance.ready();
-    }
-
-    @Override
-    public Map<String, Object> status() {
-        return instance.status();
-    }
-
-    @Override
-    public AdminResponse handle(HttpMethod method, String path, Map<String, String> query, String body) {
-        ControlPlane control = instance.control();
+    public Optional<AdminResponse> handle(HttpMethod method, String path, Map<String, String> query, String body) {
+        if (path.startsWith(VERSION_PREFIX)) {
+            return Optional.of(get(method, () -> versionText(path.substring(VERSION_PREFIX.length()))));
+        }
         return switch (path) {
-            case "/reload" -> post(method, () -> render(control.reloadFile("POST /reload")));
-            case "/config" -> HttpMethod.GET.equals(method)
+            case "/reload" -> Optional.of(post(method, () -> render(control.reloadFile("POST /reload"))));
+            case "/config" -> Optional.of(HttpMethod.GET.equals(method)
                     ? new AdminResponse(200, "application/yaml; charset=utf-8", control.currentText())
-                    : post(method, () -> render(control.applyPosted(body)));
-            case "/config/versions" -> get(method, this::versions);
-            case "/rollback" -> post(method, () -> rollback(query.get("to")));
-            case "/drain" -> post(method, this::drain);
-            case "/metrics" -> get(method, () -> new AdminResponse(200, "text/plain; version=0.0.4; charset=utf-8",
-                    instance.gateway().metrics().scrape()));
-            default -> path.startsWith(VERSION_PREFIX) ? get(method, () -> versionText(path.substring(VERSION_PREFIX.length())))
-                    : null;
+                    : post(method, () -> render(control.applyPosted(body))));
+            case "/config/versions" -> Optional.of(get(method, this::versions));
+            case "/rollback" -> Optional.of(post(method, () -> rollback(query.get("to"))));
+            case "/drain" -> Optional.of(post(method, this::drain));
+            default -> Optional.empty();
         };
     }
 
@@ -62,15 +60,15 @@ final class ControlApi implements AdminServer.Operations {
     }
 
     private AdminResponse versions() {
-        ObjectNode json = instance.control().store().toJson();
-        json.put("config_file_differs", instance.control().fileDiffersFromRunning());
+        ObjectNode json = control.store().toJson();
+        json.put("config_file_differs", control.fileDiffersFromRunning());
         return AdminResponse.json(200, json);
     }
 
     private AdminResponse versionText(String number) {
         try {
             int n = Integer.parseInt(number);
-            Optional<String> text = instance.control().store().text(n);
+            Optional<String> text = control.store().text(n);
             return text.map(t -> new AdminResponse(200, "application/yaml; charset=utf-8", t))
                     .orElseGet(() -> AdminResponse.text(404, "no stored text for version " + n + "\n"));
         } catch (NumberFormatException e) {
@@ -87,12 +85,12 @@ final class ControlApi implements AdminServer.Operations {
         } catch (NumberFormatException e) {
             return AdminResponse.json(400, Map.of("applied", false, "reason", "'to' must be a version number, got '" + to + "'"));
         }
-        return render(instance.control().rollback(target));
+        return render(control.rollback(target));
     }
 
     private AdminResponse drain() {
-        boolean began = instance.drain("POST /drain");
-        var config = instance.gateway().snapshot().config().drain();
+        boolean began = drain.begin("POST /drain");
+        DrainConfig config = control.drainConfig();
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("draining", true);
         answer.put("already_draining", !began);

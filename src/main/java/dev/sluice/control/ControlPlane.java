@@ -1,4 +1,4 @@
-package dev.sluice;
+package dev.sluice.control;
 
 import dev.sluice.config.BakeJudgement;
 import dev.sluice.config.CheckedConfig;
@@ -9,7 +9,10 @@ import dev.sluice.config.ConfigStore;
 import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.ConfigVersion.Outcome;
 import dev.sluice.config.ConfigWarning;
+import dev.sluice.config.DrainConfig;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.observe.TrafficCounters;
+import dev.sluice.server.Drain;
 import dev.sluice.server.Gateway;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,8 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Changes to the running config: reload from the file, a config pushed over the admin API, and
- * rollback to a stored version. All three go through {@link #apply}: the text is parsed and
+ * The control plane: changes to the running config of the gateway (the data plane) — reload
+ * from the file, a config pushed over the admin API, rollback to a stored version — and the bake
+ * that judges each version. All three go through {@link #apply}: the text is parsed and
  * validated whole, the listeners are reconciled (all or nothing), and only then are routes and
  * clusters swapped in with one write. A config that fails any step is refused, and the running
  * one keeps serving. Each applied config becomes a version in the {@link ConfigStore}, and bakes:
@@ -35,11 +39,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Runs on the admin and signal threads, never on an event loop; one change at a time.
  */
-final class ControlPlane {
+public final class ControlPlane {
     private static final Logger LOG = LoggerFactory.getLogger(ControlPlane.class);
 
     /** What a config change came to. */
-    sealed interface Result {
+    public sealed interface Result {
         /** Applied (or already running: {@code unchanged}). */
         record Applied(ConfigVersion version, boolean unchanged, List<ConfigWarning> warnings,
                        Gateway.ListenerChanges listeners, List<String> notes) implements Result {}
@@ -64,7 +68,7 @@ final class ControlPlane {
     private long bakeStartRequests;
     private long bakeStartLocalReplies;
 
-    ControlPlane(Gateway gateway, ConfigStore store, Optional<Path> configFile, Duration bakePeriod,
+    public ControlPlane(Gateway gateway, ConfigStore store, Optional<Path> configFile, Duration bakePeriod,
                  TrafficCounters counters, ScheduledExecutorService timer, Clock clock, BooleanSupplier draining) {
         this.gateway = gateway;
         this.store = store;
@@ -80,7 +84,7 @@ final class ControlPlane {
      * Records the config the gateway started with. A restart with the text of the version that
      * was current keeps that version (and its "good" standing); anything else is a new version.
      */
-    synchronized void started(String text, String source, Optional<Integer> restoredFrom) {
+    public synchronized void started(String text, String source, Optional<Integer> restoredFrom) {
         String hash = ConfigStore.sha256(text);
         Optional<ConfigVersion> previous = store.current();
         currentText = text;
@@ -107,7 +111,7 @@ final class ControlPlane {
         startBaking();
     }
 
-    synchronized ConfigVersion current() {
+    public synchronized ConfigVersion current() {
         return current;
     }
 
@@ -119,12 +123,17 @@ final class ControlPlane {
         return store;
     }
 
+    /** The drain settings of the running config: what a drain started now will use. */
+    DrainConfig drainConfig() {
+        return gateway.snapshot().config().drain();
+    }
+
     Optional<Path> configFile() {
         return configFile;
     }
 
     /** True when the file on disk no longer holds the running config (after a rollback, or an edit not yet reloaded). */
-    boolean fileDiffersFromRunning() {
+    public boolean fileDiffersFromRunning() {
         if (configFile.isEmpty()) {
             return false;
         }
@@ -136,7 +145,7 @@ final class ControlPlane {
     }
 
     /** SIGHUP and {@code POST /reload}: the config file again. */
-    Result reloadFile(String trigger) {
+    public Result reloadFile(String trigger) {
         if (configFile.isEmpty()) {
             return new Result.Refused(409, "there is no config file to reload (this instance runs an embedded config)",
                     List.of(), List.of());
@@ -376,7 +385,7 @@ final class ControlPlane {
         return store.directory().map(Path::toString).orElse("memory");
     }
 
-    synchronized void close() {
+    public synchronized void close() {
         if (bake != null) {
             bake.cancel(false);
         }

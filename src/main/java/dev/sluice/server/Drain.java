@@ -1,7 +1,6 @@
-package dev.sluice;
+package dev.sluice.server;
 
 import dev.sluice.config.DrainConfig;
-import dev.sluice.server.Gateway;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -12,7 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Graceful shutdown of the gateway, on its own control-plane thread:
+ * Graceful shutdown of the gateway, on a thread of its own (never an event loop):
  *
  * <ol>
  *   <li>at once, {@code /ready} answers 503 ({@link #started()}), so load balancers and
@@ -28,19 +27,19 @@ import org.slf4j.LoggerFactory;
  *
  * A second signal ({@link #hurry()}) skips what is left of the delay and of the timeout.
  */
-final class Drain {
+public final class Drain {
     private static final Logger LOG = LoggerFactory.getLogger(Drain.class);
     /**
      * 1 s: a connection carrying a steady stream of requests gets its {@code Connection: close}
      * within a round trip, so one still open and idle after a second is idle in fact. Closing an
      * idle connection at once would race with a request its client already sent (lost to a reset).
      */
-    static final Duration IDLE_GRACE = Duration.ofSeconds(1);
+    public static final Duration IDLE_GRACE = Duration.ofSeconds(1);
     /** How often the drain thread looks at the in-flight count; the data plane is never blocked by it. */
     private static final long POLL_MILLIS = 10;
 
     /** What the drain saw; {@code cut} is filled in by whoever closes the gateway afterwards. */
-    record Report(String reason, Duration delay, Duration took, int connectionsAtClose, int inFlightAtClose,
+    public record Report(String reason, Duration delay, Duration took, int connectionsAtClose, int inFlightAtClose,
                   int stillInFlight, boolean hurried) {}
 
     private final Gateway gateway;
@@ -49,13 +48,13 @@ final class Drain {
     private final CountDownLatch hurry = new CountDownLatch(1);
     private final CompletableFuture<Report> done = new CompletableFuture<>();
 
-    Drain(Gateway gateway, LongSupplier nanoClock) {
+    public Drain(Gateway gateway, LongSupplier nanoClock) {
         this.gateway = gateway;
         this.nanoClock = nanoClock;
     }
 
     /** Starts draining with {@code config}; false if a drain already started (it carries on unchanged). */
-    boolean begin(String reason, DrainConfig config) {
+    public boolean begin(String reason, DrainConfig config) {
         if (!started.compareAndSet(false, true)) {
             return false;
         }
@@ -69,16 +68,16 @@ final class Drain {
         return true;
     }
 
-    boolean started() {
+    public boolean started() {
         return started.get();
     }
 
     /** Skips what is left of the delay and the timeout: a second SIGTERM, or an impatient operator. */
-    void hurry() {
+    public void hurry() {
         hurry.countDown();
     }
 
-    CompletableFuture<Report> done() {
+    public CompletableFuture<Report> done() {
         return done;
     }
 

@@ -1,0 +1,94 @@
+package dev.sluice.admin;
+
+import dev.sluice.config.ConfigVersion;
+import dev.sluice.config.ListenerConfig;
+import dev.sluice.server.Gateway;
+import dev.sluice.upstream.Cluster;
+import dev.sluice.upstream.Endpoint;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What {@code GET /status} answers: the running config's version and standing, and the gateway
+ * as it is now (listeners, routes, clusters and their endpoints). Read on the admin thread from
+ * the published snapshot and the endpoints' own counters; no event loop waits for it.
+ *
+ * @param config the version serving now
+ * @param configFileDiffers the config file no longer holds the running config (a rollback, or an edit not reloaded)
+ * @param stateDir where versions are kept; empty when only in memory
+ * @param draining a drain has started: {@code /ready} answers 503 and the listeners are on their way out
+ */
+public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> lastKnownGood, boolean configFileDiffers,
+                     Optional<Path> stateDir, boolean draining, Duration uptime, long accessLogDroppedLines) {
+
+    /** As JSON fields, in the order an operator reads them; endpoint state as of {@code nowNanos}. */
+    Map<String, Object> toJson(long nowNanos) {
+        var snapshot = gateway.snapshot();
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("state", draining ? "draining" : "serving");
+        status.put("config_version", config.number());
+        status.put("config_outcome", config.outcome().label());
+        status.put("config_sha256", config.sha256());
+        status.put("config_source", config.source());
+        status.put("last_known_good", lastKnownGood.orElse(null));
+        status.put("config_file_differs", configFileDiffers);
+        status.put("state_dir", stateDir.map(Path::toString).orElse(null));
+        status.put("uptime_seconds", uptime.toSeconds());
+        status.put("client_connections", gateway.openClientConnections());
+        status.put("requests_in_flight", gateway.activeExchanges());
+        status.put("access_log_dropped_lines", accessLogDroppedLines);
+        List<Map<String, Object>> listeners = new ArrayList<>();
+        List<InetSocketAddress> bound = gateway.boundAddresses();
+        for (int i = 0; i < snapshot.config().listeners().size() && i < bound.size(); i++) {
+            ListenerConfig l = snapshot.config().listeners().get(i);
+            listeners.add(Map.of("name", l.name(), "address", bound.get(i).getHostString() + ":" + bound.get(i).getPort(),
+                    "state", draining ? "draining" : "active"));
+        }
+        status.put("listeners", listeners);
+        status.put("routes", snapshot.routes().routes().stream()
+                .map(r -> Map.of("name", r.name(), "cluster", r.cluster())).toList());
+        List<Map<String, Object>> clusters = new ArrayList<>();
+        for (Cluster c : snapshot.clusters().values()) {
+            clusters.add(cluster(c, nowNanos));
+        }
+        status.put("clusters", clusters);
+        return status;
+    }
+
+    private static Map<String, Object> cluster(Cluster c, long now) {
+        List<Map<String, Object>> endpoints = new ArrayList<>();
+        for (Endpoint e : c.endpoints()) {
+            Map<String, Object> endpoint = new LinkedHashMap<>();
+            endpoint.put("address", e.address());
+            endpoint.put("labels", e.labels());
+            endpoint.put("weight", e.weight());
+            endpoint.put("health", e.health().name().toLowerCase(Locale.ROOT));
+            endpoint.put("ejected", e.isEjected(now));
+            endpoint.put("in_flight", e.inFlight());
+            endpoint.put("keep_alive_timeout_ms", e.observedIdleCloseNanos() < 0 ? null
+                    : e.observedIdleCloseNanos() / 1_000_000);
+            if (e.idleTimeoutRaces()) {
+                endpoint.put("warning", "idle_timeout is not below the backend's keep-alive timeout");
+            }
+            endpoints.add(endpoint);
+        }
+        Map<String, Object> cluster = new LinkedHashMap<>();
+        cluster.put("name", c.name());
+        cluster.put("load_balancer", c.config().loadBalancer().name().toLowerCase(Locale.ROOT));
+        // Panic mode: nothing healthy is left, so requests go to unhealthy and ejected endpoints.
+        cluster.put("panic", c.panicking(now));
+        cluster.put("retry_budget_available", c.retryBudget().available(now));
+        if (!c.config().select().isEmpty()) {
+            cluster.put("select", c.config().select());
+        }
+        cluster.put("endpoints", endpoints);
+        return cluster;
+    }
+}
