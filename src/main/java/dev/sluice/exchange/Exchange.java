@@ -1,10 +1,7 @@
 package dev.sluice.exchange;
 
 import dev.sluice.failure.FailureKind;
-import dev.sluice.http.FieldNames;
-import dev.sluice.http.KeepAlive;
 import dev.sluice.http.ReceivedRequest;
-import dev.sluice.http.ReceivedResponse;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.resilience.RetryDecision;
 import dev.sluice.resilience.RetryPolicy;
@@ -13,18 +10,11 @@ import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 import dev.sluice.upstream.UpstreamConnection;
 import dev.sluice.upstream.UpstreamListener;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelPromise;
-import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -57,23 +47,15 @@ public final class Exchange implements UpstreamListener {
     private final boolean clientTrusted;
     /** The request has no body (no Content-Length, no Transfer-Encoding, or a length of 0). */
     private final boolean bodyless;
-    private final RequestBody body = new RequestBody();
+    private final RequestSender sender;
     private Route route;
     private Cluster cluster;
     private Admission.Ticket ticket = Admission.Ticket.NONE;
     private boolean idempotencyKey;
 
+    /** The current attempt's connection; null while connecting, between attempts, and once ended. */
     private UpstreamConnection upstream;
-    private boolean requestHeadWritten;
-    private boolean requestFullyWritten;
-    private boolean upstreamReusable;
-    private boolean awaitingFinalAfterInterim;
-    private boolean responseStarted;
-    /**
-     * The response head, held until its first body part arrives: if the endpoint dies in between,
-     * nothing has reached the client and an idempotent request can still be retried.
-     */
-    private HttpResponse heldHead;
+    private final ResponseReader response;
     private long triedEndpoints;
     private FailureKind lastFailure;
     private int retries;
@@ -99,6 +81,8 @@ public final class Exchange implements UpstreamListener {
         this.clientAddress = clientAddress;
         this.clientTrusted = clientTrusted;
         this.bodyless = bodyless;
+        this.sender = new RequestSender(this, bodyless);
+        this.response = new ResponseReader(this, downstream, log, HttpMethod.HEAD.equals(request.method()));
     }
 
     /** The route step, the admit step, then the first attempt. */
@@ -123,32 +107,9 @@ public final class Exchange implements UpstreamListener {
                 log.admitted(now);
             }
         }
-        prepareRequestHead();
+        idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(), log.host(), clientAddress,
+                clientTrusted);
         startAttempt(now);
-    }
-
-    /** What Sluice changes in a request it forwards: hop-by-hop fields out, X-Forwarded-*, the request id and Via in. */
-    private void prepareRequestHead() {
-        if (verbatim != null && verbatim.verbatim()) {
-            // Its lines go out as they came, less the hop-by-hop ones, with the fields added as
-            // the map edits below would set them.
-            idempotencyKey = verbatim.hasIdempotencyKey();
-            verbatim.forwardVerbatim(HeaderPolicy.addedRequestFields(log.requestId(), clientAddress, log.host()));
-        } else {
-            HttpHeaders headers = request.headers();
-            if (verbatim != null) {
-                // Its map was made after all (a route matching on a header): the request id goes in it.
-                headers.set(FieldNames.X_REQUEST_ID, log.requestId());
-            }
-            idempotencyKey = headers.contains(FieldNames.IDEMPOTENCY_KEY);
-            HeaderPolicy.removeHopByHop(headers);
-            // Sluice answers "100 Continue" itself once it has somewhere to send the body
-            // (as Envoy does); an HTTP/1.0 backend would not understand the expectation.
-            headers.remove(HttpHeaderNames.EXPECT);
-            HeaderPolicy.setForwarded(headers, clientAddress, clientTrusted);
-            HeaderPolicy.appendVia(headers);
-        }
-        request.setProtocolVersion(HttpVersion.HTTP_1_1);
     }
 
     // The request, client → endpoint.
@@ -160,16 +121,12 @@ public final class Exchange implements UpstreamListener {
             return;
         }
         log.bodyIn(part.content().readableBytes());
-        if (upstream != null && requestHeadWritten) {
-            writeUpstream(part, last);
-        } else {
-            body.hold(part);
-        }
+        sender.content(part, last);
     }
 
     /** Whether the client's body may be read now: an upstream connection took the head and can take more. */
     public boolean acceptsBody() {
-        return upstream != null && requestHeadWritten && upstream.channel().isWritable();
+        return sender.acceptsBody();
     }
 
     /** The end of a read of the client: what it sent goes out in one write. */
@@ -181,7 +138,7 @@ public final class Exchange implements UpstreamListener {
 
     /** The client's request went bad or stalled before its end (a bad chunk, the body timeout). */
     public void requestFailed(FailureKind kind) {
-        if (responseStarted) {
+        if (response.started()) {
             abort(kind);
         } else {
             // The endpoint holds half a request: its connection is closed with the reply.
@@ -213,7 +170,7 @@ public final class Exchange implements UpstreamListener {
 
     /** Whether a failure after sending could be retried: idempotent, and a body that fits the replay buffer. */
     private boolean retryableOnceSent() {
-        if (!RetryPolicy.isIdempotent(request.method(), idempotencyKey) || !body.replayable()) {
+        if (!RetryPolicy.isIdempotent(request.method(), idempotencyKey) || !sender.replayable()) {
             return false;
         }
         return bodyless || !HttpUtil.isTransferEncodingChunked(request)
@@ -241,34 +198,16 @@ public final class Exchange implements UpstreamListener {
             bind(f.getNow());
             return;
         }
-        attemptFailed(connectFailureKind(f.cause()), endpoint, false);
+        attemptFailed(FailureKind.ofConnectFailure(f.cause()), endpoint, false);
     }
 
-    static FailureKind connectFailureKind(Throwable cause) {
-        if (cause instanceof ConnectTimeoutException) {
-            return FailureKind.CONNECT_TIMEOUT;
-        }
-        // ECONNREFUSED, and also unreachable networks: nothing could take the request.
-        return FailureKind.CONNECT_REFUSED;
-    }
-
-    /** The send step: the head, then whatever body arrived, on {@code connection}. */
+    /** The attempt has its connection: the send step writes the request on it. */
     private void bind(UpstreamConnection connection) {
         upstream = connection;
         connection.attach(this);
         connection.endpoint().attemptStarted();
-        requestHeadWritten = false;
-        requestFullyWritten = false;
-        ChannelPromise headWritten = connection.channel().newPromise();
-        headWritten.addListener((ChannelFutureListener) f -> onHeadWritten(connection, f.isSuccess()));
-        connection.write(log.host() == null ? HeaderPolicy.withHost(request, connection.endpoint().address()) : request,
-                headWritten);
-        requestHeadWritten = true;
-        HttpContent part;
-        while ((part = body.nextHeld()) != null) {
-            writeUpstream(part, part instanceof LastHttpContent);
-        }
-        connection.flush();
+        sender.sendOn(connection, log.host() == null ? HeaderPolicy.withHost(request, connection.endpoint().address())
+                : request);
         downstream.bodyWanted();
         resumeUpstreamReads(connection);
     }
@@ -279,54 +218,35 @@ public final class Exchange implements UpstreamListener {
         }
     }
 
-    private void onHeadWritten(UpstreamConnection connection, boolean success) {
+    /**
+     * The head could not be written, so not one byte of this request left Sluice: typically a
+     * pooled connection that died in the pool. Retrying on a fresh connection is safe.
+     */
+    void headNotSent(UpstreamConnection connection) {
+        if (connection == upstream) {
+            attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), log.connectionReused());
+        }
+    }
+
+    /** The whole request reached {@code connection}'s socket: the route's timeout starts. */
+    void requestSent(UpstreamConnection connection) {
         if (connection != upstream) {
             return;
         }
-        if (!success) {
-            // The write failed, so not one byte of this request left Sluice: typically a pooled
-            // connection that died in the pool. Retrying on a fresh connection is safe.
-            attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), log.connectionReused());
-        } else if (bodyless) {
-            // Its end marker adds no bytes: the head was the whole request (see writeUpstream).
-            onRequestSent();
-        }
-    }
-
-    private void writeUpstream(HttpContent part, boolean last) {
-        UpstreamConnection connection = upstream;
-        body.sending(part, last);
-        if (last && !bodyless) {
-            ChannelPromise sent = connection.channel().newPromise();
-            sent.addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess() && connection == upstream) {
-                    onRequestSent();
-                }
-            });
-            connection.write(part, sent);
-        } else {
-            // A bodyless request's empty end marker needs no promise of its own (one promise and
-            // listener less per GET): the head's says when the request was sent.
-            connection.write(part);
-        }
-    }
-
-    private void onRequestSent() {
-        requestFullyWritten = true;
         long now = context.nanoTime();
         log.sent(now);
         if (deadlineNanos == 0) {
             // One deadline for the whole request: retries never stretch it.
             deadlineNanos = now + route.timeoutNanos();
         }
-        if (!responseStarted) {
+        if (!response.started()) {
             downstream.responseDeadline(deadlineNanos);
         }
     }
 
     /** The response deadline passed with no response begun: the attempt failed. */
     public void responseTimedOut() {
-        if (!ended && !responseStarted && upstream != null) {
+        if (!ended && !response.started() && upstream != null) {
             attemptFailed(FailureKind.RESPONSE_TIMEOUT, upstream.endpoint(), log.connectionReused());
         }
     }
@@ -335,7 +255,7 @@ public final class Exchange implements UpstreamListener {
 
     private RetryPolicy.Attempted attempted(boolean reused, long now) {
         boolean endpointsLeft = Long.bitCount(triedEndpoints) < cluster.size();
-        return new RetryPolicy.Attempted(request.method(), idempotencyKey, body.replayable(), responseStarted, retries,
+        return new RetryPolicy.Attempted(request.method(), idempotencyKey, sender.replayable(), response.started(), retries,
                 endpointsLeft, reused, deadlineNanos == 0 ? Long.MAX_VALUE : deadlineNanos - now);
     }
 
@@ -344,7 +264,7 @@ public final class Exchange implements UpstreamListener {
      * and either tries again or answers the client with the failure.
      */
     private void attemptFailed(FailureKind kind, Endpoint endpoint, boolean reused) {
-        heldHead = null;
+        response.dropHeld();
         closeUpstream();
         downstream.responseDeadlineMet();
         long now = context.nanoTime();
@@ -370,9 +290,7 @@ public final class Exchange implements UpstreamListener {
 
     /** Sends the request again after {@code delayNanos}: to {@code sameEndpoint} on a fresh connection, or as the balancer picks. */
     private void retryAfter(long delayNanos, Endpoint sameEndpoint) {
-        body.rewind();
-        requestHeadWritten = false;
-        requestFullyWritten = false;
+        sender.rewind();
         Runnable attempt = sameEndpoint != null ? () -> connect(sameEndpoint) : () -> startAttempt(context.nanoTime());
         if (delayNanos <= 0) {
             attempt.run();
@@ -393,81 +311,19 @@ public final class Exchange implements UpstreamListener {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (msg instanceof HttpResponse response) {
-            onResponseHead(response);
-        } else if (msg instanceof HttpContent content) {
-            onResponseContent(content);
-        } else {
-            ReferenceCountUtil.release(msg);
-        }
-    }
-
-    private void onResponseHead(HttpResponse response) {
-        if (response.decoderResult().isFailure()) {
-            ReferenceCountUtil.release(response);
-            LOG.debug("bad response from {}: {}", log.endpoint(), response.decoderResult().cause().toString());
-            upstreamFailed(FailureKind.BAD_RESPONSE);
-            return;
-        }
-        int status = response.status().code();
-        if (status < 200) {
-            onInterim(response, status);
-            return;
-        }
-        downstream.responseDeadlineMet();
-        UpstreamConnection connection = upstream;
-        connection.endpoint().recordSuccess();
-        log.firstByte(context.nanoTime(), status);
-        if (route.retryPolicy().retriesStatus(status) && retryOnStatus(connection, status, response)) {
-            return;
-        }
-        if (response instanceof ReceivedResponse raw && raw.verbatim()) {
-            // The common case: framed by its length (or bodyless), Connection naming nothing but
-            // close or keep-alive. Its lines go out as they came; the downstream adds its own.
-            connection.learn(KeepAlive.parse(raw.keepAliveField()));
-            upstreamReusable = raw.keepAlive() && requestFullyWritten;
-        } else {
-            HttpHeaders headers = response.headers();
-            connection.learn(KeepAlive.parse(headers.get(HttpHeaderNames.KEEP_ALIVE)));
-            // A body the backend ends by closing, or a response before the whole request was read,
-            // leaves the connection unusable.
-            upstreamReusable = HttpUtil.isKeepAlive(response) && !closeDelimited(response) && requestFullyWritten;
-            HeaderPolicy.removeHopByHop(headers);
-            HeaderPolicy.appendVia(headers);
-        }
-        awaitingFinalAfterInterim = false;
-        heldHead = response;
-    }
-
-    /** A body that ends when the backend closes: neither a length nor chunked, and a body at all (RFC 9112 §6.3). */
-    private boolean closeDelimited(HttpResponse response) {
-        int code = response.status().code();
-        boolean bodyless = code == 204 || code == 205 || code == 304 || HttpMethod.HEAD.equals(request.method());
-        return !bodyless && !HttpUtil.isTransferEncodingChunked(response)
-                && !response.headers().contains(HttpHeaderNames.CONTENT_LENGTH);
-    }
-
-    private void onInterim(HttpResponse response, int status) {
-        // Sluice never asks for an upgrade (Upgrade is hop-by-hop), so 101 is a protocol error.
-        if (status == 101) {
-            upstreamFailed(FailureKind.BAD_RESPONSE);
-            return;
-        }
-        awaitingFinalAfterInterim = true;
-        // 100 Continue was Sluice's to send; other interim responses (103 Early Hints) go on.
-        if (status != 100) {
-            HeaderPolicy.removeHopByHop(response.headers());
-            downstream.interim(response);
-        }
+        response.read(connection, msg, sender.fullyWritten(), context.nanoTime());
     }
 
     /**
      * The route opted to retry this backend status: if the policy agrees, the response is
      * dropped with its connection and the request goes out again. Returns whether it did.
      */
-    private boolean retryOnStatus(UpstreamConnection connection, int status, HttpResponse response) {
-        long now = context.nanoTime();
-        RetryDecision decision = route.retryPolicy().decideOnStatus(status, retryAfterNanos(response.headers()),
+    boolean retriedOnStatus(UpstreamConnection connection, HttpResponse head, long now) {
+        int status = head.status().code();
+        if (!route.retryPolicy().retriesStatus(status)) {
+            return false;
+        }
+        RetryDecision decision = route.retryPolicy().decideOnStatus(status, RetryPolicy.retryAfterNanos(head.headers()),
                 attempted(log.connectionReused(), now), cluster.retryBudget(), now);
         log.attemptEnded(null, decision.reason());
         if (!decision.retries()) {
@@ -481,48 +337,12 @@ public final class Exchange implements UpstreamListener {
         return true;
     }
 
-    /** A {@code Retry-After} in delta-seconds, as nanoseconds; -1 when absent or a date. */
-    private static long retryAfterNanos(HttpHeaders headers) {
-        String value = headers.get(HttpHeaderNames.RETRY_AFTER);
-        if (value == null) {
-            return -1;
-        }
-        try {
-            return Math.max(0, Long.parseLong(value.trim())) * 1_000_000_000L;
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    private void onResponseContent(HttpContent content) {
-        if (awaitingFinalAfterInterim) {
-            // The empty "last content" the decoder emits after each 1xx: not the real body.
-            content.release();
-            return;
-        }
-        if (content.decoderResult().isFailure()) {
-            content.release();
-            upstreamFailed(FailureKind.BAD_RESPONSE);
-            return;
-        }
-        log.bodyOut(content.content().readableBytes());
-        if (heldHead != null) {
-            HttpResponse head = heldHead;
-            heldHead = null;
-            responseStarted = true;
-            downstream.respond(head);
-        }
-        downstream.respond(content);
-        if (content instanceof LastHttpContent) {
-            onResponseComplete();
-        }
-    }
-
-    private void onResponseComplete() {
+    /** The last part of the response went to the client: the connection goes back to its pool if it can. */
+    void responseComplete(boolean reusable) {
         UpstreamConnection connection = upstream;
         detachUpstream();
         long now = context.nanoTime();
-        if (upstreamReusable && requestFullyWritten) {
+        if (reusable && sender.fullyWritten()) {
             context.pools().pool(connection.endpoint(), cluster.config().maxIdlePerEndpoint())
                     .release(connection, now, connection.idleTimeoutNanos(cluster.config()));
         } else {
@@ -562,9 +382,9 @@ public final class Exchange implements UpstreamListener {
         if (cause != null) {
             LOG.debug("upstream {} failed: {}", connection.endpoint(), cause.toString());
         }
-        if (!requestHeadWritten) {
+        if (!sender.headWritten()) {
             attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), log.connectionReused());
-        } else if (responseStarted) {
+        } else if (response.started()) {
             upstreamFailed(FailureKind.RESPONSE_TRUNCATED);
         } else {
             upstreamFailed(FailureKind.RESET_BEFORE_RESPONSE);
@@ -572,9 +392,9 @@ public final class Exchange implements UpstreamListener {
     }
 
     /** The endpoint failed this exchange after the request went out. */
-    private void upstreamFailed(FailureKind kind) {
+    void upstreamFailed(FailureKind kind) {
         UpstreamConnection connection = closeUpstream();
-        if (responseStarted) {
+        if (response.started()) {
             if (kind != FailureKind.BAD_RESPONSE && connection != null) {
                 long now = context.nanoTime();
                 connection.endpoint().recordFailure(now, cluster.mayEject(now));
@@ -609,7 +429,7 @@ public final class Exchange implements UpstreamListener {
     private void end(boolean failed) {
         if (!ended) {
             ended = true;
-            body.release();
+            sender.release();
             ticket.release(failed);
         }
     }
@@ -629,6 +449,7 @@ public final class Exchange implements UpstreamListener {
             upstream.endpoint().attemptEnded();
             upstream.detach();
             upstream = null;
+            sender.detach();
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.sluice.exchange;
 import dev.sluice.http.FieldNames;
 import dev.sluice.http.HeaderBytes;
 import dev.sluice.http.HopByHop;
+import dev.sluice.http.ReceivedRequest;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -29,6 +30,36 @@ public final class HeaderPolicy {
     static final int MAX_REQUEST_ID_LENGTH = 128;
 
     private HeaderPolicy() {}
+
+    /**
+     * Makes {@code request} the one Sluice forwards: hop-by-hop fields out, {@code Expect} out
+     * (Sluice answers {@code 100 Continue} itself once it has somewhere to send the body, as Envoy
+     * does; an HTTP/1.0 backend would not understand the expectation), X-Forwarded-*, the request
+     * id and Via in. A request {@code verbatim} (received and still unedited) keeps its lines as
+     * they came and gets the same fields as added lines; otherwise its header map is edited.
+     * Returns whether the client sent an {@code Idempotency-Key}.
+     */
+    static boolean prepareForwarding(HttpRequest request, ReceivedRequest verbatim, String requestId, String host,
+                                     String client, boolean trustedClient) {
+        boolean idempotencyKey;
+        if (verbatim != null && verbatim.verbatim()) {
+            idempotencyKey = verbatim.hasIdempotencyKey();
+            verbatim.forwardVerbatim(addedRequestFields(requestId, client, host));
+        } else {
+            HttpHeaders headers = request.headers();
+            if (verbatim != null) {
+                // Its map was made after all (a route matching on a header): the request id goes in it.
+                headers.set(X_REQUEST_ID, requestId);
+            }
+            idempotencyKey = headers.contains(FieldNames.IDEMPOTENCY_KEY);
+            removeHopByHop(headers);
+            headers.remove(HttpHeaderNames.EXPECT);
+            setForwarded(headers, client, trustedClient);
+            appendVia(headers);
+        }
+        request.setProtocolVersion(io.netty.handler.codec.http.HttpVersion.HTTP_1_1);
+        return idempotencyKey;
+    }
 
     /**
      * Removes hop-by-hop fields, including every field the {@code Connection} header names.

@@ -74,4 +74,9 @@ public enum FailureKind {
                  HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT -> false;
         };
     }
+
+    /** What a failed connect means: a timeout, or (ECONNREFUSED, an unreachable network) that nothing could take the request. */
+    public static FailureKind ofConnectFailure(Throwable cause) {
+        return cause instanceof io.netty.channel.ConnectTimeoutException ? CONNECT_TIMEOUT : CONNECT_REFUSED;
+    }
 }

@@ -52,6 +52,19 @@ public final class RetryPolicy {
                             boolean responseStarted, int retriesSoFar, boolean endpointsLeft,
                             boolean connectionReused, long remainingNanos) {}
 
+    /** A {@code Retry-After} in delta-seconds, as nanoseconds; -1 when absent or a date. */
+    public static long retryAfterNanos(io.netty.handler.codec.http.HttpHeaders headers) {
+        String value = headers.get(io.netty.handler.codec.http.HttpHeaderNames.RETRY_AFTER);
+        if (value == null) {
+            return -1;
+        }
+        try {
+            return Math.max(0, Long.parseLong(value.trim())) * 1_000_000_000L;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** Whether the route retries backend responses with this status at all. */
     public boolean retriesStatus(int status) {
         return status >= 0 && status < retryOnStatus.length && retryOnStatus[status];

@@ -7,12 +7,12 @@ import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.failure.FailureKind;
 import dev.sluice.failure.LocalReply;
 import dev.sluice.http.ReceivedRequest;
-import dev.sluice.http.ReceivedResponse;
 import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.observe.RequestLog;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
@@ -20,7 +20,6 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -29,11 +28,9 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,19 +49,10 @@ import org.slf4j.LoggerFactory;
  * <p>The pipeline is {@code StrictRequestDecoder → this}; responses are encoded by a
  * {@link ResponseEncoder} this handler calls itself ({@link #toClient}).
  */
-final class ClientConnection extends TimedConnection implements Downstream, StrictRequestDecoder.HeadProgress {
+final class ClientConnection extends ChannelInboundHandlerAdapter
+        implements Downstream, StrictRequestDecoder.HeadProgress, ConnectionDeadline.Expiry {
     private static final Logger LOG = LoggerFactory.getLogger(ClientConnection.class);
-    /** The encoded parts of one response part, on their way to the socket; see {@link #toClient}. */
-    private static final FastThreadLocal<ArrayList<Object>> ENCODED = new FastThreadLocal<>() {
-        @Override
-        protected ArrayList<Object> initialValue() {
-            return new ArrayList<>(4);
-        }
-    };
-
     private enum State { IDLE, READING_HEAD, EXCHANGE, CLOSING }
-
-    private enum Deadline { NONE, IDLE, HEAD, BODY, RESPONSE }
 
     private final Gateway gateway;
     private final ListenerRuntime listener;
@@ -108,12 +96,7 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
     private boolean requestBodyless;
     private boolean responseKeepAlive;
 
-    // Between requests the connection waits in its listener's idle list; while a request is in
-    // flight, its header, body or response deadline waits in the event loop's deadline wheel.
-    // Both are lists linked through this object (TimedConnection): no timer task per request.
-    private IdleConnections idle;
-    private DeadlineWheel deadlines;
-    private Deadline deadline = Deadline.NONE;
+    private ConnectionDeadline deadline;
 
     ClientConnection(Gateway gateway, ListenerRuntime listener) {
         this.gateway = gateway;
@@ -124,8 +107,8 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.exchanges = gateway.exchanges(ctx.channel().eventLoop());
-        this.idle = listener.idleConnections(ctx.channel().eventLoop(), gateway.nanoClock());
-        this.deadlines = gateway.deadlines(ctx.channel().eventLoop());
+        this.deadline = new ConnectionDeadline(this, listener.idleConnections(ctx.channel().eventLoop(),
+                gateway.nanoClock()), gateway.deadlines(ctx.channel().eventLoop()));
     }
 
     @Override
@@ -136,14 +119,14 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
         } else {
             this.peerAddress = "-";
         }
-        arm(Deadline.IDLE, listener.idleTimeoutNanos);
+        deadline.idleFrom(gateway.nanoTime());
     }
 
     @Override
     public void partialHead() {
         if (state == State.IDLE) {
             state = State.READING_HEAD;
-            arm(Deadline.HEAD, listener.headerTimeoutNanos);
+            deadline.at(ConnectionDeadline.Kind.HEAD, gateway.nanoTime() + listener.headerTimeoutNanos);
         } else if (state == State.EXCHANGE) {
             nextHeadStarted = true;
         }
@@ -186,7 +169,7 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
     }
 
     private void onRequestHead(HttpRequest head) {
-        disarm();
+        deadline.disarm();
         nextHeadStarted = false;
         long now = begin(head.protocolVersion());
         // The common request, forwarded from its bytes unless something asks for its header map.
@@ -228,7 +211,7 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
         clientKeepAlive = received != null ? received.keepAlive() : HttpUtil.isKeepAlive(head);
         expectContinue = received == null && HttpUtil.is100ContinueExpected(head);
         if (!requestBodyless) {
-            arm(Deadline.BODY, listener.bodyTimeoutNanos, now);
+            deadline.at(ConnectionDeadline.Kind.BODY, now + listener.bodyTimeoutNanos);
         }
         exchange = new Exchange(exchanges, this, log, head, received, peerAddress, peerTrusted, requestBodyless);
         exchange.start(now);
@@ -267,12 +250,9 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
         boolean last = content instanceof LastHttpContent;
         if (last) {
             requestComplete = true;
-            if (deadline == Deadline.BODY) {
-                disarm();
-            }
-        } else if (deadline == Deadline.BODY) {
-            // Moving the deadline later is a field write: the wheel re-files it when its slot comes.
-            timedAt = gateway.nanoTime() + listener.bodyTimeoutNanos;
+            deadline.disarm(ConnectionDeadline.Kind.BODY);
+        } else {
+            deadline.extendBody(gateway.nanoTime() + listener.bodyTimeoutNanos);
         }
         exchange.requestContent(content, last);
     }
@@ -329,39 +309,12 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
 
     @Override
     public void respond(HttpResponse head) {
-        boolean http11 = HttpVersion.HTTP_1_1.equals(clientVersion);
         // Decided as the head goes out (a drain or this listener's removal may have begun), so the
         // promise made to the client holds however long the body takes.
         boolean keepAlive = clientKeepAlive && requestComplete && !gateway.closesAfterResponse(ctx.channel());
-        if (head instanceof ReceivedResponse raw && raw.verbatim()) {
-            raw.forwardVerbatim(HeaderPolicy.addedResponseFields(keepAlive, http11));
-        } else {
-            keepAlive = frame(head.headers(), encoder.isBodyless(head), HttpUtil.isTransferEncodingChunked(head), http11,
-                    keepAlive);
-        }
-        responseKeepAlive = keepAlive;
-        head.setProtocolVersion(HttpVersion.HTTP_1_1);
+        responseKeepAlive = encoder.frame(head, HttpVersion.HTTP_1_1.equals(clientVersion), keepAlive);
         log.responded(head.status().code());
         toClient(head, ctx.voidPromise());
-    }
-
-    /** HTTP/1.1 framing of a response whose header map is edited; returns whether the connection stays open. */
-    private boolean frame(HttpHeaders headers, boolean bodyless, boolean chunked, boolean http11, boolean keepAlive) {
-        boolean closeDelimited = !bodyless && !chunked && !headers.contains(HttpHeaderNames.CONTENT_LENGTH);
-        if (closeDelimited && http11 && !HttpMethod.HEAD.name().equals(log.method())) {
-            // Re-frame a close-delimited body as chunked so the client connection survives it.
-            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-        } else if (closeDelimited || chunked && !http11) {
-            // An HTTP/1.0 client cannot read chunked: the body ends when we close.
-            headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
-            keepAlive = false;
-        }
-        if (!keepAlive) {
-            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        } else if (!http11) {
-            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        }
-        return keepAlive;
     }
 
     @Override
@@ -393,7 +346,7 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
     /** Answers the current request with a local reply of {@code kind}. */
     @Override
     public void reply(FailureKind kind, boolean close) {
-        disarm();
+        deadline.disarm();
         log.failed(kind);
         log.responded(kind.status().code());
         // A request whose body was not read to its end leaves the connection mid-message: close it.
@@ -441,7 +394,7 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
             ctx.flush();
         }
         state = State.IDLE;
-        arm(Deadline.IDLE, listener.idleTimeoutNanos, now);
+        deadline.idleFrom(now);
         Object next;
         while (state != State.CLOSING && !(log != null && requestComplete) && pipelined != null
                 && (next = pipelined.poll()) != null) {
@@ -451,7 +404,7 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
             // Part of the next head is already here: the rest must come within the header timeout.
             nextHeadStarted = false;
             state = State.READING_HEAD;
-            arm(Deadline.HEAD, listener.headerTimeoutNanos, now);
+            deadline.at(ConnectionDeadline.Kind.HEAD, now + listener.headerTimeoutNanos);
         }
         if (exchange != null) {
             // Body parts replayed from the pipeline queue are written outside a read cycle.
@@ -476,7 +429,7 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        disarm();
+        deadline.disarm();
         if (log != null) {
             log.clientWentAway();
             log.completed(gateway.nanoTime());
@@ -505,41 +458,8 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
         ctx.fireUserEventTriggered(event);
     }
 
-    /**
-     * Writes a response part to the client through the encoder, which is not a pipeline handler:
-     * called directly, it saves a pipeline hop per write and a handler context per connection,
-     * and the encoded parts pass through one list per event loop instead of one per connection.
-     * A failure to encode is handled as a pipeline would: the promise fails, or, for a void
-     * promise, the connection closes as after any unexpected error.
-     */
     private void toClient(Object msg, ChannelPromise promise) {
-        ArrayList<Object> out = ENCODED.get();
-        Throwable failure = null;
-        try {
-            encoder.encodeTo(ctx, msg, out);
-        } catch (Throwable t) {
-            failure = t;
-        }
-        // Taken off the shared list before any write: a failed write can close a connection
-        // whose handlers encode again.
-        int n = out.size();
-        ChannelPromise last = failure == null ? promise : ctx.voidPromise();
-        if (n == 1) {
-            Object part = out.get(0);
-            out.clear();
-            ctx.write(part, last);
-        } else if (n > 1) {
-            Object[] parts = out.toArray();
-            out.clear();
-            for (int i = 0; i < n; i++) {
-                ctx.write(parts[i], i == n - 1 ? last : ctx.voidPromise());
-            }
-        } else if (failure == null) {
-            promise.trySuccess();
-        }
-        if (failure != null && (promise.isVoid() || !promise.tryFailure(failure))) {
-            exceptionCaught(ctx, failure);
-        }
+        encoder.write(ctx, msg, promise);
     }
 
     @Override
@@ -552,45 +472,19 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
 
     // The connection's one deadline.
 
-    private void arm(Deadline kind, long delayNanos) {
-        arm(kind, delayNanos, gateway.nanoTime());
-    }
-
-    private void arm(Deadline kind, long delayNanos, long now) {
-        deadline = kind;
-        if (kind == Deadline.IDLE) {
-            // delayNanos is the listener's idle timeout, which its idle list applies.
-            idle.add(this, now);
-        } else {
-            deadlines.add(this, now + delayNanos);
-        }
-    }
-
-    private void disarm() {
-        deadline = Deadline.NONE;
-        unlink();
-    }
-
     @Override
     public void responseDeadline(long atNanos) {
-        deadline = Deadline.RESPONSE;
-        deadlines.add(this, atNanos);
+        deadline.at(ConnectionDeadline.Kind.RESPONSE, atNanos);
     }
 
-    /**
-     * Ends the response deadline (a response began, or the attempt failed), but not the body's:
-     * a client still sending its body must keep sending, through a retry or an early response.
-     */
+    /** A client still sending its body must keep sending, through a retry or an early response. */
     @Override
     public void responseDeadlineMet() {
-        if (deadline != Deadline.BODY) {
-            disarm();
-        }
+        deadline.disarm(ConnectionDeadline.Kind.RESPONSE);
     }
 
     @Override
-    void idleExpired() {
-        deadline = Deadline.NONE;
+    public void idleExpired() {
         if (state != State.CLOSING) {
             state = State.CLOSING;
             ctx.close();
@@ -598,40 +492,34 @@ final class ClientConnection extends TimedConnection implements Downstream, Stri
     }
 
     @Override
-    void deadlinePassed() {
-        if (deadline == Deadline.NONE || deadline == Deadline.IDLE || state == State.CLOSING) {
+    public void deadlinePassed(ConnectionDeadline.Kind fired) {
+        if (state == State.CLOSING) {
             return;
         }
-        Deadline fired = deadline;
-        deadline = Deadline.NONE;
         try {
-            onDeadline(fired);
+            switch (fired) {
+                case HEAD -> {
+                    begin(HttpVersion.HTTP_1_1);
+                    log.received(gateway.newRequestId(), peerAddress, null, null, null, null);
+                    requestComplete = true;
+                    reply(FailureKind.REQUEST_HEADER_TIMEOUT, true);
+                }
+                case BODY -> {
+                    if (log != null && !requestComplete) {
+                        requestComplete = true;
+                        exchange.requestFailed(FailureKind.REQUEST_BODY_TIMEOUT);
+                    }
+                }
+                case RESPONSE -> {
+                    if (exchange != null) {
+                        exchange.responseTimedOut();
+                    }
+                }
+                case NONE, IDLE -> { }
+            }
         } catch (RuntimeException e) {
             // As Netty does for a handler's exception: this connection is closed, no other is touched.
             exceptionCaught(ctx, e);
-        }
-    }
-
-    private void onDeadline(Deadline fired) {
-        switch (fired) {
-            case HEAD -> {
-                begin(HttpVersion.HTTP_1_1);
-                log.received(gateway.newRequestId(), peerAddress, null, null, null, null);
-                requestComplete = true;
-                reply(FailureKind.REQUEST_HEADER_TIMEOUT, true);
-            }
-            case BODY -> {
-                if (log != null && !requestComplete) {
-                    requestComplete = true;
-                    exchange.requestFailed(FailureKind.REQUEST_BODY_TIMEOUT);
-                }
-            }
-            case RESPONSE -> {
-                if (exchange != null) {
-                    exchange.responseTimedOut();
-                }
-            }
-            case NONE, IDLE -> { } // IDLE: the idle list's timer, see idleExpired()
         }
     }
 }

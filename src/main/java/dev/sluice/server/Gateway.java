@@ -52,6 +52,7 @@ public final class Gateway implements AutoCloseable {
     private final AccessLog accessLog;
     private final Clock clock;
     private final LongSupplier nanoClock;
+    private final java.util.function.Supplier<String> requestIds;
     private final ChannelGroup serverChannels = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
@@ -67,6 +68,13 @@ public final class Gateway implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong cutExchanges = new java.util.concurrent.atomic.AtomicLong();
 
     public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock) {
+        this(config, accessLog, clock, nanoClock, HeaderPolicy::newRequestId);
+    }
+
+    /** @param requestIds where request ids come from (128 random bits in hex by default; tests fix them) */
+    public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock,
+                   java.util.function.Supplier<String> requestIds) {
+        this.requestIds = requestIds;
         this.transport = Transport.best();
         this.loops = transport.newGroup(config.server().effectiveEventLoopThreads(), "sluice-loop");
         this.accessLog = accessLog;
@@ -383,7 +391,7 @@ public final class Gateway implements AutoCloseable {
 
     /** A fresh request id. */
     String newRequestId() {
-        return HeaderPolicy.newRequestId();
+        return requestIds.get();
     }
 
     /** The header, body and response deadlines of the client connections on {@code loop}. */

@@ -1,15 +1,22 @@
 package dev.sluice.server;
 
+import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.http.ChunkedBody;
 import dev.sluice.http.HeaderBytes;
 import dev.sluice.http.ReceivedResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -24,10 +31,19 @@ import java.util.List;
  * uses its own strict decoder, so the connection tells the encoder ({@link #answeringHead}).
  * Responses go out strictly in request order, so one flag is enough.
  *
- * <p>It is not a pipeline handler: DownstreamHandler has it encode each response part into an
- * event loop's shared list ({@link #encodeTo}) and writes the bytes on itself.
+ * <p>It is not a pipeline handler: ClientConnection has it frame each head ({@link #frame}) and
+ * encode each response part into an event loop's shared list ({@link #encodeTo}), and writes the
+ * bytes on itself.
  */
 final class ResponseEncoder {
+    /** The encoded parts of one response part, on their way to the socket; see {@link #write}. */
+    private static final FastThreadLocal<ArrayList<Object>> ENCODED = new FastThreadLocal<>() {
+        @Override
+        protected ArrayList<Object> initialValue() {
+            return new ArrayList<>(4);
+        }
+    };
+
     private boolean answeringHead;
     /** Whether the response being written carries no body (its parts are dropped). */
     private boolean bodyless;
@@ -36,6 +52,72 @@ final class ResponseEncoder {
 
     void answeringHead(boolean head) {
         this.answeringHead = head;
+    }
+
+    /**
+     * Frames a final response for its client as the head goes out, and returns whether the
+     * connection stays open after it ({@code keepAlive}, unless the framing forbids it). A head
+     * forwarded from its bytes gets its added lines; any other has its map edited: a body the
+     * endpoint ends by closing is re-framed as chunked for an HTTP/1.1 client, and ends the
+     * connection for an HTTP/1.0 one, which cannot read chunked either.
+     */
+    boolean frame(HttpResponse head, boolean http11Client, boolean keepAlive) {
+        if (head instanceof ReceivedResponse raw && raw.verbatim()) {
+            raw.forwardVerbatim(HeaderPolicy.addedResponseFields(keepAlive, http11Client));
+        } else {
+            HttpHeaders headers = head.headers();
+            boolean chunked = HttpUtil.isTransferEncodingChunked(head);
+            boolean closeDelimited = !isBodyless(head) && !chunked && !headers.contains(HttpHeaderNames.CONTENT_LENGTH);
+            if (closeDelimited && http11Client) {
+                headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            } else if (closeDelimited || chunked && !http11Client) {
+                headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+                keepAlive = false;
+            }
+            if (!keepAlive) {
+                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            } else if (!http11Client) {
+                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            }
+        }
+        head.setProtocolVersion(HttpVersion.HTTP_1_1);
+        return keepAlive;
+    }
+
+    /**
+     * Encodes a response part and writes it to {@code ctx}'s channel, without a pipeline hop: the
+     * encoded parts pass through one list per event loop instead of one per connection. A failure
+     * to encode is handled as a pipeline would: the promise fails, or, for a void promise, the
+     * pipeline is told (and the connection closes as after any unexpected error).
+     */
+    void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        ArrayList<Object> out = ENCODED.get();
+        Throwable failure = null;
+        try {
+            encodeTo(ctx, msg, out);
+        } catch (Throwable t) {
+            failure = t;
+        }
+        // Taken off the shared list before any write: a failed write can close a connection
+        // whose handlers encode again.
+        int n = out.size();
+        ChannelPromise last = failure == null ? promise : ctx.voidPromise();
+        if (n == 1) {
+            Object part = out.get(0);
+            out.clear();
+            ctx.write(part, last);
+        } else if (n > 1) {
+            Object[] parts = out.toArray();
+            out.clear();
+            for (int i = 0; i < n; i++) {
+                ctx.write(parts[i], i == n - 1 ? last : ctx.voidPromise());
+            }
+        } else if (failure == null) {
+            promise.trySuccess();
+        }
+        if (failure != null && (promise.isVoid() || !promise.tryFailure(failure))) {
+            ctx.pipeline().fireExceptionCaught(failure);
+        }
     }
 
     /** Encodes one response part (and releases it) into {@code out}: a head, a body part, or bytes as they are. */

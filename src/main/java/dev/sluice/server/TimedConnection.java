@@ -1,17 +1,15 @@
 package dev.sluice.server;
 
-import io.netty.channel.ChannelInboundHandlerAdapter;
-
 /**
- * A client connection's handler as its event loop's timers see it: an entry of at most one
- * circular, doubly linked list at a time (its listener's {@link IdleConnections}, or a slot of the
- * loop's {@link DeadlineWheel}), with the links kept in the handler itself. Going idle, arming a
+ * A client connection as its event loop's timers see it ({@link ConnectionDeadline}): an entry of
+ * at most one circular, doubly linked list at a time (its listener's {@link IdleConnections}, or a
+ * slot of the loop's {@link DeadlineWheel}), with the links kept in the entry itself. Going idle, arming a
  * deadline and disarming it are a few pointer writes and allocate nothing.
  *
  * <p>A list's head is a {@link Sentinel}, so an entry leaves its list without knowing which one
  * it is in. Confined to the connection's event loop, like the lists: no locks.
  */
-abstract class TimedConnection extends ChannelInboundHandlerAdapter {
+abstract class TimedConnection {
     private TimedConnection prev;
     private TimedConnection next;
     /** In an idle list: when the connection went idle. In a wheel slot: when its deadline passes. */

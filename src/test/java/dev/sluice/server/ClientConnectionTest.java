@@ -34,7 +34,9 @@ class ClientConnectionTest {
                 health_check: { path: /healthz, interval: 1h }
             """);
 
-    private final Gateway gateway = new Gateway(CONFIG, AccessLog.DISABLED, Clock.systemUTC(), System::nanoTime);
+    private final java.util.concurrent.atomic.AtomicInteger ids = new java.util.concurrent.atomic.AtomicInteger();
+    private final Gateway gateway = new Gateway(CONFIG, AccessLog.DISABLED, Clock.systemUTC(), System::nanoTime,
+            () -> "id-" + ids.incrementAndGet());
     private final EmbeddedChannel client = new EmbeddedChannel();
 
     @BeforeEach
@@ -138,6 +140,13 @@ class ClientConnectionTest {
         client.pipeline().fireUserEventTriggered(Gateway.DrainEvent.INSTANCE);
         client.runPendingTasks();
         assertThat(client.isOpen()).isFalse();
+    }
+
+    @Test
+    void aRequestWithoutAnIdGetsOneFromTheGatewaysSourceAndItsReplyNamesIt() {
+        send("GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: a\r\nx-request-id: mine\r\n\r\n");
+        String out = received();
+        assertThat(out).contains("request-id: id-1\n", "request-id: mine\n");
     }
 
     @Test

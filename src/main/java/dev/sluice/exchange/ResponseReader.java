@@ -1,0 +1,140 @@
+package dev.sluice.exchange;
+
+import dev.sluice.failure.FailureKind;
+import dev.sluice.http.BodyFraming;
+import dev.sluice.http.KeepAlive;
+import dev.sluice.http.ReceivedResponse;
+import dev.sluice.observe.RequestLog;
+import dev.sluice.upstream.UpstreamConnection;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The respond step: reads what the current attempt's endpoint answers and passes it on to the
+ * {@link Downstream}. The final head is held until its first body part arrives: if the endpoint
+ * dies in between, nothing has reached the client and an idempotent request can still be
+ * retried. Failures and a status the route retries go back to the {@link Exchange}.
+ */
+final class ResponseReader {
+    private static final Logger LOG = LoggerFactory.getLogger(ResponseReader.class);
+
+    private final Exchange exchange;
+    private final Downstream downstream;
+    private final RequestLog log;
+    private final boolean answersHead;
+    private HttpResponse heldHead;
+    private boolean awaitingFinalAfterInterim;
+    private boolean reusable;
+    /** Response bytes went to the client: from now on nothing can be retried, only cut short. */
+    private boolean started;
+
+    ResponseReader(Exchange exchange, Downstream downstream, RequestLog log, boolean answersHead) {
+        this.exchange = exchange;
+        this.downstream = downstream;
+        this.log = log;
+        this.answersHead = answersHead;
+    }
+
+    /** A message from the current attempt's connection; ownership passes here. */
+    void read(UpstreamConnection connection, Object msg, boolean requestFullyWritten, long now) {
+        if (msg instanceof HttpResponse response) {
+            head(connection, response, requestFullyWritten, now);
+        } else if (msg instanceof HttpContent content) {
+            content(content);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void head(UpstreamConnection connection, HttpResponse response, boolean requestFullyWritten, long now) {
+        if (response.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(response);
+            LOG.debug("bad response from {}: {}", log.endpoint(), response.decoderResult().cause().toString());
+            exchange.upstreamFailed(FailureKind.BAD_RESPONSE);
+            return;
+        }
+        int status = response.status().code();
+        if (status < 200) {
+            interim(response, status);
+            return;
+        }
+        downstream.responseDeadlineMet();
+        connection.endpoint().recordSuccess();
+        log.firstByte(now, status);
+        if (exchange.retriedOnStatus(connection, response, now)) {
+            return;
+        }
+        if (response instanceof ReceivedResponse raw && raw.verbatim()) {
+            // The common case: framed by its length (or bodyless), Connection naming nothing but
+            // close or keep-alive. Its lines go out as they came; the downstream adds its own.
+            connection.learn(KeepAlive.parse(raw.keepAliveField()));
+            reusable = raw.keepAlive() && requestFullyWritten;
+        } else {
+            HttpHeaders headers = response.headers();
+            connection.learn(KeepAlive.parse(headers.get(HttpHeaderNames.KEEP_ALIVE)));
+            // A body the backend ends by closing, or a response before the whole request was read,
+            // leaves the connection unusable.
+            reusable = HttpUtil.isKeepAlive(response) && !BodyFraming.closeDelimited(response, answersHead)
+                    && requestFullyWritten;
+            HeaderPolicy.removeHopByHop(headers);
+            HeaderPolicy.appendVia(headers);
+        }
+        awaitingFinalAfterInterim = false;
+        heldHead = response;
+    }
+
+    private void interim(HttpResponse response, int status) {
+        // Sluice never asks for an upgrade (Upgrade is hop-by-hop), so 101 is a protocol error.
+        if (status == 101) {
+            exchange.upstreamFailed(FailureKind.BAD_RESPONSE);
+            return;
+        }
+        awaitingFinalAfterInterim = true;
+        // 100 Continue was Sluice's to send; other interim responses (103 Early Hints) go on.
+        if (status != 100) {
+            HeaderPolicy.removeHopByHop(response.headers());
+            downstream.interim(response);
+        }
+    }
+
+    private void content(HttpContent content) {
+        if (awaitingFinalAfterInterim) {
+            // The empty "last content" the decoder emits after each 1xx: not the real body.
+            content.release();
+            return;
+        }
+        if (content.decoderResult().isFailure()) {
+            content.release();
+            exchange.upstreamFailed(FailureKind.BAD_RESPONSE);
+            return;
+        }
+        log.bodyOut(content.content().readableBytes());
+        if (heldHead != null) {
+            HttpResponse head = heldHead;
+            heldHead = null;
+            started = true;
+            downstream.respond(head);
+        }
+        downstream.respond(content);
+        if (content instanceof LastHttpContent) {
+            exchange.responseComplete(reusable);
+        }
+    }
+
+    /** Whether response bytes went to the client. */
+    boolean started() {
+        return started;
+    }
+
+    /** The attempt failed or is retried: a head it held is dropped (nothing of it reached the client). */
+    void dropHeld() {
+        heldHead = null;
+    }
+}
