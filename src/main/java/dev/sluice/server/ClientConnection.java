@@ -381,7 +381,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         // closing now would lose a request the client may already be sending.)
         if (!keepAlive) {
             state = State.CLOSING;
-            releaseAll(pipelined);
+            dropPipelined();
             ChannelPromise closeAfter = ctx.newPromise();
             closeAfter.addListener(ChannelFutureListener.CLOSE);
             toClient(Unpooled.EMPTY_BUFFER, closeAfter);
@@ -417,15 +417,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         return queue == null || queue.isEmpty();
     }
 
-    private static void releaseAll(ArrayDeque<?> queue) {
-        if (queue == null) {
-            return;
-        }
-        Object o;
-        while ((o = queue.poll()) != null) {
-            ReferenceCountUtil.release(o);
+    /** Drops the pipelined requests not yet served: their connection is closing. */
+    private void dropPipelined() {
+        if (pipelined != null) {
+            pipelined.forEach(ReferenceCountUtil::release);
+            pipelined.clear();
         }
     }
+
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
@@ -441,7 +440,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
             exchange = null;
         }
         state = State.CLOSING;
-        releaseAll(pipelined);
+        dropPipelined();
     }
 
     @Override

@@ -2,7 +2,6 @@ package dev.sluice.exchange;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.failure.FailureKind;
 import dev.sluice.observe.RequestLog;
@@ -18,6 +17,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,25 +27,22 @@ import org.junit.jupiter.api.Test;
 class ExchangeTest {
     private static final long NOW = 1_000_000L;
     /** The endpoint is health-checked and never checked here, so nothing can be picked. */
-    private static final Snapshot SNAPSHOT = snapshot("""
-            listeners:
-              - address: 127.0.0.1:0
-            routes:
-              - name: api
-                match: { path_prefix: /api/ }
-                cluster: api
-            clusters:
-              - name: api
-                endpoints: [127.0.0.1:9]
-                health_check: { path: /healthz }
-            """);
+    private static Snapshot snapshot;
 
-    private static Snapshot snapshot(String yaml) {
-        try {
-            return Snapshot.build(ConfigLoader.parse(yaml, "<test>"), null, 0);
-        } catch (ConfigException e) {
-            throw new AssertionError(e);
-        }
+    @BeforeAll
+    static void parse() throws Exception {
+        snapshot = Snapshot.build(ConfigLoader.parse("""
+                listeners:
+                  - address: 127.0.0.1:0
+                routes:
+                  - name: api
+                    match: { path_prefix: /api/ }
+                    cluster: api
+                clusters:
+                  - name: api
+                    endpoints: [127.0.0.1:9]
+                    health_check: { path: /healthz }
+                """, "<test>"), null, 0);
     }
 
     /** What the exchange asked of its client side. */
@@ -122,7 +119,7 @@ class ExchangeTest {
     private final RecordingDownstream downstream = new RecordingDownstream();
 
     private Exchange exchange(String path, Admission admission, RequestLog log) {
-        ExchangeContext context = new ExchangeContext(null, null, null, () -> NOW, () -> SNAPSHOT, admission);
+        ExchangeContext context = new ExchangeContext(null, null, null, () -> NOW, () -> snapshot, admission);
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path);
         request.headers().set("host", "example.com").set("content-length", "3");
         log.received("id-1", "192.0.2.1", "POST", path, "HTTP/1.1", "example.com");

@@ -2,7 +2,6 @@ package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.observe.AccessLog;
@@ -21,38 +20,30 @@ import org.junit.jupiter.api.Test;
  * matches), so every answer is Sluice's own.
  */
 class ClientConnectionTest {
-    private static final SluiceConfig CONFIG = config("""
+    private static final String YAML = """
             listeners:
               - address: 127.0.0.1:0
             routes:
-              - name: api
-                match: { path_prefix: /api/ }
-                cluster: api
+              - match: { path_prefix: /only/ }
+                cluster: app
             clusters:
-              - name: api
+              - name: app
                 endpoints: [127.0.0.1:9]
-                health_check: { path: /healthz, interval: 1h }
-            """);
+            """;
 
     private final java.util.concurrent.atomic.AtomicInteger ids = new java.util.concurrent.atomic.AtomicInteger();
-    private final Gateway gateway = new Gateway(CONFIG, AccessLog.DISABLED, Clock.systemUTC(), System::nanoTime,
-            () -> "id-" + ids.incrementAndGet());
     private final EmbeddedChannel client = new EmbeddedChannel();
+    private Gateway gateway;
 
     @BeforeEach
-    void connect() {
+    void connect() throws Exception {
+        SluiceConfig config = ConfigLoader.parse(YAML, "<test>");
+        gateway = new Gateway(config, AccessLog.DISABLED, Clock.systemUTC(), System::nanoTime,
+                () -> "id-" + ids.incrementAndGet());
         // The channel was registered and went active before it had handlers: the connection is told now.
         gateway.serveOn(client.eventLoop());
-        gateway.serveClient(client, new ListenerRuntime(CONFIG.listeners().get(0)));
+        gateway.serveClient(client, new ListenerRuntime(config.listeners().get(0)));
         client.pipeline().fireChannelActive();
-    }
-
-    private static SluiceConfig config(String yaml) {
-        try {
-            return ConfigLoader.parse(yaml, "<test>");
-        } catch (ConfigException e) {
-            throw new AssertionError(e);
-        }
     }
 
     @AfterEach
