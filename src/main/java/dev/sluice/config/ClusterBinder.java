@@ -16,7 +16,7 @@ import java.util.stream.Collectors;
 final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
-            "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared");
+            "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared", "concurrency");
     private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";
@@ -134,12 +134,15 @@ final class ClusterBinder {
                 .orElse(Duration.ZERO);
         Optional<HealthCheckConfig> healthCheck = f.optional("health_check")
                 .flatMap(n -> new HealthCheckBinder(values).bind(n, f.path("health_check")));
+        Optional<ConcurrencyConfig> concurrency = f.optional("concurrency")
+                .map(n -> new ConcurrencyBinder(values).bind(n, f.path("concurrency")))
+                .orElse(Optional.of(ConcurrencyConfig.DEFAULT));
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new ClusterConfig(name.get(), endpoints, connectTimeout,
                 fixedIdleTimeout.orElse(ClusterConfig.DEFAULT_IDLE_TIMEOUT), fixedIdleTimeout.isEmpty(),
-                maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared));
+                maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared, concurrency.get()));
     }
 
     /** A non-empty map of label to value. */

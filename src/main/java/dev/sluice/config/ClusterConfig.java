@@ -22,6 +22,7 @@ import java.util.Optional;
  *     ({@code endpoints} holds the listed and the selected endpoints together)
  * @param shared true when this cluster may share selected endpoints with another cluster that is
  *     also {@code shared}; otherwise an endpoint selected by two clusters is an error
+ * @param concurrency how many requests may be in flight to this cluster and wait for a slot
  */
 public record ClusterConfig(
         String name,
@@ -34,7 +35,8 @@ public record ClusterConfig(
         Duration slowStart,
         Optional<HealthCheckConfig> healthCheck,
         Map<String, String> select,
-        boolean shared) {
+        boolean shared,
+        ConcurrencyConfig concurrency) {
 
     /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
      * delays the failover to the next endpoint. */
@@ -56,12 +58,21 @@ public record ClusterConfig(
         select = Collections.unmodifiableMap(new LinkedHashMap<>(select));
     }
 
-    /** A cluster that lists its endpoints and selects none. */
+    /** A cluster with the default concurrency limit. */
+    public ClusterConfig(String name, List<EndpointConfig> endpoints, Duration connectTimeout, Duration idleTimeout,
+                         boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
+                         Duration slowStart, Optional<HealthCheckConfig> healthCheck, Map<String, String> select,
+                         boolean shared) {
+        this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
+                slowStart, healthCheck, select, shared, ConcurrencyConfig.DEFAULT);
+    }
+
+    /** A cluster that lists its endpoints, selects none, and has the default concurrency limit. */
     public ClusterConfig(String name, List<EndpointConfig> endpoints, Duration connectTimeout, Duration idleTimeout,
                          boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
                          Duration slowStart, Optional<HealthCheckConfig> healthCheck) {
         this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
-                slowStart, healthCheck, Map.of(), false);
+                slowStart, healthCheck, Map.of(), false, ConcurrencyConfig.DEFAULT);
     }
 
     public static ClusterConfig of(String name, List<EndpointConfig> endpoints) {

@@ -255,6 +255,73 @@ class ConfigErrorsTest {
     }
 
     @Test
+    void concurrencyLimitMustBeAdaptiveOffOrAPositiveNumber() {
+        assertThat(problems("""
+                listeners:
+                  - address: 127.0.0.1:8080
+                routes:
+                  - match: { path_prefix: / }
+                    cluster: a
+                clusters:
+                  - { name: a, endpoints: [127.0.0.1:9001], concurrency: { limit: adaptiv } }
+                  - { name: b, endpoints: [127.0.0.1:9002], concurrency: { limit: 0 } }
+                  - { name: c, endpoints: [127.0.0.1:9003], concurrency: { limit: -5 } }
+                  - { name: d, endpoints: [127.0.0.1:9004], concurrency: { limit: 2.5 } }
+                  - { name: e, endpoints: [127.0.0.1:9005], concurrency: { limit: "50" } }
+                  - { name: f, endpoints: [127.0.0.1:9006], concurrency: { limit: on } }
+                  - { name: g, endpoints: [127.0.0.1:9007], concurrency: { limit: [50] } }
+                  - { name: h, endpoints: [127.0.0.1:9008], concurrency: { limit: } }
+                  - { name: i, endpoints: [127.0.0.1:9009], concurrency: { limit: 0x10 } }
+                """)).containsExactly(
+                "7:67: clusters[0].concurrency.limit: expected adaptive, off or a positive number, "
+                        + "got the string 'adaptiv' (did you mean 'adaptive'?)",
+                "8:67: clusters[1].concurrency.limit: expected adaptive, off or a positive number, "
+                        + "got the number 0 (for no limit, write 'off')",
+                "9:67: clusters[2].concurrency.limit: expected adaptive, off or a positive number, got the number -5",
+                "10:67: clusters[3].concurrency.limit: expected adaptive, off or a positive number, got the number 2.5",
+                "11:67: clusters[4].concurrency.limit: expected adaptive, off or a positive number, got the string '50'",
+                "12:67: clusters[5].concurrency.limit: expected adaptive, off or a positive number, got the boolean on",
+                "13:67: clusters[6].concurrency.limit: expected adaptive, off or a positive number, got a list",
+                "14:66: clusters[7].concurrency.limit: expected adaptive, off or a positive number, got an empty value",
+                "15:67: clusters[8].concurrency.limit: write '0x10' as a plain decimal number");
+    }
+
+    @Test
+    void concurrencyMaxQueueAndQueueTimeoutAreReportedAtTheirValues() {
+        assertThat(problems("""
+                listeners:
+                  - address: 127.0.0.1:8080
+                routes:
+                  - match: { path_prefix: / }
+                    cluster: a
+                clusters:
+                  - name: a
+                    endpoints: [127.0.0.1:9001]
+                    concurrency:
+                      max: 0
+                      queue: -1
+                      queue_timeout: 0s
+                  - name: b
+                    endpoints: [127.0.0.1:9002]
+                    concurrency: { limit: 100, max: 50, queue_timeout: 500 }
+                  - name: c
+                    endpoints: [127.0.0.1:9003]
+                    concurrency: { queue_timout: 2s, queue: many }
+                  - name: d
+                    endpoints: [127.0.0.1:9004]
+                    concurrency: off
+                """)).containsExactly(
+                "10:12: clusters[0].concurrency.max: 0 is out of range; it must be at least 1",
+                "11:14: clusters[0].concurrency.queue: -1 is out of range; it must be 0 or more",
+                "12:22: clusters[0].concurrency.queue_timeout: invalid duration '0s': must be greater than zero",
+                "15:37: clusters[1].concurrency.max: 50 is below the fixed limit 100; max must be at least the limit",
+                "15:56: clusters[1].concurrency.queue_timeout: invalid duration '500': missing unit (did you mean '500s'?)",
+                "18:20: unknown key 'queue_timout' in clusters[2].concurrency (did you mean 'queue_timeout'?)",
+                "18:45: clusters[2].concurrency.queue: expected a whole number, got the string 'many'",
+                "21:18: clusters[3].concurrency: expected a map, got the boolean off");
+    }
+
+    @Test
     void endpointMapNeedsAnAddressAndStringLabels() {
         assertThat(problems(valid().replace("endpoints: [127.0.0.1:9001]", """
                 endpoints:

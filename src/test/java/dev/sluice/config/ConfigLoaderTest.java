@@ -131,6 +131,55 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void clusterConcurrencyIsAdaptiveByDefaultWithTheDocumentedValues() throws ConfigException {
+        ClusterConfig app = ConfigLoader.parse(MINIMAL, "t.yaml").cluster("app").orElseThrow();
+
+        assertThat(app.concurrency()).isEqualTo(ConcurrencyConfig.DEFAULT);
+        assertThat(ConcurrencyConfig.DEFAULT).isEqualTo(new ConcurrencyConfig(
+                ConcurrencyConfig.Mode.ADAPTIVE, 20, 1000, 1000, Duration.ofSeconds(1)));
+    }
+
+    @Test
+    void concurrencyLimitIsAdaptiveAFixedNumberOrOffWithEachKeyAsWritten() throws ConfigException {
+        SluiceConfig config = ConfigLoader.parse("""
+                listeners: [{ address: 127.0.0.1:0 }]
+                routes: [{ match: { path_prefix: / }, cluster: adaptive }]
+                clusters:
+                  - name: adaptive
+                    endpoints: [127.0.0.1:9001]
+                    concurrency:
+                      limit: adaptive
+                      max: 500
+                      queue: 0
+                      queue_timeout: 250ms
+                  - { name: fixed, endpoints: [127.0.0.1:9002], concurrency: { limit: 64, queue: 10 } }
+                  - { name: fixed-at-max, endpoints: [127.0.0.1:9003], concurrency: { limit: 64, max: 64 } }
+                  - { name: fixed-above-default-max, endpoints: [127.0.0.1:9004], concurrency: { limit: 5000 } }
+                  - { name: off, endpoints: [127.0.0.1:9005], concurrency: { limit: off } }
+                  - { name: false, endpoints: [127.0.0.1:9006], concurrency: { limit: false, queue_timeout: 5s } }
+                  - { name: low-ceiling, endpoints: [127.0.0.1:9007], concurrency: { max: 8 } }
+                  - { name: empty, endpoints: [127.0.0.1:9008], concurrency: {} }
+                """, "t.yaml");
+
+        assertThat(concurrency(config, "adaptive")).isEqualTo(new ConcurrencyConfig(
+                ConcurrencyConfig.Mode.ADAPTIVE, ConcurrencyConfig.DEFAULT_INITIAL_LIMIT, 500, 0, Duration.ofMillis(250)));
+        assertThat(concurrency(config, "fixed")).isEqualTo(new ConcurrencyConfig(
+                ConcurrencyConfig.Mode.FIXED, 64, 1000, 10, Duration.ofSeconds(1)));
+        assertThat(concurrency(config, "fixed-at-max")).isEqualTo(new ConcurrencyConfig(
+                ConcurrencyConfig.Mode.FIXED, 64, 64, 1000, Duration.ofSeconds(1)));
+        // An unwritten max does not refuse a fixed limit above the default ceiling.
+        assertThat(concurrency(config, "fixed-above-default-max")).isEqualTo(ConcurrencyConfig.fixed(5000))
+                .extracting(ConcurrencyConfig::max).isEqualTo(5000);
+        assertThat(concurrency(config, "off")).isEqualTo(ConcurrencyConfig.OFF);
+        assertThat(concurrency(config, "false").mode()).isEqualTo(ConcurrencyConfig.Mode.OFF);
+        assertThat(concurrency(config, "false").queueTimeout()).isEqualTo(Duration.ofSeconds(5));
+        // A ceiling below the usual start of 20 starts the adaptive limit at the ceiling.
+        assertThat(concurrency(config, "low-ceiling")).isEqualTo(new ConcurrencyConfig(
+                ConcurrencyConfig.Mode.ADAPTIVE, 8, 8, 1000, Duration.ofSeconds(1)));
+        assertThat(concurrency(config, "empty")).isEqualTo(ConcurrencyConfig.DEFAULT);
+    }
+
+    @Test
     void endpointsAreAddressesOrMapsWithLabels() throws ConfigException {
         SluiceConfig config = ConfigLoader.parse("""
                 listeners: [{ address: 127.0.0.1:0 }]
@@ -224,6 +273,10 @@ class ConfigLoaderTest {
     @Test
     void problemPrintsAsFileLineColumnMessage() {
         assertThat(new ConfigProblem("a.yaml", 3, 14, "boom")).hasToString("a.yaml:3:14: boom");
+    }
+
+    private static ConcurrencyConfig concurrency(SluiceConfig config, String cluster) {
+        return config.cluster(cluster).orElseThrow().concurrency();
     }
 
     private static AccessLogConfig accessLog(String value) throws ConfigException {
