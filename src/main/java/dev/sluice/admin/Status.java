@@ -3,6 +3,7 @@ package dev.sluice.admin;
 import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.ListenerConfig;
 import dev.sluice.server.Gateway;
+import dev.sluice.resilience.ConcurrencyGate;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 import java.net.InetSocketAddress;
@@ -85,6 +86,14 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
         // Panic mode: nothing healthy is left, so requests go to unhealthy and ejected endpoints.
         cluster.put("panic", c.panicking(now));
         cluster.put("retry_budget_available", c.retryBudget().available(now));
+        ConcurrencyGate gate = c.concurrency();
+        Map<String, Object> concurrency = new LinkedHashMap<>();
+        concurrency.put("mode", gate.config().mode().name().toLowerCase(Locale.ROOT));
+        concurrency.put("limit", gate.limit());
+        concurrency.put("in_flight", gate.inFlight());
+        concurrency.put("queued", gate.queued());
+        concurrency.put("shed", gate.shed());
+        cluster.put("concurrency", concurrency);
         if (!c.config().select().isEmpty()) {
             cluster.put("select", c.config().select());
         }

@@ -4,17 +4,20 @@ import dev.sluice.failure.FailureKind;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.route.Route;
 import dev.sluice.upstream.Cluster;
+import io.netty.channel.EventLoop;
 
 /**
- * The admit step: whether a routed request may go on to its cluster now. The seam where
- * concurrency limits and rate limits plug in; {@link #ALL} admits everything.
+ * The admit step: whether a routed request may go on to its cluster now, later, or not at all.
+ * The seam where concurrency limits and rate limits plug in ({@link ConcurrencyAdmission} is
+ * the gateway's; {@link #ALL} admits everything).
  *
- * <p>Called on the request's event loop; must answer at once (never wait on a lock or the
- * network). A policy that admits hands out a {@link Ticket} that the exchange gives back
- * exactly once, when the request ends however it ends.
+ * <p>Called on the request's event loop; it must answer at once (never wait on a lock or the
+ * network). A request it cannot admit yet waits ({@link Decision.Queued}) and is resumed later on
+ * its own loop. An admitted request holds a {@link Ticket}, which the exchange gives back exactly
+ * once, when the request ends however it ends.
  */
 public interface Admission {
-    Decision admit(Route route, Cluster cluster, RequestLog request);
+    Decision admit(Route route, Cluster cluster, RequestLog request, Resume resume);
 
     /** What the admit step decided. */
     sealed interface Decision {
@@ -22,21 +25,50 @@ public interface Admission {
 
         /** Refused with a kind (503 {@code overloaded}, 429 {@code rate_limited}) that the client is told. */
         record Refused(FailureKind kind) implements Decision {}
+
+        /**
+         * Waiting for a place: {@link Resume} is called once, on the request's loop, with the
+         * outcome, unless the request gives up first ({@link Withdrawal#withdraw}).
+         */
+        record Queued(Withdrawal withdrawal) implements Decision {}
+    }
+
+    /** A waiting request, resumed when its wait ends. */
+    interface Resume {
+        /** The event loop the request is served on: the outcome is delivered there. */
+        EventLoop loop();
+
+        /** When the request's own time runs out (its route's timeout); it never waits past it. */
+        long deadlineNanos();
+
+        void admitted(Ticket ticket);
+
+        void refused(FailureKind kind);
+    }
+
+    /** A waiting request that stops waiting (its client went away). */
+    interface Withdrawal {
+        void withdraw();
     }
 
     /** A place taken by an admitted request, given back when it ends. */
     interface Ticket {
-        /** The request ended; {@code failed} says whether Sluice answered it with a failure (a sample a limiter may use). */
-        void release(boolean failed);
+        /**
+         * The request ended.
+         *
+         * @param admittedNanos when it was admitted
+         * @param failed whether Sluice answered it with a failure (a sample a limiter may use)
+         */
+        void release(long admittedNanos, long now, boolean failed);
 
-        Ticket NONE = failed -> { };
+        Ticket NONE = (admittedNanos, now, failed) -> { };
     }
 
     Admission ALL = new Admission() {
         private final Decision admitted = new Decision.Admitted(Ticket.NONE);
 
         @Override
-        public Decision admit(Route route, Cluster cluster, RequestLog request) {
+        public Decision admit(Route route, Cluster cluster, RequestLog request, Resume resume) {
             return admitted;
         }
     };

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * ({@link Downstream#flush()}), and the client's body only while the endpoint can
  * ({@link #acceptsBody()}).
  */
-public final class Exchange implements UpstreamListener {
+public final class Exchange implements UpstreamListener, Admission.Resume {
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
 
     private final ExchangeContext context;
@@ -50,7 +50,11 @@ public final class Exchange implements UpstreamListener {
     private final RequestSender sender;
     private Route route;
     private Cluster cluster;
-    private Admission.Ticket ticket = Admission.Ticket.NONE;
+    /** Held from admission to the end; given back once, by {@link #end}. */
+    private Admission.Ticket ticket;
+    /** Set while the request waits for admission: how it stops waiting if its client leaves. */
+    private Admission.Withdrawal waiting;
+    private long routedNanos;
     private boolean idempotencyKey;
 
     /** The current attempt's connection; null while connecting, between attempts, and once ended. */
@@ -94,22 +98,54 @@ public final class Exchange implements UpstreamListener {
         }
         route = to.route();
         cluster = to.cluster();
+        routedNanos = now;
         log.routed(route.name(), cluster.name(), now);
         cluster.retryBudget().deposit();
-        switch (context.admission().admit(route, cluster, log)) {
-            case Admission.Decision.Refused refused -> {
-                end(true);
-                downstream.reply(refused.kind(), false);
-                return;
-            }
-            case Admission.Decision.Admitted admitted -> {
-                ticket = admitted.ticket();
-                log.admitted(now);
-            }
+        switch (context.admission().admit(route, cluster, log, this)) {
+            case Admission.Decision.Refused refused -> refused(refused.kind());
+            case Admission.Decision.Admitted admitted -> admitted(admitted.ticket(), now);
+            case Admission.Decision.Queued queued -> waiting = queued.withdrawal();
         }
+    }
+
+    @Override
+    public io.netty.channel.EventLoop loop() {
+        return context.loop();
+    }
+
+    @Override
+    public long deadlineNanos() {
+        return routedNanos + route.timeoutNanos();
+    }
+
+    /** Admitted, now or after a wait in the cluster's queue: the first attempt goes out. */
+    @Override
+    public void admitted(Admission.Ticket ticket) {
+        admitted(ticket, context.nanoTime());
+    }
+
+    private void admitted(Admission.Ticket ticket, long now) {
+        waiting = null;
+        if (ended) {
+            // Its client left while the place was being handed over: the place goes back at once.
+            ticket.release(now, now, false);
+            return;
+        }
+        this.ticket = ticket;
+        log.admitted(now);
         idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(), log.host(), clientAddress,
                 clientTrusted);
         startAttempt(now);
+    }
+
+    /** Refused admission, at once or after a wait that ran out. */
+    @Override
+    public void refused(FailureKind kind) {
+        waiting = null;
+        if (!ended) {
+            end(true);
+            downstream.reply(kind, false);
+        }
     }
 
     // The request, client → endpoint.
@@ -421,6 +457,10 @@ public final class Exchange implements UpstreamListener {
 
     /** The client went away: whatever is in flight upstream is dropped with its connection. */
     public void cancel() {
+        if (waiting != null) {
+            waiting.withdraw();
+            waiting = null;
+        }
         closeUpstream();
         end(false);
     }
@@ -430,7 +470,10 @@ public final class Exchange implements UpstreamListener {
         if (!ended) {
             ended = true;
             sender.release();
-            ticket.release(failed);
+            if (ticket != null) {
+                ticket.release(log.admittedNanos(), context.nanoTime(), failed);
+                ticket = null;
+            }
         }
     }
 

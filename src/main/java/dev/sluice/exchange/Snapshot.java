@@ -3,6 +3,7 @@ package dev.sluice.exchange;
 import dev.sluice.config.ClusterConfig;
 import dev.sluice.config.EndpointConfig;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.resilience.ConcurrencyGate;
 import dev.sluice.route.Route;
 import dev.sluice.route.RouteTable;
 import dev.sluice.upstream.Cluster;
@@ -53,7 +54,11 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
                 }
                 endpoints.add(e);
             }
-            clusters.put(cc.name(), new Cluster(cc, endpoints, nowNanos));
+            Cluster before = previous == null ? null : previous.clusters.get(cc.name());
+            // Unchanged concurrency settings keep the gate: its learned limit, and the requests it counts.
+            ConcurrencyGate gate = before != null && before.concurrency().config().equals(cc.concurrency())
+                    ? before.concurrency() : new ConcurrencyGate(cc.concurrency());
+            clusters.put(cc.name(), new Cluster(cc, endpoints, nowNanos, gate));
         }
         return new Snapshot(config, new RouteTable(config.routes()), Map.copyOf(clusters));
     }

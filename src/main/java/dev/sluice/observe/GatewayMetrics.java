@@ -4,6 +4,11 @@ import dev.sluice.failure.FailureKind;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.function.Supplier;
@@ -18,6 +23,7 @@ public final class GatewayMetrics {
     private final Counter[] byFailure = new Counter[FailureKind.values().length];
     private final Counter retries;
     private final Counter clientAborts;
+    private final List<PerCluster> perCluster = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public GatewayMetrics() {
         for (int c = 1; c <= 5; c++) {
@@ -101,8 +107,25 @@ public final class GatewayMetrics {
         return (long) byFailure[kind.ordinal()].count();
     }
 
+    /**
+     * A gauge with one series per cluster, read from {@code values} (cluster name to value) at each
+     * scrape: clusters come and go with reloads, and a series for one no longer configured goes too.
+     */
+    public void perCluster(String name, String description, Supplier<Map<String, ? extends Number>> values) {
+        perCluster.add(new PerCluster(MultiGauge.builder(name).description(description).register(registry), values));
+    }
+
+    private record PerCluster(MultiGauge gauge, Supplier<Map<String, ? extends Number>> values) {
+        void refresh() {
+            List<MultiGauge.Row<?>> rows = new ArrayList<>();
+            values.get().forEach((cluster, value) -> rows.add(MultiGauge.Row.of(Tags.of("cluster", cluster), value)));
+            gauge.register(rows, true);
+        }
+    }
+
     /** The Prometheus text exposition format. */
     public String scrape() {
+        perCluster.forEach(PerCluster::refresh);
         return registry.scrape();
     }
 }

@@ -4,6 +4,7 @@ import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.config.ListenerConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.exchange.Admission;
+import dev.sluice.exchange.ConcurrencyAdmission;
 import dev.sluice.exchange.ExchangeContext;
 import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.exchange.Snapshot;
@@ -53,6 +54,8 @@ public final class Gateway implements AutoCloseable {
     private final Clock clock;
     private final LongSupplier nanoClock;
     private final java.util.function.Supplier<String> requestIds;
+    /** The admit step of every exchange: each cluster's concurrency gate. */
+    private final Admission admission;
     private final ChannelGroup serverChannels = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
@@ -75,6 +78,7 @@ public final class Gateway implements AutoCloseable {
     public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock,
                    java.util.function.Supplier<String> requestIds) {
         this.requestIds = requestIds;
+        this.admission = new ConcurrencyAdmission(nanoClock);
         this.transport = Transport.best();
         this.loops = transport.newGroup(config.server().effectiveEventLoopThreads(), "sluice-loop");
         this.accessLog = accessLog;
@@ -88,6 +92,14 @@ public final class Gateway implements AutoCloseable {
         startHealthChecks(snapshot);
         metrics.gauge("sluice.requests.active", "Requests in flight", activeExchanges::get);
         metrics.gauge("sluice.client.connections", "Open client connections", clientChannels::size);
+        metrics.perCluster("sluice.cluster.concurrency.limit", "The cluster's concurrency limit (0 when off)",
+                () -> perCluster(c -> c.concurrency().limit()));
+        metrics.perCluster("sluice.cluster.concurrency.in_flight", "Requests the cluster's concurrency gate admitted and not yet done",
+                () -> perCluster(c -> c.concurrency().inFlight()));
+        metrics.perCluster("sluice.cluster.concurrency.queued", "Requests waiting for a slot of the cluster's concurrency limit",
+                () -> perCluster(c -> c.concurrency().queued()));
+        metrics.perCluster("sluice.cluster.concurrency.shed", "Requests answered 503 overloaded so far: the queue was full or their wait ran out",
+                () -> perCluster(c -> c.concurrency().shed()));
     }
 
     /** Replaces the health checkers with ones for the clusters of {@code next}. */
@@ -155,12 +167,18 @@ public final class Gateway implements AutoCloseable {
         return channel;
     }
 
+    private Map<String, Number> perCluster(java.util.function.Function<dev.sluice.upstream.Cluster, Number> value) {
+        Map<String, Number> values = new java.util.LinkedHashMap<>();
+        snapshot.clusters().forEach((name, cluster) -> values.put(name, value.apply(cluster)));
+        return values;
+    }
+
     /** Makes what the connections and exchanges served by {@code loop} share: its pools, deadline wheel and exchange context. */
     void serveOn(EventLoop loop) {
         UpstreamPools loopPools = new UpstreamPools(loop, nanoClock);
         pools.put(loop, loopPools);
         deadlines.put(loop, new DeadlineWheel(loop, nanoClock));
-        exchanges.put(loop, new ExchangeContext(loop, loopPools, connector, nanoClock, this::snapshot, Admission.ALL));
+        exchanges.put(loop, new ExchangeContext(loop, loopPools, connector, nanoClock, this::snapshot, admission));
     }
 
     /** Sets up a client connection accepted by {@code listener}, on one of the loops {@link #serveOn} knows. */

@@ -1,6 +1,7 @@
 package dev.sluice.upstream;
 
 import dev.sluice.config.ClusterConfig;
+import dev.sluice.resilience.ConcurrencyGate;
 import dev.sluice.resilience.RetryBudget;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -43,6 +44,7 @@ public final class Cluster {
     /** Draws for least request's two choices and weighted picks; called from every event loop. */
     private final RandomGenerator random;
     private final AtomicInteger next = new AtomicInteger();
+    private final ConcurrencyGate gate;
     /** Last panic state seen by a first pick; only for saying so once in the log. */
     private volatile boolean inPanic;
 
@@ -50,12 +52,27 @@ public final class Cluster {
         this(config, endpoints, nowNanos, PER_THREAD_RANDOM);
     }
 
+    /** A cluster that keeps {@code gate} (see the five-argument constructor). */
+    public Cluster(ClusterConfig config, List<Endpoint> endpoints, long nowNanos, ConcurrencyGate gate) {
+        this(config, endpoints, nowNanos, PER_THREAD_RANDOM, gate);
+    }
+
     /**
      * A cluster whose load balancer draws from {@code random} (tests pass a seeded one). It is
      * called from every event loop that picks, so it must be safe to share between threads.
      */
     public Cluster(ClusterConfig config, List<Endpoint> endpoints, long nowNanos, RandomGenerator random) {
+        this(config, endpoints, nowNanos, random, new ConcurrencyGate(config.concurrency()));
+    }
+
+    /**
+     * A cluster that keeps {@code gate}: a reload that leaves the cluster's concurrency settings
+     * as they were keeps the limit it learned and the requests it counts.
+     */
+    public Cluster(ClusterConfig config, List<Endpoint> endpoints, long nowNanos, RandomGenerator random,
+                   ConcurrencyGate gate) {
         this.config = config;
+        this.gate = gate;
         this.random = random;
         this.endpoints = endpoints.toArray(Endpoint[]::new);
         this.endpointList = List.copyOf(endpoints);
@@ -73,6 +90,11 @@ public final class Cluster {
 
     public List<Endpoint> endpoints() {
         return endpointList;
+    }
+
+    /** How many requests the cluster takes at once, and the queue for the rest. */
+    public ConcurrencyGate concurrency() {
+        return gate;
     }
 
     public RetryBudget retryBudget() {

@@ -110,9 +110,10 @@ class ExchangeTest {
         }
 
         @Override
-        public Decision admit(Route route, Cluster cluster, RequestLog request) {
+        public Decision admit(Route route, Cluster cluster, RequestLog request, Resume resume) {
             asked++;
-            return refuse != null ? new Decision.Refused(refuse) : new Decision.Admitted(released::add);
+            return refuse != null ? new Decision.Refused(refuse)
+                    : new Decision.Admitted((admittedNanos, now, failed) -> released.add(failed));
         }
     }
 

@@ -1,0 +1,225 @@
+package dev.sluice.resilience;
+
+import com.netflix.concurrency.limits.Limit;
+import com.netflix.concurrency.limits.limit.FixedLimit;
+import com.netflix.concurrency.limits.limit.Gradient2Limit;
+import dev.sluice.config.ConcurrencyConfig;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * How many requests a cluster takes at once: a limit (adaptive, Netflix's Gradient2, or fixed),
+ * and a bounded queue for the requests over it. A request that finds a slot goes on; one that
+ * does not waits in the queue until a slot frees, its wait ends (the caller's timeout), or finds
+ * the queue full; a request that cannot wait is shed, which the caller answers with a fast,
+ * honest 503. Admitted requests thus keep the latency the cluster gives at its limit, instead of
+ * queueing in the backend's accept queue until they time out as 502s and 504s.
+ *
+ * <p>Shared by every event loop: counts are atomics and the queue is lock-free, so no event loop
+ * waits for another. The limit learns from samples (a request's time from admission to its end),
+ * which each event loop gathers into windows of its own and hands to the limit algorithm about
+ * ten times a second: Gradient2's update is synchronized, and a lock taken per request by every
+ * event loop is what the data plane must not have.
+ */
+public final class ConcurrencyGate {
+    /** A window closes after this long and at least {@link #WINDOW_SAMPLES} samples: ~10 updates a second per event loop. */
+    private static final long WINDOW_NANOS = 100_000_000L;
+    private static final int WINDOW_SAMPLES = 10;
+
+    /** The answer of {@link #enqueue}. */
+    public sealed interface Entry {
+        /** Waiting: the waiter is called when a slot is its own, unless {@link Wait#withdraw} wins first. */
+        record Queued(Wait place) implements Entry {}
+
+        /** The queue is full: shed the request. */
+        record Full() implements Entry {}
+    }
+
+    /** A request over the limit: told, on any thread, exactly once, that it holds a slot now. */
+    public interface Waiter {
+        void admitted();
+    }
+
+    private static final Entry FULL = new Entry.Full();
+
+    private final ConcurrencyConfig config;
+    /** Null when the gate is off: every request is admitted and nothing is counted. */
+    private final Limit limit;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final ConcurrentLinkedQueue<Wait> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final LongAdder shed = new LongAdder();
+    private final FastThreadLocal<Window> windows = new FastThreadLocal<>() {
+        @Override
+        protected Window initialValue() {
+            return new Window();
+        }
+    };
+
+    public ConcurrencyGate(ConcurrencyConfig config) {
+        this.config = config;
+        this.limit = switch (config.mode()) {
+            case OFF -> null;
+            case FIXED -> FixedLimit.of(config.limit());
+            case ADAPTIVE -> Gradient2Limit.newBuilder()
+                    .initialLimit(Math.min(config.limit(), config.max()))
+                    // Gradient2's own floor is 20: an app with 4 workers would still get 20 at once,
+                    // 16 of them queued where Sluice cannot answer them. 1 lets the limit find it.
+                    .minLimit(1)
+                    .maxConcurrency(config.max())
+                    .build();
+        };
+    }
+
+    public ConcurrencyConfig config() {
+        return config;
+    }
+
+    /** Takes a slot if one is free now: the common case, which allocates nothing. Give it back with {@link #exit}. */
+    public boolean tryEnter() {
+        return limit == null || tryTake();
+    }
+
+    /** Over the limit: queues {@code waiter} for a slot, or says the queue is full. */
+    public Entry enqueue(Waiter waiter) {
+        if (queued.incrementAndGet() > config.queue()) {
+            queued.decrementAndGet();
+            shed.increment();
+            return FULL;
+        }
+        Wait wait = new Wait(waiter);
+        queue.add(wait);
+        // A slot may have come free between tryTake and add, with nobody queued to take it.
+        handOver();
+        return new Entry.Queued(wait);
+    }
+
+    /**
+     * A request admitted earlier ended: its slot is handed to the next in the queue, or freed.
+     *
+     * @param admittedNanos when it was admitted; {@code now - admittedNanos} is a sample for the adaptive limit
+     * @param dropped whether Sluice answered it with a failure (a sign of overload the limit may use)
+     */
+    public void exit(long admittedNanos, long now, boolean dropped) {
+        if (limit == null) {
+            return;
+        }
+        int before = inFlight.getAndDecrement();
+        windows.get().add(now - admittedNanos, before, dropped, limit, now);
+        handOver();
+    }
+
+    /** Gives free slots to waiting requests, oldest first, while there are both. */
+    private void handOver() {
+        while (!queue.isEmpty() && tryTake()) {
+            Wait next;
+            boolean given = false;
+            while ((next = queue.poll()) != null) {
+                if (next.claim()) {
+                    queued.decrementAndGet();
+                    next.waiter.admitted();
+                    given = true;
+                    break;
+                }
+            }
+            if (!given) {
+                inFlight.decrementAndGet();
+                return;
+            }
+        }
+    }
+
+    private boolean tryTake() {
+        while (true) {
+            int n = inFlight.get();
+            if (n >= limit.getLimit()) {
+                return false;
+            }
+            if (inFlight.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** A queued request's place, which either the gate (a slot for it) or the request (it gave up) claims first. */
+    public final class Wait {
+        private final Waiter waiter;
+        private final AtomicBoolean claimed = new AtomicBoolean();
+
+        private Wait(Waiter waiter) {
+            this.waiter = waiter;
+        }
+
+        private boolean claim() {
+            return claimed.compareAndSet(false, true);
+        }
+
+        /**
+         * The request stops waiting (its wait timed out, or its client left). Returns true when it
+         * was still waiting, so the caller sheds it; false when a slot was already handed to it
+         * (the waiter is being called: it must give the slot back).
+         */
+        public boolean withdraw(boolean timedOut) {
+            if (!claim()) {
+                return false;
+            }
+            queue.remove(this);
+            queued.decrementAndGet();
+            if (timedOut) {
+                shed.increment();
+            }
+            return true;
+        }
+    }
+
+    /** The current limit (the configured one when fixed; none when off). */
+    public int limit() {
+        return limit == null ? 0 : limit.getLimit();
+    }
+
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    public int queued() {
+        return queued.get();
+    }
+
+    /** Requests turned away so far: the queue was full, or their wait ran out. */
+    public long shed() {
+        return shed.sum();
+    }
+
+    /**
+     * One event loop's samples since its last update of the limit: their mean time, the most in
+     * flight, and whether any was dropped, handed over as one sample (as Netflix's WindowedLimit
+     * does with an average window).
+     */
+    private static final class Window {
+        private long start;
+        private long sum;
+        private int count;
+        private int maxInFlight;
+        private boolean dropped;
+
+        void add(long nanos, int inFlight, boolean drop, Limit limit, long now) {
+            if (count == 0) {
+                start = now;
+            }
+            sum += nanos;
+            count++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            dropped |= drop;
+            if (count >= WINDOW_SAMPLES && now - start >= WINDOW_NANOS) {
+                limit.onSample(start, sum / count, maxInFlight, dropped);
+                count = 0;
+                sum = 0;
+                maxInFlight = 0;
+                dropped = false;
+            }
+        }
+    }
+}
