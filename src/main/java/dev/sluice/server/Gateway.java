@@ -34,8 +34,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The data plane: the event loops, the listeners and the current {@link Snapshot}. Started and
- * stopped by the control plane; never blocks an event loop.
+ * The data plane: the event loops, the listeners, the current {@link Snapshot}, and per event
+ * loop what its connections and exchanges share ({@link ExchangeContext}). Started by the
+ * Instance, given new snapshots by the ControlPlane, drained by {@link Drain}; never blocks an
+ * event loop.
  */
 public final class Gateway implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
