@@ -9,16 +9,19 @@ import java.util.Set;
 /** Binds {@code routes[]}: names unique, every route's cluster defined, and no route hidden behind an earlier one. */
 final class RouteBinder {
     private static final String PATH = "routes";
-    private static final List<String> KEYS = List.of("name", "match", "cluster", "timeout", "retry");
+    private static final List<String> KEYS = List.of("name", "match", "cluster", "timeout", "retry",
+            "rate_limits");
     private static final List<String> RETRY_KEYS = List.of("max_retries", "retry_on_status", "backoff");
 
     private final Values values;
     private final MatchBinder matches;
+    private final RateLimitBinder rateLimits;
     private final FirstSeen<String> names = new FirstSeen<>();
 
     RouteBinder(Values values) {
         this.values = values;
         this.matches = new MatchBinder(values);
+        this.rateLimits = new RateLimitBinder(values);
     }
 
     /**
@@ -82,10 +85,12 @@ final class RouteBinder {
         Duration timeout = f.optional("timeout").flatMap(n -> values.duration(n, f.path("timeout")))
                 .orElse(RouteConfig.DEFAULT_TIMEOUT);
         RetryConfig retry = f.optional("retry").map(n -> retry(n, f.path("retry"))).orElse(RetryConfig.DEFAULT);
+        List<RateLimitConfig> limits = f.optional("rate_limits")
+                .map(n -> rateLimits.bind(n, f.path("rate_limits"), name)).orElse(List.of());
         if (values.problems().count() > before) {
             return Optional.empty();
         }
-        return Optional.of(new RouteConfig(name, match.get(), cluster.get(), timeout, retry));
+        return Optional.of(new RouteConfig(name, match.get(), cluster.get(), timeout, retry, limits));
     }
 
     private RetryConfig retry(YamlNode node, String path) {

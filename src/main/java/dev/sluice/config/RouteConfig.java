@@ -1,6 +1,7 @@
 package dev.sluice.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * A route ({@code routes[]}): the first route whose match accepts a request sends it to its cluster.
@@ -9,8 +10,19 @@ import java.time.Duration;
  * @param timeout how long to wait for the response head once the request is fully received,
  *     across all attempts: retries never stretch a request past it
  * @param retry retry tuning; {@link RetryConfig#DEFAULT} when not given
+ * @param rateLimits the route's rate limits, checked in order before the cluster's concurrency;
+ *     none by default
  */
-public record RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry) {
+public record RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
+                          List<RateLimitConfig> rateLimits) {
+
+    public RouteConfig {
+        rateLimits = List.copyOf(rateLimits);
+    }
+
+    public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry) {
+        this(name, match, cluster, timeout, retry, List.of());
+    }
 
     public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout) {
         this(name, match, cluster, timeout, RetryConfig.DEFAULT);
