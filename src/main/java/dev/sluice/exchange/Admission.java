@@ -1,15 +1,17 @@
 package dev.sluice.exchange;
 
 import dev.sluice.failure.FailureKind;
-import dev.sluice.observe.RequestLog;
+import dev.sluice.failure.ReplyFields;
+import dev.sluice.resilience.RateLimits;
 import dev.sluice.route.Route;
 import dev.sluice.upstream.Cluster;
 import io.netty.channel.EventLoop;
 
 /**
  * The admit step: whether a routed request may go on to its cluster now, later, or not at all.
- * The seam where concurrency limits and rate limits plug in ({@link ConcurrencyAdmission} is
- * the gateway's; {@link #ALL} admits everything).
+ * The seam where concurrency limits and rate limits plug in (the gateway's is
+ * {@link RateLimitAdmission} in front of {@link ConcurrencyAdmission}; {@link #ALL} admits
+ * everything).
  *
  * <p>Called on the request's event loop; it must answer at once (never wait on a lock or the
  * network). A request it cannot admit yet waits ({@link Decision.Queued}) and is resumed later on
@@ -17,14 +19,24 @@ import io.netty.channel.EventLoop;
  * once, when the request ends however it ends.
  */
 public interface Admission {
-    Decision admit(Route route, Cluster cluster, RequestLog request, Resume resume);
+    Decision admit(Route route, Cluster cluster, Request request, Resume resume);
+
+    /** What the admit step reads of the request: who sent it and its header fields, the keys of rate limits. */
+    interface Request extends RateLimits.Keys {}
 
     /** What the admit step decided. */
     sealed interface Decision {
         record Admitted(Ticket ticket) implements Decision {}
 
-        /** Refused with a kind (503 {@code overloaded}, 429 {@code rate_limited}) that the client is told. */
-        record Refused(FailureKind kind) implements Decision {}
+        /**
+         * Refused with a kind (503 {@code overloaded}, 429 {@code rate_limited}) that the client is
+         * told, and the fields of the policy that refused it ({@code Retry-After}, {@code RateLimit}).
+         */
+        record Refused(FailureKind kind, ReplyFields fields) implements Decision {
+            public Refused(FailureKind kind) {
+                this(kind, ReplyFields.NONE);
+            }
+        }
 
         /**
          * Waiting for a place: {@link Resume} is called once, on the request's loop, with the
@@ -43,7 +55,7 @@ public interface Admission {
 
         void admitted(Ticket ticket);
 
-        void refused(FailureKind kind);
+        void refused(FailureKind kind, ReplyFields fields);
     }
 
     /** A waiting request that stops waiting (its client went away). */
@@ -68,7 +80,7 @@ public interface Admission {
         private final Decision admitted = new Decision.Admitted(Ticket.NONE);
 
         @Override
-        public Decision admit(Route route, Cluster cluster, RequestLog request, Resume resume) {
+        public Decision admit(Route route, Cluster cluster, Request request, Resume resume) {
             return admitted;
         }
     };

@@ -1,7 +1,7 @@
 package dev.sluice.exchange;
 
 import dev.sluice.failure.FailureKind;
-import dev.sluice.observe.RequestLog;
+import dev.sluice.failure.ReplyFields;
 import dev.sluice.resilience.ConcurrencyGate;
 import dev.sluice.route.Route;
 import dev.sluice.upstream.Cluster;
@@ -24,7 +24,7 @@ public final class ConcurrencyAdmission implements Admission {
     }
 
     @Override
-    public Decision admit(Route route, Cluster cluster, RequestLog request, Resume resume) {
+    public Decision admit(Route route, Cluster cluster, Request request, Resume resume) {
         ConcurrencyGate gate = cluster.concurrency();
         if (gate.tryEnter()) {
             return new Decision.Admitted(ticketOf(gate));
@@ -66,7 +66,7 @@ public final class ConcurrencyAdmission implements Admission {
 
         private void timedOut() {
             if (wait.withdraw(true)) {
-                resume.refused(FailureKind.OVERLOADED);
+                resume.refused(FailureKind.OVERLOADED, ReplyFields.NONE);
             }
         }
 

@@ -1,6 +1,7 @@
 package dev.sluice.exchange;
 
 import dev.sluice.failure.FailureKind;
+import dev.sluice.failure.ReplyFields;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 
@@ -33,10 +34,16 @@ public interface Downstream {
     void responseComplete();
 
     /**
-     * Answers the request with Sluice's own reply for {@code kind}: nothing of a response has
-     * been sent. {@code close} asks for the client connection to be closed after it.
+     * Answers the request with Sluice's own reply for {@code kind}, carrying {@code fields} (the
+     * refusing policy's {@code Retry-After}, {@code RateLimit}, …): nothing of a response has been
+     * sent. {@code close} asks for the client connection to be closed after it.
      */
-    void reply(FailureKind kind, boolean close);
+    void reply(FailureKind kind, ReplyFields fields, boolean close);
+
+    /** {@link #reply(FailureKind, ReplyFields, boolean)} with nothing beyond the kind's own fields. */
+    default void reply(FailureKind kind, boolean close) {
+        reply(kind, ReplyFields.NONE, close);
+    }
 
     /** A response already started cannot be answered any more: cut it short. */
     void abort(FailureKind kind);

@@ -1,6 +1,7 @@
 package dev.sluice.exchange;
 
 import dev.sluice.failure.FailureKind;
+import dev.sluice.failure.ReplyFields;
 import dev.sluice.http.ReceivedRequest;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.resilience.RetryDecision;
@@ -45,6 +46,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
     private final ReceivedRequest verbatim;
     private final String clientAddress;
     private final boolean clientTrusted;
+    private final TrustedProxies trustedProxies;
     /** The request has no body (no Content-Length, no Transfer-Encoding, or a length of 0). */
     private final boolean bodyless;
     private final RequestSender sender;
@@ -73,10 +75,12 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
 
     /**
      * @param verbatim {@code request} itself when it is a {@link ReceivedRequest} forwarded from its bytes, else null
+     * @param trustedProxies the listener's, behind which a per-client rate limit finds the client
      * @param bodyless whether the request has no body, so its head is the whole request
      */
     public Exchange(ExchangeContext context, Downstream downstream, RequestLog log, HttpRequest request,
-                    ReceivedRequest verbatim, String clientAddress, boolean clientTrusted, boolean bodyless) {
+                    ReceivedRequest verbatim, String clientAddress, boolean clientTrusted, TrustedProxies trustedProxies,
+                    boolean bodyless) {
         this.context = context;
         this.downstream = downstream;
         this.log = log;
@@ -84,6 +88,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
         this.verbatim = verbatim;
         this.clientAddress = clientAddress;
         this.clientTrusted = clientTrusted;
+        this.trustedProxies = trustedProxies;
         this.bodyless = bodyless;
         this.sender = new RequestSender(this, bodyless);
         this.response = new ResponseReader(this, downstream, log, HttpMethod.HEAD.equals(request.method()));
@@ -101,8 +106,9 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
         routedNanos = now;
         log.routed(route.name(), cluster.name(), now);
         cluster.retryBudget().deposit();
-        switch (context.admission().admit(route, cluster, log, this)) {
-            case Admission.Decision.Refused refused -> refused(refused.kind());
+        var keys = new RequestKeys(request, verbatim, clientAddress, clientTrusted, trustedProxies);
+        switch (context.admission().admit(route, cluster, keys, this)) {
+            case Admission.Decision.Refused refused -> refused(refused.kind(), refused.fields());
             case Admission.Decision.Admitted admitted -> admitted(admitted.ticket(), now);
             case Admission.Decision.Queued queued -> waiting = queued.withdrawal();
         }
@@ -140,11 +146,11 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
 
     /** Refused admission, at once or after a wait that ran out. */
     @Override
-    public void refused(FailureKind kind) {
+    public void refused(FailureKind kind, ReplyFields fields) {
         waiting = null;
         if (!ended) {
             end(true);
-            downstream.reply(kind, false);
+            downstream.reply(kind, fields, false);
         }
     }
 

@@ -31,9 +31,13 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
 
     /**
      * Builds a snapshot, keeping the {@link Endpoint} objects of {@code previous} whose cluster
-     * and address are unchanged, so their pools and state survive a reload.
+     * and address are unchanged, so their pools and state survive a reload, and likewise the
+     * clusters' unchanged concurrency gates and the routes' unchanged rate limits.
+     *
+     * @param nanoClock the gateway's clock: now, and what rate limits refill by
      */
-    public static Snapshot build(SluiceConfig config, Snapshot previous, long nowNanos) {
+    public static Snapshot build(SluiceConfig config, Snapshot previous, java.util.function.LongSupplier nanoClock) {
+        long nowNanos = nanoClock.getAsLong();
         Map<String, Endpoint> known = new HashMap<>();
         if (previous != null) {
             for (Cluster c : previous.clusters.values()) {
@@ -60,6 +64,8 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
                     ? before.concurrency() : new ConcurrencyGate(cc.concurrency());
             clusters.put(cc.name(), new Cluster(cc, endpoints, nowNanos, gate));
         }
-        return new Snapshot(config, new RouteTable(config.routes()), Map.copyOf(clusters));
+        // Unchanged rate limits are kept too: a reload is no way for a client to get its burst back.
+        return new Snapshot(config, new RouteTable(config.routes(), previous == null ? null : previous.routes, nanoClock),
+                Map.copyOf(clusters));
     }
 }

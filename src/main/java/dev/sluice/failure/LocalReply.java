@@ -28,6 +28,17 @@ public final class LocalReply {
      */
     public static FullHttpResponse build(ByteBufAllocator alloc, FailureKind kind, String route, String requestId,
                                          boolean keepAlive) {
+        return build(alloc, kind, ReplyFields.NONE, route, requestId, keepAlive);
+    }
+
+    /**
+     * The reply with {@code fields} added (a {@code Retry-After} among them replaces the fixed one).
+     *
+     * @param route the matched route's name, or null when no route matched
+     * @param keepAlive whether the connection stays open after this reply
+     */
+    public static FullHttpResponse build(ByteBufAllocator alloc, FailureKind kind, ReplyFields fields, String route,
+                                         String requestId, boolean keepAlive) {
         String text = kind.label() + ": " + kind.explanation() + "\n"
                 + "route: " + (route == null ? "-" : route) + "\n"
                 + "request-id: " + requestId + "\n";
@@ -41,6 +52,9 @@ public final class LocalReply {
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
         if (kind.hasRetryAfter()) {
             response.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+        }
+        for (int i = 0; i < fields.size(); i++) {
+            response.headers().set(fields.name(i), fields.value(i));
         }
         if (!keepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

@@ -24,6 +24,7 @@ public final class GatewayMetrics {
     private final Counter retries;
     private final Counter clientAborts;
     private final List<PerCluster> perCluster = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<PerRouteRule<?>> perRouteRule = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public GatewayMetrics() {
         for (int c = 1; c <= 5; c++) {
@@ -123,9 +124,54 @@ public final class GatewayMetrics {
         }
     }
 
+    /**
+     * Counters with one series per route and rule (labels {@code route} and {@code rule}), read at
+     * each scrape from {@code sources}, (route, rule) to the object {@code count} reads. A rule a
+     * reload keeps (the same object) goes on counting in its series; one that changed starts its
+     * series over; one no longer configured loses it. The registry holds the objects weakly; this
+     * holds each one it counts from until its series goes.
+     */
+    public <T> void perRouteRule(String name, String description, Supplier<Map<List<String>, T>> sources,
+                                 java.util.function.ToDoubleFunction<T> count) {
+        perRouteRule.add(new PerRouteRule<>(name, description, sources, count));
+    }
+
+    private final class PerRouteRule<T> {
+        private final String name;
+        private final String description;
+        private final Supplier<Map<List<String>, T>> sources;
+        private final java.util.function.ToDoubleFunction<T> count;
+        private final Map<List<String>, Map.Entry<T, io.micrometer.core.instrument.Meter>> registered =
+                new java.util.HashMap<>();
+
+        PerRouteRule(String name, String description, Supplier<Map<List<String>, T>> sources,
+                     java.util.function.ToDoubleFunction<T> count) {
+            this.name = name;
+            this.description = description;
+            this.sources = sources;
+            this.count = count;
+        }
+
+        /** On the scraping thread; two scrapes at once take turns. */
+        synchronized void refresh() {
+            Map<List<String>, T> current = sources.get();
+            registered.entrySet().removeIf(e -> {
+                boolean gone = current.get(e.getKey()) != e.getValue().getKey();
+                if (gone) {
+                    registry.remove(e.getValue().getValue());
+                }
+                return gone;
+            });
+            current.forEach((labels, source) -> registered.computeIfAbsent(labels, l -> Map.entry(source,
+                    FunctionCounter.builder(name, source, count).description(description)
+                            .tags("route", l.get(0), "rule", l.get(1)).register(registry))));
+        }
+    }
+
     /** The Prometheus text exposition format. */
     public String scrape() {
         perCluster.forEach(PerCluster::refresh);
+        perRouteRule.forEach(PerRouteRule::refresh);
         return registry.scrape();
     }
 }

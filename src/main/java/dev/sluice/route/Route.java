@@ -2,14 +2,16 @@ package dev.sluice.route;
 
 import dev.sluice.config.MatchConfig;
 import dev.sluice.config.RouteConfig;
+import dev.sluice.resilience.RateLimits;
 import dev.sluice.resilience.RetryPolicy;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
-/** A compiled route: a match over method, host, path and headers, and where it sends requests. */
+/** A compiled route: a match over method, host, path and headers, where it sends requests, and its rate limits. */
 public final class Route {
     private final RouteConfig config;
     private final String exactHost;
@@ -21,9 +23,19 @@ public final class Route {
     private final Map.Entry<String, String>[] headers;
     private final long timeoutNanos;
     private final RetryPolicy retryPolicy;
+    private final RateLimits rateLimits;
 
-    @SuppressWarnings("unchecked")
     public Route(RouteConfig config) {
+        this(config, null, System::nanoTime);
+    }
+
+    /**
+     * @param previous the route of the same name in the config before a reload, or null: its
+     *     rate limits that are unchanged are kept, with their keys' buckets and counts
+     * @param nanoClock the clock the rate limits' buckets refill by
+     */
+    @SuppressWarnings("unchecked")
+    public Route(RouteConfig config, Route previous, LongSupplier nanoClock) {
         this.config = config;
         MatchConfig m = config.match();
         String host = m.host().map(h -> h.toLowerCase(Locale.ROOT)).orElse(null);
@@ -35,6 +47,12 @@ public final class Route {
         this.headers = m.headers().entrySet().toArray(new Map.Entry[0]);
         this.timeoutNanos = config.timeout().toNanos();
         this.retryPolicy = new RetryPolicy(config.retry(), null);
+        this.rateLimits = RateLimits.of(config.rateLimits(), previous == null ? null : previous.rateLimits, nanoClock);
+    }
+
+    /** Checked in the admit step, before the cluster's concurrency. */
+    public RateLimits rateLimits() {
+        return rateLimits;
     }
 
     public RetryPolicy retryPolicy() {

@@ -13,8 +13,27 @@ public final class RouteTable {
     private final boolean anyHost;
 
     public RouteTable(List<RouteConfig> configs) {
-        this.routes = configs.stream().map(Route::new).toArray(Route[]::new);
+        this(configs, null, System::nanoTime);
+    }
+
+    /**
+     * @param previous the table before a reload, or null: a route of the same name keeps its
+     *     unchanged rate limits
+     * @param nanoClock the clock the rate limits' buckets refill by
+     */
+    public RouteTable(List<RouteConfig> configs, RouteTable previous, java.util.function.LongSupplier nanoClock) {
+        this.routes = configs.stream().map(c -> new Route(c, previous == null ? null : previous.named(c.name()),
+                nanoClock)).toArray(Route[]::new);
         this.anyHost = java.util.Arrays.stream(routes).anyMatch(Route::matchesOnHost);
+    }
+
+    private Route named(String name) {
+        for (Route route : routes) {
+            if (route.name().equals(name)) {
+                return route;
+            }
+        }
+        return null;
     }
 
     public List<Route> routes() {

@@ -6,6 +6,7 @@ import dev.sluice.exchange.ExchangeContext;
 import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.failure.FailureKind;
 import dev.sluice.failure.LocalReply;
+import dev.sluice.failure.ReplyFields;
 import dev.sluice.http.ReceivedRequest;
 import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.observe.RequestLog;
@@ -213,7 +214,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         if (!requestBodyless) {
             deadline.at(ConnectionDeadline.Kind.BODY, now + listener.bodyTimeoutNanos);
         }
-        exchange = new Exchange(exchanges, this, log, head, received, peerAddress, peerTrusted, requestBodyless);
+        exchange = new Exchange(exchanges, this, log, head, received, peerAddress, peerTrusted, listener,
+                requestBodyless);
         exchange.start(now);
     }
 
@@ -343,9 +345,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         ctx.fireChannelWritabilityChanged();
     }
 
-    /** Answers the current request with a local reply of {@code kind}. */
+    /** Answers the current request with a local reply of {@code kind}, with {@code fields} added. */
     @Override
-    public void reply(FailureKind kind, boolean close) {
+    public void reply(FailureKind kind, ReplyFields fields, boolean close) {
         deadline.disarm();
         log.failed(kind);
         log.responded(kind.status().code());
@@ -353,7 +355,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         // (A bodyless request's empty end marker still follows; it is dropped when it arrives.)
         boolean keep = !close && clientKeepAlive && (requestComplete || requestBodyless)
                 && !gateway.closesAfterResponse(ctx.channel());
-        FullHttpResponse response = LocalReply.build(ctx.alloc(), kind, log.route(), log.requestId(), keep);
+        FullHttpResponse response = LocalReply.build(ctx.alloc(), kind, fields, log.route(), log.requestId(), keep);
         if (!HttpVersion.HTTP_1_1.equals(clientVersion) && keep) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }

@@ -5,10 +5,12 @@ import dev.sluice.config.ListenerConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.exchange.Admission;
 import dev.sluice.exchange.ConcurrencyAdmission;
+import dev.sluice.exchange.RateLimitAdmission;
 import dev.sluice.exchange.ExchangeContext;
 import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.exchange.Snapshot;
 import dev.sluice.observe.AccessLog;
+import dev.sluice.resilience.RateLimiter;
 import dev.sluice.upstream.UpstreamConnector;
 import dev.sluice.upstream.UpstreamPools;
 import io.netty.bootstrap.ServerBootstrap;
@@ -56,7 +58,7 @@ public final class Gateway implements AutoCloseable {
     private final Clock clock;
     private final LongSupplier nanoClock;
     private final java.util.function.Supplier<String> requestIds;
-    /** The admit step of every exchange: each cluster's concurrency gate. */
+    /** The admit step of every exchange: the route's rate limits, then the cluster's concurrency gate. */
     private final Admission admission;
     private final ChannelGroup serverChannels = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
@@ -80,7 +82,9 @@ public final class Gateway implements AutoCloseable {
     public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock,
                    java.util.function.Supplier<String> requestIds) {
         this.requestIds = requestIds;
-        this.admission = new ConcurrencyAdmission(nanoClock);
+        // The route's rate limits first (a 429 never waits in a queue, nor counts against the
+        // cluster), then the cluster's concurrency.
+        this.admission = new RateLimitAdmission(new ConcurrencyAdmission(nanoClock));
         this.transport = Transport.best();
         this.loops = transport.newGroup(config.server().effectiveEventLoopThreads(), "sluice-loop");
         this.accessLog = accessLog;
@@ -90,7 +94,7 @@ public final class Gateway implements AutoCloseable {
         for (EventExecutor executor : loops) {
             serveOn((EventLoop) executor);
         }
-        this.snapshot = Snapshot.build(config, null, nanoClock.getAsLong());
+        this.snapshot = Snapshot.build(config, null, nanoClock);
         startHealthChecks(snapshot);
         metrics.gauge("sluice.requests.active", "Requests in flight", activeExchanges::get);
         metrics.gauge("sluice.client.connections", "Open client connections", clientChannels::size);
@@ -102,6 +106,11 @@ public final class Gateway implements AutoCloseable {
                 () -> perCluster(c -> c.concurrency().queued()));
         metrics.perCluster("sluice.cluster.concurrency.shed", "Requests answered 503 overloaded so far: the queue was full or their wait ran out",
                 () -> perCluster(c -> c.concurrency().shed()));
+        metrics.perRouteRule("sluice.rate_limit.refusals", "Requests a route's rate limit answered 429 rate_limited",
+                this::rateLimitRules, RateLimiter::refused);
+        metrics.perRouteRule("sluice.rate_limit.shadow_refusals",
+                "Requests a shadow rate limit would have refused and let through", this::rateLimitRules,
+                RateLimiter::shadowRefused);
     }
 
     /** Replaces the health checkers with ones for the clusters of {@code next}. */
@@ -173,6 +182,14 @@ public final class Gateway implements AutoCloseable {
         Map<String, Number> values = new java.util.LinkedHashMap<>();
         snapshot.clusters().forEach((name, cluster) -> values.put(name, value.apply(cluster)));
         return values;
+    }
+
+    /** Each route's rate limit rules, by route and rule name, for the metrics. */
+    private Map<List<String>, RateLimiter> rateLimitRules() {
+        Map<List<String>, RateLimiter> rules = new java.util.LinkedHashMap<>();
+        snapshot.routes().routes().forEach(route -> route.rateLimits().rules()
+                .forEach(rule -> rules.put(List.of(route.name(), rule.name()), rule)));
+        return rules;
     }
 
     /** Makes what the connections and exchanges served by {@code loop} share: its pools, deadline wheel and exchange context. */
@@ -326,7 +343,7 @@ public final class Gateway implements AutoCloseable {
      */
     public synchronized void apply(SluiceConfig config) {
         Snapshot previous = snapshot;
-        Snapshot next = Snapshot.build(config, previous, nanoClock.getAsLong());
+        Snapshot next = Snapshot.build(config, previous, nanoClock);
         this.snapshot = next;
         startHealthChecks(next);
         retireRemovedEndpoints(previous, next);

@@ -1,6 +1,7 @@
 package dev.sluice.server;
 
 import dev.sluice.config.ListenerConfig;
+import dev.sluice.exchange.TrustedProxies;
 import io.netty.channel.EventLoop;
 import io.netty.handler.ipfilter.IpFilterRuleType;
 import io.netty.handler.ipfilter.IpSubnetFilterRule;
@@ -11,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 
 /** A listener's settings in the form the data plane uses them. */
-final class ListenerRuntime {
+final class ListenerRuntime implements TrustedProxies {
     final ListenerConfig config;
     final long idleTimeoutNanos;
     final long headerTimeoutNanos;
@@ -38,6 +39,12 @@ final class ListenerRuntime {
         String ip = slash < 0 ? cidr : cidr.substring(0, slash);
         int bits = slash < 0 ? (ip.contains(":") ? 128 : 32) : Integer.parseInt(cidr.substring(slash + 1));
         return new IpSubnetFilterRule(ip, bits, IpFilterRuleType.ACCEPT);
+    }
+
+    /** An address in {@code X-Forwarded-For}: whether it is one of this listener's trusted proxies too. */
+    @Override
+    public boolean trusts(java.net.InetAddress address) {
+        return isTrustedProxy(new InetSocketAddress(address, 0));
     }
 
     boolean isTrustedProxy(InetSocketAddress peer) {

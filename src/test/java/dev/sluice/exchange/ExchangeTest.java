@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.failure.FailureKind;
+import dev.sluice.failure.ReplyFields;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.route.Route;
 import dev.sluice.upstream.Cluster;
@@ -42,7 +43,7 @@ class ExchangeTest {
                   - name: api
                     endpoints: [127.0.0.1:9]
                     health_check: { path: /healthz }
-                """, "<test>"), null, 0);
+                """, "<test>"), null, () -> 0);
     }
 
     /** What the exchange asked of its client side. */
@@ -71,8 +72,8 @@ class ExchangeTest {
         }
 
         @Override
-        public void reply(FailureKind kind, boolean close) {
-            calls.add("reply " + kind.label() + (close ? " close" : ""));
+        public void reply(FailureKind kind, ReplyFields fields, boolean close) {
+            calls.add("reply " + kind.label() + (close ? " close" : "") + (fields.size() == 0 ? "" : " " + fields));
         }
 
         @Override
@@ -110,7 +111,7 @@ class ExchangeTest {
         }
 
         @Override
-        public Decision admit(Route route, Cluster cluster, RequestLog request, Resume resume) {
+        public Decision admit(Route route, Cluster cluster, Request request, Resume resume) {
             asked++;
             return refuse != null ? new Decision.Refused(refuse)
                     : new Decision.Admitted((admittedNanos, now, failed) -> released.add(failed));
@@ -124,7 +125,7 @@ class ExchangeTest {
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path);
         request.headers().set("host", "example.com").set("content-length", "3");
         log.received("id-1", "192.0.2.1", "POST", path, "HTTP/1.1", "example.com");
-        return new Exchange(context, downstream, log, request, null, "192.0.2.1", false, false);
+        return new Exchange(context, downstream, log, request, null, "192.0.2.1", false, TrustedProxies.NONE, false);
     }
 
     @Test
@@ -148,6 +149,15 @@ class ExchangeTest {
         assertThat(log.admittedNanos()).as("never admitted").isZero();
         assertThat(log.endpoint()).isNull();
         assertThat(admission.released).as("no ticket was handed out").isEmpty();
+    }
+
+    @Test
+    void theFieldsOfTheRefusingPolicyGoToTheClientWithTheRefusal() {
+        ReplyFields fields = ReplyFields.NONE.with(io.netty.util.AsciiString.of("retry-after"), "3");
+        Admission refusing = (route, cluster, request, resume) -> new Admission.Decision.Refused(
+                FailureKind.RATE_LIMITED, fields);
+        exchange("/api/lease", refusing, new RequestLog(0, 0)).start(NOW);
+        assertThat(downstream.calls).containsExactly("reply rate_limited retry-after: 3");
     }
 
     @Test
