@@ -86,10 +86,11 @@ class OverloadTest {
 
     @Test
     void aBurstPastTheLimitAndTheQueueIsShedAtOnceAndTheAppNeverHoldsMoreThanTheLimit() throws Exception {
-        WorkerPool app = new WorkerPool(4, Duration.ofMillis(100));
+        // Each request takes 1 s: all thirty arrive while the first four are served, however loaded the machine.
+        WorkerPool app = new WorkerPool(4, Duration.ofSeconds(1));
         try (TestBackend backend = TestBackend.start(app);
              TestGateway gw = TestGateway.fromYaml(yaml(backend.authority(),
-                     "concurrency: { limit: 4, queue: 8, queue_timeout: 5s }"))) {
+                     "concurrency: { limit: 4, queue: 8, queue_timeout: 10s }"))) {
             List<RawHttpClient> clients = new ArrayList<>();
             try {
                 for (int i = 0; i < 30; i++) {
