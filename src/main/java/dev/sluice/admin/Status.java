@@ -3,6 +3,7 @@ package dev.sluice.admin;
 import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.ListenerConfig;
 import dev.sluice.server.Gateway;
+import dev.sluice.server.ListenerLoad;
 import dev.sluice.resilience.ConcurrencyGate;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
@@ -47,10 +48,24 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
         status.put("access_log_dropped_lines", accessLogDroppedLines);
         List<Map<String, Object>> listeners = new ArrayList<>();
         List<InetSocketAddress> bound = gateway.boundAddresses();
+        Map<String, ListenerLoad> loads = new LinkedHashMap<>();
+        gateway.listenerLoads().forEach(load -> loads.put(load.name(), load));
         for (int i = 0; i < snapshot.config().listeners().size() && i < bound.size(); i++) {
             ListenerConfig l = snapshot.config().listeners().get(i);
-            listeners.add(Map.of("name", l.name(), "address", bound.get(i).getHostString() + ":" + bound.get(i).getPort(),
-                    "state", draining ? "draining" : "active"));
+            Map<String, Object> listener = new LinkedHashMap<>();
+            listener.put("name", l.name());
+            listener.put("address", bound.get(i).getHostString() + ":" + bound.get(i).getPort());
+            listener.put("state", draining ? "draining" : "active");
+            ListenerLoad load = loads.get(l.name());
+            if (load != null) {
+                listener.put("connections", load.connections());
+                listener.put("max_connections", load.maxConnections());
+                listener.put("max_connections_auto", load.maxConnectionsAuto());
+                listener.put("connections_refused", load.refused());
+                // Below the configured idle_timeout while the listener is more than 80% full.
+                listener.put("idle_timeout_ms", load.idleTimeout().toMillis());
+            }
+            listeners.add(listener);
         }
         status.put("listeners", listeners);
         status.put("routes", snapshot.routes().routes().stream()

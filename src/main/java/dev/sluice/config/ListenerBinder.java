@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /** Binds {@code listeners[]}, and checks that no two listeners share a name or clash on an address. */
 final class ListenerBinder {
@@ -14,7 +15,10 @@ final class ListenerBinder {
 
     private static final String PATH = "listeners";
     private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout", "body_timeout",
-            "max_request_line", "max_header_size", "max_headers", "trusted_proxies");
+            "max_request_line", "max_header_size", "max_headers", "trusted_proxies", "max_connections",
+            "idle_timeout_under_pressure");
+    private static final String AUTO = "auto";
+    private static final String MAX_CONNECTIONS_VALUES = "auto or a whole number of at least 1";
 
     private final Values values;
     private final FirstSeen<String> names = new FirstSeen<>();
@@ -122,6 +126,9 @@ final class ListenerBinder {
                 .orElse(ListenerConfig.DEFAULT_MAX_HEADERS);
         List<String> trustedProxies = f.optional("trusted_proxies").map(n -> cidrs(n, f.path("trusted_proxies")))
                 .orElse(List.of());
+        OptionalInt maxConnections = f.optional("max_connections")
+                .flatMap(n -> maxConnections(n, f.path("max_connections"))).orElse(OptionalInt.empty());
+        Duration underPressure = idleTimeoutUnderPressure(f, idleTimeout);
 
         boolean duplicateAddress = address.isPresent() && !isFirstUse(address.get(), addressNode.get());
         String effectiveName = name.or(() -> address.map(HostPort::toString)).orElse("");
@@ -134,7 +141,37 @@ final class ListenerBinder {
             return Optional.empty();
         }
         return Optional.of(new ListenerConfig(effectiveName, address.get(), idleTimeout, headerTimeout,
-                maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout));
+                maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, underPressure));
+    }
+
+    /** {@code auto} (the default: a share of the open-files limit, see ListenerConfig) or a whole number ≥ 1. */
+    private Optional<OptionalInt> maxConnections(YamlNode node, String path) {
+        if (node instanceof YamlNode.Scalar s && s.kind() == YamlNode.Kind.INTEGER) {
+            return values.integer(node, path, 1, Integer.MAX_VALUE).map(OptionalInt::of);
+        }
+        Optional<String> text = values.text(node, path, MAX_CONNECTIONS_VALUES);
+        if (text.isEmpty()) {
+            return Optional.empty();
+        }
+        if (text.get().equals(AUTO)) {
+            return Optional.of(OptionalInt.empty());
+        }
+        values.invalid(node, path, "expected " + MAX_CONNECTIONS_VALUES + ", got " + node.describe()
+                + Suggestions.didYouMean(text.get(), List.of(AUTO)));
+        return Optional.empty();
+    }
+
+    /** Never above the idle timeout: pressure only shrinks it. Unwritten, 5 s or the idle timeout if shorter. */
+    private Duration idleTimeoutUnderPressure(Fields f, Duration idleTimeout) {
+        Optional<YamlNode> node = f.optional("idle_timeout_under_pressure");
+        Optional<Duration> written = node.flatMap(n -> values.duration(n, f.path("idle_timeout_under_pressure")));
+        if (written.isPresent() && written.get().compareTo(idleTimeout) > 0) {
+            values.invalid(node.get(), f.path("idle_timeout_under_pressure"), Durations.format(written.get())
+                    + " is above idle_timeout (" + Durations.format(idleTimeout) + "); under pressure the idle "
+                    + "timeout only shrinks, so write at most " + Durations.format(idleTimeout));
+        }
+        return written.filter(d -> d.compareTo(idleTimeout) <= 0)
+                .orElse(ListenerConfig.defaultIdleTimeoutUnderPressure(idleTimeout));
     }
 
     /** False when {@code address} was already taken (and reported). Port 0 never clashes: each bind gets its own port. */

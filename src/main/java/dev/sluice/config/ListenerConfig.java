@@ -2,6 +2,7 @@ package dev.sluice.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.OptionalInt;
 
 /**
  * A downstream listener ({@code listeners[]}).
@@ -15,6 +16,11 @@ import java.util.List;
  * @param trustedProxies CIDR blocks whose {@code X-Forwarded-*} headers are believed and appended
  *     to; from anyone else they are replaced
  * @param bodyTimeout longest silence allowed in the middle of a request body (408 beyond)
+ * @param maxConnections most client connections open at once; a connection past it is closed as
+ *     soon as it is accepted. Empty: {@code auto}, a share of the process's open-files limit,
+ *     worked out by the gateway (it knows the limit and how many listeners share it)
+ * @param idleTimeoutUnderPressure the idle timeout once the listener is nearly full; between 80%
+ *     and 95% of {@code maxConnections} it falls from {@code idleTimeout} to this
  */
 public record ListenerConfig(
         String name,
@@ -25,7 +31,9 @@ public record ListenerConfig(
         int maxHeaderSize,
         int maxHeaders,
         List<String> trustedProxies,
-        Duration bodyTimeout) {
+        Duration bodyTimeout,
+        OptionalInt maxConnections,
+        Duration idleTimeoutUnderPressure) {
 
     /** 620 s: above the 600 s that Google Cloud's load balancers keep idle connections, so the
      * balancer in front always closes first and never sends a request onto a socket we are closing. */
@@ -44,14 +52,40 @@ public record ListenerConfig(
      * client_body_timeout). */
     public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(60);
 
+    /** 5 s: Apache's KeepAliveTimeout, chosen for servers whose connections are a scarce resource
+     * (each holds a worker there). A client loading a page sends its next request within a second
+     * or two and keeps its connection; a listener nearly full recycles its idle ones within 5 s. */
+    public static final Duration DEFAULT_IDLE_TIMEOUT_UNDER_PRESSURE = Duration.ofSeconds(5);
+
     public ListenerConfig {
         trustedProxies = List.copyOf(trustedProxies);
+        if (maxConnections.isPresent() && maxConnections.getAsInt() < 1) {
+            throw new IllegalArgumentException("max_connections must be at least 1: " + maxConnections.getAsInt());
+        }
+        if (idleTimeoutUnderPressure.compareTo(idleTimeout) > 0) {
+            throw new IllegalArgumentException("idle_timeout_under_pressure " + idleTimeoutUnderPressure
+                    + " is above idle_timeout " + idleTimeout);
+        }
+    }
+
+    /** With {@code max_connections: auto} and the default idle timeout under pressure. */
+    public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
+                          int maxRequestLine, int maxHeaderSize, int maxHeaders, List<String> trustedProxies,
+                          Duration bodyTimeout) {
+        this(name, address, idleTimeout, headerTimeout, maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies,
+                bodyTimeout, OptionalInt.empty(), defaultIdleTimeoutUnderPressure(idleTimeout));
     }
 
     public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
                           int maxRequestLine, int maxHeaderSize, int maxHeaders, List<String> trustedProxies) {
         this(name, address, idleTimeout, headerTimeout, maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies,
                 DEFAULT_BODY_TIMEOUT);
+    }
+
+    /** The default never lengthens a shorter idle timeout: pressure only ever shrinks it. */
+    public static Duration defaultIdleTimeoutUnderPressure(Duration idleTimeout) {
+        return idleTimeout.compareTo(DEFAULT_IDLE_TIMEOUT_UNDER_PRESSURE) < 0 ? idleTimeout
+                : DEFAULT_IDLE_TIMEOUT_UNDER_PRESSURE;
     }
 
     public static ListenerConfig of(HostPort address) {

@@ -25,6 +25,7 @@ public final class GatewayMetrics {
     private final Counter clientAborts;
     private final List<PerCluster> perCluster = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<PerRouteRule<?>> perRouteRule = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<PerListener> perListener = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public GatewayMetrics() {
         for (int c = 1; c <= 5; c++) {
@@ -50,6 +51,31 @@ public final class GatewayMetrics {
         FunctionCounter.builder("sluice.access_log.dropped", accessLog, AccessLog::droppedLines)
                 .description("Access-log lines dropped: their file or stdout did not keep up, or the write failed")
                 .register(registry);
+    }
+
+    /**
+     * {@code sluice_listener_connections_refused_total{listener}}: connections closed as they were
+     * accepted because the listener was at its max_connections, read from {@code refused} at each
+     * scrape (the registry holds it weakly: its owner keeps it). Once per listener name: a listener
+     * a reload replaces keeps counting in the same series.
+     */
+    public void countRefusedConnections(String listener, java.util.concurrent.atomic.AtomicLong refused) {
+        FunctionCounter.builder("sluice.listener.connections.refused", refused, java.util.concurrent.atomic.AtomicLong::get)
+                .description("Client connections closed as they were accepted: the listener was at its max_connections")
+                .tag("listener", listener).register(registry);
+    }
+
+    /** As {@link #perCluster}, with one series per listener (label {@code listener}). */
+    public void perListener(String name, String description, Supplier<Map<String, ? extends Number>> values) {
+        perListener.add(new PerListener(MultiGauge.builder(name).description(description).register(registry), values));
+    }
+
+    private record PerListener(MultiGauge gauge, Supplier<Map<String, ? extends Number>> values) {
+        void refresh() {
+            List<MultiGauge.Row<?>> rows = new ArrayList<>();
+            values.get().forEach((listener, value) -> rows.add(MultiGauge.Row.of(Tags.of("listener", listener), value)));
+            gauge.register(rows, true);
+        }
     }
 
     /** Counts a finished exchange. */
@@ -172,6 +198,7 @@ public final class GatewayMetrics {
     public String scrape() {
         perCluster.forEach(PerCluster::refresh);
         perRouteRule.forEach(PerRouteRule::refresh);
+        perListener.forEach(PerListener::refresh);
         return registry.scrape();
     }
 }

@@ -62,8 +62,7 @@ public final class Gateway implements AutoCloseable {
     private final Admission admission;
     private final ChannelGroup serverChannels = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
-    private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
-    private final List<BoundListener> listeners = new ArrayList<>();
+    private final ListenerSet listeners;
     /** Listening sockets closed by a reload whose accepted connections may still be open. */
     private final java.util.Set<Channel> retiredListeners = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Snapshot snapshot;
@@ -95,9 +94,15 @@ public final class Gateway implements AutoCloseable {
             serveOn((EventLoop) executor);
         }
         this.snapshot = Snapshot.build(config, null, nanoClock);
+        this.listeners = new ListenerSet(this::bind, metrics, retiredListeners::add,
+                transport.name() + ", " + config.server().effectiveEventLoopThreads() + " event loops");
         startHealthChecks(snapshot);
         metrics.gauge("sluice.requests.active", "Requests in flight", activeExchanges::get);
         metrics.gauge("sluice.client.connections", "Open client connections", clientChannels::size);
+        metrics.perListener("sluice.listener.connections", "Client connections open on the listener",
+                () -> ListenerLoad.byName(listeners.loads(), ListenerLoad::connections));
+        metrics.perListener("sluice.listener.connections.max", "The listener's max_connections",
+                () -> ListenerLoad.byName(listeners.loads(), ListenerLoad::maxConnections));
         metrics.perCluster("sluice.cluster.concurrency.limit", "The cluster's concurrency limit (0 when off)",
                 () -> perCluster(c -> c.concurrency().limit()));
         metrics.perCluster("sluice.cluster.concurrency.in_flight", "Requests the cluster's concurrency gate admitted and not yet done",
@@ -140,21 +145,19 @@ public final class Gateway implements AutoCloseable {
     }
 
     void bindListeners() throws InterruptedException {
-        synchronized (this) {
-            for (ListenerConfig listener : snapshot.config().listeners()) {
-                Channel channel = bind(listener);
-                listeners.add(new BoundListener(listener, channel));
-                boundAddresses.add((InetSocketAddress) channel.localAddress());
-            }
-        }
+        listeners.bindAll(snapshot.config().listeners());
     }
 
-    /** Binds one listener; its connections are served with the snapshot current at each request. */
-    private Channel bind(ListenerConfig listener) {
-        ListenerRuntime runtime = new ListenerRuntime(listener);
+    /**
+     * Binds one listening socket; its connections are counted against the listener's limit as
+     * they are accepted, and served with the snapshot current at each request.
+     */
+    private Channel bind(ListenerRuntime runtime) {
+        ListenerConfig listener = runtime.config;
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loops)
                 .channel(transport.serverChannel())
+                .handler(new ConnectionLimitHandler(runtime))
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -173,8 +176,6 @@ public final class Gateway implements AutoCloseable {
             throw new IllegalStateException("cannot listen on " + listener.address() + ": " + e.getMessage(), e);
         }
         serverChannels.add(channel);
-        LOG.info("listening on {} ({}, {} event loops)", channel.localAddress(), transport.name(),
-                snapshot.config().server().effectiveEventLoopThreads());
         return channel;
     }
 
@@ -215,15 +216,8 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** The addresses the listeners are bound to, in config order (port 0 resolved). */
-    public synchronized List<InetSocketAddress> boundAddresses() {
-        return List.copyOf(boundAddresses);
-    }
-
-    /** A bound listener: its settings and its listening socket. */
-    private record BoundListener(ListenerConfig config, Channel channel) {
-        String describe() {
-            return config.name() + " (" + channel.localAddress() + ")";
-        }
+    public List<InetSocketAddress> boundAddresses() {
+        return listeners.addresses();
     }
 
     /** What {@link #reconcileListeners} did, as listener names with their bound addresses. */
@@ -234,68 +228,16 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * Makes the listeners those of {@code wanted}. A listener whose settings are unchanged keeps
-     * its socket and its connections; a new one is bound; a removed one (or one whose settings
-     * changed, which is removed and bound anew) stops accepting, and its open connections are
-     * left to finish: see {@link #retiredListenerConnections()}. All or nothing: when a new
-     * listener cannot bind, the ones bound by this call are closed again, nothing else changes,
-     * and the exception says why.
+     * Makes the listeners those of {@code wanted}: see {@link ListenerSet#reconcile}. A removed
+     * listener's open connections are left to finish: see {@link #retiredListenerConnections()}.
      */
-    public synchronized ListenerChanges reconcileListeners(List<ListenerConfig> wanted) {
-        List<BoundListener> current = List.copyOf(listeners);
-        List<BoundListener> leaving = current.stream().filter(b -> !wanted.contains(b.config())).toList();
-        List<BoundListener> released = new ArrayList<>();
-        List<BoundListener> added = new ArrayList<>();
-        List<BoundListener> next = new ArrayList<>();
-        try {
-            for (ListenerConfig config : wanted) {
-                BoundListener same = current.stream().filter(b -> b.config().equals(config)).findFirst().orElse(null);
-                if (same != null) {
-                    next.add(same);
-                    continue;
-                }
-                // A listener whose settings changed (or that moves to a wildcard) must let go of the port first;
-                // the gap is a bind call long.
-                for (BoundListener old : leaving) {
-                    if (!released.contains(old) && config.address().port() != 0
-                            && ((InetSocketAddress) old.channel().localAddress()).getPort() == config.address().port()) {
-                        old.channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-                        released.add(old);
-                    }
-                }
-                BoundListener bound = new BoundListener(config, bind(config));
-                added.add(bound);
-                next.add(bound);
-            }
-        } catch (RuntimeException e) {
-            added.forEach(b -> b.channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS));
-            for (BoundListener old : released) {
-                try {
-                    listeners.set(listeners.indexOf(old), new BoundListener(old.config(), bind(old.config())));
-                } catch (RuntimeException again) {
-                    LOG.error("listener {} could not be bound again after a refused listener change: {}",
-                            old.config().name(), again.getMessage());
-                }
-            }
-            refreshBoundAddresses();
-            throw e;
-        }
-        for (BoundListener old : leaving) {
-            old.channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-            retiredListeners.add(old.channel());
-        }
-        listeners.clear();
-        listeners.addAll(next);
-        refreshBoundAddresses();
-        return new ListenerChanges(
-                next.stream().filter(current::contains).map(BoundListener::describe).toList(),
-                added.stream().map(BoundListener::describe).toList(),
-                leaving.stream().map(BoundListener::describe).toList());
+    public ListenerChanges reconcileListeners(List<ListenerConfig> wanted) {
+        return listeners.reconcile(wanted);
     }
 
-    private void refreshBoundAddresses() {
-        boundAddresses.clear();
-        listeners.forEach(b -> boundAddresses.add((InetSocketAddress) b.channel().localAddress()));
+    /** Each listener's connections against its limit, in config order; read without waiting for a reload. */
+    public List<ListenerLoad> listenerLoads() {
+        return listeners.loads();
     }
 
     /** Open client connections accepted by listeners that {@link #reconcileListeners} removed. */

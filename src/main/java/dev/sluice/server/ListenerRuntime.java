@@ -9,29 +9,60 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
-/** A listener's settings in the form the data plane uses them. */
+/** A listener's settings in the form the data plane uses them, and its connection count. */
 final class ListenerRuntime implements TrustedProxies {
     final ListenerConfig config;
-    final long idleTimeoutNanos;
     final long headerTimeoutNanos;
     final long bodyTimeoutNanos;
+    /** Its open connections against max_connections, and the idle timeout that follows from them. */
+    final ConnectionLimit connections;
     private final List<IpSubnetFilterRule> trustedProxies;
     private final Map<EventLoop, IdleConnections> idle = new ConcurrentHashMap<>();
 
-    ListenerRuntime(ListenerConfig config) {
+    /**
+     * @param autoLimit the limit if the config says {@code auto} ({@link ConnectionLimit#autoLimit})
+     * @param refused where refusals are counted: one count per listener name, kept across reloads
+     */
+    ListenerRuntime(ListenerConfig config, int autoLimit, AtomicLong refused) {
         this.config = config;
-        this.idleTimeoutNanos = config.idleTimeout().toNanos();
         this.headerTimeoutNanos = config.headerTimeout().toNanos();
         this.bodyTimeoutNanos = config.bodyTimeout().toNanos();
+        this.connections = new ConnectionLimit(config.maxConnections().orElse(autoLimit),
+                config.idleTimeout().toNanos(), config.idleTimeoutUnderPressure().toNanos(), refused);
         this.trustedProxies = config.trustedProxies().stream().map(ListenerRuntime::rule).toList();
+    }
+
+    /** The only listener, refusals counted on their own. */
+    ListenerRuntime(ListenerConfig config) {
+        this(config, ConnectionLimit.autoLimit(ConnectionLimit.openFilesLimit(), 1), new AtomicLong());
+    }
+
+    /** The listeners changed in number: an {@code auto} limit takes its new share; a written one stays. */
+    void autoLimitIs(int autoLimit) {
+        if (config.maxConnections().isEmpty()) {
+            connections.limitTo(autoLimit);
+        }
+    }
+
+    /** Its connection limit as the start-up log says it: the number, and for {@code auto} how it was reached. */
+    String describeLimit(long openFilesLimit, int listenerCount) {
+        return connections.max() + (config.maxConnections().isPresent() ? "" : " (auto: the open-files limit "
+                + openFilesLimit + " less " + ConnectionLimit.RESERVED_FILES + ", halved, shared by " + listenerCount
+                + " listener(s))");
     }
 
     /** This listener's idle connections on one event loop. */
     IdleConnections idleConnections(EventLoop loop, LongSupplier nanoTime) {
         IdleConnections list = idle.get(loop); // every connection asks; only the first per loop makes it
-        return list != null ? list : idle.computeIfAbsent(loop, l -> new IdleConnections(l, idleTimeoutNanos, nanoTime));
+        return list != null ? list : idle.computeIfAbsent(loop, l -> new IdleConnections(l, connections, nanoTime));
+    }
+
+    /** The listener went above 80% full: each loop's idle list sweeps now, with the shrunk timeout. */
+    void pressureBegan() {
+        idle.forEach((loop, list) -> loop.execute(list::sweepNow));
     }
 
     private static IpSubnetFilterRule rule(String cidr) {

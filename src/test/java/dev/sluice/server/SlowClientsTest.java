@@ -1,0 +1,231 @@
+package dev.sluice.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.testing.Await;
+import dev.sluice.testing.BackendHandlers;
+import dev.sluice.testing.RawHttpClient;
+import dev.sluice.testing.RawResponse;
+import dev.sluice.testing.TestBackend;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Slowloris: many clients that send their request heads one byte at a time hold connections
+ * open to starve a server of them. Sluice answers each 408 {@code request_header_timeout} and
+ * closes it once its header timeout has passed since its first byte, and serves a normal client
+ * promptly all the while. (bench/slowloris runs 10,000 of them against {@code sluice run}.)
+ */
+class SlowClientsTest {
+    private static final int SLOW_CLIENTS = 2_000;
+    private static final long HEADER_TIMEOUT_MS = 1_000;
+    /** Between two bytes of one slow client: its head (60 bytes) would take 30 s. */
+    private static final long BYTE_INTERVAL_MS = 500;
+    /** Connections (and so first bytes) are spread over this, so the timeouts run out over a second, not in one tick. */
+    private static final long STAGGER_MS = 1_000;
+    private static final byte[] HEAD = "GET /slow HTTP/1.1\r\nHost: test\r\nUser-Agent: slowloris/1\r\n\r\n"
+            .getBytes(StandardCharsets.US_ASCII);
+    private static final Duration T = Duration.ofSeconds(10);
+
+    /** One slow client on a non-blocking socket, driven by the test's one thread. */
+    private static final class SlowClient {
+        final SocketChannel socket;
+        long nextByteAt;
+        long firstByteAt;
+        long closedAt;
+        int sent;
+        final StringBuilder received = new StringBuilder();
+
+        SlowClient(SocketChannel socket, long connectedAt) {
+            this.socket = socket;
+            this.nextByteAt = connectedAt;
+        }
+
+        boolean open() {
+            return closedAt == 0;
+        }
+
+        void closed(long now) {
+            if (closedAt == 0) {
+                closedAt = now;
+            }
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // already gone
+            }
+        }
+    }
+
+    /** What the normal client saw: one latency (ms) and status per request, each on a new connection. */
+    private record Served(long startedAt, long latencyMs, int status) {}
+
+    @Test
+    void twoThousandClientsTricklingTheirHeadsGet408AtTheHeaderTimeoutWhileANormalClientIsServedPromptly()
+            throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml("""
+                     listeners:
+                       - address: 127.0.0.1:0
+                         header_timeout: %dms
+                     routes:
+                       - match: { path_prefix: / }
+                         cluster: app
+                     clusters:
+                       - name: app
+                         endpoints: [%s]
+                     """.formatted(HEADER_TIMEOUT_MS, backend.authority()))) {
+            // A round of 200 first, so that the JIT has compiled the paths the attack takes: what
+            // is measured is Sluice serving through an attack, not a cold JVM.
+            attack(gw, 200);
+            AtomicBoolean attackOver = new AtomicBoolean();
+            CompletableFuture<List<Served>> normal = CompletableFuture.supplyAsync(() -> normalClient(gw, attackOver));
+            long attackBegins = System.nanoTime();
+            List<SlowClient> slow;
+            try {
+                slow = attack(gw, SLOW_CLIENTS);
+            } finally {
+                attackOver.set(true);
+            }
+            long attackEnds = System.nanoTime();
+
+            long[] held = slow.stream().mapToLong(c -> (c.closedAt - c.firstByteAt) / 1_000_000).sorted().toArray();
+            String heldMs = "min %d, p50 %d, max %d ms".formatted(held[0], held[held.length / 2], held[held.length - 1]);
+            for (SlowClient c : slow) {
+                assertThat(c.received.toString()).startsWith("HTTP/1.1 408 ")
+                        .contains("x-sluice-error: request_header_timeout");
+            }
+            // Never before the header timeout, and most soon after it. The bounds leave room for a
+            // shared 2-core machine, where this JVM (Sluice, 2,000 clients and the normal one) may
+            // get one core.
+            assertThat(held[0]).as("held from first byte to close: " + heldMs).isGreaterThanOrEqualTo(HEADER_TIMEOUT_MS);
+            assertThat(held[held.length / 2]).as("held from first byte to close: " + heldMs)
+                    .isLessThan(HEADER_TIMEOUT_MS + 1_000);
+            assertThat(held[held.length - 1]).as("held from first byte to close: " + heldMs)
+                    .isLessThan(HEADER_TIMEOUT_MS + 3_000);
+
+            List<Served> served = normal.get(T.toSeconds(), TimeUnit.SECONDS);
+            List<Served> duringAttack = served.stream()
+                    .filter(s -> s.startedAt() - attackBegins >= 0 && attackEnds - s.startedAt() >= 0).toList();
+            assertThat(served).extracting(Served::status).containsOnly(200);
+            assertThat(duringAttack).as("normal requests while the slow clients held their connections")
+                    .hasSizeGreaterThanOrEqualTo(10);
+            // Slow clients holding an event loop would make most requests wait for their timeouts.
+            List<Long> latencies = duringAttack.stream().map(Served::latencyMs).sorted().toList();
+            assertThat(latencies.get(latencies.size() / 2)).as("the normal client's latencies during the attack, ms: %s",
+                    latencies).isLessThan(100);
+            assertThat(latencies.get(latencies.size() - 1)).as("the normal client's latencies during the attack, ms: %s",
+                    latencies).isLessThan(2_000);
+            assertThat(backend.requests()).extracting(r -> r.uri()).containsOnly("/normal");
+            Await.until(T, () -> gw.gateway().listenerLoads().get(0).connections() == 0, "every connection counted out");
+        }
+    }
+
+    /**
+     * {@code count} slow clients: connected 10% at a time over a second, each sending its head a
+     * byte every {@link #BYTE_INTERVAL_MS}, until Sluice has closed every one.
+     */
+    private static List<SlowClient> attack(TestGateway gw, int count) throws IOException {
+        List<SlowClient> slow = new ArrayList<>();
+        try (Selector selector = Selector.open()) {
+            long begins = System.nanoTime();
+            ByteBuffer readBuffer = ByteBuffer.allocate(4096);
+            long deadline = begins + (STAGGER_MS + HEADER_TIMEOUT_MS) * 1_000_000 + T.toNanos();
+            long nextTick = begins;
+            int open = 0;
+            while (open > 0 || slow.size() < count) {
+                long now = System.nanoTime();
+                assertThat(now - deadline).as("%d slow clients still open", open).isNegative();
+                if (now - nextTick >= 0) {
+                    nextTick = now + STAGGER_MS / 10 * 1_000_000;
+                    for (int i = 0; i < count / 10 && slow.size() < count; i++) {
+                        SocketChannel socket = SocketChannel.open(gw.address());
+                        socket.configureBlocking(false);
+                        SlowClient client = new SlowClient(socket, now);
+                        socket.register(selector, SelectionKey.OP_READ, client);
+                        slow.add(client);
+                        open++;
+                    }
+                    for (SlowClient c : slow) {
+                        if (c.open() && now - c.nextByteAt >= 0 && c.sent < HEAD.length) {
+                            sendNextByte(c, now);
+                        }
+                    }
+                }
+                selector.select(Math.max(1, (nextTick - System.nanoTime()) / 1_000_000));
+                for (SelectionKey key : selector.selectedKeys()) {
+                    if (read((SlowClient) key.attachment(), readBuffer)) {
+                        open--;
+                    }
+                }
+                selector.selectedKeys().clear();
+            }
+        } finally {
+            slow.forEach(c -> c.closed(System.nanoTime()));
+        }
+        return slow;
+    }
+
+    private static void sendNextByte(SlowClient c, long now) {
+        try {
+            c.socket.write(ByteBuffer.wrap(HEAD, c.sent, 1));
+            if (c.sent++ == 0) {
+                c.firstByteAt = now;
+            }
+            c.nextByteAt = now + BYTE_INTERVAL_MS * 1_000_000;
+        } catch (IOException closedUnderUs) {
+            // Sluice closed it; the read sees the end.
+        }
+    }
+
+    /** Reads what Sluice sent; true when that was the end of the connection. */
+    private static boolean read(SlowClient c, ByteBuffer buffer) {
+        int n;
+        do {
+            buffer.clear();
+            try {
+                n = c.socket.read(buffer);
+            } catch (IOException reset) {
+                n = -1;
+            }
+            if (n > 0) {
+                c.received.append(new String(buffer.array(), 0, n, StandardCharsets.ISO_8859_1));
+            }
+        } while (n > 0);
+        if (n < 0 && c.open()) {
+            c.closed(System.nanoTime());
+            return true;
+        }
+        return false;
+    }
+
+    /** A request every 50 ms, each on a new connection (so accepting is measured too), until the attack is over. */
+    private static List<Served> normalClient(TestGateway gw, AtomicBoolean attackOver) {
+        List<Served> served = new ArrayList<>();
+        while (!attackOver.get()) {
+            long start = System.nanoTime();
+            try (RawHttpClient c = RawHttpClient.connect(gw.address())) {
+                RawResponse r = c.send("GET /normal HTTP/1.1\r\nHost: test\r\n\r\n").readResponse(T);
+                served.add(new Served(start, (System.nanoTime() - start) / 1_000_000, r.status()));
+            }
+            try {
+                Thread.sleep(50); // pacing, not synchronisation
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return served;
+    }
+}
