@@ -38,7 +38,7 @@ final class ConnectionLimit {
     /**
      * Descriptors kept for everything but connections: the JVM's own (its jars, the epoll and
      * event descriptors of each event loop), the admin listener, the access log and the config
-     * and state files. A running Sluice holds about 60; 256 leaves room.
+     * and state files. A running Sluice with two event loops holds 24; 256 leaves room.
      */
     static final int RESERVED_FILES = 256;
     /**
