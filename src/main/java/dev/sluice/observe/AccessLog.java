@@ -38,12 +38,12 @@ public final class AccessLog implements AutoCloseable {
 
     /** Lines go to {@code out} (stdout, say), which is flushed after each batch and never closed. */
     public static AccessLog toStream(OutputStream out) {
-        return new AccessLog(new AccessLogWriter(new AccessLogSink.Stream(out)));
+        return new AccessLog(new AccessLogWriter(new AccessLogSink.StreamSink(out)));
     }
 
     /** Lines are appended to {@code path}, created with its folders if missing; {@link #reopen} opens it again. */
     public static AccessLog toFile(Path path) throws IOException {
-        return new AccessLog(new AccessLogWriter(AccessLogSink.File.open(path)));
+        return new AccessLog(new AccessLogWriter(AccessLogSink.FileSink.open(path)));
     }
 
     public boolean enabled() {

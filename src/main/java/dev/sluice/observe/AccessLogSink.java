@@ -20,12 +20,12 @@ interface AccessLogSink {
     void close() throws IOException;
 
     /** Appends to a file; {@link #reopen} opens the path again. */
-    record File(Path path, FileChannel channel) implements AccessLogSink {
-        static File open(Path path) throws IOException {
+    record FileSink(Path path, FileChannel channel) implements AccessLogSink {
+        static FileSink open(Path path) throws IOException {
             if (path.getParent() != null) {
                 Files.createDirectories(path.getParent());
             }
-            return new File(path, FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+            return new FileSink(path, FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.APPEND));
         }
 
@@ -44,7 +44,7 @@ interface AccessLogSink {
 
         @Override
         public AccessLogSink reopen() throws IOException {
-            File reopened = open(path);
+            FileSink reopened = open(path);
             channel.close();
             return reopened;
         }
@@ -56,7 +56,7 @@ interface AccessLogSink {
     }
 
     /** A stream someone else opened (stdout): flushed, never closed or reopened. */
-    record Stream(OutputStream out) implements AccessLogSink {
+    record StreamSink(OutputStream out) implements AccessLogSink {
         @Override
         public void write(byte[] bytes, int offset, int length) throws IOException {
             out.write(bytes, offset, length);
