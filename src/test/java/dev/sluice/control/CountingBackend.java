@@ -29,6 +29,27 @@ final class CountingBackend implements AutoCloseable {
         return "127.0.0.1:" + a.getPort();
     }
 
+    /**
+     * A config for a child Sluice: one route of {@code prefix} to this backend, its admin API on a
+     * free port, no access log, and a drain that ends at once.
+     */
+    String childConfig(String prefix) {
+        return """
+                listeners:
+                  - address: 127.0.0.1:0
+                routes:
+                  - match: { path_prefix: %s }
+                    cluster: app
+                clusters:
+                  - name: app
+                    endpoints: [%s]
+                admin:
+                  address: 127.0.0.1:0
+                access_log: off
+                drain: { delay: 0s, timeout: 2s }
+                """.formatted(prefix, address());
+    }
+
     long requests() {
         return total.sum();
     }

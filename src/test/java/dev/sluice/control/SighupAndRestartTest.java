@@ -19,35 +19,18 @@ class SighupAndRestartTest {
     @TempDir
     Path dir;
 
-    private static String config(CountingBackend backend, String prefix) {
-        return """
-                listeners:
-                  - address: 127.0.0.1:0
-                routes:
-                  - match: { path_prefix: %s }
-                    cluster: app
-                clusters:
-                  - name: app
-                    endpoints: [%s]
-                admin:
-                  address: 127.0.0.1:0
-                access_log: off
-                drain: { delay: 0s, timeout: 2s }
-                """.formatted(prefix, backend.address());
-    }
-
     @Test
     void anInvalidConfigOnSighupIsRefusedWithLineAndColumnWhileTrafficFlowsAndAValidOneIsApplied() throws Exception {
         Path file = dir.resolve("sluice.yaml");
         try (CountingBackend backend = new CountingBackend("app")) {
-            Files.writeString(file, config(backend, "/"));
+            Files.writeString(file, backend.childConfig("/"));
             try (ChildSluice sluice = ChildSluice.start(dir, "run", "-c", file.toString(), "--state-dir",
                     dir.resolve("state").toString())) {
                 InetSocketAddress listener = sluice.awaitStarted(START);
                 SteadyLoad load = SteadyLoad.start(listener, 8, "/x");
                 Await.until(AWAIT, () -> load.responses() > 200, "traffic flowing");
 
-                Files.writeString(file, config(backend, "/").replace("cluster: app", "cluster: ap"));
+                Files.writeString(file, backend.childConfig("/").replace("cluster: app", "cluster: ap"));
                 sluice.signal("HUP");
 
                 String refused = sluice.awaitLog(AWAIT, "refused config from file");
@@ -57,7 +40,7 @@ class SighupAndRestartTest {
                 long after = load.responses();
                 Await.until(AWAIT, () -> load.responses() > after + 200, "traffic after the refusal");
 
-                Files.writeString(file, config(backend, "/x"));
+                Files.writeString(file, backend.childConfig("/x"));
                 sluice.signal("HUP");
                 sluice.awaitLog(AWAIT, "applied config version 2");
                 long applied = load.responses();
@@ -81,7 +64,7 @@ class SighupAndRestartTest {
         Path file = dir.resolve("sluice.yaml");
         String state = dir.resolve("state").toString();
         try (CountingBackend backend = new CountingBackend("app")) {
-            Files.writeString(file, config(backend, "/"));
+            Files.writeString(file, backend.childConfig("/"));
             try (ChildSluice first = ChildSluice.start(dir, "run", "-c", file.toString(), "--state-dir", state,
                     "--bake-period", "100ms")) {
                 first.awaitStarted(START);
@@ -91,7 +74,7 @@ class SighupAndRestartTest {
                 first.terminate();
                 assertThat(first.awaitExit(AWAIT)).isZero();
             }
-            Files.writeString(file, config(backend, "/").replace("endpoints: [", "endpoints: [127.0.0.1:99999, "));
+            Files.writeString(file, backend.childConfig("/").replace("endpoints: [", "endpoints: [127.0.0.1:99999, "));
 
             try (ChildSluice refused = ChildSluice.start(dir, "run", "-c", file.toString(), "--state-dir", state)) {
                 assertThat(refused.awaitExit(START)).isEqualTo(1);

@@ -31,31 +31,14 @@ class StateDirectoryTest {
     @TempDir
     Path dir;
 
-    private static String config(CountingBackend backend, String prefix) {
-        return """
-                listeners:
-                  - address: 127.0.0.1:0
-                routes:
-                  - match: { path_prefix: %s }
-                    cluster: app
-                clusters:
-                  - name: app
-                    endpoints: [%s]
-                admin:
-                  address: 127.0.0.1:0
-                access_log: off
-                drain: { delay: 0s, timeout: 2s }
-                """.formatted(prefix, backend.address());
-    }
-
     @Test
     void aRollbackNeverAppliesTheConfigOfAnotherFileThatRanInTheSameFolder() throws Exception {
         Path other = dir.resolve("other.yaml");
         Path min = dir.resolve("min.yaml");
         try (CountingBackend otherBackend = new CountingBackend("other");
              CountingBackend minBackend = new CountingBackend("min")) {
-            Files.writeString(other, config(otherBackend, "/"));
-            Files.writeString(min, config(minBackend, "/"));
+            Files.writeString(other, otherBackend.childConfig("/"));
+            Files.writeString(min, minBackend.childConfig("/"));
             try (ChildSluice first = ChildSluice.start(dir, "run", "-c", other.toString())) {
                 first.awaitStarted(START);
                 first.close(); // killed, as a crash would: the OS releases its lock
@@ -81,13 +64,13 @@ class StateDirectoryTest {
         Path a = dir.resolve("a.yaml");
         Path b = dir.resolve("b.yaml");
         try (CountingBackend backend = new CountingBackend("app")) {
-            Files.writeString(a, config(backend, "/"));
-            Files.writeString(b, config(backend, "/"));
+            Files.writeString(a, backend.childConfig("/"));
+            Files.writeString(b, backend.childConfig("/"));
             try (ChildSluice sluiceA = ChildSluice.start(dir, "run", "-c", a.toString());
                  ChildSluice sluiceB = ChildSluice.start(dir, "run", "-c", b.toString())) {
                 sluiceA.awaitStarted(START);
                 sluiceB.awaitStarted(START);
-                AdminHttp.Answer pushed = sluiceB.admin().post("/config", config(backend, "/b/"));
+                AdminHttp.Answer pushed = sluiceB.admin().post("/config", backend.childConfig("/b/"));
                 assertThat(pushed.status()).as(pushed.body()).isEqualTo(200);
 
                 StringWriter err = new StringWriter();
@@ -110,7 +93,7 @@ class StateDirectoryTest {
     void aSecondProcessOnTheSameStateDirectoryExitsNamingTheHoldersPid() throws Exception {
         Path file = dir.resolve("sluice.yaml");
         try (CountingBackend backend = new CountingBackend("app")) {
-            Files.writeString(file, config(backend, "/"));
+            Files.writeString(file, backend.childConfig("/"));
             try (ChildSluice first = ChildSluice.start(dir, "run", "-c", file.toString())) {
                 first.awaitStarted(START);
                 try (ChildSluice second = ChildSluice.start(dir, "run", "-c", file.toString())) {
