@@ -25,20 +25,8 @@ class SigtermUnderLoadTest {
 
     private Path config(CountingBackend backend) throws Exception {
         Path file = dir.resolve("sluice.yaml");
-        Files.writeString(file, """
-                listeners:
-                  - address: 127.0.0.1:0
-                routes:
-                  - match: { path_prefix: / }
-                    cluster: app
-                clusters:
-                  - name: app
-                    endpoints: [%s]
-                admin:
-                  address: 127.0.0.1:0
-                access_log: off
-                drain: { delay: %dms, timeout: %ds }
-                """.formatted(backend.address(), DELAY.toMillis(), TIMEOUT.toSeconds()));
+        Files.writeString(file, backend.childConfig("/").replace("drain: { delay: 0s, timeout: 2s }",
+                "drain: { delay: %dms, timeout: %ds }".formatted(DELAY.toMillis(), TIMEOUT.toSeconds())));
         return file;
     }
 

@@ -32,20 +32,7 @@ class SigusrReopensAccessLogTest {
         Path rotated = dir.resolve("logs/access.log.1");
         Path file = dir.resolve("sluice.yaml");
         try (CountingBackend backend = new CountingBackend("app")) {
-            Files.writeString(file, """
-                    listeners:
-                      - address: 127.0.0.1:0
-                    routes:
-                      - match: { path_prefix: / }
-                        cluster: app
-                    clusters:
-                      - name: app
-                        endpoints: [%s]
-                    admin:
-                      address: 127.0.0.1:0
-                    access_log: { path: %s }
-                    drain: { delay: 0s, timeout: 2s }
-                    """.formatted(backend.address(), log));
+            Files.writeString(file, backend.childConfig("/").replace("access_log: off", "access_log: { path: " + log + " }"));
             try (ChildSluice sluice = ChildSluice.start(dir, "run", "-c", file.toString(), "--state-dir",
                     dir.resolve("state").toString())) {
                 InetSocketAddress listener = sluice.awaitStarted(START);
