@@ -353,7 +353,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
             ReferenceCountUtil.release(msg);
             return;
         }
-        response.read(connection, msg, sender.fullyWritten(), context.nanoTime());
+        response.read(connection, msg, sender.fullyWritten(), context);
     }
 
     /**

@@ -43,9 +43,10 @@ final class ResponseReader {
     }
 
     /** A message from the current attempt's connection; ownership passes here. */
-    void read(UpstreamConnection connection, Object msg, boolean requestFullyWritten, long now) {
+    void read(UpstreamConnection connection, Object msg, boolean requestFullyWritten, ExchangeContext context) {
         if (msg instanceof HttpResponse response) {
-            head(connection, response, requestFullyWritten, now);
+            // The clock is read for heads only: a body part needs no time.
+            head(connection, response, requestFullyWritten, context.nanoTime());
         } else if (msg instanceof HttpContent content) {
             content(content);
         } else {
