@@ -209,13 +209,13 @@ public final class HeaderPolicy {
         return new DefaultHttpRequest(request.protocolVersion(), request.method(), request.uri(), headers);
     }
 
-    /** Keeps a well-formed incoming {@code x-request-id}, otherwise sets {@code fresh}; returns the one kept. */
-    public static String ensureRequestId(HttpHeaders headers, String fresh) {
+    /** Keeps a well-formed incoming {@code x-request-id}, otherwise sets one from {@code fresh} (asked only then); returns the one kept. */
+    public static String ensureRequestId(HttpHeaders headers, java.util.function.Supplier<String> fresh) {
         String id = headers.get(X_REQUEST_ID);
         if (id != null && isWellFormedId(id) && headers.getAll(X_REQUEST_ID).size() == 1) {
             return id;
         }
-        id = fresh;
+        id = fresh.get();
         headers.set(X_REQUEST_ID, id);
         return id;
     }

@@ -189,7 +189,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         // A received request has no x-request-id, no body and no Expect (ReceivedRequest.verbatim).
         log.requestIdIs(received != null ? gateway.newRequestId()
-                : HeaderPolicy.ensureRequestId(head.headers(), gateway.newRequestId()));
+                : HeaderPolicy.ensureRequestId(head.headers(), gateway.requestIds()));
         requestBodyless = received != null
                 || !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) == 0;
         RequestChecks.Verdict verdict = received != null

@@ -373,6 +373,11 @@ public final class Gateway implements AutoCloseable {
         return requestIds.get();
     }
 
+    /** Where request ids come from, for a request that may bring its own. */
+    java.util.function.Supplier<String> requestIds() {
+        return requestIds;
+    }
+
     /** The header, body and response deadlines of the client connections on {@code loop}. */
     DeadlineWheel deadlines(EventLoop loop) {
         return deadlines.get(loop);

@@ -93,7 +93,7 @@ public class HotPathBenchmark {
         HeaderPolicy.removeHopByHop(r.headers());
         HeaderPolicy.setForwarded(r.headers(), "203.0.113.7", false);
         HeaderPolicy.appendVia(r.headers());
-        HeaderPolicy.ensureRequestId(r.headers(), HeaderPolicy.newRequestId());
+        HeaderPolicy.ensureRequestId(r.headers(), HeaderPolicy::newRequestId);
         return r;
     }
 
@@ -132,7 +132,7 @@ public class HotPathBenchmark {
         HttpRequest r = request();
         HeaderPolicy.setForwarded(r.headers(), "203.0.113.7", false);
         HeaderPolicy.appendVia(r.headers());
-        HeaderPolicy.ensureRequestId(r.headers(), HeaderPolicy.newRequestId());
+        HeaderPolicy.ensureRequestId(r.headers(), HeaderPolicy::newRequestId);
         return r;
     }
 
