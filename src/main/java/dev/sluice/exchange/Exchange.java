@@ -96,6 +96,11 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
 
     /** The route step, the admit step, then the first attempt. */
     public void start(long now) {
+        var keys = new RequestKeys(request, verbatim, clientAddress, clientTrusted, trustedProxies, log);
+        if (clientTrusted) {
+            // Behind a trusted proxy the log names the client its X-Forwarded-For names, as limits count it.
+            log.clientIs(keys.client());
+        }
         if (!(context.snapshot().route(request, log.host()) instanceof Routed.To to)) {
             end(true);
             downstream.reply(FailureKind.NO_ROUTE, false);
@@ -106,7 +111,6 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
         routedNanos = now;
         log.routed(route.name(), cluster.name(), now);
         cluster.retryBudget().deposit();
-        var keys = new RequestKeys(request, verbatim, clientAddress, clientTrusted, trustedProxies);
         switch (context.admission().admit(route, cluster, keys, this)) {
             case Admission.Decision.Refused refused -> refused(refused.kind(), refused.fields());
             case Admission.Decision.Admitted admitted -> admitted(admitted.ticket(), now);

@@ -1,6 +1,7 @@
 package dev.sluice.exchange;
 
 import dev.sluice.http.ReceivedRequest;
+import dev.sluice.observe.RequestLog;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
@@ -23,15 +24,17 @@ final class RequestKeys implements Admission.Request {
     private final String peer;
     private final boolean peerTrusted;
     private final TrustedProxies trusted;
+    private final RequestLog log;
     private String client;
 
     RequestKeys(HttpRequest request, ReceivedRequest verbatim, String peer, boolean peerTrusted,
-                TrustedProxies trusted) {
+                TrustedProxies trusted, RequestLog log) {
         this.request = request;
         this.verbatim = verbatim;
         this.peer = peer;
         this.peerTrusted = peerTrusted;
         this.trusted = trusted;
+        this.log = log;
     }
 
     @Override
@@ -48,6 +51,11 @@ final class RequestKeys implements Admission.Request {
     @Override
     public String header(CharSequence name) {
         return request.headers().get(name);
+    }
+
+    /** A shadow rate limit would have refused the request: its access-log line says which. */
+    public void shadowRefused(String rule) {
+        log.shadowLimited(rule);
     }
 
     private String behindTrustedProxies(List<String> forwardedFor) {

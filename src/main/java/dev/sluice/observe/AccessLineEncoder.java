@@ -26,6 +26,8 @@ final class AccessLineEncoder {
     private static final byte[] TIME = ascii("{\"time\":\"");
     private static final byte[] REQUEST_ID = name("request_id");
     private static final byte[] CLIENT = name("client");
+    private static final byte[] PEER = name("peer");
+    private static final byte[] SHADOW_LIMITED = name("shadow_limited");
     private static final byte[] METHOD = name("method");
     private static final byte[] HOST = name("host");
     private static final byte[] PATH = name("path");
@@ -56,7 +58,8 @@ final class AccessLineEncoder {
 
     /** An upper bound of the bytes {@link #encode} writes for {@code r}, newline included. */
     static int maxLength(RequestLog r) {
-        long chars = length(r.requestId()) + length(r.client()) + length(r.method()) + length(r.host())
+        long chars = length(r.requestId()) + length(r.client()) + length(r.peer())
+                + length(r.shadowLimited()) + length(r.method()) + length(r.host())
                 + length(r.uri()) + length(r.protocol()) + length(r.route()) + length(r.cluster())
                 + length(r.endpoint());
         List<RequestLog.Attempt> attempts = r.attempts();
@@ -84,6 +87,9 @@ final class AccessLineEncoder {
         put(',');
         string(REQUEST_ID, e.requestId());
         string(CLIENT, e.client());
+        if (e.peer() != null) {
+            string(PEER, e.peer());
+        }
         string(METHOD, e.method());
         string(HOST, e.host());
         string(PATH, e.uri());
@@ -100,6 +106,9 @@ final class AccessLineEncoder {
         string(FAILURE, e.failure() == null ? null : e.failure().label());
         if (e.clientAborted()) {
             literal(CLIENT_ABORTED, TRUE);
+        }
+        if (e.shadowLimited() != null) {
+            string(SHADOW_LIMITED, e.shadowLimited());
         }
         // Failed attempts are recorded; a successful last one is not.
         number(ATTEMPTS, e.attempts().size() + (e.failure() == null && e.upstreamStatus() > 0 ? 1 : 0));

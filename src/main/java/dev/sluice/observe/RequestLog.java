@@ -26,6 +26,10 @@ public final class RequestLog {
     private final long receivedNanos;
     private String requestId;
     private String client;
+    /** The connection's address, kept only when a trusted proxy's {@code X-Forwarded-For} named another client. */
+    private String peer;
+    /** The shadow rate limits that would have refused the request, comma-separated, or null. */
+    private String shadowLimited;
     private String method;
     private String host;
     private String uri;
@@ -65,6 +69,23 @@ public final class RequestLog {
         this.uri = uri;
         this.protocol = protocol;
         this.host = host;
+    }
+
+    /**
+     * The client is {@code client}, named by a trusted proxy's {@code X-Forwarded-For}: the log
+     * says so, and keeps the address the request came from as {@code peer} (as nginx's
+     * {@code real_ip} module changes {@code $remote_addr} and keeps {@code $realip_remote_addr}).
+     */
+    public void clientIs(String client) {
+        if (!client.equals(this.client)) {
+            this.peer = this.client;
+            this.client = client;
+        }
+    }
+
+    /** A shadow rate limit would have refused the request (it counts and refuses nothing). */
+    public void shadowLimited(String rule) {
+        shadowLimited = shadowLimited == null ? rule : shadowLimited + "," + rule;
     }
 
     /** The request's host turned out to be another (an absolute-form target's authority). */
@@ -172,6 +193,16 @@ public final class RequestLog {
 
     public String client() {
         return client;
+    }
+
+    /** The connection's address when it is not the client's (a trusted proxy's), else null. */
+    public String peer() {
+        return peer;
+    }
+
+    /** The shadow rate limits that would have refused the request, comma-separated, or null. */
+    public String shadowLimited() {
+        return shadowLimited;
     }
 
     public String method() {

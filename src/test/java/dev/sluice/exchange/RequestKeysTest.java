@@ -3,6 +3,7 @@ package dev.sluice.exchange;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import dev.sluice.observe.RequestLog;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
@@ -21,7 +22,7 @@ class RequestKeysTest {
         for (String value : forwardedFor) {
             request.headers().add("x-forwarded-for", value);
         }
-        return new RequestKeys(request, null, peer, peerTrusted, PROXIES).client();
+        return new RequestKeys(request, null, peer, peerTrusted, PROXIES, new RequestLog(0, 0)).client();
     }
 
     @Test
@@ -71,7 +72,7 @@ class RequestKeysTest {
     void aHeaderKeyIsTheFieldsFirstValue() {
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/lease");
         request.headers().add("X-Api-Key", "k1").add("x-api-key", "k2");
-        RequestKeys keys = new RequestKeys(request, null, "192.0.2.1", false, TrustedProxies.NONE);
+        RequestKeys keys = new RequestKeys(request, null, "192.0.2.1", false, TrustedProxies.NONE, new RequestLog(0, 0));
         assertThat(keys.header("x-api-key")).isEqualTo("k1");
         assertThat(keys.header("x-other")).isNull();
     }

@@ -77,6 +77,9 @@ class RateLimitTest {
             Await.until(T, () -> gw.accessLogLines().size() == 8, "eight log lines");
             assertThat(gw.accessLogLines()).filteredOn(l -> l.contains("\"status\":429")).hasSize(2)
                     .allSatisfy(l -> assertThat(l).contains("\"failure\":\"rate_limited\"", "\"endpoint\":null"));
+            // Behind the trusted proxy each line names the client its X-Forwarded-For names, and the proxy as peer.
+            assertThat(gw.accessLogLines()).filteredOn(l -> l.contains("\"client\":\"192.0.2.1\"")).hasSize(5)
+                    .allSatisfy(l -> assertThat(l).contains("\"peer\":\"127.0.0.1\""));
             assertThat(gw.gateway().metrics().scrape())
                     .contains("sluice_rate_limit_refusals_total{route=\"lease\",rule=\"client\"} 2.0")
                     .contains("sluice_failures_total{kind=\"rate_limited\"} 2.0");
@@ -98,6 +101,9 @@ class RateLimitTest {
                 direct3.add(get(client, "X-Forwarded-For: 198.51.100." + i).status());
             }
             assertThat(direct3).containsExactly(200, 200, 429);
+            Await.until(T, () -> direct.accessLogLines().size() == 3, "three log lines");
+            assertThat(direct.accessLogLines()).as("the log does not believe the header either")
+                    .allSatisfy(l -> assertThat(l).contains("\"client\":\"127.0.0.1\"").doesNotContain("\"peer\""));
 
             // Through a trusted proxy: the address it saw is the client; what the client wrote left of it is not.
             List<Integer> forged = new ArrayList<>();
