@@ -65,6 +65,18 @@ public final class GatewayMetrics {
                 .tag("listener", listener).register(registry);
     }
 
+    /**
+     * {@code sluice_listener_connections_evicted_total{listener}}: connections waiting for their
+     * clients (idle, or still sending a request head) closed to make room for a new one at the
+     * listener's max_connections; read and kept as {@link #countRefusedConnections}.
+     */
+    public void countEvictedConnections(String listener, java.util.concurrent.atomic.AtomicLong evicted) {
+        FunctionCounter.builder("sluice.listener.connections.evicted", evicted, java.util.concurrent.atomic.AtomicLong::get)
+                .description("Client connections waiting for their clients (idle, or still sending a head) closed to "
+                        + "make room for a new one at the listener's max_connections")
+                .tag("listener", listener).register(registry);
+    }
+
     /** As {@link #perCluster}, with one series per listener (label {@code listener}). */
     public void perListener(String name, String description, Supplier<Map<String, ? extends Number>> values) {
         perListener.add(new PerListener(MultiGauge.builder(name).description(description).register(registry), values));
