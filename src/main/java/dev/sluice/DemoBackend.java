@@ -54,6 +54,11 @@ final class DemoBackend implements AutoCloseable {
         }
     }
 
+    /** Where it listens (the port chosen when it was started on port 0). */
+    InetSocketAddress address() {
+        return server.getAddress();
+    }
+
     @Override
     public void close() {
         server.stop(0);

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.net.ConnectException;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,11 +30,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** The {@code sluice} command line: {@code run}, {@code check}, {@code demo}, {@code rollback}, {@code versions}. */
-@Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
+@Command(name = "sluice", mixinStandardHelpOptions = true, version = Sluice.VERSION,
         description = "An HTTP reverse proxy that makes the safe behaviour the default.",
         subcommands = {Sluice.Run.class, Sluice.Check.class, Sluice.Demo.class, Sluice.Rollback.class,
                 Sluice.Versions.class})
-public final class Sluice implements Runnable {
+public final class Sluice implements Callable<Integer> {
+    static final String VERSION = "sluice 0.1.0";
     private static final Logger LOG = LoggerFactory.getLogger(Sluice.class);
     /**
      * The default state directory of {@code sluice.yaml} is {@code .sluice.yaml.sluice-state}
@@ -53,9 +55,11 @@ public final class Sluice implements Runnable {
         System.exit(new CommandLine(new Sluice()).execute(args));
     }
 
+    /** No subcommand: a mistake, not a request for help (as git and kubectl answer it), so usage on stderr and 2. */
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return CommandLine.ExitCode.USAGE;
     }
 
     static Path defaultStateDir(Path configFile) {
@@ -80,7 +84,7 @@ public final class Sluice implements Runnable {
         }
     }
 
-    @Command(name = "run", description = "Run the gateway from a config file. SIGHUP reloads it; SIGTERM drains, then exits 0.")
+    @Command(name = "run", mixinStandardHelpOptions = true, version = VERSION, description = "Run the gateway from a config file. SIGHUP reloads it; SIGTERM drains, then exits 0.")
     static final class Run implements Callable<Integer> {
         @Option(names = {"-c", "--config"}, required = true, description = "YAML config file")
         Path config;
@@ -195,7 +199,7 @@ public final class Sluice implements Runnable {
         warnings.forEach(w -> System.err.println(w));
     }
 
-    @Command(name = "check", description = "Validate a config file: exit 0 if valid (warnings are printed), "
+    @Command(name = "check", mixinStandardHelpOptions = true, version = VERSION, description = "Validate a config file: exit 0 if valid (warnings are printed), "
             + "1 with FILE:LINE:COL errors if not.")
     static final class Check implements Callable<Integer> {
         @CommandLine.Spec
@@ -228,33 +232,61 @@ public final class Sluice implements Runnable {
         }
     }
 
-    @Command(name = "demo", description = "Run two built-in demo backends behind Sluice on 127.0.0.1:8080 (admin on 9901).")
+    @Command(name = "demo", mixinStandardHelpOptions = true, version = VERSION,
+            description = "Run two built-in demo backends behind Sluice on 127.0.0.1 (gateway on --port, admin API on "
+                    + "--admin-port). Ctrl-C or SIGTERM stops it.")
     static final class Demo implements Callable<Integer> {
+        @Option(names = "--port", paramLabel = "PORT", description = "the gateway's port (default: ${DEFAULT-VALUE})")
+        int port = 8080;
+
+        @Option(names = "--admin-port", paramLabel = "PORT", description = "the admin API's port (default: ${DEFAULT-VALUE})")
+        int adminPort = 9901;
+
+        /** The demo's config (the jar's {@code demo.yaml}) with its ports and its backends' addresses filled in. */
+        static String configText(int port, int adminPort, List<String> backends) throws IOException {
+            try (InputStream in = Sluice.class.getResourceAsStream("demo.yaml")) {
+                return new String(in.readAllBytes(), StandardCharsets.UTF_8)
+                        .replace("{port}", Integer.toString(port))
+                        .replace("{admin_port}", Integer.toString(adminPort))
+                        .replace("{backend_1}", backends.get(0))
+                        .replace("{backend_2}", backends.get(1));
+            }
+        }
+
         @Override
         public Integer call() throws Exception {
-            String text;
-            try (InputStream in = Sluice.class.getResourceAsStream("demo.yaml")) {
-                text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
-            SluiceConfig config = ConfigLoader.parse(text, "<demo>");
+            // The backends take whatever ports are free: only the two ports a user types are fixed.
             List<AutoCloseable> backends = new ArrayList<>();
-            int n = 1;
-            for (EndpointConfig endpoint : config.clusters().get(0).endpoints()) {
-                backends.add(DemoBackend.start("demo-backend-" + n++, endpoint.address().toSocketAddress()));
+            List<String> backendAddresses = new ArrayList<>();
+            for (int n = 1; n <= 2; n++) {
+                DemoBackend backend = DemoBackend.start("demo-backend-" + n, new InetSocketAddress("127.0.0.1", 0));
+                backends.add(backend);
+                backendAddresses.add("127.0.0.1:" + backend.address().getPort());
             }
-            PrintWriter err = new PrintWriter(System.err, true);
-            err.println("""
-                    Sluice demo: two demo backends (127.0.0.1:9001, 127.0.0.1:9002) behind 127.0.0.1:8080.
+            String text = configText(port, adminPort, backendAddresses);
+            SluiceConfig config;
+            try {
+                config = ConfigLoader.parse(text, "<demo>");
+            } catch (ConfigException e) {
+                // A port out of range, say: the options' fault, told as such.
+                System.err.println("sluice demo: " + e.getMessage());
+                closeAll(backends);
+                return CommandLine.ExitCode.USAGE;
+            }
+            String banner = """
+                    Sluice demo: two demo backends (%s, %s) behind 127.0.0.1:%d.
                     Try:
-                      curl -i http://127.0.0.1:8080/hello          # alternates between the two backends
-                      curl -i http://127.0.0.1:8080/api/users -d 'x=1'
-                      curl -s http://127.0.0.1:9901/status          # admin API: listeners, routes, clusters
-                    The access log (JSON, one line per request) is printed below. Ctrl-C or SIGTERM stops.""");
-            return serve(config, Instance.Startup.inMemory(text, "<demo>"), backends);
+                      curl -i http://127.0.0.1:%d/hello          # least-request over the two backends: see X-Demo-Backend
+                      curl -i http://127.0.0.1:%d/api/users -d 'x=1'
+                      curl -s http://127.0.0.1:%d/status          # admin API: listeners, routes, clusters
+                    The access log (JSON, one line per request) is printed below. Ctrl-C or SIGTERM stops.""".formatted(
+                    backendAddresses.get(0), backendAddresses.get(1), port, port, port, adminPort);
+            // The banner only once the ports are bound: a busy port is the last thing printed, not lost above it.
+            return serve(config, Instance.Startup.inMemory(text, "<demo>"), backends, () -> System.err.println(banner));
         }
     }
 
-    @Command(name = "rollback", description = "Restore a stored config version in the running sluice, through its "
+    @Command(name = "rollback", mixinStandardHelpOptions = true, version = VERSION, description = "Restore a stored config version in the running sluice, through its "
             + "admin API: version N, or by default the last known good.")
     static final class Rollback implements Callable<Integer> {
         @Option(names = "--to", paramLabel = "N", description = "the version to restore (see `sluice versions`)")
@@ -284,7 +316,7 @@ public final class Sluice implements Runnable {
         }
     }
 
-    @Command(name = "versions", description = "List the config versions of the running sluice, through its admin API.")
+    @Command(name = "versions", mixinStandardHelpOptions = true, version = VERSION, description = "List the config versions of the running sluice, through its admin API.")
     static final class Versions implements Callable<Integer> {
         @CommandLine.Mixin
         RunningInstance running;
@@ -355,6 +387,12 @@ public final class Sluice implements Runnable {
      * reopens the access log file. Returns the exit code.
      */
     static int serve(SluiceConfig config, Instance.Startup startup, List<AutoCloseable> extras) throws Exception {
+        return serve(config, startup, extras, () -> { });
+    }
+
+    /** As {@link #serve(SluiceConfig, Instance.Startup, List)}, calling {@code started} once every port is bound. */
+    static int serve(SluiceConfig config, Instance.Startup startup, List<AutoCloseable> extras, Runnable started)
+            throws Exception {
         Instance instance;
         try {
             instance = Instance.start(config, startup);
@@ -364,6 +402,7 @@ public final class Sluice implements Runnable {
             closeAll(extras);
             return 1;
         }
+        started.run();
         Signals.onTerminate(signal -> {
             if (!instance.drain(signal)) {
                 instance.hurryDrain();

@@ -3,6 +3,7 @@ package dev.sluice.admin;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sluice.config.HostPort;
+import dev.sluice.failure.IoErrors;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -110,7 +111,7 @@ public final class AdminServer implements AutoCloseable {
             return new AdminServer(group, channel);
         } catch (Exception e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            throw new IllegalStateException("cannot listen on " + address + " (admin): " + e.getMessage(), e);
+            throw new IllegalStateException("cannot listen on " + address + " (admin): " + IoErrors.describe(e), e);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.failure.IoErrors;
 import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.config.ListenerConfig;
 import dev.sluice.config.SluiceConfig;
@@ -173,7 +174,7 @@ public final class Gateway implements AutoCloseable {
         try {
             channel = bootstrap.bind(listener.address().toSocketAddress()).sync().channel();
         } catch (Exception e) {
-            throw new IllegalStateException("cannot listen on " + listener.address() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot listen on " + listener.address() + ": " + IoErrors.describe(e), e);
         }
         serverChannels.add(channel);
         return channel;

@@ -1,6 +1,7 @@
 package dev.sluice.upstream;
 
 import dev.sluice.config.HealthCheckConfig;
+import dev.sluice.failure.IoErrors;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -88,7 +89,7 @@ public final class HealthChecker implements AutoCloseable {
         bootstrap.connect(endpoint.socketAddress()).addListener(f -> {
             Channel ch = ((io.netty.channel.ChannelFuture) f).channel();
             if (!f.isSuccess()) {
-                probe.finish(Outcome.FAIL, "connect: " + f.cause().getMessage());
+                probe.finish(Outcome.FAIL, "connect: " + IoErrors.describe(f.cause()));
                 return;
             }
             ScheduledFuture<?> timeout = loop.schedule(() -> {
@@ -154,8 +155,15 @@ public final class HealthChecker implements AutoCloseable {
         }
         if (after != before) {
             endpoint.health(after, nanoClock.getAsLong());
-            LOG.warn("cluster {} endpoint {}: {} -> {} ({})", cluster.name(), endpoint.address(),
-                    before.name().toLowerCase(), after.name().toLowerCase(), detail);
+            // An endpoint coming and going is the checks doing their job (a deploy restarts every
+            // endpoint): INFO. Another service answering at its address is a mistake to fix: WARN.
+            if (after == Endpoint.Health.WRONG_IDENTITY) {
+                LOG.warn("cluster {} endpoint {}: {} -> {} ({})", cluster.name(), endpoint.address(),
+                        before.name().toLowerCase(), after.name().toLowerCase(), detail);
+            } else {
+                LOG.info("cluster {} endpoint {}: {} -> {} ({})", cluster.name(), endpoint.address(),
+                        before.name().toLowerCase(), after.name().toLowerCase(), detail);
+            }
         }
     }
 

@@ -212,15 +212,6 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void demoConfigShippedInTheJarLoads() throws Exception {
-        try (var in = ConfigLoaderTest.class.getResourceAsStream("/dev/sluice/demo.yaml")) {
-            assertThat(in).as("demo.yaml on the classpath").isNotNull();
-            SluiceConfig demo = ConfigLoader.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "<demo>");
-            assertThat(demo.clusters()).isNotEmpty();
-        }
-    }
-
-    @Test
     void loadNamesProblemsAfterTheFileAsGiven(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("bad.yaml");
         Files.writeString(file, MINIMAL.replace("path_prefix", "pathprefix"), StandardCharsets.UTF_8);

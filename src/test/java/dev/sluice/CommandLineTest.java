@@ -1,0 +1,151 @@
+package dev.sluice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.config.ConfigLoader;
+import dev.sluice.config.SluiceConfig;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The {@code sluice} command as a user types it, each call a child JVM: help on every
+ * subcommand, usage for no command at all, and the demo on ports of the user's choosing.
+ */
+class CommandLineTest {
+    private static final Duration T = Duration.ofSeconds(30);
+
+    /** What a finished {@code sluice ...} printed and returned. */
+    record Ran(int exit, String out, String err) {}
+
+    private static Process start(String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED", "-Dlogback.configurationFile=logback.xml",
+                "-cp", System.getProperty("java.class.path"), Sluice.class.getName()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).start();
+    }
+
+    private static Ran sluice(String... args) throws Exception {
+        Process p = start(args);
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        assertThat(p.waitFor(T.toSeconds(), TimeUnit.SECONDS)).as("sluice " + String.join(" ", args) + " ended").isTrue();
+        return new Ran(p.exitValue(), out.get(), err.get());
+    }
+
+    /** All a child printed on {@code in}, as far as it got: the stream may close under a read when the child exits. */
+    private static String read(java.io.InputStream in) {
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        byte[] buffer = new byte[8192];
+        try (in) {
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                got.write(buffer, 0, n);
+            }
+        } catch (IOException closedAtExit) {
+            // What was read before it closed is kept.
+        }
+        return got.toString(StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"run", "check", "demo", "rollback", "versions"})
+    void everySubcommandAnswersHelpWithItsOptionsAndExitsZero(String subcommand) throws Exception {
+        Ran ran = sluice(subcommand, "--help");
+
+        assertThat(ran.exit()).as(ran.err()).isZero();
+        assertThat(ran.out()).startsWith("Usage: sluice " + subcommand).contains("-h, --help");
+        assertThat(ran.err()).as("nothing is started to print help").isEmpty();
+    }
+
+    @Test
+    void noCommandAtAllPrintsUsageOnStderrAndExitsTwo() throws Exception {
+        Ran ran = sluice();
+
+        assertThat(ran.exit()).isEqualTo(2);
+        assertThat(ran.out()).isEmpty();
+        assertThat(ran.err()).startsWith("Usage: sluice").contains("run", "check", "demo", "rollback", "versions");
+    }
+
+    @Test
+    void theDemosConfigLoadsWithThePortsFilledIn() throws Exception {
+        SluiceConfig demo = ConfigLoader.parse(Sluice.Demo.configText(18080, 19901,
+                List.of("127.0.0.1:19001", "127.0.0.1:19002")), "<demo>");
+
+        assertThat(demo.listeners().get(0).address().port()).isEqualTo(18080);
+        assertThat(demo.clusters().get(0).endpoints()).hasSize(2);
+    }
+
+    @Test
+    void theDemoServesOnThePortsGivenAndStopsCleanly() throws Exception {
+        int port = freePort();
+        int adminPort = freePort();
+        Process demo = start("demo", "--port", Integer.toString(port), "--admin-port", Integer.toString(adminPort));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(demo.getErrorStream()));
+        CompletableFuture.runAsync(() -> read(demo.getInputStream()));
+        try {
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            HttpResponse<String> hello = await(http, "http://127.0.0.1:" + port + "/hello");
+            HttpResponse<String> status = await(http, "http://127.0.0.1:" + adminPort + "/status");
+
+            assertThat(hello.statusCode()).isEqualTo(200);
+            assertThat(hello.headers().firstValue("x-demo-backend")).hasValueSatisfying(
+                    b -> assertThat(b).startsWith("demo-backend-"));
+            assertThat(status.statusCode()).isEqualTo(200);
+        } finally {
+            demo.destroy();
+        }
+        assertThat(demo.waitFor(T.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(demo.exitValue()).as("SIGTERM drains, then exits 0").isZero();
+        assertThat(err.get()).contains("behind 127.0.0.1:" + port, "http://127.0.0.1:" + adminPort + "/status");
+    }
+
+    @Test
+    void aBusyPortIsTheLastThingTheDemoSaysAndNoBannerPromisesIt() throws Exception {
+        try (ServerSocket busy = new ServerSocket()) {
+            busy.bind(new InetSocketAddress("127.0.0.1", 0));
+            Ran ran = sluice("demo", "--port", Integer.toString(busy.getLocalPort()), "--admin-port",
+                    Integer.toString(freePort()));
+
+            assertThat(ran.exit()).isEqualTo(1);
+            assertThat(ran.err()).contains("cannot listen on 127.0.0.1:" + busy.getLocalPort() + ": address already in use")
+                    .doesNotContain("Try:");
+        }
+    }
+
+    private static HttpResponse<String> await(HttpClient http, String url) throws Exception {
+        long deadline = System.nanoTime() + T.toNanos();
+        while (true) {
+            try {
+                return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+            } catch (IOException notYet) {
+                if (System.nanoTime() > deadline) {
+                    throw notYet;
+                }
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            return s.getLocalPort();
+        }
+    }
+}
