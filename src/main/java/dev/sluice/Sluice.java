@@ -415,8 +415,30 @@ public final class Sluice implements Callable<Integer> {
         Signals.onUser1(instance::reopenAccessLog);
         instance.stopped().join();
         closeAll(extras);
+        markTrained(instance.gateway().metrics().requests());
         LOG.info("stopped");
         return 0;
+    }
+
+    /**
+     * {@code bin/sluice} records a start-up archive (an AOT cache, or a class-data-sharing archive
+     * before JDK 25) from a process's run, and keeps it only if the run was worth learning from:
+     * this process served traffic and is exiting cleanly. It says so by creating the file named
+     * by {@code sluice.aot.trained}. A {@code --help}, a refused config or a bind that failed
+     * records a start-up that serves nothing, and every later start would map it (measured
+     * ~2× slower to first request until deleted).
+     */
+    private static void markTrained(long requestsServed) {
+        String marker = System.getProperty("sluice.aot.trained");
+        if (marker == null || requestsServed == 0) {
+            return;
+        }
+        try {
+            Files.writeString(Path.of(marker), requestsServed + " requests served\n");
+        } catch (IOException e) {
+            // Only start-up speed is lost: the next start records again.
+            LOG.debug("cannot write {}: {}", marker, e.toString());
+        }
     }
 
     private static void closeAll(List<AutoCloseable> extras) {
