@@ -62,6 +62,8 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
                 listener.put("max_connections", load.maxConnections());
                 listener.put("max_connections_auto", load.maxConnectionsAuto());
                 listener.put("connections_refused", load.refused());
+                // Waiting connections (idle, or sending a head) closed to make room at the limit.
+                listener.put("connections_evicted", load.evicted());
                 // Below the configured idle_timeout while the listener is more than 80% full.
                 listener.put("idle_timeout_ms", load.idleTimeout().toMillis());
             }

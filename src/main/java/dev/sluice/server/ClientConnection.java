@@ -108,7 +108,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.exchanges = gateway.exchanges(ctx.channel().eventLoop());
-        this.deadline = new ConnectionDeadline(this, listener.idleConnections(ctx.channel().eventLoop(),
+        this.deadline = new ConnectionDeadline(this, listener.waitingConnections(ctx.channel().eventLoop(),
                 gateway.nanoClock()), gateway.deadlines(ctx.channel().eventLoop()));
     }
 
@@ -127,7 +127,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     public void partialHead() {
         if (state == State.IDLE) {
             state = State.READING_HEAD;
-            deadline.at(ConnectionDeadline.Kind.HEAD, gateway.nanoTime() + listener.headerTimeoutNanos);
+            deadline.headFrom(gateway.nanoTime());
         } else if (state == State.EXCHANGE) {
             nextHeadStarted = true;
         }
@@ -406,7 +406,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
             // Part of the next head is already here: the rest must come within the header timeout.
             nextHeadStarted = false;
             state = State.READING_HEAD;
-            deadline.at(ConnectionDeadline.Kind.HEAD, now + listener.headerTimeoutNanos);
+            deadline.headFrom(now);
         }
         if (exchange != null) {
             // Body parts replayed from the pipeline queue are written outside a read cycle.

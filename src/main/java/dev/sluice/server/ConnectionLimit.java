@@ -4,10 +4,12 @@ import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 
 /**
  * A listener's {@code max_connections}: how many of its client connections are open, whether one
- * more may open, and how long an idle one may stay given how full the listener is.
+ * more may open (and at the limit, whether it may open in place of a waiting one), and how long an
+ * idle one may stay given how full the listener is.
  *
  * <p>Pressure, as Envoy's overload manager scales its timers (a "scaled trigger" driving
  * {@code reduce_timeouts}): up to 80% of the limit the idle timeout is the configured one; from
@@ -19,6 +21,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #recheckNanos} (as Envoy's overload manager samples its resources every refresh
  * interval): a sweep that closes connections lowers the count, and a sweep on another loop a
  * moment later must not read that as the pressure gone and keep its own idle connections.
+ *
+ * <p>At the limit a new connection is not refused while a connection is waiting for its client
+ * (idle, or still sending its head, in a {@link WaitingConnections}): it opens, and the one that
+ * has waited longest is closed to make room, as nginx closes its oldest idle ("reusable")
+ * connections when it runs out. Refusing instead hands the listener to whoever holds connections
+ * open without finishing a request: 10,000 slowloris clients against 9,872 slots had 81% of a
+ * normal client's new connections refused (docs/performance.md, "Slow clients"). A connection
+ * whose request is in flight is never closed for room; when every one is, the new one is refused.
  *
  * <p>Shared by the event loops that accept and close the listener's connections: one atomic count
  * (a compare-and-set per accepted connection, a decrement per close), no lock.
@@ -46,14 +56,26 @@ final class ConnectionLimit {
      * server setting, and far below what Linux containers get by default (1,048,576).
      */
     static final long UNKNOWN_OPEN_FILES_LIMIT = 65_536;
+    /**
+     * How far past the limit connections may open while room is made for them: each is counted in
+     * at once, and the waiting connection it replaces is closed a moment later on its own event
+     * loop. 64 is four of Netty's accept batches (16 connections a read), far more than are ever
+     * being replaced at once, and a small part of the descriptors {@link #autoLimit} leaves
+     * beside the limit. It also bounds a replacement that finds nobody left to close (the
+     * waiting ones began a request meanwhile): the count stays above the limit until enough
+     * connections close.
+     */
+    static final int MOST_OPENING_IN_PLACE = 64;
 
     /** What {@link #tryOpen} decided. */
     enum Opened {
-        /** Past the limit: close the connection. */
+        /** Past the limit, and no connection is waiting to give its place: close the new one. */
         REFUSED,
         OPENED,
         /** Opened, and it is the one that took the listener above 80%: idle lists should sweep now. */
-        PRESSURE_BEGAN
+        PRESSURE_BEGAN,
+        /** Opened at the limit: the connection that has waited longest must be closed to make room. */
+        IN_PLACE_OF_WAITING
     }
 
     /** The idle timeout the sweeps apply, and when it was worked out. */
@@ -64,16 +86,22 @@ final class ConnectionLimit {
 
     private final AtomicInteger open = new AtomicInteger();
     private volatile Sample sample = Sample.NONE;
-    /** Shared by the listeners of one name across reloads, so the counter in /metrics never goes back. */
+    /** Shared by the listeners of one name across reloads, so the counters in /metrics never go back. */
     private final AtomicLong refused;
+    private final AtomicLong evicted;
     private final long idleTimeoutNanos;
     private final long underPressureNanos;
     private volatile int max;
 
-    ConnectionLimit(int max, long idleTimeoutNanos, long underPressureNanos, AtomicLong refused) {
+    /**
+     * @param refused where connections refused at the limit are counted
+     * @param evicted where waiting connections closed to make room are counted
+     */
+    ConnectionLimit(int max, long idleTimeoutNanos, long underPressureNanos, AtomicLong refused, AtomicLong evicted) {
         this.idleTimeoutNanos = idleTimeoutNanos;
         this.underPressureNanos = Math.min(underPressureNanos, idleTimeoutNanos);
         this.refused = refused;
+        this.evicted = evicted;
         limitTo(max);
     }
 
@@ -111,12 +139,21 @@ final class ConnectionLimit {
         this.max = max;
     }
 
-    /** Counts a new connection in, unless the listener is full. */
-    Opened tryOpen() {
+    /**
+     * Counts a new connection in: below the limit; at it, in place of one of the {@code waiting}
+     * connections (asked only then), no more than {@link #MOST_OPENING_IN_PLACE} past it.
+     */
+    Opened tryOpen(IntSupplier waiting) {
         int limit = max;
         while (true) {
             int n = open.get();
             if (n >= limit) {
+                if (n - limit < MOST_OPENING_IN_PLACE && waiting.getAsInt() > 0) {
+                    if (open.compareAndSet(n, n + 1)) {
+                        return Opened.IN_PLACE_OF_WAITING;
+                    }
+                    continue;
+                }
                 refused.incrementAndGet();
                 return Opened.REFUSED;
             }
@@ -133,6 +170,11 @@ final class ConnectionLimit {
     /** A connection {@link #tryOpen} let in has closed. */
     void closed() {
         open.decrementAndGet();
+    }
+
+    /** A waiting connection was closed to make room for a new one. */
+    void evictedOne() {
+        evicted.incrementAndGet();
     }
 
     private static boolean aboveBeginning(int open, int limit) {
@@ -188,5 +230,9 @@ final class ConnectionLimit {
 
     long refused() {
         return refused.get();
+    }
+
+    long evicted() {
+        return evicted.get();
     }
 }

@@ -13,16 +13,19 @@ import java.util.function.Function;
  * @param connections client connections open now
  * @param maxConnections its limit (the share worked out for {@code auto})
  * @param maxConnectionsAuto the limit is {@code auto}, a share of the open-files limit
- * @param refused connections closed as they were accepted because the listener was full, since
- *     the process started (kept across reloads for the same listener name)
+ * @param refused connections closed as they were accepted because the listener was full and no
+ *     connection was waiting for its client, since the process started (kept across reloads for
+ *     the same listener name)
+ * @param evicted connections waiting for their clients (idle, or still sending a head) closed to
+ *     make room for a new one at the limit, since the process started (kept likewise)
  * @param idleTimeout the idle timeout in force now: the configured one, or shorter under pressure
  */
 public record ListenerLoad(String name, int connections, int maxConnections, boolean maxConnectionsAuto, long refused,
-                           Duration idleTimeout) {
+                           long evicted, Duration idleTimeout) {
 
     static ListenerLoad of(ListenerConfig config, ConnectionLimit limit) {
         return new ListenerLoad(config.name(), limit.open(), limit.max(), config.maxConnections().isEmpty(),
-                limit.refused(), Duration.ofNanos(limit.idleTimeoutNanos()));
+                limit.refused(), limit.evicted(), Duration.ofNanos(limit.idleTimeoutNanos()));
     }
 
     /** One value per listener name, for a per-listener gauge. */

@@ -20,24 +20,25 @@ final class ListenerRuntime implements TrustedProxies {
     /** Its open connections against max_connections, and the idle timeout that follows from them. */
     final ConnectionLimit connections;
     private final List<IpSubnetFilterRule> trustedProxies;
-    private final Map<EventLoop, IdleConnections> idle = new ConcurrentHashMap<>();
+    private final Map<EventLoop, WaitingConnections> waiting = new ConcurrentHashMap<>();
 
     /**
      * @param autoLimit the limit if the config says {@code auto} ({@link ConnectionLimit#autoLimit})
      * @param refused where refusals are counted: one count per listener name, kept across reloads
+     * @param evicted where connections closed to make room are counted, likewise
      */
-    ListenerRuntime(ListenerConfig config, int autoLimit, AtomicLong refused) {
+    ListenerRuntime(ListenerConfig config, int autoLimit, AtomicLong refused, AtomicLong evicted) {
         this.config = config;
         this.headerTimeoutNanos = config.headerTimeout().toNanos();
         this.bodyTimeoutNanos = config.bodyTimeout().toNanos();
         this.connections = new ConnectionLimit(config.maxConnections().orElse(autoLimit),
-                config.idleTimeout().toNanos(), config.idleTimeoutUnderPressure().toNanos(), refused);
+                config.idleTimeout().toNanos(), config.idleTimeoutUnderPressure().toNanos(), refused, evicted);
         this.trustedProxies = config.trustedProxies().stream().map(ListenerRuntime::rule).toList();
     }
 
     /** The only listener, refusals counted on their own. */
     ListenerRuntime(ListenerConfig config) {
-        this(config, ConnectionLimit.autoLimit(ConnectionLimit.openFilesLimit(), 1), new AtomicLong());
+        this(config, ConnectionLimit.autoLimit(ConnectionLimit.openFilesLimit(), 1), new AtomicLong(), new AtomicLong());
     }
 
     /** The listeners changed in number: an {@code auto} limit takes its new share; a written one stays. */
@@ -54,15 +55,43 @@ final class ListenerRuntime implements TrustedProxies {
                 + " listener(s))");
     }
 
-    /** This listener's idle connections on one event loop. */
-    IdleConnections idleConnections(EventLoop loop, LongSupplier nanoTime) {
-        IdleConnections list = idle.get(loop); // every connection asks; only the first per loop makes it
-        return list != null ? list : idle.computeIfAbsent(loop, l -> new IdleConnections(l, connections, nanoTime));
+    /** This listener's connections waiting for their clients on one event loop. */
+    WaitingConnections waitingConnections(EventLoop loop, LongSupplier nanoTime) {
+        WaitingConnections list = waiting.get(loop); // every connection asks; only the first per loop makes it
+        return list != null ? list : waiting.computeIfAbsent(loop,
+                l -> new WaitingConnections(l, connections, headerTimeoutNanos, nanoTime));
     }
 
     /** The listener went above 80% full: each loop's idle list sweeps now, with the shrunk timeout. */
     void pressureBegan() {
-        idle.forEach((loop, list) -> loop.execute(list::sweepNow));
+        waiting.forEach((loop, list) -> loop.execute(list::sweepIdleNow));
+    }
+
+    /** How many of this listener's connections wait for their clients, on every event loop. */
+    int waiting() {
+        int sum = 0;
+        for (WaitingConnections list : waiting.values()) {
+            sum += list.waiting();
+        }
+        return sum;
+    }
+
+    /**
+     * A connection accepted now took the place of a waiting one: the event loop with the most
+     * waiting connections closes the one there that has waited longest. The connections are
+     * spread evenly over the loops, so that one is the longest waiting of all but for a moment's
+     * difference, without a list shared by the loops.
+     */
+    void makeRoom() {
+        WaitingConnections most = null;
+        for (WaitingConnections list : waiting.values()) {
+            if (most == null || list.waiting() > most.waiting()) {
+                most = list;
+            }
+        }
+        if (most != null) {
+            most.makeRoom();
+        }
     }
 
     private static IpSubnetFilterRule rule(String cidr) {

@@ -46,6 +46,8 @@ final class ListenerSet {
     private final long openFilesLimit = ConnectionLimit.openFilesLimit();
     /** Connections refused per listener name, kept when a reload replaces the listener. */
     private final Map<String, AtomicLong> refusedByName = new ConcurrentHashMap<>();
+    /** Waiting connections closed to make room, per listener name, likewise. */
+    private final Map<String, AtomicLong> evictedByName = new ConcurrentHashMap<>();
     private final List<Bound> listeners = new ArrayList<>();
     /** {@link #listeners} as last changed. */
     private volatile List<Bound> published = List.of();
@@ -71,8 +73,13 @@ final class ListenerSet {
             metrics.countRefusedConnections(name, count);
             return count;
         });
+        AtomicLong evicted = evictedByName.computeIfAbsent(listener.name(), name -> {
+            AtomicLong count = new AtomicLong();
+            metrics.countEvictedConnections(name, count);
+            return count;
+        });
         ListenerRuntime runtime = new ListenerRuntime(listener, ConnectionLimit.autoLimit(openFilesLimit, listenerCount),
-                refused);
+                refused, evicted);
         Channel channel = binder.bind(runtime);
         LOG.info("listening on {} ({}, max_connections {})", channel.localAddress(), serving,
                 runtime.describeLimit(openFilesLimit, listenerCount));

@@ -2,7 +2,7 @@ package dev.sluice.server;
 
 /**
  * A client connection as its event loop's timers see it ({@link ConnectionDeadline}): an entry of
- * at most one circular, doubly linked list at a time (its listener's {@link IdleConnections}, or a
+ * at most one circular, doubly linked list at a time (its listener's {@link WaitingConnections}, or a
  * slot of the loop's {@link DeadlineWheel}), with the links kept in the entry itself. Going idle, arming a
  * deadline and disarming it are a few pointer writes and allocate nothing.
  *
@@ -12,7 +12,7 @@ package dev.sluice.server;
 abstract class TimedConnection {
     private TimedConnection prev;
     private TimedConnection next;
-    /** In an idle list: when the connection went idle. In a wheel slot: when its deadline passes. */
+    /** In a waiting list: when the connection began waiting. In a wheel slot: when its deadline passes. */
     long timedAt;
 
     /** The idle timeout ran out: close the connection. */

@@ -7,33 +7,43 @@ import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
- * A listener's connection limit as a count: who gets in, who is refused, and the idle timeout
- * that follows from how full the listener is.
+ * A listener's connection limit as a count: who gets in, who takes a waiting connection's place,
+ * who is refused, and the idle timeout that follows from how full the listener is.
  */
 class ConnectionLimitTest {
     private static final long IDLE = TimeUnit.SECONDS.toNanos(10);
     private static final long UNDER_PRESSURE = TimeUnit.SECONDS.toNanos(1);
 
+    /** At the limit, nobody is waiting for their client: every connection has a request in flight. */
+    private static final IntSupplier NONE_WAITING = () -> 0;
+
     private final AtomicLong refused = new AtomicLong();
+    private final AtomicLong evicted = new AtomicLong();
 
     private ConnectionLimit limit(int max) {
-        return new ConnectionLimit(max, IDLE, UNDER_PRESSURE, refused);
+        return new ConnectionLimit(max, IDLE, UNDER_PRESSURE, refused, evicted);
     }
 
     private static List<Opened> open(ConnectionLimit limit, int count) {
+        return open(limit, count, NONE_WAITING);
+    }
+
+    private static List<Opened> open(ConnectionLimit limit, int count, IntSupplier waiting) {
         List<Opened> answers = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            answers.add(limit.tryOpen());
+            answers.add(limit.tryOpen(waiting));
         }
         return answers;
     }
 
     @Test
-    void connectionsPastTheLimitAreRefusedAndCountedAndAClosedOneMakesRoom() {
+    void connectionsPastTheLimitAreRefusedAndCountedWhenNoneIsWaitingAndAClosedOneMakesRoom() {
         ConnectionLimit limit = limit(3);
         assertThat(open(limit, 5)).containsExactly(Opened.OPENED, Opened.OPENED, Opened.PRESSURE_BEGAN, Opened.REFUSED,
                 Opened.REFUSED);
@@ -41,9 +51,45 @@ class ConnectionLimitTest {
         assertThat(limit.refused()).isEqualTo(2);
 
         limit.closed();
-        assertThat(limit.tryOpen()).isNotEqualTo(Opened.REFUSED);
-        assertThat(limit.tryOpen()).isEqualTo(Opened.REFUSED);
+        assertThat(limit.tryOpen(NONE_WAITING)).isNotEqualTo(Opened.REFUSED);
+        assertThat(limit.tryOpen(NONE_WAITING)).isEqualTo(Opened.REFUSED);
         assertThat(refused.get()).isEqualTo(3);
+    }
+
+    @Test
+    void atTheLimitANewConnectionTakesAWaitingOnesPlaceAndTheWaitingAreAskedOnlyThen() {
+        ConnectionLimit limit = limit(3);
+        AtomicInteger asked = new AtomicInteger();
+        IntSupplier twoWaiting = () -> {
+            asked.incrementAndGet();
+            return 2;
+        };
+        assertThat(open(limit, 3, twoWaiting)).doesNotContain(Opened.IN_PLACE_OF_WAITING, Opened.REFUSED);
+        assertThat(asked).hasValue(0);
+        assertThat(limit.tryOpen(twoWaiting)).isEqualTo(Opened.IN_PLACE_OF_WAITING);
+        assertThat(asked).hasValue(1);
+        // Counted in at once (4 of 3) until the waiting one it replaces has closed.
+        assertThat(limit.open()).isEqualTo(4);
+        limit.closed();
+        assertThat(limit.open()).isEqualTo(3);
+        assertThat(limit.refused()).isZero();
+        // Room is made only where a connection waits; the count of the closed ones is kept by those closing them.
+        assertThat(limit.tryOpen(NONE_WAITING)).isEqualTo(Opened.REFUSED);
+        limit.evictedOne();
+        assertThat(limit.evicted()).isEqualTo(1);
+        assertThat(evicted).hasValue(1);
+    }
+
+    @Test
+    void connectionsTakingWaitingOnesPlacesGoNoFurtherThanSixtyFourPastTheLimit() {
+        // The waiting ones' closes lag (their loops are busy) or find nobody left: the count stays up.
+        ConnectionLimit limit = limit(10);
+        open(limit, 10);
+        List<Opened> answers = open(limit, ConnectionLimit.MOST_OPENING_IN_PLACE + 5, () -> 1_000);
+        assertThat(answers.subList(0, ConnectionLimit.MOST_OPENING_IN_PLACE)).containsOnly(Opened.IN_PLACE_OF_WAITING);
+        assertThat(answers.subList(ConnectionLimit.MOST_OPENING_IN_PLACE, answers.size())).containsOnly(Opened.REFUSED);
+        assertThat(limit.open()).isEqualTo(10 + ConnectionLimit.MOST_OPENING_IN_PLACE);
+        assertThat(limit.refused()).isEqualTo(5);
     }
 
     @Test
@@ -59,7 +105,7 @@ class ConnectionLimitTest {
         limit.closed();
         limit.closed();
         assertThat(limit.underPressure()).isFalse();
-        assertThat(limit.tryOpen()).isEqualTo(Opened.PRESSURE_BEGAN);
+        assertThat(limit.tryOpen(NONE_WAITING)).isEqualTo(Opened.PRESSURE_BEGAN);
     }
 
     @Test
@@ -67,13 +113,13 @@ class ConnectionLimitTest {
         ConnectionLimit limit = limit(20);
         open(limit, 16); // 80%
         assertThat(limit.idleTimeoutNanos()).isEqualTo(IDLE);
-        limit.tryOpen(); // 85%: a third of the way from 80% to 95%
+        limit.tryOpen(NONE_WAITING); // 85%: a third of the way from 80% to 95%
         assertThat(limit.idleTimeoutNanos()).isEqualTo(IDLE - (IDLE - UNDER_PRESSURE) / 3);
-        limit.tryOpen(); // 90%
+        limit.tryOpen(NONE_WAITING); // 90%
         assertThat(limit.idleTimeoutNanos()).isEqualTo(IDLE - 2 * (IDLE - UNDER_PRESSURE) / 3);
-        limit.tryOpen(); // 95%
+        limit.tryOpen(NONE_WAITING); // 95%
         assertThat(limit.idleTimeoutNanos()).isEqualTo(UNDER_PRESSURE);
-        limit.tryOpen(); // 100%
+        limit.tryOpen(NONE_WAITING); // 100%
         assertThat(limit.idleTimeoutNanos()).isEqualTo(UNDER_PRESSURE);
         for (int i = 0; i < 5; i++) {
             limit.closed();
@@ -84,7 +130,7 @@ class ConnectionLimitTest {
     @Test
     void underPressureAnIdleSweepWaitsAtMostASecondOrTheShortTimeout() {
         assertThat(limit(10).recheckNanos()).isEqualTo(UNDER_PRESSURE);
-        assertThat(new ConnectionLimit(10, IDLE, TimeUnit.SECONDS.toNanos(5), refused).recheckNanos())
+        assertThat(new ConnectionLimit(10, IDLE, TimeUnit.SECONDS.toNanos(5), refused, evicted).recheckNanos())
                 .isEqualTo(TimeUnit.SECONDS.toNanos(1));
     }
 

@@ -7,6 +7,7 @@ import dev.sluice.config.ListenerConfig;
 import dev.sluice.testing.Await;
 import dev.sluice.testing.BackendHandlers;
 import dev.sluice.testing.RawHttpClient;
+import dev.sluice.testing.RawResponse;
 import dev.sluice.testing.TestBackend;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,10 +15,12 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * A listener's {@code max_connections} and what it does to idle connections, on real sockets: past
- * the limit a new connection is closed before it is read and counted, while the open ones keep
- * being served; above 80% of the limit idle connections are closed sooner, making room for
- * active ones; without pressure they keep the configured idle timeout.
+ * A listener's {@code max_connections} and what it does to idle connections, on real sockets: at
+ * the limit a new connection takes the place of the one that has waited longest for its client
+ * (idle, or sending its head); when every connection has a request in flight it is closed before
+ * it is read and counted, while the open ones keep being served; above 80% of the limit idle
+ * connections are closed sooner, making room for active ones; without pressure they keep the
+ * configured idle timeout.
  */
 class ConnectionPressureTest {
     private static final Duration T = Duration.ofSeconds(10);
@@ -56,27 +59,44 @@ class ConnectionPressureTest {
     }
 
     @Test
-    void pastMaxConnectionsANewConnectionIsClosedUnreadAndCountedWhileTheOpenOnesKeepBeingServed() throws Exception {
-        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+    void pastMaxConnectionsWithEveryRequestInFlightANewConnectionIsClosedUnreadAndCountedWhileTheOpenOnesAreServed()
+            throws Exception {
+        // Requests to /held wait here until the test answers them; the others are echoed.
+        List<dev.sluice.testing.BackendExchange> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        dev.sluice.testing.BackendHandler echo = BackendHandlers.echo();
+        dev.sluice.testing.BackendHandler holding = ex -> {
+            if (ex.path().startsWith("/held")) {
+                held.add(ex);
+            } else {
+                echo.onRequest(ex);
+            }
+        };
+        try (TestBackend backend = TestBackend.start(holding);
              TestGateway gw = TestGateway.fromYaml(yaml(backend, "max_connections: 3"))) {
             List<RawHttpClient> open = new ArrayList<>();
             try {
                 for (int i = 0; i < 3; i++) {
-                    open.add(served(gw, "/open-" + i));
+                    open.add(RawHttpClient.connect(gw.address()).send(get("/held-" + i)));
                 }
+                Await.until(T, () -> held.size() == 3, "three requests in flight");
+                // No connection waits for its client, so none can give its place: the fourth is refused.
                 try (RawHttpClient fourth = RawHttpClient.connect(gw.address())) {
                     fourth.send(get("/refused"));
                     assertThat(fourth.readRaw(T)).as("no response, only the close").isEmpty();
                     assertThat(fourth.closeKind()).isNotNull();
                 }
+                held.forEach(ex -> ex.respond(200, "held"));
                 for (RawHttpClient c : open) {
+                    assertThat(c.readResponse(T).status()).isEqualTo(200);
                     assertThat(c.send(get("/again")).readResponse(T).status()).isEqualTo(200);
                 }
                 assertThat(backend.requests()).extracting(r -> r.uri()).doesNotContain("/refused");
                 assertThat(load(gw).refused()).isEqualTo(1);
+                assertThat(load(gw).evicted()).isZero();
                 assertThat(load(gw).connections()).isEqualTo(3);
                 assertThat(gw.gateway().metrics().scrape()).contains(
                         "sluice_listener_connections_refused_total{listener=\"edge\"} 1.0",
+                        "sluice_listener_connections_evicted_total{listener=\"edge\"} 0.0",
                         "sluice_listener_connections{listener=\"edge\"} 3.0",
                         "sluice_listener_connections_max{listener=\"edge\"} 3.0");
 
@@ -93,62 +113,51 @@ class ConnectionPressureTest {
     }
 
     @Test
-    void idleConnectionsCloseSoonerUnderPressureAndKeepTheConfiguredTimeoutWithout() throws Exception {
-        // Pressure above 16 of 20 connections; at 19 the idle timeout is 300ms instead of 4s.
-        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
-             TestGateway gw = TestGateway.fromYaml(yaml(backend,
-                     "max_connections: 20\nidle_timeout: 4s\nidle_timeout_under_pressure: 300ms"))) {
-            List<RawHttpClient> clients = new ArrayList<>();
-            try {
-                List<RawHttpClient> early = new ArrayList<>();
-                for (int i = 0; i < 10; i++) {
-                    early.add(served(gw, "/early-" + i));
-                }
-                clients.addAll(early);
-                // Half full: a second idle is more than three times the short timeout, and none closes.
-                assertThat(early.get(0).readRaw(Duration.ofSeconds(1))).isEmpty();
-                assertThat(early).noneMatch(ConnectionPressureTest::closedYet);
-
-                for (int i = 0; i < 7; i++) {
-                    clients.add(served(gw, "/late-" + i));
-                }
-                clients.add(RawHttpClient.connect(gw.address())); // connected, never sends a byte
-                try (RawHttpClient active = served(gw, "/active-0")) {
-                    long pressureBegan = System.nanoTime(); // 19 of 20
-                    // The active client keeps sending, 50ms between requests, until the early ones are gone.
-                    int sent = 1;
-                    while (!early.stream().allMatch(ConnectionPressureTest::closedYet) && ms(pressureBegan) < T.toMillis()) {
-                        assertThat(active.send(get("/active-" + sent++)).readResponse(T).status()).isEqualTo(200);
-                        Thread.sleep(50);
-                    }
-                    long earlyClosedAfter = ms(pressureBegan);
-                    // Idle 1s when the pressure came, they would have had 3s more without it.
-                    assertThat(earlyClosedAfter).as("the ten early idle connections closed %d ms into the pressure",
-                            earlyClosedAfter).isLessThan(2_000);
-                    for (RawHttpClient c : early) {
-                        assertThat(c.awaitClosed(T)).isEqualTo(RawHttpClient.CloseKind.FIN);
-                    }
-                    // Room was made: the listener is back below 80%, and the active client is still served.
-                    assertThat(load(gw).connections()).isLessThanOrEqualTo(16);
-                    assertThat(load(gw).idleTimeout()).isEqualTo(Duration.ofSeconds(4));
-                    assertThat(active.send(get("/still-served")).readResponse(T).status()).isEqualTo(200);
-                    assertThat(active.closeKind()).isNull();
-                }
-
-                // Without pressure, new idle connections get the whole 4s.
-                List<RawHttpClient> after = new ArrayList<>();
-                long requested = System.nanoTime();
-                for (int i = 0; i < 5; i++) {
-                    after.add(served(gw, "/after-" + i));
-                }
-                clients.addAll(after);
-                assertThat(after.get(0).readRaw(Duration.ofMillis(2_500))).isEmpty();
-                assertThat(after).noneMatch(ConnectionPressureTest::closedYet);
-                assertThat(after.get(0).awaitClosed(T)).isEqualTo(RawHttpClient.CloseKind.FIN);
-                assertThat(ms(requested)).isGreaterThanOrEqualTo(4_000);
-            } finally {
-                clients.forEach(RawHttpClient::close);
+    void atMaxConnectionsANewConnectionTakesThePlaceOfTheOneThatHasWaitedLongestAndBusyOnesAreNotTouched()
+            throws Exception {
+        List<dev.sluice.testing.BackendExchange> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        dev.sluice.testing.BackendHandler echo = BackendHandlers.echo();
+        dev.sluice.testing.BackendHandler holding = ex -> {
+            if (ex.path().startsWith("/held")) {
+                held.add(ex);
+            } else {
+                echo.onRequest(ex);
             }
+        };
+        // One event loop, so that its connections are all the ones waiting: which one has waited
+        // longest is then exact, not the longest of the loop with the most waiting.
+        try (TestBackend backend = TestBackend.start(holding);
+             TestGateway gw = TestGateway.fromYaml("server:\n  event_loop_threads: 1\n"
+                     + yaml(backend, "max_connections: 4"));
+             RawHttpClient busy = RawHttpClient.connect(gw.address()).send(get("/held"));
+             RawHttpClient idle = served(gw, "/then-idle");
+             RawHttpClient slowHead = RawHttpClient.connect(gw.address()).send("GET /slow HTTP/1.1\r\nHo");
+             RawHttpClient silent = RawHttpClient.connect(gw.address())) {
+            Await.until(T, () -> held.size() == 1, "the busy request in flight");
+            Await.until(T, () -> load(gw).connections() == 4, "the listener full");
+            // Longest waiting first: the idle connection (since its response), the slow head, the silent one.
+            try (RawHttpClient first = served(gw, "/first-newcomer")) {
+                assertThat(idle.awaitClosed(T)).isNotNull();
+                assertThat(load(gw).evicted()).isEqualTo(1);
+                try (RawHttpClient second = served(gw, "/second-newcomer");
+                     RawHttpClient third = served(gw, "/third-newcomer")) {
+                    // A head closed for room is answered as its header timeout would have been.
+                    RawResponse answer = slowHead.readResponse(T);
+                    assertThat(answer.status()).isEqualTo(408);
+                    assertThat(answer.header("x-sluice-error")).isEqualTo("request_header_timeout");
+                    assertThat(slowHead.awaitClosed(T)).isNotNull();
+                    assertThat(silent.readRaw(T)).as("closed without a response: it never sent a request").isEmpty();
+                    assertThat(silent.closeKind()).isNotNull();
+                    assertThat(load(gw).evicted()).isEqualTo(3);
+                    assertThat(first.send(get("/first-again")).readResponse(T).status()).isEqualTo(200);
+                }
+            }
+            // The request in flight was never a candidate.
+            held.forEach(ex -> ex.respond(200, "held"));
+            assertThat(busy.readResponse(T).status()).isEqualTo(200);
+            assertThat(load(gw).refused()).isZero();
+            assertThat(gw.gateway().metrics().scrape())
+                    .contains("sluice_listener_connections_evicted_total{listener=\"edge\"} 3.0");
         }
     }
 

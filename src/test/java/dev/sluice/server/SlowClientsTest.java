@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
  * Slowloris: many clients that send their request heads one byte at a time hold connections
  * open to starve a server of them. Sluice answers each 408 {@code request_header_timeout} and
  * closes it once its header timeout has passed since its first byte, and serves a normal client
- * promptly all the while. (bench/slowloris runs 10,000 of them against {@code sluice run}.)
+ * promptly all the while; with more of them than {@code max_connections}, a newcomer takes the
+ * place of the one that has waited longest, so the normal client is served on every new
+ * connection. (bench/slowloris runs 10,000 of them against {@code sluice run}.)
  */
 class SlowClientsTest {
     private static final int SLOW_CLIENTS = 2_000;
@@ -130,6 +132,117 @@ class SlowClientsTest {
             assertThat(backend.requests()).extracting(r -> r.uri()).containsOnly("/normal");
             Await.until(T, () -> gw.gateway().listenerLoads().get(0).connections() == 0, "every connection counted out");
         }
+    }
+
+    @Test
+    void moreSlowClientsThanPlacesGiveTheirPlacesToNewcomersWhileANormalClientIsServedOnEveryNewConnection()
+            throws Exception {
+        int places = 50;
+        int slowClients = 75;
+        int normalRequests = 30;
+        // A header timeout longer than the test: every slow client that loses its place loses it to a newcomer.
+        try (TestBackend backend = TestBackend.start(BackendHandlers.echo());
+             TestGateway gw = TestGateway.fromYaml("""
+                     listeners:
+                       - address: 127.0.0.1:0
+                         max_connections: %d
+                         header_timeout: 60s
+                     routes:
+                       - match: { path_prefix: / }
+                         cluster: app
+                     clusters:
+                       - name: app
+                         endpoints: [%s]
+                     """.formatted(places, backend.authority()))) {
+            List<SlowClient> slow = new ArrayList<>();
+            CompletableFuture<List<Served>> normal = null;
+            try (Selector selector = Selector.open()) {
+                ByteBuffer readBuffer = ByteBuffer.allocate(4096);
+                long deadline = System.nanoTime() + 4 * T.toNanos();
+                long nextReconnect = System.nanoTime();
+                int open = 0;
+                // Slow clients keep 75 connections asked for, each sending a byte every 500 ms and
+                // connecting again a second after it is closed; a normal client then makes 30 requests.
+                while (normal == null || !normal.isDone()) {
+                    long now = System.nanoTime();
+                    assertThat(now - deadline).as("the normal client still not done").isNegative();
+                    if (now - nextReconnect >= 0) {
+                        nextReconnect = now + 1_000_000_000L;
+                        for (; open < slowClients; open++) {
+                            SocketChannel socket = SocketChannel.open(gw.address());
+                            socket.configureBlocking(false);
+                            SlowClient client = new SlowClient(socket, now);
+                            socket.register(selector, SelectionKey.OP_READ, client);
+                            slow.add(client);
+                        }
+                    }
+                    for (SlowClient c : slow) {
+                        if (c.open() && now - c.nextByteAt >= 0 && c.sent < HEAD.length) {
+                            sendNextByte(c, now);
+                        }
+                    }
+                    if (normal == null && gw.gateway().listenerLoads().get(0).connections() >= places) {
+                        normal = CompletableFuture.supplyAsync(() -> newConnections(gw, normalRequests));
+                    }
+                    selector.select(10);
+                    for (SelectionKey key : selector.selectedKeys()) {
+                        if (read((SlowClient) key.attachment(), readBuffer)) {
+                            open--;
+                        }
+                    }
+                    selector.selectedKeys().clear();
+                }
+                // Every place a slow client lost was taken by a newcomer (evicted) or never given
+                // (refused at accept): the listener's counts and what the clients saw must agree.
+                ListenerLoad load = gw.gateway().listenerLoads().get(0);
+                long until = System.nanoTime() + T.toNanos();
+                while (load.evicted() + load.refused() != slow.stream().filter(c -> !c.open()).count()
+                        && System.nanoTime() - until < 0) {
+                    selector.select(10);
+                    for (SelectionKey key : selector.selectedKeys()) {
+                        read((SlowClient) key.attachment(), readBuffer);
+                    }
+                    selector.selectedKeys().clear();
+                    load = gw.gateway().listenerLoads().get(0);
+                }
+                List<SlowClient> closed = slow.stream().filter(c -> !c.open()).toList();
+                long answered408 = closed.stream().filter(c -> c.received.toString().startsWith("HTTP/1.1 408 ")).count();
+                long silent = closed.stream().filter(c -> c.received.isEmpty()).count();
+                assertThat(closed).as("slow clients closed").hasSizeGreaterThanOrEqualTo(normalRequests);
+                assertThat(answered408 + silent).as("answered 408 or closed unanswered, nothing else")
+                        .isEqualTo(closed.size());
+                assertThat(answered408).as("slow heads answered 408 to make room").isPositive();
+                assertThat(load.evicted() + load.refused()).isEqualTo(closed.size());
+                assertThat(load.evicted()).isGreaterThanOrEqualTo(answered408);
+                assertThat(load.connections()).isLessThanOrEqualTo(places + ConnectionLimit.MOST_OPENING_IN_PLACE);
+            } finally {
+                slow.forEach(c -> c.closed(System.nanoTime()));
+            }
+            List<Served> served = normal.get(T.toSeconds(), TimeUnit.SECONDS);
+            assertThat(served).hasSize(normalRequests).extracting(Served::status).containsOnly(200);
+            assertThat(backend.requests()).extracting(r -> r.uri()).containsOnly("/normal");
+        }
+    }
+
+    /** {@code count} requests, each on a new connection, 50 ms apart; a connection closed unanswered is status 0. */
+    private static List<Served> newConnections(TestGateway gw, int count) {
+        List<Served> served = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            long start = System.nanoTime();
+            try (RawHttpClient c = RawHttpClient.connect(gw.address())) {
+                RawResponse r = c.send("GET /normal HTTP/1.1\r\nHost: test\r\n\r\n").readResponse(T);
+                served.add(new Served(start, (System.nanoTime() - start) / 1_000_000, r.status()));
+            } catch (AssertionError | RuntimeException closedUnanswered) {
+                served.add(new Served(start, (System.nanoTime() - start) / 1_000_000, 0));
+            }
+            try {
+                Thread.sleep(50); // pacing, not synchronisation
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return served;
     }
 
     /**
