@@ -31,6 +31,11 @@ public final class ReceivedRequest extends DefaultHttpRequest {
     private int hostStart = -1;
     private int hostEnd = -1;
     private int hosts;
+    /** The first {@code User-Agent} and {@code Referer} values, {@code [start, end)} in the head; -1 when absent. */
+    private int userAgentStart = -1;
+    private int userAgentEnd;
+    private int refererStart = -1;
+    private int refererEnd;
     private int fieldCount;
     private boolean keepAlive;
     private boolean idempotencyKey;
@@ -56,6 +61,22 @@ public final class ReceivedRequest extends DefaultHttpRequest {
         }
     }
 
+    /** A {@code User-Agent} field's value; the first one is kept (for the access log). */
+    public void userAgentValue(int start, int end) {
+        if (userAgentStart < 0) {
+            userAgentStart = start;
+            userAgentEnd = end;
+        }
+    }
+
+    /** A {@code Referer} field's value; the first one is kept (for the access log). */
+    public void refererValue(int start, int end) {
+        if (refererStart < 0) {
+            refererStart = start;
+            refererEnd = end;
+        }
+    }
+
     public void facts(int fieldCount, boolean verbatimEligible, boolean keepAlive, boolean idempotencyKey) {
         this.fieldCount = fieldCount;
         fields.eligible(verbatimEligible);
@@ -78,6 +99,20 @@ public final class ReceivedRequest extends DefaultHttpRequest {
     /** The first {@code Host} value, or null. */
     public String host() {
         return hostStart < 0 ? null : new String(fields.head(), hostStart, hostEnd - hostStart, StandardCharsets.ISO_8859_1);
+    }
+
+    /** The first {@code User-Agent} value, or null. */
+    public String userAgent() {
+        return userAgentStart < 0 ? null : text(userAgentStart, userAgentEnd);
+    }
+
+    /** The first {@code Referer} value, or null. */
+    public String referer() {
+        return refererStart < 0 ? null : text(refererStart, refererEnd);
+    }
+
+    private String text(int start, int end) {
+        return new String(fields.head(), start, end - start, StandardCharsets.ISO_8859_1);
     }
 
     public int hostCount() {

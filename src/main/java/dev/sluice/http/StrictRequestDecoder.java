@@ -299,6 +299,10 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 }
             } else if (FieldNames.spells(h, line, nameEnd, FieldNames.IDEMPOTENCY_KEY)) {
                 idempotencyKey = true;
+            } else if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.USER_AGENT)) {
+                request.userAgentValue(valueStart, valueEnd);
+            } else if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.REFERER)) {
+                request.refererValue(valueStart, valueEnd);
             } else if (needsEdit(h, line, nameEnd)) {
                 verbatim = false;
             }

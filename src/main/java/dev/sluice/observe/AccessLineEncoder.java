@@ -32,6 +32,8 @@ final class AccessLineEncoder {
     private static final byte[] HOST = name("host");
     private static final byte[] PATH = name("path");
     private static final byte[] PROTOCOL = name("protocol");
+    private static final byte[] USER_AGENT = name("user_agent");
+    private static final byte[] REFERER = name("referer");
     private static final byte[] ROUTE = name("route");
     private static final byte[] CLUSTER = name("cluster");
     private static final byte[] ENDPOINT = name("endpoint");
@@ -50,17 +52,33 @@ final class AccessLineEncoder {
     private static final byte[] BYTES_IN = name("bytes_in");
     private static final byte[] BYTES_OUT = name("bytes_out");
 
+    private final QueryRedaction redaction;
+    /** The last request {@link #redactedPath} was asked about, and its answer: each line redacts once. */
+    private RequestLog pathOf;
+    private String path;
+
+    AccessLineEncoder() {
+        this(QueryRedaction.DEFAULT);
+    }
+
+    AccessLineEncoder(QueryRedaction redaction) {
+        this.redaction = redaction;
+    }
+
     /** {@code 2026-11-23T11:48:20}: the date and time are formatted once per second, not per line. */
     private final byte[] secondText = new byte[19];
     private long cachedSecond = Long.MIN_VALUE;
     private byte[] out;
     private int pos;
 
-    /** An upper bound of the bytes {@link #encode} writes for {@code r}, newline included. */
-    static int maxLength(RequestLog r) {
+    /**
+     * An upper bound of the bytes {@link #encode} writes for {@code r}, newline included. It
+     * redacts {@code r}'s query, which the {@link #encode} that follows then writes.
+     */
+    int maxLength(RequestLog r) {
         long chars = length(r.requestId()) + length(r.client()) + length(r.peer())
-                + length(r.shadowLimited()) + length(r.method()) + length(r.host())
-                + length(r.uri()) + length(r.protocol()) + length(r.route()) + length(r.cluster())
+                + length(r.shadowLimited()) + length(r.userAgent()) + length(r.referer()) + length(r.method()) + length(r.host())
+                + length(redactedPath(r)) + length(r.protocol()) + length(r.route()) + length(r.cluster())
                 + length(r.endpoint());
         List<RequestLog.Attempt> attempts = r.attempts();
         long fixed = FIXED_BYTES + (long) FIXED_BYTES_PER_ATTEMPT * attempts.size();
@@ -68,6 +86,14 @@ final class AccessLineEncoder {
             chars += length(attempts.get(i).endpoint()) + length(attempts.get(i).decision());
         }
         return (int) Math.min(Integer.MAX_VALUE - 16, fixed + chars * MAX_BYTES_PER_CHAR);
+    }
+
+    private String redactedPath(RequestLog r) {
+        if (pathOf != r) {
+            pathOf = r;
+            path = redaction.apply(r.uri());
+        }
+        return path;
     }
 
     private static int length(String s) {
@@ -92,8 +118,10 @@ final class AccessLineEncoder {
         }
         string(METHOD, e.method());
         string(HOST, e.host());
-        string(PATH, e.uri());
+        string(PATH, redactedPath(e));
         string(PROTOCOL, e.protocol());
+        string(USER_AGENT, e.userAgent());
+        string(REFERER, e.referer());
         string(ROUTE, e.route());
         string(CLUSTER, e.cluster());
         string(ENDPOINT, e.endpoint());
@@ -123,6 +151,8 @@ final class AccessLineEncoder {
         out[pos - 1] = '}';
         put('\n');
         this.out = null;
+        this.pathOf = null;
+        this.path = null;
         return pos;
     }
 

@@ -74,8 +74,9 @@ public final class AccessLog implements AutoCloseable {
 
     /** The line for one request, without the trailing newline. */
     public static String format(RequestLog request) {
-        byte[] bytes = new byte[AccessLineEncoder.maxLength(request)];
-        int end = new AccessLineEncoder().encode(request, bytes, 0);
+        AccessLineEncoder encoder = new AccessLineEncoder();
+        byte[] bytes = new byte[encoder.maxLength(request)];
+        int end = encoder.encode(request, bytes, 0);
         return new String(bytes, 0, end - 1, StandardCharsets.UTF_8);
     }
 

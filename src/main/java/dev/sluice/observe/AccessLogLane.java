@@ -80,7 +80,7 @@ final class AccessLogLane {
 
     /** Encodes the line into the current batch; false if it was dropped (no batch free). */
     boolean append(RequestLog r) {
-        int max = AccessLineEncoder.maxLength(r);
+        int max = encoder.maxLength(r);
         Batch b = current;
         if (b == null || b.bytes.length - b.committed < max) {
             b = nextBatch(b, max);

@@ -46,6 +46,14 @@ public final class GatewayMetrics {
         Gauge.builder(name, value).description(description).register(registry);
     }
 
+    /**
+     * A counter read from {@code source} at each scrape (the registry holds {@code source}
+     * weakly: its owner keeps it), such as {@code sluice_redis_errors_total}.
+     */
+    public <T> void counter(String name, String description, T source, java.util.function.ToDoubleFunction<T> count) {
+        FunctionCounter.builder(name, source, count).description(description).register(registry);
+    }
+
     /** {@code sluice_access_log_dropped_total}, read from the access log at each scrape. */
     public void countDroppedLines(AccessLog accessLog) {
         FunctionCounter.builder("sluice.access_log.dropped", accessLog, AccessLog::droppedLines)
@@ -163,8 +171,9 @@ public final class GatewayMetrics {
     }
 
     /**
-     * Counters with one series per route and rule (labels {@code route} and {@code rule}), read at
-     * each scrape from {@code sources}, (route, rule) to the object {@code count} reads. A rule a
+     * Counters with one series per route and rule (labels {@code route}, {@code rule}, {@code mode}
+     * and {@code scope}), read at each scrape from {@code sources}, (route, rule, mode, scope) to
+     * the object {@code count} reads. A rule a
      * reload keeps (the same object) goes on counting in its series; one that changed starts its
      * series over; one no longer configured loses it. The registry holds the objects weakly; this
      * holds each one it counts from until its series goes.
@@ -202,7 +211,8 @@ public final class GatewayMetrics {
             });
             current.forEach((labels, source) -> registered.computeIfAbsent(labels, l -> Map.entry(source,
                     FunctionCounter.builder(name, source, count).description(description)
-                            .tags("route", l.get(0), "rule", l.get(1)).register(registry))));
+                            .tags("route", l.get(0), "rule", l.get(1), "mode", l.get(2), "scope", l.get(3))
+                            .register(registry))));
         }
     }
 

@@ -31,6 +31,8 @@ public final class RequestLog {
     /** The shadow rate limits that would have refused the request, comma-separated, or null. */
     private String shadowLimited;
     private String method;
+    private String userAgent;
+    private String referer;
     private String host;
     private String uri;
     private String protocol;
@@ -69,6 +71,12 @@ public final class RequestLog {
         this.uri = uri;
         this.protocol = protocol;
         this.host = host;
+    }
+
+    /** What the client said about itself: its {@code User-Agent} and {@code Referer} (null when absent). */
+    public void clientSent(String userAgent, String referer) {
+        this.userAgent = userAgent;
+        this.referer = referer;
     }
 
     /**
@@ -193,6 +201,14 @@ public final class RequestLog {
 
     public String client() {
         return client;
+    }
+
+    public String userAgent() {
+        return userAgent;
+    }
+
+    public String referer() {
+        return referer;
     }
 
     /** The connection's address when it is not the client's (a trusted proxy's), else null. */

@@ -177,6 +177,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         ReceivedRequest received = head instanceof ReceivedRequest r && r.verbatim() ? r : null;
         log.received(null, peerAddress, head.method().name(), head.uri(), head.protocolVersion().text(),
                 received != null ? received.host() : head.headers().get(HttpHeaderNames.HOST));
+        if (gateway.accessLog().enabled()) {
+            // Only the access log reads them: no strings made for a gateway that logs nothing.
+            log.clientSent(received != null ? received.userAgent() : head.headers().get(HttpHeaderNames.USER_AGENT),
+                    received != null ? received.referer() : head.headers().get(HttpHeaderNames.REFERER));
+        }
         encoder.answeringHead(HttpMethod.HEAD.equals(head.method()));
 
         if (head.decoderResult().isFailure()) {

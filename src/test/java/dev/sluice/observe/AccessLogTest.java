@@ -71,7 +71,7 @@ class AccessLogTest {
         for (String t : new String[] {"2026-11-23T11:48:00Z", "2026-11-23T11:48:59.999Z", "2026-11-23T11:49:00.001Z",
                 "1999-12-31T23:59:59.050Z", "1969-12-31T23:59:59.999Z"}) {
             RequestLog e = new RequestLog(Instant.parse(t).toEpochMilli(), 0);
-            byte[] out = new byte[AccessLineEncoder.maxLength(e)];
+            byte[] out = new byte[encoder.maxLength(e)];
             int end = encoder.encode(e, out, 0);
             String time = JSON.readTree(new String(out, 0, end, StandardCharsets.UTF_8)).get("time").asText();
             assertThat(Instant.parse(time)).isEqualTo(Instant.parse(t));
@@ -112,7 +112,10 @@ class AccessLogTest {
     void theBoundOfALinesLengthHoldsForTheWorstStrings() throws Exception {
         String worst = "\u0001".repeat(5_000);
         RequestLog e = new RequestLog(Long.MAX_VALUE / 2, Long.MIN_VALUE / 2);
-        e.received(worst, worst, worst, worst, worst, worst);
+        e.received(worst, worst, worst, worst + "?token=&key=&sig=", worst, worst);
+        e.clientSent(worst, worst);
+        e.clientIs(worst + "x");
+        e.shadowLimited(worst);
         e.routed(worst, worst, 0);
         for (FailureKind kind : FailureKind.values()) {
             e.attemptStarted(worst, true, Long.MAX_VALUE, Long.MAX_VALUE);
@@ -123,10 +126,13 @@ class AccessLogTest {
         e.bodyIn(Long.MAX_VALUE);
         e.bodyOut(Long.MIN_VALUE);
         e.completed(Long.MAX_VALUE / 2);
-        byte[] exact = new byte[AccessLineEncoder.maxLength(e)];
-        int end = new AccessLineEncoder().encode(e, exact, 0);
+        AccessLineEncoder encoder = new AccessLineEncoder();
+        byte[] exact = new byte[encoder.maxLength(e)];
+        int end = encoder.encode(e, exact, 0);
         JsonNode line = JSON.readTree(new String(exact, 0, end, StandardCharsets.UTF_8));
-        assertThat(line.get("path").asText()).isEqualTo(worst);
+        assertThat(line.get("path").asText()).isEqualTo(worst + "?token=REDACTED&key=REDACTED&sig=REDACTED");
+        assertThat(line.get("user_agent").asText()).isEqualTo(worst);
+        assertThat(line.get("peer").asText()).isEqualTo(worst);
         assertThat(line.get("tries").size()).isEqualTo(FailureKind.values().length);
         assertThat(line.get("client_aborted").asBoolean()).isTrue();
     }
