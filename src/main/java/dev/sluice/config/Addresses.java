@@ -32,7 +32,11 @@ final class Addresses {
         } else {
             int colon = text.lastIndexOf(':');
             if (colon < 0) {
-                return invalid(text, "missing port; expected host:port, " + EXAMPLE);
+                // A bare number is a port whose host was left out (nginx's `listen 8088`), not a host.
+                return parsePort(text, text, minPort).isPresent()
+                        ? invalid(text, "missing host: write 127.0.0.1:" + text + " (this machine only) or 0.0.0.0:"
+                                + text + " (every interface)")
+                        : invalid(text, "missing port; expected host:port, " + EXAMPLE);
             }
             host = text.substring(0, colon);
             port = text.substring(colon + 1);

@@ -131,10 +131,16 @@ final class YamlReader {
         MarkedYAMLException marked = markedCause(e);
         if (marked != null && marked.getProblemMark() != null) {
             Position at = position(marked.getProblemMark());
-            String message = "invalid YAML: " + marked.getProblem();
             Mark context = marked.getContextMark();
-            if (marked.getContext() != null && context != null && !position(context).equals(at)) {
-                message += " (" + marked.getContext() + " that started at " + position(context) + ")";
+            Position started = context == null ? null : position(context);
+            Optional<String> indentation = indentation(at, marked.getProblem(), marked.getContext(), started);
+            if (indentation.isPresent()) {
+                problems.add(at, "bad indentation: " + indentation.get());
+                return;
+            }
+            String message = "invalid YAML: " + marked.getProblem();
+            if (marked.getContext() != null && started != null && !started.equals(at)) {
+                message += " (" + marked.getContext() + " that started at " + started + ")";
             }
             problems.add(at, message + hint(at, marked.getProblem()));
         } else if (e instanceof JsonProcessingException json && json.getLocation() != null) {
@@ -157,6 +163,33 @@ final class YamlReader {
 
     private static Position position(Mark mark) {
         return new Position(mark.getLine() + 1, mark.getColumn() + 1);
+    }
+
+    /**
+     * The parser's "expected &lt;block end&gt;" in a person's words: where the line is, where it
+     * should be, and which line it was read against. YAML nests by indentation alone, so a key one
+     * column off is either a child of nothing (deeper than its neighbours) or a stray in a list
+     * (shallower).
+     */
+    private Optional<String> indentation(Position at, String problem, String context, Position started) {
+        if (problem == null || !problem.startsWith("expected <block end>") || started == null) {
+            return Optional.empty();
+        }
+        String line = lineAt(at.line()).strip();
+        String what = line.isEmpty() ? "this line" : "'" + (line.length() > 40 ? line.substring(0, 40) + "…" : line) + "'";
+        if (context != null && context.contains("block mapping")) {
+            return Optional.of(what + " starts at column " + at.column() + ", deeper than the keys of the map that"
+                    + " starts at line " + started.line() + " (column " + started.column() + "); a key of that map"
+                    + " lines up at column " + started.column() + ", and a value nested deeper needs a key ending"
+                    + " in ':' on the line above");
+        }
+        if (context != null && context.contains("block collection")) {
+            return Optional.of(what + " starts at column " + at.column() + ", where the list that starts at line "
+                    + started.line() + " has its '- ' items; indent it to line up with the keys of its item, or start"
+                    + " a new item with '- '");
+        }
+        return Optional.of(what + " is not indented as the lines around it (the block that starts at line "
+                + started.line() + ", column " + started.column() + ")");
     }
 
     /** The two mistakes people actually make in this file, named in their words rather than the parser's. */

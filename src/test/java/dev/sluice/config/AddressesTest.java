@@ -36,6 +36,8 @@ class AddressesTest {
     void malformedAddressesSayWhatIsWrong() {
         assertThat(reason(Addresses.parse("127.0.0.1", 1)))
                 .isEqualTo("invalid address '127.0.0.1': missing port; expected host:port, e.g. 127.0.0.1:8080");
+        assertThat(reason(Addresses.parse("8088", 0))).as("a port alone: the host is what is missing").isEqualTo(
+                "invalid address '8088': missing host: write 127.0.0.1:8088 (this machine only) or 0.0.0.0:8088 (every interface)");
         assertThat(reason(Addresses.parse("127.0.0.1:http", 1)))
                 .isEqualTo("invalid address '127.0.0.1:http': port must be a number from 1 to 65535");
         assertThat(reason(Addresses.parse("127.0.0.1:65536", 1)))

@@ -28,14 +28,29 @@ class YamlSyntaxTest {
     }
 
     @Test
-    void badIndentationSaysSo() {
+    void aKeyOffByOneColumnIsExplainedInColumnsNotParserEvents() {
         assertThat(problems("""
                 listeners:
                   - address: 127.0.0.1:8080
                  routes: []
-                """)).singleElement().asString()
-                .startsWith("3:2: invalid YAML: ")
-                .endsWith("; check the indentation of this line");
+                """)).singleElement().asString().startsWith("3:2: bad indentation: 'routes: []' starts at column 2")
+                .doesNotContain("<block");
+        assertThat(problems("""
+                routes:
+                  - name: r
+                    match: { path_prefix: / }
+                     cluster: c
+                """)).containsExactly("4:6: bad indentation: 'cluster: c' starts at column 6, deeper than the keys"
+                + " of the map that starts at line 2 (column 5); a key of that map lines up at column 5, and a value"
+                + " nested deeper needs a key ending in ':' on the line above");
+        assertThat(problems("""
+                routes:
+                  - name: r
+                    match: { path_prefix: / }
+                  cluster: c
+                """)).containsExactly("4:3: bad indentation: 'cluster: c' starts at column 3, where the list that"
+                + " starts at line 2 has its '- ' items; indent it to line up with the keys of its item, or start a"
+                + " new item with '- '");
     }
 
     @Test
