@@ -30,10 +30,10 @@ public final class ConcurrencyAdmission implements Admission {
             return new Decision.Admitted(ticketOf(gate));
         }
         Waiting waiting = new Waiting(gate, resume);
-        return switch (gate.enqueue(waiting)) {
+        long now = nanoClock.getAsLong();
+        return switch (gate.enqueue(waiting, now)) {
             case ConcurrencyGate.Entry.Full full -> OVERLOADED;
             case ConcurrencyGate.Entry.Queued queued -> {
-                long now = nanoClock.getAsLong();
                 long wait = Math.min(gate.config().queueTimeout().toNanos(), Math.max(0, resume.deadlineNanos() - now));
                 waiting.start(queued.place(), wait);
                 yield new Decision.Queued(waiting);

@@ -2,16 +2,17 @@ package dev.sluice.resilience;
 
 import com.netflix.concurrency.limits.Limit;
 import com.netflix.concurrency.limits.limit.FixedLimit;
-import com.netflix.concurrency.limits.limit.Gradient2Limit;
 import dev.sluice.config.ConcurrencyConfig;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.DoubleSupplier;
 
 /**
- * How many requests a cluster takes at once: a limit (adaptive, Netflix's Gradient2, or fixed),
+ * How many requests a cluster takes at once: a limit (adaptive, {@link BaselineLimit}, or fixed),
  * and a bounded queue for the requests over it. A request that finds a slot goes on; one that
  * does not waits in the queue until a slot frees, its wait ends (the caller's timeout), or finds
  * the queue full; a request that cannot wait is shed, which the caller answers with a fast,
@@ -20,9 +21,10 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Shared by every event loop: counts are atomics and the queue is lock-free, so no event loop
  * waits for another. The limit learns from samples (a request's time from admission to its end),
- * which each event loop gathers into windows of its own and hands to the limit algorithm about
- * ten times a second: Gradient2's update is synchronized, and a lock taken per request by every
- * event loop is what the data plane must not have.
+ * which each event loop gathers into windows of its own and hands to the limit about ten times a
+ * second: its update is synchronized, and a lock taken per request by every event loop is what
+ * the data plane must not have. Only while the limit probes the backend's baseline (a few dozen
+ * requests, at three at once) does each sample go to it on its own.
  */
 public final class ConcurrencyGate {
     /** A window closes after this long and at least {@link #WINDOW_SAMPLES} samples: ~10 updates a second per event loop. */
@@ -48,6 +50,8 @@ public final class ConcurrencyGate {
     private final ConcurrencyConfig config;
     /** Null when the gate is off: every request is admitted and nothing is counted. */
     private final Limit limit;
+    /** The limit when adaptive, which learns from samples; null when fixed or off. */
+    private final BaselineLimit adaptive;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final ConcurrentLinkedQueue<Wait> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
@@ -60,17 +64,19 @@ public final class ConcurrencyGate {
     };
 
     public ConcurrencyGate(ConcurrencyConfig config) {
+        this(config, () -> ThreadLocalRandom.current().nextDouble());
+    }
+
+    /** @param random uniform in [0, 1): the jitter of the adaptive limit's probes */
+    ConcurrencyGate(ConcurrencyConfig config, DoubleSupplier random) {
         this.config = config;
+        this.adaptive = config.mode() == ConcurrencyConfig.Mode.ADAPTIVE
+                ? new BaselineLimit(Math.min(config.limit(), config.max()), config.max(), random)
+                : null;
         this.limit = switch (config.mode()) {
             case OFF -> null;
             case FIXED -> FixedLimit.of(config.limit());
-            case ADAPTIVE -> Gradient2Limit.newBuilder()
-                    .initialLimit(Math.min(config.limit(), config.max()))
-                    // Gradient2's own floor is 20: an app with 4 workers would still get 20 at once,
-                    // 16 of them queued where Sluice cannot answer them. 1 lets the limit find it.
-                    .minLimit(1)
-                    .maxConcurrency(config.max())
-                    .build();
+            case ADAPTIVE -> adaptive;
         };
     }
 
@@ -83,8 +89,12 @@ public final class ConcurrencyGate {
         return limit == null || tryTake();
     }
 
-    /** Over the limit: queues {@code waiter} for a slot, or says the queue is full. */
-    public Entry enqueue(Waiter waiter) {
+    /** Over the limit at {@code now}: queues {@code waiter} for a slot, or says the queue is full. */
+    public Entry enqueue(Waiter waiter, long now) {
+        if (adaptive != null && adaptive.probing()) {
+            // A probe ends by its time even when its requests take longer than it.
+            adaptive.queuedAt(now);
+        }
         if (queued.incrementAndGet() > config.queue()) {
             queued.decrementAndGet();
             shed.increment();
@@ -101,14 +111,25 @@ public final class ConcurrencyGate {
      * A request admitted earlier ended: its slot is handed to the next in the queue, or freed.
      *
      * @param admittedNanos when it was admitted; {@code now - admittedNanos} is a sample for the adaptive limit
-     * @param dropped whether Sluice answered it with a failure (a sign of overload the limit may use)
+     * @param dropped whether Sluice answered it with a failure: counted in the windows (a timeout is
+     *     overload), never in a probe of the baseline (a refused connect takes no time, and would teach
+     *     the limit a backend faster than it is)
      */
     public void exit(long admittedNanos, long now, boolean dropped) {
         if (limit == null) {
             return;
         }
         int before = inFlight.getAndDecrement();
-        windows.get().add(now - admittedNanos, before, dropped, limit, now);
+        // A request whose client left as it was handed its slot never ran: no sample.
+        if (adaptive != null && now > admittedNanos) {
+            if (adaptive.probing()) {
+                if (!dropped) {
+                    adaptive.onSample(admittedNanos, now - admittedNanos, before, false);
+                }
+            } else {
+                windows.get().add(now - admittedNanos, before, adaptive, now);
+            }
+        }
         handOver();
     }
 
@@ -193,32 +214,38 @@ public final class ConcurrencyGate {
         return shed.sum();
     }
 
+    /** Whether the adaptive limit is measuring the backend's baseline latency (at {@link BaselineLimit#PROBE_CONCURRENCY} at once). */
+    public boolean probing() {
+        return adaptive != null && adaptive.probing();
+    }
+
+    /** The adaptive limit's baseline (the backend's latency without load) in nanoseconds; 0 when not learned or not adaptive. */
+    public long baselineNanos() {
+        return adaptive == null ? 0 : adaptive.baselineNanos();
+    }
+
     /**
-     * One event loop's samples since its last update of the limit: their mean time, the most in
-     * flight, and whether any was dropped, handed over as one sample (as Netflix's WindowedLimit
-     * does with an average window).
+     * One event loop's samples since its last update of the limit: their mean time and the most
+     * in flight, handed over as one (as Netflix's WindowedLimit does with an average window).
      */
     private static final class Window {
         private long start;
         private long sum;
         private int count;
         private int maxInFlight;
-        private boolean dropped;
 
-        void add(long nanos, int inFlight, boolean drop, Limit limit, long now) {
+        void add(long nanos, int inFlight, BaselineLimit limit, long now) {
             if (count == 0) {
                 start = now;
             }
             sum += nanos;
             count++;
             maxInFlight = Math.max(maxInFlight, inFlight);
-            dropped |= drop;
             if (count >= WINDOW_SAMPLES && now - start >= WINDOW_NANOS) {
-                limit.onSample(start, sum / count, maxInFlight, dropped);
+                limit.windowEnded(now, sum / count, maxInFlight);
                 count = 0;
                 sum = 0;
                 maxInFlight = 0;
-                dropped = false;
             }
         }
     }

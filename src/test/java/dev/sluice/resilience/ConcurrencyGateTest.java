@@ -26,7 +26,7 @@ class ConcurrencyGateTest {
     }
 
     private static ConcurrencyGate.Wait queue(ConcurrencyGate gate, ConcurrencyGate.Waiter waiter) {
-        ConcurrencyGate.Entry entry = gate.enqueue(waiter);
+        ConcurrencyGate.Entry entry = gate.enqueue(waiter, 0);
         assertThat(entry).isInstanceOf(ConcurrencyGate.Entry.Queued.class);
         return ((ConcurrencyGate.Entry.Queued) entry).place();
     }
@@ -38,7 +38,7 @@ class ConcurrencyGateTest {
         assertThat(gate.tryEnter()).isTrue();
         assertThat(gate.tryEnter()).isFalse();
         queue(gate, () -> { });
-        assertThat(gate.enqueue(() -> { })).isInstanceOf(ConcurrencyGate.Entry.Full.class);
+        assertThat(gate.enqueue(() -> { }, 0)).isInstanceOf(ConcurrencyGate.Entry.Full.class);
         assertThat(gate.inFlight()).isEqualTo(2);
         assertThat(gate.queued()).isEqualTo(1);
         assertThat(gate.shed()).isEqualTo(1);
