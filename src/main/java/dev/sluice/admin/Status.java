@@ -5,11 +5,17 @@ import dev.sluice.config.ListenerConfig;
 import dev.sluice.server.Gateway;
 import dev.sluice.server.ListenerLoad;
 import dev.sluice.resilience.ConcurrencyGate;
+import dev.sluice.resilience.GlobalBuckets;
+import dev.sluice.resilience.RateLimiter;
+import dev.sluice.resilience.RedisBuckets;
+import dev.sluice.resilience.RedisHealth;
+import dev.sluice.route.Route;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -70,14 +76,63 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
             listeners.add(listener);
         }
         status.put("listeners", listeners);
-        status.put("routes", snapshot.routes().routes().stream()
-                .map(r -> Map.of("name", r.name(), "cluster", r.cluster())).toList());
+        status.put("redis", redis());
+        status.put("routes", snapshot.routes().routes().stream().map(Status::route).toList());
         List<Map<String, Object>> clusters = new ArrayList<>();
         for (Cluster c : snapshot.clusters().values()) {
             clusters.add(cluster(c, nowNanos));
         }
         status.put("clusters", clusters);
         return status;
+    }
+
+    /**
+     * Where global rate limits count: {@code shared} (Redis decides), {@code fallback} (local
+     * buckets of rate/replicas decide, since {@code since}, for {@code why}) or
+     * {@code not configured}.
+     */
+    private Map<String, Object> redis() {
+        Map<String, Object> redis = new LinkedHashMap<>();
+        Optional<RedisBuckets> configured = gateway.redis();
+        if (configured.isEmpty()) {
+            redis.put("state", "not configured");
+            return redis;
+        }
+        RedisBuckets r = configured.get();
+        RedisHealth.Standing standing = r.health().standing();
+        GlobalBuckets.Replicas replicas = r.replicas();
+        redis.put("address", r.config().address().toString());
+        redis.put("state", standing.state().name().toLowerCase(Locale.ROOT));
+        redis.put("since", Instant.ofEpochMilli(standing.sinceMillis()).toString());
+        redis.put("why", standing.why());
+        redis.put("timeout_ms", r.config().timeout().toMillis());
+        redis.put("replicas", replicas.count());
+        redis.put("replicas_from", replicas.from());
+        redis.put("errors", r.health().errors());
+        return redis;
+    }
+
+    private static Map<String, Object> route(Route r) {
+        Map<String, Object> route = new LinkedHashMap<>();
+        route.put("name", r.name());
+        route.put("cluster", r.cluster());
+        List<Map<String, Object>> rules = new ArrayList<>();
+        for (RateLimiter rule : r.rateLimits().rules()) {
+            Map<String, Object> limit = new LinkedHashMap<>();
+            limit.put("name", rule.name());
+            limit.put("key", rule.config().key().text());
+            limit.put("scope", rule.config().scope().name().toLowerCase(Locale.ROOT));
+            limit.put("mode", rule.config().mode().name().toLowerCase(Locale.ROOT));
+            limit.put("refused", rule.refused());
+            limit.put("shadow_refused", rule.shadowRefused());
+            // A global rule's keys are in Redis; those held here are its fallback buckets'.
+            limit.put("keys_held", rule.keysHeld());
+            rules.add(limit);
+        }
+        if (!rules.isEmpty()) {
+            route.put("rate_limits", rules);
+        }
+        return route;
     }
 
     private static Map<String, Object> cluster(Cluster c, long now) {

@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 /** Binds the whole tree into a {@link SluiceConfig}: the top-level sections and the checks that span them. */
 final class ConfigBinder {
     private static final List<String> KEYS = List.of("server", "listeners", "endpoints", "routes", "clusters", "admin",
-            "access_log", "drain");
+            "access_log", "drain", "redis");
     private static final List<String> DRAIN_KEYS = List.of("delay", "timeout");
     private static final List<String> SERVER_KEYS = List.of("event_loop_threads");
     private static final List<String> ADMIN_KEYS = List.of("address");
@@ -24,6 +24,7 @@ final class ConfigBinder {
     private final ListenerBinder listeners;
     private final RouteBinder routes;
     private final ClusterBinder clusters;
+    private final RedisBinder redis;
 
     ConfigBinder(Problems problems, String source) {
         this.values = new Values(problems);
@@ -31,6 +32,7 @@ final class ConfigBinder {
         this.listeners = new ListenerBinder(values);
         this.routes = new RouteBinder(values);
         this.clusters = new ClusterBinder(values);
+        this.redis = new RedisBinder(values);
     }
 
     /** The config, or empty when anything was reported. */
@@ -55,11 +57,16 @@ final class ConfigBinder {
         Optional<AdminConfig> admin = f.optional("admin").flatMap(this::admin);
         AccessLogConfig accessLog = f.optional("access_log").flatMap(this::accessLog).orElse(AccessLogConfig.STDOUT);
         DrainConfig drain = f.optional("drain").flatMap(n -> drain(n, routeConfigs)).orElse(DrainConfig.DEFAULT);
+        Optional<YamlNode> redisNode = f.optional("redis");
+        Optional<RedisConfig> redisConfig = redisNode.flatMap(redis::bind);
+        if (redisNode.isEmpty()) {
+            redis.refuseGlobalScopes(routes.globalScopes());
+        }
         if (values.problems().count() > 0) {
             return Optional.empty();
         }
         return Optional.of(new SluiceConfig(source, server, listenerConfigs, routeConfigs, clusterConfigs, admin,
-                accessLog, drain));
+                accessLog, drain, redisConfig));
     }
 
     /** {@code drain: { delay, timeout }}. A delay of {@code 0s} is allowed: nothing in front watches /ready. */

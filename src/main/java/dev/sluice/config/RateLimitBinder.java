@@ -3,6 +3,7 @@ package dev.sluice.config;
 import dev.sluice.config.RateLimitConfig.Key;
 import dev.sluice.config.RateLimitConfig.Mode;
 import dev.sluice.config.RateLimitConfig.Rate;
+import dev.sluice.config.RateLimitConfig.Scope;
 import dev.sluice.http.FieldSyntax;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,9 +27,18 @@ final class RateLimitBinder {
     private static final String RATE_EXAMPLES = "e.g. 20/s, 600/m, 1000/h";
 
     private final Values values;
+    /** Where {@code scope: global} was written: refused later if the config has no {@code redis:}. */
+    private final List<GlobalScope> globalScopes = new ArrayList<>();
 
     RateLimitBinder(Values values) {
         this.values = values;
+    }
+
+    /** A {@code scope: global} and where it was written. */
+    record GlobalScope(YamlNode node, String path) {}
+
+    List<GlobalScope> globalScopes() {
+        return List.copyOf(globalScopes);
     }
 
     /** The rules in order, or those that bound after reporting why the others did not. */
@@ -63,7 +73,9 @@ final class RateLimitBinder {
                 .orElse(0);
         Mode mode = f.optional("mode").flatMap(n -> choice(n, f.path("mode"), MODES))
                 .map(m -> Mode.valueOf(m.toUpperCase(Locale.ROOT))).orElse(Mode.ENFORCE);
-        f.optional("scope").ifPresent(n -> scope(n, f.path("scope")));
+        Optional<YamlNode> scopeNode = f.optional("scope");
+        Scope scope = scopeNode.flatMap(n -> choice(n, f.path("scope"), SCOPES))
+                .map(s -> Scope.valueOf(s.toUpperCase(Locale.ROOT))).orElse(Scope.LOCAL);
         Optional<YamlNode> maxKeysNode = f.optional("max_keys");
         Optional<Integer> maxKeys = maxKeysNode.flatMap(n -> values.integer(n, f.path("max_keys"), 1,
                 RateLimitConfig.MOST_KEYS));
@@ -77,6 +89,17 @@ final class RateLimitBinder {
         if (maxKeysNode.isPresent() && key.orElse(null) instanceof Key.Route) {
             values.invalid(maxKeysNode.get(), f.path("max_keys"),
                     "the route key is one key for the whole route; leave max_keys out");
+        }
+        if (scope == Scope.GLOBAL) {
+            globalScopes.add(new GlobalScope(scopeNode.get(), f.path("scope")));
+            if (rateNode.isEmpty() && inFlightNode.isPresent()) {
+                values.invalid(scopeNode.get(), f.path("scope"), "a global rule limits a rate, and this one has "
+                        + "only max_in_flight: requests in flight are counted by each Sluice; leave scope out");
+            } else if (inFlightNode.isPresent()) {
+                values.invalid(inFlightNode.get(), f.path("max_in_flight"), "a global rule limits a rate only: "
+                        + "requests in flight are counted by each Sluice, where they are held; put max_in_flight "
+                        + "in a rule of its own (scope local), e.g. { key: client, max_in_flight: 4 }");
+            }
         }
         Optional<YamlNode> nameNode = f.optional("name");
         Optional<String> name = nameNode.isPresent()
@@ -93,7 +116,7 @@ final class RateLimitBinder {
         // Burst defaults to the rate's own count: 600/m lets a key send 600 at once and then
         // wait the minute, never more than the rate as written (and as RateLimit-Policy says).
         long size = rate.map(r -> burst.map(Integer::longValue).orElse(r.tokens())).orElse(0L);
-        return Optional.of(new RateLimitConfig(name.get(), key.get(), rate, size, maxInFlight, mode, keys));
+        return Optional.of(new RateLimitConfig(name.get(), key.get(), rate, size, maxInFlight, mode, keys, scope));
     }
 
     static Parsed<Key> key(String text) {
@@ -162,11 +185,5 @@ final class RateLimitBinder {
                 ? Parsed.ok(text)
                 : Parsed.invalid("expected " + String.join(" or ", allowed) + ", got '" + text + "'"
                         + Suggestions.didYouMean(text, allowed)));
-    }
-
-    private void scope(YamlNode node, String path) {
-        choice(node, path, SCOPES).filter("global"::equals).ifPresent(global -> values.invalid(node, path,
-                "scope: global (one limit shared by every Sluice through Redis) is not supported yet; "
-                        + "leave scope out, or write local, to limit each Sluice on its own"));
     }
 }

@@ -11,8 +11,8 @@ import java.util.Optional;
  * never reaches the cluster. It guards against the lease outage: one CI job retried a lease
  * endpoint in a tight loop, and everyone who shared its database starved.
  *
- * <p>Each Sluice counts on its own (local scope). A limit shared by every Sluice through Redis
- * ({@code scope: global}) is refused by the binder until it is built.
+ * <p>Each Sluice counts on its own ({@code scope: local}), or every Sluice that uses the same
+ * {@code redis:} counts together ({@code scope: global}: the rate only; see {@link Scope#GLOBAL}).
  *
  * @param name the rule's name in metrics and in the {@code RateLimit} fields; by default the key
  *     as written ({@code client}, {@code header:x-api-key}, {@code route})
@@ -23,9 +23,10 @@ import java.util.Optional;
  * @param mode {@code enforce}, or {@code shadow}: count what would be refused, refuse nothing
  * @param maxKeys how many keys are counted apart; beyond them keys share state (stricter, never
  *     looser). 1 for the {@code route} key, which is one key.
+ * @param scope whether each Sluice counts on its own or the fleet counts together through Redis
  */
 public record RateLimitConfig(String name, Key key, Optional<Rate> rate, long burst, int maxInFlight, Mode mode,
-                              int maxKeys) {
+                              int maxKeys, Scope scope) {
 
     /** 16,384 keys: every client (or API key) active within a bucket's refill time counted apart
      * on a busy route (for 20/s with a burst of 40, 16,384 clients sending within 2 s of each
@@ -42,6 +43,7 @@ public record RateLimitConfig(String name, Key key, Optional<Rate> rate, long bu
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(rate, "rate");
         Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(scope, "scope");
         // The binder reports these at their line; here they guard records built in code.
         if (rate.isEmpty() && maxInFlight == 0) {
             throw new IllegalArgumentException("rate limit '" + name + "' needs a rate, a max_in_flight, or both");
@@ -54,12 +56,39 @@ public record RateLimitConfig(String name, Key key, Optional<Rate> rate, long bu
             throw new IllegalArgumentException("rate limit '" + name + "': max_keys " + maxKeys
                     + " must be from 1 to " + MOST_KEYS + " (1 for the route key)");
         }
+        if (scope == Scope.GLOBAL && (rate.isEmpty() || maxInFlight > 0)) {
+            throw new IllegalArgumentException("rate limit '" + name + "': a global rule limits a rate, never requests "
+                    + "in flight");
+        }
+    }
+
+    /** A rule of one Sluice ({@code scope: local}). */
+    public RateLimitConfig(String name, Key key, Optional<Rate> rate, long burst, int maxInFlight, Mode mode,
+                           int maxKeys) {
+        this(name, key, rate, burst, maxInFlight, mode, maxKeys, Scope.LOCAL);
+    }
+
+    /** This rule, counted by the whole fleet through Redis. */
+    public RateLimitConfig global() {
+        return new RateLimitConfig(name, key, rate, burst, maxInFlight, mode, maxKeys, Scope.GLOBAL);
     }
 
     /** A rate with its burst at the rate's own count (the default), and no in-flight limit. */
     public static RateLimitConfig of(Key key, Rate rate) {
         return new RateLimitConfig(key.text(), key, Optional.of(rate), rate.tokens(), 0, Mode.ENFORCE,
                 key instanceof Key.Route ? 1 : DEFAULT_MAX_KEYS);
+    }
+
+    /**
+     * This global rule's share when {@code replicas} Sluices each count on their own (Redis
+     * down): its rate over {@code replicas} times the period, its burst divided and rounded up
+     * (at least 1), local.
+     */
+    public RateLimitConfig dividedAmong(int replicas) {
+        Rate whole = rate.orElseThrow();
+        Rate share = new Rate(whole.tokens(), whole.period().multipliedBy(replicas));
+        long shareBurst = Math.max(1, (burst + replicas - 1) / replicas);
+        return new RateLimitConfig(name, key, Optional.of(share), shareBurst, 0, mode, maxKeys, Scope.LOCAL);
     }
 
     /** What requests are counted by. */
@@ -108,6 +137,19 @@ public record RateLimitConfig(String name, Key key, Optional<Rate> rate, long bu
             long seconds = period.toSeconds();
             return tokens + "/" + (seconds == 3600 ? "h" : seconds == 60 ? "m" : seconds == 1 ? "s" : seconds + "s");
         }
+    }
+
+    public enum Scope {
+        /** Each Sluice counts its own requests. */
+        LOCAL,
+        /**
+         * Every Sluice sharing the {@code redis:} counts into one bucket per key, kept in Redis. A
+         * rate only: requests in flight are counted where they are held, in each Sluice (a count
+         * in Redis would be left high by every Sluice that stops without giving its places back),
+         * so {@code max_in_flight} goes in a rule of its own, local, as in Envoy, whose global
+         * limit is a rate too.
+         */
+        GLOBAL
     }
 
     public enum Mode {

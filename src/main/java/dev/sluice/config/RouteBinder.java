@@ -24,6 +24,11 @@ final class RouteBinder {
         this.rateLimits = new RateLimitBinder(values);
     }
 
+    /** Where the routes bound so far wrote {@code scope: global}. */
+    List<RateLimitBinder.GlobalScope> globalScopes() {
+        return rateLimits.globalScopes();
+    }
+
     /**
      * @param clusters the defined cluster names, or empty when the clusters section itself is
      *     broken (then every route would be "undefined", which helps nobody)

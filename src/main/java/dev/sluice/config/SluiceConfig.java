@@ -10,6 +10,7 @@ import java.util.Optional;
  * @param source where it came from (a file path, or {@code <demo>}), for messages
  * @param admin empty when no admin listener is configured
  * @param drain how a graceful shutdown is paced
+ * @param redis where {@code scope: global} rate limits keep their buckets; empty without such limits
  */
 public record SluiceConfig(
         String source,
@@ -19,7 +20,8 @@ public record SluiceConfig(
         List<ClusterConfig> clusters,
         Optional<AdminConfig> admin,
         AccessLogConfig accessLog,
-        DrainConfig drain) {
+        DrainConfig drain,
+        Optional<RedisConfig> redis) {
 
     public SluiceConfig {
         listeners = List.copyOf(listeners);
@@ -31,6 +33,13 @@ public record SluiceConfig(
     public SluiceConfig(String source, ServerConfig server, List<ListenerConfig> listeners, List<RouteConfig> routes,
                         List<ClusterConfig> clusters, Optional<AdminConfig> admin, AccessLogConfig accessLog) {
         this(source, server, listeners, routes, clusters, admin, accessLog, DrainConfig.DEFAULT);
+    }
+
+    /** Without Redis: every rate limit is local. */
+    public SluiceConfig(String source, ServerConfig server, List<ListenerConfig> listeners, List<RouteConfig> routes,
+                        List<ClusterConfig> clusters, Optional<AdminConfig> admin, AccessLogConfig accessLog,
+                        DrainConfig drain) {
+        this(source, server, listeners, routes, clusters, admin, accessLog, drain, Optional.empty());
     }
 
     public Optional<ClusterConfig> cluster(String name) {

@@ -22,7 +22,11 @@ public interface Admission {
     Decision admit(Route route, Cluster cluster, Request request, Resume resume);
 
     /** What the admit step reads of the request: who sent it and its header fields, the keys of rate limits. */
-    interface Request extends RateLimits.Keys {}
+    interface Request extends RateLimits.Keys {
+        /** A shadow rate limit ({@code rule}) would have refused this request, which goes on: for the access log. */
+        default void shadowRefused(String rule) {
+        }
+    }
 
     /** What the admit step decided. */
     sealed interface Decision {

@@ -8,6 +8,8 @@ import io.github.bucket4j.ConsumptionProbe;
 import io.github.bucket4j.MathType;
 import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.local.LockFreeBucket;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -16,9 +18,21 @@ import java.util.function.LongSupplier;
  * One rate limit rule of a route: per key, a token bucket (Bucket4j's lock-free local bucket)
  * and a count of requests in flight, kept in a bounded {@link KeyTable}. It answers for one key
  * at a time; {@link RateLimits} strings a route's rules together.
+ *
+ * <p>A global rule ({@code scope: global}) keeps its buckets in {@link GlobalBuckets} under
+ * {@link #redisKey}; here it keeps only the local buckets that decide while Redis is down, of
+ * its rate and burst divided by the number of replicas.
  */
 public final class RateLimiter {
+    /** Every key Sluice writes in Redis starts with this. */
+    public static final String REDIS_PREFIX = "sluice:rl:";
+
     private final RateLimitConfig config;
+    private final LongSupplier nanoClock;
+    /** {@code sluice:rl:<route>:<rule>:} for a global rule; null for a local one. */
+    private final byte[] redisPrefix;
+    /** A global rule's local buckets for the replica count they were made for. */
+    private volatile Fallback fallback;
     /** Shared by every bucket of the rule: a bucket is then its state and little else. */
     private final BucketConfiguration buckets;
     private final TimeMeter time;
@@ -30,11 +44,24 @@ public final class RateLimiter {
 
     /** @param nanoClock the clock the buckets refill by (tests pass a hand-made one) */
     RateLimiter(RateLimitConfig config, LongSupplier nanoClock) {
-        this(config, nanoClock, java.util.concurrent.ThreadLocalRandom.current().nextLong());
+        this("", config, nanoClock);
+    }
+
+    /** @param route the route's name, part of a global rule's keys in Redis */
+    RateLimiter(String route, RateLimitConfig config, LongSupplier nanoClock) {
+        this(route, config, nanoClock, java.util.concurrent.ThreadLocalRandom.current().nextLong());
     }
 
     RateLimiter(RateLimitConfig config, LongSupplier nanoClock, long seed) {
+        this("", config, nanoClock, seed);
+    }
+
+    private RateLimiter(String route, RateLimitConfig config, LongSupplier nanoClock, long seed) {
         this.config = config;
+        this.nanoClock = nanoClock;
+        boolean global = config.scope() == RateLimitConfig.Scope.GLOBAL;
+        this.redisPrefix = global
+                ? (REDIS_PREFIX + route + ":" + config.name() + ":").getBytes(StandardCharsets.UTF_8) : null;
         this.time = new TimeMeter() {
             @Override
             public long currentTimeNanos() {
@@ -52,9 +79,43 @@ public final class RateLimiter {
                         .refillGreedy(rate.tokens(), rate.period()).build())
                 .build()).orElse(null);
         boolean oneKey = config.key() instanceof RateLimitConfig.Key.Route;
-        this.whole = oneKey ? newState() : null;
-        this.table = oneKey ? null : new KeyTable<>(config.maxKeys(), this::newState, seed);
+        // A global rule's keys count in Redis, or in its fallback's table: none of its own.
+        this.whole = oneKey && !global ? newState() : null;
+        this.table = oneKey || global ? null : new KeyTable<>(config.maxKeys(), this::newState, seed);
     }
+
+    public boolean global() {
+        return redisPrefix != null;
+    }
+
+    /** The bucket configuration of every key: what a global rule's buckets in Redis are made from. */
+    BucketConfiguration buckets() {
+        return buckets;
+    }
+
+    /** A global rule's key in Redis for {@code key}: {@code sluice:rl:<route>:<rule>:<key>}. */
+    byte[] redisKey(String key) {
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        byte[] whole = Arrays.copyOf(redisPrefix, redisPrefix.length + k.length);
+        System.arraycopy(k, 0, whole, redisPrefix.length, k.length);
+        return whole;
+    }
+
+    /**
+     * The local bucket that decides for {@code key} of a global rule while Redis does not: the
+     * rule's rate and burst divided by {@code replicas}, so the fleet together still lets about
+     * the global rate through. Made anew (full) when the replica count changes.
+     */
+    KeyState fallbackState(String key, int replicas) {
+        Fallback f = fallback;
+        if (f == null || f.replicas() != replicas) {
+            f = new Fallback(replicas, new RateLimiter(config.dividedAmong(replicas), nanoClock));
+            fallback = f;
+        }
+        return f.limiter().stateOf(key);
+    }
+
+    private record Fallback(int replicas, RateLimiter limiter) {}
 
     private KeyState newState() {
         return new KeyState(buckets == null ? null
@@ -92,8 +153,12 @@ public final class RateLimiter {
         }
     }
 
-    /** Keys holding a state now: at most {@code max_keys}, whatever the number of keys seen. */
+    /** Keys holding a state now: at most {@code max_keys}, whatever the number of keys seen (a global rule: in its fallback). */
     public int keysHeld() {
+        if (global()) {
+            Fallback f = fallback;
+            return f == null ? 0 : f.limiter().keysHeld();
+        }
         return table == null ? 1 : table.used();
     }
 

@@ -47,7 +47,8 @@ public final class Route {
         this.headers = m.headers().entrySet().toArray(new Map.Entry[0]);
         this.timeoutNanos = config.timeout().toNanos();
         this.retryPolicy = new RetryPolicy(config.retry(), null);
-        this.rateLimits = RateLimits.of(config.rateLimits(), previous == null ? null : previous.rateLimits, nanoClock);
+        this.rateLimits = RateLimits.of(config.name(), config.rateLimits(),
+                previous == null ? null : previous.rateLimits, nanoClock);
     }
 
     /** Checked in the admit step, before the cluster's concurrency. */

@@ -11,7 +11,9 @@ import dev.sluice.exchange.ExchangeContext;
 import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.exchange.Snapshot;
 import dev.sluice.observe.AccessLog;
+import dev.sluice.resilience.GlobalBuckets;
 import dev.sluice.resilience.RateLimiter;
+import dev.sluice.resilience.RedisBuckets;
 import dev.sluice.upstream.UpstreamConnector;
 import dev.sluice.upstream.UpstreamPools;
 import io.netty.bootstrap.ServerBootstrap;
@@ -73,6 +75,9 @@ public final class Gateway implements AutoCloseable {
     private volatile boolean closeAfterResponse;
     private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong cutExchanges = new java.util.concurrent.atomic.AtomicLong();
+    /** The buckets of global rate limits, in the config's {@code redis:}; null without one. */
+    private volatile RedisBuckets redis;
+    private boolean redisMetered;
 
     public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock) {
         this(config, accessLog, clock, nanoClock, HeaderPolicy::newRequestId);
@@ -84,7 +89,8 @@ public final class Gateway implements AutoCloseable {
         this.requestIds = requestIds;
         // The route's rate limits first (a 429 never waits in a queue, nor counts against the
         // cluster), then the cluster's concurrency.
-        this.admission = new RateLimitAdmission(new ConcurrencyAdmission(nanoClock));
+        this.redis = config.redis().map(RedisBuckets::start).orElse(null);
+        this.admission = new RateLimitAdmission(new ConcurrencyAdmission(nanoClock), this::globalBuckets);
         this.transport = Transport.best();
         this.loops = transport.newGroup(config.server().effectiveEventLoopThreads(), "sluice-loop");
         this.accessLog = accessLog;
@@ -117,6 +123,7 @@ public final class Gateway implements AutoCloseable {
         metrics.perRouteRule("sluice.rate_limit.shadow_refusals",
                 "Requests a shadow rate limit would have refused and let through", this::rateLimitRules,
                 RateLimiter::shadowRefused);
+        meterRedis();
     }
 
     /** Replaces the health checkers with ones for the clusters of {@code next}. */
@@ -186,12 +193,35 @@ public final class Gateway implements AutoCloseable {
         return values;
     }
 
-    /** Each route's rate limit rules, by route and rule name, for the metrics. */
+    /** Each route's rate limit rules, by route, rule name, mode and scope, for the metrics. */
     private Map<List<String>, RateLimiter> rateLimitRules() {
         Map<List<String>, RateLimiter> rules = new java.util.LinkedHashMap<>();
         snapshot.routes().routes().forEach(route -> route.rateLimits().rules()
-                .forEach(rule -> rules.put(List.of(route.name(), rule.name()), rule)));
+                .forEach(rule -> rules.put(List.of(route.name(), rule.name(), lower(rule.config().mode()),
+                        lower(rule.config().scope())), rule)));
         return rules;
+    }
+
+    private static String lower(Enum<?> e) {
+        return e.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * {@code sluice_redis_up} (1 while Redis decides the global rate limits, 0 while local buckets
+     * do), {@code sluice_redis_replicas} and {@code sluice_redis_errors_total}: once, from the first
+     * config with a {@code redis:}; NaN after a reload takes it away.
+     */
+    private void meterRedis() {
+        if (redisMetered || redis == null) {
+            return;
+        }
+        redisMetered = true;
+        metrics.gauge("sluice.redis.up", "1 while Redis decides the global rate limits, 0 while local buckets do",
+                () -> redis == null ? Double.NaN : redis.shared() ? 1 : 0);
+        metrics.gauge("sluice.redis.replicas", "Sluices sharing the global rate limits: a local bucket's share of the rate",
+                () -> redis == null ? Double.NaN : redis.replicas().count());
+        metrics.counter("sluice.redis.errors", "Asks of global rate limits Redis failed or did not answer in time",
+                this, g -> g.redis == null ? 0 : g.redis.health().errors());
     }
 
     /** Makes what the connections and exchanges served by {@code loop} share: its pools, deadline wheel and exchange context. */
@@ -286,6 +316,15 @@ public final class Gateway implements AutoCloseable {
      */
     public synchronized void apply(SluiceConfig config) {
         Snapshot previous = snapshot;
+        RedisBuckets before = redis;
+        if (!java.util.Objects.equals(config.redis(), java.util.Optional.ofNullable(before).map(RedisBuckets::config))) {
+            // A changed redis: gets its own connection; requests asking the old one get its answer or fall back.
+            redis = config.redis().map(RedisBuckets::start).orElse(null);
+            if (before != null) {
+                before.close();
+            }
+            meterRedis();
+        }
         Snapshot next = Snapshot.build(config, previous, nanoClock);
         this.snapshot = next;
         startHealthChecks(next);
@@ -416,6 +455,17 @@ public final class Gateway implements AutoCloseable {
         return nanoClock;
     }
 
+    /** Where global rate limits count now: Redis, or nowhere (each decided by a local bucket). */
+    GlobalBuckets globalBuckets() {
+        RedisBuckets r = redis;
+        return r == null ? GlobalBuckets.NONE : r;
+    }
+
+    /** The Redis of global rate limits, when the config has one. */
+    public java.util.Optional<RedisBuckets> redis() {
+        return java.util.Optional.ofNullable(redis);
+    }
+
     @Override
     public void close() {
         healthCheckers.forEach(dev.sluice.upstream.HealthChecker::close);
@@ -428,5 +478,9 @@ public final class Gateway implements AutoCloseable {
             }
         }
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        RedisBuckets r = redis;
+        if (r != null) {
+            r.close();
+        }
     }
 }

@@ -128,16 +128,6 @@ class RateLimitConfigTest {
     }
 
     @Test
-    void globalScopeIsNotSupportedYetAndSaysSo() {
-        assertThat(problems(withRules(
-                "{ key: client, rate: 1/s, scope: global }",
-                "{ key: client, rate: 1/s, scope: gloabl, name: a }"))).containsExactly(
-                "7:42: routes[0].rate_limits[0].scope: scope: global (one limit shared by every Sluice through Redis) "
-                        + "is not supported yet; leave scope out, or write local, to limit each Sluice on its own",
-                "8:42: routes[0].rate_limits[1].scope: expected local or global, got 'gloabl' (did you mean 'global'?)");
-    }
-
-    @Test
     void modesNamesMaxKeysAndUnknownKeysAreChecked() {
         assertThat(problems(withRules(
                 "{ key: client, rate: 1/s, mode: dry-run }",

@@ -81,7 +81,7 @@ class RateLimitTest {
             assertThat(gw.accessLogLines()).filteredOn(l -> l.contains("\"client\":\"192.0.2.1\"")).hasSize(5)
                     .allSatisfy(l -> assertThat(l).contains("\"peer\":\"127.0.0.1\""));
             assertThat(gw.gateway().metrics().scrape())
-                    .contains("sluice_rate_limit_refusals_total{route=\"lease\",rule=\"client\"} 2.0")
+                    .contains("sluice_rate_limit_refusals_total{mode=\"enforce\",route=\"lease\",rule=\"client\",scope=\"local\"} 2.0")
                     .contains("sluice_failures_total{kind=\"rate_limited\"} 2.0");
         }
     }
@@ -167,8 +167,8 @@ class RateLimitTest {
             }
             assertThat(backend.requestCount()).isEqualTo(10);
             assertThat(gw.gateway().metrics().scrape())
-                    .contains("sluice_rate_limit_shadow_refusals_total{route=\"lease\",rule=\"route\"} 8.0")
-                    .contains("sluice_rate_limit_refusals_total{route=\"lease\",rule=\"route\"} 0.0");
+                    .contains("sluice_rate_limit_shadow_refusals_total{mode=\"shadow\",route=\"lease\",rule=\"route\",scope=\"local\"} 8.0")
+                    .contains("sluice_rate_limit_refusals_total{mode=\"shadow\",route=\"lease\",rule=\"route\",scope=\"local\"} 0.0");
         }
     }
 
