@@ -108,14 +108,16 @@ class SlowClientsTest {
                 assertThat(c.received.toString()).startsWith("HTTP/1.1 408 ")
                         .contains("x-sluice-error: request_header_timeout");
             }
-            // Never before the header timeout, and most soon after it. The bounds leave room for a
-            // shared 2-core machine, where this JVM (Sluice, 2,000 clients and the normal one) may
-            // get one core.
+            // Never before the header timeout, and not held on long after it. The bounds leave room
+            // for a shared 2-core machine, where this JVM (Sluice, 2,000 clients and the normal one)
+            // may get one core, or less: at a load average of 9, the median 408 came 1.2-1.3 s late
+            // (p50 2,150-2,274 ms, max 2,810-3,393 ms) with the header deadlines in the DeadlineWheel
+            // and in WaitingConnections alike. bench/slowloris measures how soon.
             assertThat(held[0]).as("held from first byte to close: " + heldMs).isGreaterThanOrEqualTo(HEADER_TIMEOUT_MS);
             assertThat(held[held.length / 2]).as("held from first byte to close: " + heldMs)
-                    .isLessThan(HEADER_TIMEOUT_MS + 1_000);
+                    .isLessThan(HEADER_TIMEOUT_MS + 4_000);
             assertThat(held[held.length - 1]).as("held from first byte to close: " + heldMs)
-                    .isLessThan(HEADER_TIMEOUT_MS + 3_000);
+                    .isLessThan(HEADER_TIMEOUT_MS + 8_000);
 
             List<Served> served = normal.get(T.toSeconds(), TimeUnit.SECONDS);
             List<Served> duringAttack = served.stream()
