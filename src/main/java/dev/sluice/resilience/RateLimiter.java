@@ -29,7 +29,7 @@ public final class RateLimiter {
 
     private final RateLimitConfig config;
     private final LongSupplier nanoClock;
-    /** {@code sluice:rl:<route>:<rule>:} for a global rule; null for a local one. */
+    /** {@code sluice:rl:<route>:<rule>:<rate>:<burst>:} for a global rule; null for a local one. */
     private final byte[] redisPrefix;
     /** A global rule's local buckets for the replica count they were made for. */
     private volatile Fallback fallback;
@@ -60,8 +60,11 @@ public final class RateLimiter {
         this.config = config;
         this.nanoClock = nanoClock;
         boolean global = config.scope() == RateLimitConfig.Scope.GLOBAL;
-        this.redisPrefix = global
-                ? (REDIS_PREFIX + route + ":" + config.name() + ":").getBytes(StandardCharsets.UTF_8) : null;
+        // The rate and burst are part of the key: a changed rule gets buckets of its own, as a
+        // local one does, where a bucket kept under the old key would keep the old configuration
+        // for as long as its key is busy (Bucket4j makes a bucket's configuration once).
+        this.redisPrefix = global ? (REDIS_PREFIX + route + ":" + config.name() + ":"
+                + config.rate().orElseThrow().text() + ":" + config.burst() + ":").getBytes(StandardCharsets.UTF_8) : null;
         this.time = new TimeMeter() {
             @Override
             public long currentTimeNanos() {
@@ -93,7 +96,7 @@ public final class RateLimiter {
         return buckets;
     }
 
-    /** A global rule's key in Redis for {@code key}: {@code sluice:rl:<route>:<rule>:<key>}. */
+    /** A global rule's key in Redis for {@code key}: {@code sluice:rl:<route>:<rule>:<rate>:<burst>:<key>}. */
     byte[] redisKey(String key) {
         byte[] k = key.getBytes(StandardCharsets.UTF_8);
         byte[] whole = Arrays.copyOf(redisPrefix, redisPrefix.length + k.length);

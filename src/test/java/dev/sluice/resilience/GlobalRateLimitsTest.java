@@ -167,7 +167,7 @@ class GlobalRateLimitsTest {
         RateLimits.Outcome first = limits.admit(from("192.0.2.1"), store);
         assertThat(first).as("the answer comes later, even when it comes at once").isInstanceOf(RateLimits.Outcome.Pending.class);
         assertThat(decided(first)).isInstanceOf(RateLimits.Outcome.Allowed.class);
-        assertThat(store.asked).containsExactly("sluice:rl:lease:api:192.0.2.1");
+        assertThat(store.asked).as("route, rule, rate and burst, key").containsExactly("sluice:rl:lease:api:5/s:5:192.0.2.1");
         assertThat(allowedOf(9, limits, "192.0.2.1")).as("the rest of the burst of 5").isEqualTo(4);
         RateLimits.Outcome refused = decided(limits.admit(from("192.0.2.1"), store));
         ReplyFields fields = ((RateLimits.Outcome.Refused) refused).fields();
@@ -185,7 +185,7 @@ class GlobalRateLimitsTest {
         RateLimits.Outcome refused = limits.admit(from("192.0.2.1"), store);
         assertThat(refused).as("refused at once").isInstanceOf(RateLimits.Outcome.Refused.class);
         assertThat(store.asked).hasSize(1);
-        assertThat(store.available("sluice:rl:lease:api:")).isEqualTo(99);
+        assertThat(store.available("sluice:rl:lease:api:100/s:100:")).isEqualTo(99);
     }
 
     @Test
@@ -206,7 +206,7 @@ class GlobalRateLimitsTest {
         RateLimits limits = limits(global("route", new Key.Route(), 100, 100, Mode.ENFORCE),
                 global("api", new Key.Client(), 1, 1, Mode.ENFORCE));
         assertThat(allowedOf(3, limits, "192.0.2.1")).isEqualTo(1);
-        assertThat(store.available("sluice:rl:lease:route:")).as("only the allowed request's token").isEqualTo(99);
+        assertThat(store.available("sluice:rl:lease:route:100/s:100:")).as("only the allowed request's token").isEqualTo(99);
     }
 
     @Test
