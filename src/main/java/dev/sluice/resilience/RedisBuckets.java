@@ -98,8 +98,9 @@ public final class RedisBuckets implements GlobalBuckets, AutoCloseable {
         String why = connect();
         this.health = new RedisHealth(why == null, clock.millis(), why == null ? "connected" : why);
         if (why != null) {
-            LOG.warn("redis {}: {}; global rate limits fall back to local buckets of rate/{} ({}) until it answers",
-                    config.address(), why, replicas().count(), replicas().from());
+            LOG.warn("redis {} did not answer ({}): global rate limits fall back to local buckets of rate/{} "
+                    + "(replicas: {}, {}) until it answers", config.address(), why, replicas().count(),
+                    replicas().count(), replicas().from());
         } else {
             LOG.info("global rate limits shared through redis {}", config.address());
         }
@@ -207,7 +208,7 @@ public final class RedisBuckets implements GlobalBuckets, AutoCloseable {
     private void logFallback(String why) {
         Replicas replicas = replicas();
         LOG.warn("redis {} did not answer ({}): global rate limits fall back to local buckets of rate/{} "
-                + "({} replicas, {}) until it answers again", config.address(), why, replicas.count(),
+                + "(replicas: {}, {}) until it answers again", config.address(), why, replicas.count(),
                 replicas.count(), replicas.from());
     }
 

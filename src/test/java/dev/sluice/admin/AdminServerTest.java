@@ -83,6 +83,7 @@ class AdminServerTest {
                 .isEqualTo("127.0.0.1:" + gateway.address().getPort());
         assertThat(status.path("listeners").get(0).path("state").asText()).isEqualTo("active");
         assertThat(status.path("routes").get(0).path("cluster").asText()).isEqualTo("app");
+        assertThat(status.path("redis").path("state").asText()).as("no redis: in the config").isEqualTo("not configured");
         JsonNode cluster = status.path("clusters").get(0);
         assertThat(cluster.path("name").asText()).isEqualTo("app");
         assertThat(cluster.path("panic").asBoolean()).isFalse();
