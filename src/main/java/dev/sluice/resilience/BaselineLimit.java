@@ -70,6 +70,9 @@ public final class BaselineLimit implements Limit {
 
     private volatile int current;
     private volatile boolean probing = true;
+    /** When the limit last fell, or a probe ended; 0 (with {@link #changed} false) before either. */
+    private volatile long lastChange;
+    private volatile boolean changed;
 
     /** The learned limit; unchanged while probing. */
     private double limit;
@@ -109,6 +112,17 @@ public final class BaselineLimit implements Limit {
     /** Whether a probe is on: each request's sample goes to {@link #onSample}, not into a window. */
     public boolean probing() {
         return probing;
+    }
+
+    /**
+     * Whether a request admitted at {@code admittedNanos} tells of the limit as it is: one admitted
+     * before the limit last fell ran beside more requests than the limit now allows, and one admitted
+     * during a probe beside fewer. Left out of the windows, they would make the limit fall again for
+     * what it already fell for: a flood that met a limit of 20 took it to 3 before its requests at 20
+     * had ended, where 5 was right (bench/overload).
+     */
+    public boolean tellsOfTheLimit(long admittedNanos) {
+        return !changed || admittedNanos - lastChange >= 0;
     }
 
     /** The backend's latency without load as last measured, in nanoseconds; 0 before the first probe. */
@@ -172,7 +186,11 @@ public final class BaselineLimit implements Limit {
         if (gradient >= 1 && maxInFlight < limit / 2) {
             return;
         }
+        double before = limit;
         limit = Math.max(min, Math.min(max, limit * gradient));
+        if ((int) limit < (int) before) {
+            changedAt(now);
+        }
         publish((int) limit);
     }
 
@@ -201,9 +219,15 @@ public final class BaselineLimit implements Limit {
             baseline = Math.max(1, probeSum / probeCount);
         }
         probing = false;
+        changedAt(now);
         long interval = ++probes == 1 ? SECOND_PROBE_NANOS : PROBE_INTERVAL_NANOS;
         nextProbe = now + interval + (long) (interval * PROBE_JITTER * random.getAsDouble());
         publish((int) limit);
+    }
+
+    private void changedAt(long now) {
+        lastChange = now;
+        changed = true;
     }
 
     private void publish(int next) {

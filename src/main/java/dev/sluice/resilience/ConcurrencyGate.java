@@ -126,7 +126,7 @@ public final class ConcurrencyGate {
                 if (!dropped) {
                     adaptive.onSample(admittedNanos, now - admittedNanos, before, false);
                 }
-            } else {
+            } else if (adaptive.tellsOfTheLimit(admittedNanos)) {
                 windows.get().add(now - admittedNanos, before, adaptive, now);
             }
         }

@@ -38,6 +38,20 @@ class BaselineLimitTest {
     }
 
     @Test
+    void aFloodAfterAQuietDayDoesNotTakeTheLimitBelowWhatTheBackendTakes() {
+        ConcurrencyGate gate = adaptive();
+        // Two clients for 10 s (the limit learns the baseline and stays at its start, 20), then the flood.
+        SimulatedBackend backend = fourWorkers(gate).clients(2);
+        backend.run(10 * SECOND);
+        assertThat(gate.limit()).isEqualTo(ConcurrencyConfig.DEFAULT_INITIAL_LIMIT);
+        backend.clients(1000);
+        // The requests admitted at 20 end 200 ms later: the limit falls once for them, not again for each window.
+        SimulatedBackend.Stretch flood = backend.run(10 * SECOND);
+        assertThat(flood.limits()[0]).isGreaterThanOrEqualTo(4);
+        assertThat(flood.servedPerSecond()).isGreaterThan(95);
+    }
+
+    @Test
     void aBaselineMeasuredOnAColdStartIsMeasuredAgainWithinSeconds() {
         ConcurrencyGate gate = adaptive();
         // New connections and code not yet compiled: the first requests take half as long again.
