@@ -72,6 +72,8 @@ public final class RedisBuckets implements GlobalBuckets, AutoCloseable {
     private volatile AsyncProxyManager<byte[]> buckets;
     /** Sluices heartbeating in Redis at the last probe that read them; 0 before any. */
     private volatile int learnedReplicas;
+    /** Closed by a reload that replaced it: asks still answering fail quietly, no outage to tell. */
+    private volatile boolean closed;
 
     private RedisBuckets(RedisConfig config, Clock clock) {
         this.config = config;
@@ -199,7 +201,7 @@ public final class RedisBuckets implements GlobalBuckets, AutoCloseable {
 
     @Override
     public void failed(String why) {
-        if (health.failed(clock.millis(), why)) {
+        if (!closed && health.failed(clock.millis(), why)) {
             logFallback(why);
         }
     }
@@ -263,7 +265,14 @@ public final class RedisBuckets implements GlobalBuckets, AutoCloseable {
     /** Stops the probe, takes this Sluice out of the replicas, closes the connection. Idempotent. */
     @Override
     public void close() {
+        closed = true;
         probe.shutdownNow();
+        try {
+            // A heartbeat being sent now would otherwise land after this Sluice leaves the replicas.
+            probe.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         StatefulRedisConnection<byte[], byte[]> c = connection;
         if (c != null && c.isOpen()) {
             try {
