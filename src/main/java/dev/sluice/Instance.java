@@ -8,6 +8,7 @@ import dev.sluice.config.SluiceConfig;
 import dev.sluice.control.ControlApi;
 import dev.sluice.control.ControlPlane;
 import dev.sluice.observe.AccessLog;
+import dev.sluice.observe.QueryRedaction;
 import dev.sluice.observe.TrafficCounters;
 import dev.sluice.server.Drain;
 import dev.sluice.server.Gateway;
@@ -116,9 +117,11 @@ public final class Instance implements AutoCloseable {
         if (!config.accessLog().enabled()) {
             return AccessLog.DISABLED;
         }
+        QueryRedaction redaction = config.accessLog().redactQuery().map(QueryRedaction::new)
+                .orElse(QueryRedaction.DEFAULT);
         return config.accessLog().path().isPresent()
-                ? AccessLog.toFile(Path.of(config.accessLog().path().get()))
-                : AccessLog.toStream(System.out);
+                ? AccessLog.toFile(Path.of(config.accessLog().path().get()), redaction)
+                : AccessLog.toStream(System.out, redaction);
     }
 
     public Gateway gateway() {

@@ -2,6 +2,7 @@ package dev.sluice.config;
 
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -14,7 +15,7 @@ final class ConfigBinder {
     private static final List<String> DRAIN_KEYS = List.of("delay", "timeout");
     private static final List<String> SERVER_KEYS = List.of("event_loop_threads");
     private static final List<String> ADMIN_KEYS = List.of("address");
-    private static final List<String> ACCESS_LOG_KEYS = List.of("enabled", "path");
+    private static final List<String> ACCESS_LOG_KEYS = List.of("enabled", "path", "redact_query");
 
     /** {@code 0s}, {@code 0ms}...: "no delay", which only {@code drain.delay} accepts. */
     private static final Pattern ZERO = Pattern.compile("0+(ms|s|m|h)");
@@ -114,6 +115,25 @@ final class ConfigBinder {
         });
     }
 
+    /** Query parameter names: non-empty, without the characters that delimit them in a query. */
+    private List<String> parameterNames(YamlNode node, String path) {
+        List<String> names = new ArrayList<>();
+        values.list(node, path).ifPresent(list -> {
+            for (int i = 0; i < list.items().size(); i++) {
+                YamlNode item = list.items().get(i);
+                String at = Paths.item(path, i);
+                values.text(item, at, "a query parameter name").ifPresent(name -> {
+                    if (name.isEmpty() || name.chars().anyMatch(c -> c == '&' || c == '=' || c == '?' || c == '#' || c <= ' ')) {
+                        values.invalid(item, at, "'" + name + "' is not a query parameter name (no '&', '=', '?', '#' or spaces)");
+                    } else {
+                        names.add(name);
+                    }
+                });
+            }
+        });
+        return names;
+    }
+
     /** {@code false}/{@code off} turns the log off; a map chooses a file. Default: JSON lines on stdout. */
     private Optional<AccessLogConfig> accessLog(YamlNode node) {
         String path = "access_log";
@@ -131,7 +151,8 @@ final class ConfigBinder {
             Fields f = Fields.of(map, path, ACCESS_LOG_KEYS, values.problems());
             boolean enabled = f.optional("enabled").flatMap(n -> values.bool(n, f.path("enabled"))).orElse(true);
             Optional<String> file = f.optional("path").flatMap(n -> values.text(n, f.path("path"), "a file path"));
-            return new AccessLogConfig(enabled, file);
+            Optional<List<String>> redact = f.optional("redact_query").map(n -> parameterNames(n, f.path("redact_query")));
+            return new AccessLogConfig(enabled, file, redact);
         });
     }
 }

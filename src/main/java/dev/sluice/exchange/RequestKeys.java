@@ -54,6 +54,7 @@ final class RequestKeys implements Admission.Request {
     }
 
     /** A shadow rate limit would have refused the request: its access-log line says which. */
+    @Override
     public void shadowRefused(String rule) {
         log.shadowLimited(rule);
     }

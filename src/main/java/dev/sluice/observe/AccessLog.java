@@ -26,24 +26,38 @@ public final class AccessLog implements AutoCloseable {
     private final AccessLogWriter writer;
     private final FastThreadLocal<AccessLogLane> lanes;
 
-    private AccessLog(AccessLogWriter writer) {
+    private AccessLog(AccessLogWriter writer, QueryRedaction redaction) {
         this.writer = writer;
         this.lanes = writer == null ? null : new FastThreadLocal<>() {
             @Override
             protected AccessLogLane initialValue() {
-                return writer.register(new AccessLogLane(Thread.currentThread(), writer));
+                return writer.register(new AccessLogLane(Thread.currentThread(), writer, redaction));
             }
         };
     }
 
+    private AccessLog(AccessLogWriter writer) {
+        this(writer, QueryRedaction.DEFAULT);
+    }
+
     /** Lines go to {@code out} (stdout, say), which is flushed after each batch and never closed. */
     public static AccessLog toStream(OutputStream out) {
-        return new AccessLog(new AccessLogWriter(new AccessLogSink.StreamSink(out)));
+        return toStream(out, QueryRedaction.DEFAULT);
+    }
+
+    /** As {@link #toStream(OutputStream)}, with the query parameters {@code redaction} hides. */
+    public static AccessLog toStream(OutputStream out, QueryRedaction redaction) {
+        return new AccessLog(new AccessLogWriter(new AccessLogSink.StreamSink(out)), redaction);
     }
 
     /** Lines are appended to {@code path}, created with its folders if missing; {@link #reopen} opens it again. */
     public static AccessLog toFile(Path path) throws IOException {
-        return new AccessLog(new AccessLogWriter(AccessLogSink.FileSink.open(path)));
+        return toFile(path, QueryRedaction.DEFAULT);
+    }
+
+    /** As {@link #toFile(Path)}, with the query parameters {@code redaction} hides. */
+    public static AccessLog toFile(Path path, QueryRedaction redaction) throws IOException {
+        return new AccessLog(new AccessLogWriter(AccessLogSink.FileSink.open(path)), redaction);
     }
 
     public boolean enabled() {

@@ -61,7 +61,7 @@ final class AccessLogLane {
 
     final Thread thread;
     private final AccessLogWriter writer;
-    private final AccessLineEncoder encoder = new AccessLineEncoder();
+    private final AccessLineEncoder encoder;
     /** Batches the writer has written and given back. */
     final ConcurrentLinkedQueue<Batch> free = new ConcurrentLinkedQueue<>();
     /** Written by this lane with release; read by the writer with acquire. */
@@ -73,9 +73,10 @@ final class AccessLogLane {
     /** The sequence of the last batch the writer wrote to its end: the writer's alone. */
     long finishedSequence;
 
-    AccessLogLane(Thread thread, AccessLogWriter writer) {
+    AccessLogLane(Thread thread, AccessLogWriter writer, QueryRedaction redaction) {
         this.thread = thread;
         this.writer = writer;
+        this.encoder = new AccessLineEncoder(redaction);
     }
 
     /** Encodes the line into the current batch; false if it was dropped (no batch free). */

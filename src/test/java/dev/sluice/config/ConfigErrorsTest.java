@@ -249,7 +249,7 @@ class ConfigErrorsTest {
     void badAccessLogSettingsAreReported() {
         assertThat(problems(valid() + "access_log: { enabled: maybe, file: x.log }\n")).containsExactly(
                 "9:24: access_log.enabled: expected true or false, got the string 'maybe'",
-                "9:31: unknown key 'file' in access_log (allowed: enabled, path)");
+                "9:31: unknown key 'file' in access_log (allowed: enabled, path, redact_query)");
         assertThat(problems(valid() + "access_log: stderr\n")).containsExactly(
                 "9:13: access_log: expected false, off, or a map with 'path', got the string 'stderr'");
     }
@@ -330,6 +330,15 @@ class ConfigErrorsTest {
                 .containsExactly(
                         "9:9: missing required key 'address' in clusters[0].endpoints[0]",
                         "10:52: clusters[0].endpoints[1].labels.zone: expected a label value, got a list");
+    }
+
+    @Test
+    void aRedactedQueryParameterMustBeAName() {
+        int line = valid().split("\n", -1).length;
+        assertThat(problems(valid() + "access_log: { redact_query: [token, \"a=b\", \"\"] }\n")).containsExactly(
+                line + ":37: access_log.redact_query[1]: 'a=b' is not a query parameter name"
+                        + " (no '&', '=', '?', '#' or spaces)",
+                line + ":44: access_log.redact_query[2]: expected a query parameter name, got an empty value");
     }
 
     @Test

@@ -209,6 +209,10 @@ class ConfigLoaderTest {
         assertThat(accessLog("{ path: a.log }")).isEqualTo(new AccessLogConfig(true, Optional.of("a.log")));
         assertThat(accessLog("{}")).isEqualTo(AccessLogConfig.STDOUT);
         assertThat(accessLog("true")).isEqualTo(AccessLogConfig.STDOUT);
+        assertThat(accessLog("{ redact_query: [session, Token] }").redactQuery()).as("a list replaces the default")
+                .contains(List.of("session", "Token"));
+        assertThat(accessLog("{ redact_query: [] }").redactQuery()).as("none redacted").contains(List.of());
+        assertThat(accessLog("{}").redactQuery()).as("Sluice's default list").isEmpty();
     }
 
     @Test

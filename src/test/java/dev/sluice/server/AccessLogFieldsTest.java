@@ -48,4 +48,43 @@ class AccessLogFieldsTest {
                     .containsExactly("/cb?code=s3cret&state=ok", "/api?access_token=eyJ.a.b&page=2");
         }
     }
+
+    @Test
+    void aRequestAShadowLimitWouldHaveRefusedIsServedAndItsLineNamesTheLimit() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.status(200));
+             TestGateway gw = TestGateway.fromYaml("""
+                     listeners:
+                       - address: 127.0.0.1:0
+                     routes:
+                       - name: app
+                         match: { path_prefix: / }
+                         cluster: app
+                         rate_limits:
+                           - { name: trial, key: route, rate: 1/m, burst: 1, mode: shadow }
+                     clusters:
+                       - name: app
+                         endpoints: [%s]
+                     """.formatted(backend.authority()));
+             RawHttpClient client = RawHttpClient.connect(gw.address())) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(client.send("GET / HTTP/1.1\r\nHost: app\r\n\r\n").readResponse(T).status()).isEqualTo(200);
+            }
+
+            Await.until(T, () -> gw.accessLogLines().size() == 3, "three log lines");
+            List<JsonNode> lines = gw.accessLogLines().stream().map(AccessLogFieldsTest::json).toList();
+            assertThat(lines.get(0).has("shadow_limited")).as("the first is within the burst").isFalse();
+            assertThat(lines.subList(1, 3)).allSatisfy(line -> {
+                assertThat(line.get("status").asInt()).isEqualTo(200);
+                assertThat(line.get("shadow_limited").asText()).isEqualTo("trial");
+            });
+        }
+    }
+
+    private static JsonNode json(String line) {
+        try {
+            return JSON.readTree(line);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 }
