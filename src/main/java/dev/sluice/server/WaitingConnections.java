@@ -36,8 +36,9 @@ final class WaitingConnections {
      * A sweep waits at least this long after the previous one, as the deadline wheel ticks: a
      * wave of timeouts running out microseconds apart (10,000 slow heads connected over a second)
      * is then closed 10 ms at a time, not by a timer per connection, each waking the event loop
-     * from its I/O (that made 10,000 slow heads' 408s a second later at the median than the
-     * wheel's). A timeout is never applied early, and at most this much late.
+     * from its I/O (in one pair of bench/slowloris runs that put 10,000 slow heads' 408s a second
+     * later at the median than the wheel's ticks). A timeout is never applied early, and at most
+     * this much late.
      */
     static final long LEAST_SWEEP_GAP_NANOS = TimeUnit.MILLISECONDS.toNanos(DeadlineWheel.TICK_MILLIS);
 
