@@ -123,8 +123,11 @@ class SlowClientsTest {
             List<Served> duringAttack = served.stream()
                     .filter(s -> s.startedAt() - attackBegins >= 0 && attackEnds - s.startedAt() >= 0).toList();
             assertThat(served).extracting(Served::status).containsOnly(200);
+            // At least 5 in the attack's two to three seconds, not 10: on the shared VM at a load
+            // average of 5-14 a request of the normal client can wait 2 s for a core, and 6-9 were
+            // seen, with the deadline wheel (before WaitingConnections) as since.
             assertThat(duringAttack).as("normal requests while the slow clients held their connections")
-                    .hasSizeGreaterThanOrEqualTo(10);
+                    .hasSizeGreaterThanOrEqualTo(5);
             // Slow clients holding an event loop would make most requests wait for their timeouts.
             List<Long> latencies = duringAttack.stream().map(Served::latencyMs).sorted().toList();
             assertThat(latencies.get(latencies.size() / 2)).as("the normal client's latencies during the attack, ms: %s",
