@@ -3,8 +3,10 @@ package dev.sluice.resilience;
 import dev.sluice.config.RedisConfig;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
 import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
+import io.github.bucket4j.distributed.proxy.optimization.Optimizations;
 import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -17,11 +19,14 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -57,6 +62,8 @@ public final class RedisBuckets implements GlobalBuckets, AutoCloseable {
      * a refused connect fails at once, and a cold JVM on a busy host can take a second or more
      * over Lettuce's handshake (HELLO, CLIENT SETINFO). */
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+    /** 16,384 keys' bucket objects (a few hundred bytes each), the default max_keys of one rule. */
+    private static final int MOST_PROXIES = 16_384;
     /** A bucket nobody limits by, taken from once at start. */
     private static final byte[] WARM_UP_KEY = "sluice:rl:warm-up".getBytes(StandardCharsets.UTF_8);
 
@@ -70,6 +77,8 @@ public final class RedisBuckets implements GlobalBuckets, AutoCloseable {
     private final byte[] replicaMember;
     private volatile StatefulRedisConnection<byte[], byte[]> connection;
     private volatile AsyncProxyManager<byte[]> buckets;
+    /** The buckets of the keys asked lately, at most {@link #MOST_PROXIES}. */
+    private final Map<ByteBuffer, AsyncBucketProxy> proxies = new ConcurrentHashMap<>();
     /** Sluices heartbeating in Redis at the last probe that read them; 0 before any. */
     private volatile int learnedReplicas;
     /** Closed by a reload that replaced it: asks still answering fail quietly, no outage to tell. */
@@ -123,6 +132,7 @@ public final class RedisBuckets implements GlobalBuckets, AutoCloseable {
     private String connect() {
         try {
             StatefulRedisConnection<byte[], byte[]> made = client.connect(ByteArrayCodec.INSTANCE);
+            proxies.clear();
             this.buckets = Bucket4jLettuce.casBasedBuilder(made)
                     .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(
                             KEY_EXPIRY_MARGIN))
@@ -182,21 +192,41 @@ public final class RedisBuckets implements GlobalBuckets, AutoCloseable {
 
     @Override
     public CompletableFuture<ConsumptionProbe> tryTake(byte[] key, BucketConfiguration bucket) {
-        AsyncProxyManager<byte[]> manager = buckets;
-        if (manager == null) {
+        AsyncBucketProxy proxy = proxy(key, bucket);
+        if (proxy == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("not connected"));
         }
-        return manager.builder().build(key, () -> CompletableFuture.completedFuture(bucket))
-                .tryConsumeAndReturnRemaining(1);
+        return proxy.tryConsumeAndReturnRemaining(1);
     }
 
     @Override
     public void giveBack(byte[] key, BucketConfiguration bucket) {
-        AsyncProxyManager<byte[]> manager = buckets;
-        if (manager != null) {
+        AsyncBucketProxy proxy = proxy(key, bucket);
+        if (proxy != null) {
             // Best effort: a token not given back is a request counted that was refused, stricter only.
-            manager.builder().build(key, () -> CompletableFuture.completedFuture(bucket)).addTokens(1);
+            proxy.addTokens(1);
         }
+    }
+
+    /**
+     * The key's bucket, one object per key while it is in use, with Bucket4j's batching: the
+     * asks of one key that arrive while one is out are sent together as one compare-and-set.
+     * Without it every request of a busy key is a compare-and-set of its own, and those of all
+     * Sluices collide and retry: the latency of a hot key grows with its traffic until it is past
+     * the timeout. So a Sluice has at most one ask of a key out at a time.
+     */
+    private AsyncBucketProxy proxy(byte[] key, BucketConfiguration bucket) {
+        AsyncProxyManager<byte[]> manager = buckets;
+        if (manager == null) {
+            return null;
+        }
+        if (proxies.size() >= MOST_PROXIES) {
+            // A bound, not a cache policy: dropping them all loses only the batching of asks in flight.
+            proxies.clear();
+        }
+        return proxies.computeIfAbsent(ByteBuffer.wrap(key), k -> manager.builder()
+                .withOptimization(Optimizations.batching())
+                .build(key, () -> CompletableFuture.completedFuture(bucket)));
     }
 
     @Override
