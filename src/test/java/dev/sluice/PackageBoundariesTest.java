@@ -48,8 +48,9 @@ class PackageBoundariesTest {
                     "what happened, recorded: written by the data plane and read by admin, it knows none of "
                             + "the objects that write it"),
             rule("resilience", "config-records failure",
-                    "retry policy, budgets and deadlines are decisions computed from config records and "
-                            + "failure kinds; they never see a connection"),
+                    "retry policy, budgets, concurrency gates and rate limits are decisions computed from "
+                            + "config records and failure kinds; they never see a client's or an endpoint's "
+                            + "connection (global rate limits reach Redis through a client of their own)"),
             rule("route", "config-records resilience",
                     "the route table is built from config records; a route carries its retry policy"),
             rule("upstream", "config-records http failure resilience observe",
