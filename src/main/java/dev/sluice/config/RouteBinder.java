@@ -4,24 +4,31 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /** Binds {@code routes[]}: names unique, every route's cluster defined, and no route hidden behind an earlier one. */
 final class RouteBinder {
     private static final String PATH = "routes";
-    private static final List<String> KEYS = List.of("name", "match", "cluster", "timeout", "retry",
-            "rate_limits");
+    private static final List<String> KEYS = List.of("name", "match", "cluster", "redirect", "respond", "timeout",
+            "retry", "rate_limits", "strip_prefix", "rewrite", "host", "request_headers", "response_headers", "max_body");
+    /** What a route does to a request it forwards: meaningless on a route that answers by itself. */
+    private static final List<String> FORWARDING_KEYS = List.of("timeout", "retry", "rate_limits", "strip_prefix",
+            "rewrite", "host", "request_headers");
+    private static final List<String> TARGETS = List.of("cluster", "redirect", "respond");
     private static final List<String> RETRY_KEYS = List.of("max_retries", "retry_on_status", "backoff");
 
     private final Values values;
     private final MatchBinder matches;
     private final RateLimitBinder rateLimits;
+    private final RouteRulesBinder rules;
     private final FirstSeen<String> names = new FirstSeen<>();
 
     RouteBinder(Values values) {
         this.values = values;
         this.matches = new MatchBinder(values);
         this.rateLimits = new RateLimitBinder(values);
+        this.rules = new RouteRulesBinder(values);
     }
 
     /** Where the routes bound so far wrote {@code scope: global}. */
@@ -81,21 +88,57 @@ final class RouteBinder {
         names.claim(name, nameAt).ifPresent(first -> values.problems().add(nameAt,
                 "duplicate route name '" + name + "' (first defined at " + first + ")"));
         Optional<MatchConfig> match = f.required("match").flatMap(n -> matches.bind(n, f.path("match")));
-        Optional<YamlNode> clusterNode = f.required("cluster");
+        List<String> targets = TARGETS.stream().filter(k -> f.optional(k).isPresent()).toList();
+        if (targets.isEmpty()) {
+            values.problems().add(f.at(), "missing required key 'cluster' " + Paths.where(path)
+                    + " (or 'redirect' or 'respond' for a route Sluice answers itself)");
+        } else if (targets.size() > 1) {
+            values.problems().add(f.keyAt(targets.get(1)), path + ": '" + targets.get(0) + "' and '" + targets.get(1)
+                    + "' together; a route sends requests to a cluster, redirects them or answers them "
+                    + "('respond'): choose one");
+        }
+        Optional<YamlNode> clusterNode = f.optional("cluster");
         Optional<String> cluster = clusterNode.flatMap(n -> values.name(n, f.path("cluster")));
         if (cluster.isPresent() && clusters.isPresent() && !clusters.get().contains(cluster.get())) {
             values.problems().add(clusterNode.get().at(), "route '" + name + "' refers to undefined cluster '"
                     + cluster.get() + "'" + Suggestions.didYouMean(cluster.get(), clusters.get()));
+        }
+        Optional<LocalAnswerConfig> answer = f.optional("redirect").flatMap(n -> rules.redirect(n, f.path("redirect")))
+                .or(() -> f.optional("respond").flatMap(n -> rules.respond(n, f.path("respond"))));
+        if (clusterNode.isEmpty() && !targets.isEmpty()) {
+            for (String key : FORWARDING_KEYS) {
+                if (f.optional(key).isPresent()) {
+                    values.problems().add(f.keyAt(key), f.path(key) + ": only for a route with a cluster; this route "
+                            + "answers by itself ('" + targets.get(0) + "')");
+                }
+            }
         }
         Duration timeout = f.optional("timeout").flatMap(n -> values.duration(n, f.path("timeout")))
                 .orElse(RouteConfig.DEFAULT_TIMEOUT);
         RetryConfig retry = f.optional("retry").map(n -> retry(n, f.path("retry"))).orElse(RetryConfig.DEFAULT);
         List<RateLimitConfig> limits = f.optional("rate_limits")
                 .map(n -> rateLimits.bind(n, f.path("rate_limits"), name)).orElse(List.of());
+        PathRewriteConfig rewrite = clusterNode.isEmpty() ? PathRewriteConfig.NONE : rules.rewrite(f, match);
+        UpstreamHostConfig host = f.optional("host").map(n -> rules.host(n, f.path("host")))
+                .orElse(UpstreamHostConfig.CLIENT);
+        HeaderRulesConfig requestHeaders = f.optional("request_headers")
+                .map(n -> rules.headers(n, f.path("request_headers"))).orElse(HeaderRulesConfig.NONE);
+        HeaderRulesConfig responseHeaders = f.optional("response_headers")
+                .map(n -> rules.headers(n, f.path("response_headers"))).orElse(HeaderRulesConfig.NONE);
+        OptionalLong maxBody = f.optional("max_body").flatMap(n -> size(n, f.path("max_body")))
+                .map(OptionalLong::of).orElse(OptionalLong.empty());
         if (values.problems().count() > before) {
             return Optional.empty();
         }
-        return Optional.of(new RouteConfig(name, match.get(), cluster.get(), timeout, retry, limits));
+        return Optional.of(new RouteConfig(name, match.get(), cluster.orElse(""), timeout, retry, limits, rewrite, host,
+                requestHeaders, responseHeaders, answer, maxBody));
+    }
+
+    private Optional<Integer> size(YamlNode node, String path) {
+        if (node instanceof YamlNode.Scalar s && s.kind() == YamlNode.Kind.INTEGER) {
+            return values.integer(node, path, 1, Integer.MAX_VALUE);
+        }
+        return values.parsed(node, path, "a size like 65536 or 10MiB", Sizes::parse);
     }
 
     private RetryConfig retry(YamlNode node, String path) {

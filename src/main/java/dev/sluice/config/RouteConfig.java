@@ -2,6 +2,8 @@ package dev.sluice.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * A route ({@code routes[]}): the first route whose match accepts a request sends it to its cluster.
@@ -12,12 +14,28 @@ import java.util.List;
  * @param retry retry tuning; {@link RetryConfig#DEFAULT} when not given
  * @param rateLimits the route's rate limits, checked in order before the cluster's concurrency;
  *     none by default
+ * @param cluster where the route sends requests; {@code ""} for a route that answers them itself
+ *     ({@code answer})
+ * @param rewrite how the path is changed before forwarding; {@link PathRewriteConfig#NONE} by default
+ * @param host the {@code Host} sent to the endpoint; the client's by default
+ * @param requestHeaders edits of the forwarded request's fields
+ * @param responseHeaders edits of the response's fields (a backend's, or the route's own answer)
+ * @param answer a redirect or fixed response answered by Sluice, in place of a cluster
+ * @param maxBody the largest request body accepted, in bytes (413 beyond); none when empty
  */
 public record RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
-                          List<RateLimitConfig> rateLimits) {
+                          List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
+                          HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
+                          Optional<LocalAnswerConfig> answer, OptionalLong maxBody) {
 
     public RouteConfig {
         rateLimits = List.copyOf(rateLimits);
+    }
+
+    public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
+                       List<RateLimitConfig> rateLimits) {
+        this(name, match, cluster, timeout, retry, rateLimits, PathRewriteConfig.NONE, UpstreamHostConfig.CLIENT,
+                HeaderRulesConfig.NONE, HeaderRulesConfig.NONE, Optional.empty(), OptionalLong.empty());
     }
 
     public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry) {

@@ -1,5 +1,7 @@
 package dev.sluice.exchange;
 
+import dev.sluice.config.LocalAnswerConfig;
+import dev.sluice.config.UpstreamHostConfig;
 import dev.sluice.failure.FailureKind;
 import dev.sluice.failure.ReplyFields;
 import dev.sluice.http.ReceivedRequest;
@@ -7,14 +9,22 @@ import dev.sluice.observe.RequestLog;
 import dev.sluice.resilience.RetryDecision;
 import dev.sluice.resilience.RetryPolicy;
 import dev.sluice.route.Route;
+import dev.sluice.route.RouteTable;
+import dev.sluice.route.Variables;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 import dev.sluice.upstream.UpstreamConnection;
 import dev.sluice.upstream.UpstreamListener;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -24,7 +34,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One request through the gateway, whatever protocol the client speaks: route → admit → pick an
- * endpoint → acquire a connection → send → respond, or retry, or answer with a local reply.
+ * endpoint → acquire a connection → send → respond, or retry, or answer with a local reply. A
+ * route that answers by itself (a redirect, a fixed response) is answered once the request has
+ * been read, without admission or a cluster.
  * Each step's answer is a value ({@link Routed}, {@link Admission.Decision}, {@link Pick},
  * {@link Acquire}, {@link RetryDecision}); this class strings them together and keeps what
  * happens in the request's {@link RequestLog}.
@@ -50,7 +62,14 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
     /** The request has no body (no Content-Length, no Transfer-Encoding, or a length of 0). */
     private final boolean bodyless;
     private final RequestSender sender;
+    /** The request's client, keys and host as rate limits see them; also the {@code ${client}} of templates. */
+    private RequestKeys keys;
     private Route route;
+    /** The route's {@code max_body}, or -1; and how much of the body came so far. */
+    private long maxBody = -1;
+    private long bodyBytes;
+    /** The route answers by itself once the request's end arrives; its body, if any, is read and dropped. */
+    private boolean answeringLocally;
     private Cluster cluster;
     /** Held from admission to the end; given back once, by {@link #end}. */
     private Admission.Ticket ticket;
@@ -96,20 +115,45 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
 
     /** The route step, the admit step, then the first attempt. */
     public void start(long now) {
-        var keys = new RequestKeys(request, verbatim, clientAddress, clientTrusted, trustedProxies, log);
+        keys = new RequestKeys(request, verbatim, clientAddress, clientTrusted, trustedProxies, log);
         if (clientTrusted) {
             // Behind a trusted proxy the log names the client its X-Forwarded-For names, as limits count it.
             log.clientIs(keys.client());
         }
-        if (!(context.snapshot().route(request, log.host()) instanceof Routed.To to)) {
-            end(true);
-            downstream.reply(FailureKind.NO_ROUTE, false);
-            return;
+        Routed.To to;
+        switch (context.snapshot().route(request, log.host())) {
+            case Routed.Nowhere nowhere -> {
+                end(true);
+                downstream.reply(FailureKind.NO_ROUTE, false);
+                return;
+            }
+            case Routed.WrongMethod wrong -> {
+                end(true);
+                // RFC 9110 §15.5.6: a 405 lists the methods the target supports.
+                downstream.reply(FailureKind.METHOD_NOT_ALLOWED,
+                        ReplyFields.NONE.with(HttpHeaderNames.ALLOW, String.join(", ", wrong.allowed())), false);
+                return;
+            }
+            case Routed.To matched -> to = matched;
         }
         route = to.route();
         cluster = to.cluster();
         routedNanos = now;
-        log.routed(route.name(), cluster.name(), now);
+        log.routed(route.name(), cluster == null ? null : cluster.name(), now);
+        maxBody = route.maxBody();
+        if (maxBody >= 0 && !bodyless && HttpUtil.getContentLength(request, -1L) > maxBody) {
+            // Content-Length says it all: refused before a byte is forwarded or read.
+            end(true);
+            downstream.reply(FailureKind.REQUEST_TOO_LARGE, true);
+            return;
+        }
+        if (!route.forwards()) {
+            answeringLocally = true;
+            // The answer waits for the request's end (the body read and dropped), so the
+            // connection can stay open; a client expecting 100 Continue gets it.
+            downstream.bodyWanted();
+            return;
+        }
         cluster.retryBudget().deposit();
         switch (context.admission().admit(route, cluster, keys, this)) {
             case Admission.Decision.Refused refused -> refused(refused.kind(), refused.fields());
@@ -144,7 +188,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
         this.ticket = ticket;
         log.admitted(now);
         idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(), log.host(), clientAddress,
-                clientTrusted);
+                clientTrusted, route, variables());
         startAttempt(now);
     }
 
@@ -166,13 +210,96 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
             part.release();
             return;
         }
-        log.bodyIn(part.content().readableBytes());
+        int size = part.content().readableBytes();
+        log.bodyIn(size);
+        bodyBytes += size;
+        if (maxBody >= 0 && bodyBytes > maxBody) {
+            // A chunked body crossed the route's limit: 413 when nothing of a response went out
+            // (the endpoint, if it had the first parts, loses its connection mid-request), else cut.
+            part.release();
+            requestFailed(FailureKind.REQUEST_TOO_LARGE);
+            return;
+        }
+        if (answeringLocally) {
+            part.release();
+            if (last) {
+                answerLocally();
+            }
+            return;
+        }
         sender.content(part, last);
     }
 
-    /** Whether the client's body may be read now: an upstream connection took the head and can take more. */
+    /**
+     * Whether the client's body may be read now: an upstream connection took the head and can take
+     * more, or the route answers by itself and drops the body.
+     */
     public boolean acceptsBody() {
-        return sender.acceptsBody();
+        return answeringLocally || sender.acceptsBody();
+    }
+
+    /** A redirect or fixed response, with the route's response header rules applied. */
+    private void answerLocally() {
+        HttpResponse head;
+        byte[] body;
+        switch (route.answer()) {
+            case LocalAnswerConfig.Redirect redirect -> {
+                head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(redirect.status()));
+                head.headers().set(HttpHeaderNames.LOCATION, route.redirectLocation(variables()));
+                body = new byte[0];
+            }
+            case LocalAnswerConfig.Respond respond -> {
+                head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(respond.status()));
+                respond.contentType().ifPresent(type -> head.headers().set(HttpHeaderNames.CONTENT_TYPE, type));
+                body = respond.body().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            }
+        }
+        if (head.status().code() != 204 && head.status().code() != 304) {
+            head.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        }
+        route.responseHeaders().apply(head.headers(), variables());
+        end(false);
+        log.bodyOut(body.length);
+        downstream.respond(head);
+        downstream.respond(new DefaultLastHttpContent(Unpooled.wrappedBuffer(body)));
+        downstream.responseComplete();
+    }
+
+    /** The request's values for the route's templates (header rules, a redirect's target). */
+    Variables variables() {
+        return this::variable;
+    }
+
+    private String variable(String name) {
+        return switch (name) {
+            case "client" -> keys.client();
+            case "request_id" -> log.requestId();
+            case "route" -> route.name();
+            case "host" -> RouteTable.hostOf(log.host());
+            case "path" -> RouteTable.pathOf(request.uri());
+            case "query" -> query();
+            case "uri" -> {
+                String query = query();
+                yield query.isEmpty() ? RouteTable.pathOf(request.uri()) : RouteTable.pathOf(request.uri()) + "?" + query;
+            }
+            default -> throw new IllegalArgumentException("no variable " + name);
+        };
+    }
+
+    /** The query string without its '?', or "" (a fragment, never sent by browsers, left out). */
+    private String query() {
+        String uri = request.uri();
+        int mark = uri.indexOf('?');
+        if (mark < 0) {
+            return "";
+        }
+        int fragment = uri.indexOf('#', mark);
+        return uri.substring(mark + 1, fragment < 0 ? uri.length() : fragment);
+    }
+
+    /** The route's response header rules, applied by the respond step to a backend's response. */
+    Route route() {
+        return route;
     }
 
     /** The end of a read of the client: what it sent goes out in one write. */
@@ -252,8 +379,9 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
         upstream = connection;
         connection.attach(this);
         connection.endpoint().attemptStarted();
-        sender.sendOn(connection, log.host() == null ? HeaderPolicy.withHost(request, connection.endpoint().address())
-                : request);
+        // No Host (HTTP/1.0), or a route sending the endpoint's: a copy with the endpoint's authority.
+        boolean endpointHost = log.host() == null || route.upstreamHost() instanceof UpstreamHostConfig.Endpoint;
+        sender.sendOn(connection, endpointHost ? HeaderPolicy.withHost(request, connection.endpoint().address()) : request);
         downstream.bodyWanted();
         resumeUpstreamReads(connection);
     }

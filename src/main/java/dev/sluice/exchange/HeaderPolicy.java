@@ -1,9 +1,12 @@
 package dev.sluice.exchange;
 
+import dev.sluice.config.UpstreamHostConfig;
 import dev.sluice.http.FieldNames;
 import dev.sluice.http.HeaderBytes;
 import dev.sluice.http.HopByHop;
 import dev.sluice.http.ReceivedRequest;
+import dev.sluice.route.Route;
+import dev.sluice.route.Variables;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -35,20 +38,25 @@ public final class HeaderPolicy {
      * Makes {@code request} the one Sluice forwards: hop-by-hop fields out, {@code Expect} out
      * (Sluice answers {@code 100 Continue} itself once it has somewhere to send the body, as Envoy
      * does; an HTTP/1.0 backend would not understand the expectation), X-Forwarded-*, the request
-     * id and Via in. A request {@code verbatim} (received and still unedited) keeps its lines as
-     * they came and gets the same fields as added lines; otherwise its header map is edited.
-     * Returns whether the client sent an {@code Idempotency-Key}.
+     * id and Via in; then the route's rewrite of the path, its header rules and its fixed
+     * {@code Host} (after X-Forwarded-Host took the client's). A request {@code verbatim} (received
+     * and still unedited) whose route edits no field keeps its lines as they came and gets the
+     * same fields as added lines (a rewritten path keeps that too: only the request line changes);
+     * otherwise its header map is edited. Returns whether the client sent an {@code Idempotency-Key}.
      */
     static boolean prepareForwarding(HttpRequest request, ReceivedRequest verbatim, String requestId, String host,
-                                     String client, boolean trustedClient) {
+                                     String client, boolean trustedClient, Route route, Variables variables) {
+        if (route.rewritesPath()) {
+            request.setUri(route.rewrittenTarget(request.uri()));
+        }
         boolean idempotencyKey;
-        if (verbatim != null && verbatim.verbatim()) {
+        if (verbatim != null && verbatim.verbatim() && !route.editsRequestHead()) {
             idempotencyKey = verbatim.hasIdempotencyKey();
             verbatim.forwardVerbatim(addedRequestFields(requestId, client, host));
         } else {
             HttpHeaders headers = request.headers();
             if (verbatim != null) {
-                // Its map was made after all (a route matching on a header): the request id goes in it.
+                // Its map was made after all (a route matching on a header, or editing one): the request id goes in it.
                 headers.set(X_REQUEST_ID, requestId);
             }
             idempotencyKey = headers.contains(FieldNames.IDEMPOTENCY_KEY);
@@ -56,6 +64,10 @@ public final class HeaderPolicy {
             headers.remove(HttpHeaderNames.EXPECT);
             setForwarded(headers, client, trustedClient);
             appendVia(headers);
+            route.requestHeaders().apply(headers, variables);
+            if (route.upstreamHost() instanceof UpstreamHostConfig.Fixed fixed) {
+                headers.set(HttpHeaderNames.HOST, fixed.name());
+            }
         }
         request.setProtocolVersion(io.netty.handler.codec.http.HttpVersion.HTTP_1_1);
         return idempotencyKey;

@@ -72,6 +72,11 @@ final class ResponseReader {
         if (exchange.retriedOnStatus(connection, response, now)) {
             return;
         }
+        var rules = exchange.route().responseHeaders();
+        if (!rules.isEmpty()) {
+            // The route edits the head: its map is made, so it goes out from the map, not its bytes.
+            response.headers();
+        }
         if (response instanceof ReceivedResponse raw && raw.verbatim()) {
             // The common case: framed by its length (or bodyless), Connection naming nothing but
             // close or keep-alive. Its lines go out as they came; the downstream adds its own.
@@ -86,6 +91,7 @@ final class ResponseReader {
                     && requestFullyWritten;
             HeaderPolicy.removeHopByHop(headers);
             HeaderPolicy.appendVia(headers);
+            rules.apply(headers, exchange.variables());
         }
         awaitingFinalAfterInterim = false;
         heldHead = response;

@@ -25,8 +25,12 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
     /** The route step: the first route that matches {@code request} (whose host is {@code host}), and its cluster. */
     public Routed route(HttpRequest request, String host) {
         Route route = routes.match(request, host);
+        if (route == null) {
+            var allowed = routes.methodsFor(request, host);
+            return allowed.isEmpty() ? Routed.NOWHERE : new Routed.WrongMethod(allowed);
+        }
         // A route's cluster always exists: the config is validated whole before it becomes a snapshot.
-        return route == null ? Routed.NOWHERE : new Routed.To(route, clusters.get(route.cluster()));
+        return new Routed.To(route, route.forwards() ? clusters.get(route.cluster()) : null);
     }
 
     /**

@@ -13,6 +13,14 @@ import io.netty.handler.codec.http.HttpResponseStatus;
  */
 public enum FailureKind {
     NO_ROUTE(404, true, "no route matched the request"),
+    /** Routes match the request's host and path but not its method; the reply's {@code Allow} lists theirs. */
+    METHOD_NOT_ALLOWED(405, true, "routes match this path, but not with this method"),
+    /**
+     * The body is larger than the route's {@code max_body}. Refused before forwarding when
+     * {@code Content-Length} says so; a chunked body is cut where it crosses the limit, after its
+     * first parts may have gone to the endpoint, which then sees an incomplete request.
+     */
+    REQUEST_TOO_LARGE(413, false, "the request body is larger than the route allows"),
     NO_HEALTHY_ENDPOINT(503, true, "every endpoint of the cluster is down, ejected or draining"),
     CONNECT_REFUSED(502, true, "nothing listens at the endpoint (the application is not running)"),
     CONNECT_TIMEOUT(504, true, "the TCP connection to the endpoint did not open in time"),
@@ -69,7 +77,7 @@ public enum FailureKind {
     public boolean hasRetryAfter() {
         return switch (this) {
             case OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, NO_HEALTHY_ENDPOINT, CONNECT_BACKLOG_FULL -> true;
-            case NO_ROUTE, CONNECT_REFUSED, CONNECT_TIMEOUT, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
+            case NO_ROUTE, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE, CONNECT_REFUSED, CONNECT_TIMEOUT, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
                  RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG,
                  HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT -> false;
         };

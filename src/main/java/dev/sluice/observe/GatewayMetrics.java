@@ -143,7 +143,7 @@ public final class GatewayMetrics {
     private static boolean clientCaused(FailureKind kind) {
         return switch (kind) {
             case BAD_REQUEST, REQUEST_LINE_TOO_LONG, HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT,
-                 RATE_LIMITED -> true;
+                 RATE_LIMITED, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE -> true;
             case NO_ROUTE, NO_HEALTHY_ENDPOINT, CONNECT_REFUSED, CONNECT_TIMEOUT, CONNECT_BACKLOG_FULL,
                  CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE, RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE,
                  OVERLOADED, APP_STARTING_TIMEOUT -> false;

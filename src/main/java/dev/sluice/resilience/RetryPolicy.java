@@ -162,7 +162,8 @@ public final class RetryPolicy {
             // A timeout already spent the client's patience; a bad response would likely repeat.
             case RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE -> false;
             case NO_ROUTE, NO_HEALTHY_ENDPOINT, OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, BAD_REQUEST,
-                 REQUEST_LINE_TOO_LONG, HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT -> false;
+                 REQUEST_LINE_TOO_LONG, HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT,
+                 METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE -> false;
         };
     }
 }

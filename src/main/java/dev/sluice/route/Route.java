@@ -1,7 +1,9 @@
 package dev.sluice.route;
 
+import dev.sluice.config.LocalAnswerConfig;
 import dev.sluice.config.MatchConfig;
 import dev.sluice.config.RouteConfig;
+import dev.sluice.config.UpstreamHostConfig;
 import dev.sluice.resilience.RateLimits;
 import dev.sluice.resilience.RetryPolicy;
 import io.netty.handler.codec.http.HttpRequest;
@@ -11,7 +13,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
-/** A compiled route: a match over method, host, path and headers, where it sends requests, and its rate limits. */
+/**
+ * A compiled route: a match over method, host, path and headers, where it sends requests (or what
+ * it answers itself), its rate limits, and what it changes in what it forwards: the path, the
+ * upstream {@code Host}, header fields both ways.
+ */
 public final class Route {
     private final RouteConfig config;
     private final String exactHost;
@@ -24,6 +30,13 @@ public final class Route {
     private final long timeoutNanos;
     private final RetryPolicy retryPolicy;
     private final RateLimits rateLimits;
+    private final PathRewrite pathRewrite;
+    private final HeaderRules requestHeaders;
+    private final HeaderRules responseHeaders;
+    /** A redirect's {@code Location}; null for other routes. */
+    private final ValueTemplate redirectTo;
+    /** -1: no limit. */
+    private final long maxBody;
 
     public Route(RouteConfig config) {
         this(config, null, System::nanoTime);
@@ -49,6 +62,64 @@ public final class Route {
         this.retryPolicy = new RetryPolicy(config.retry(), null);
         this.rateLimits = RateLimits.of(config.name(), config.rateLimits(),
                 previous == null ? null : previous.rateLimits, nanoClock);
+        this.pathRewrite = new PathRewrite(config.rewrite(), pathPrefix);
+        this.requestHeaders = config.requestHeaders().isEmpty() ? HeaderRules.NONE : new HeaderRules(config.requestHeaders());
+        this.responseHeaders = config.responseHeaders().isEmpty() ? HeaderRules.NONE
+                : new HeaderRules(config.responseHeaders());
+        this.redirectTo = config.answer().orElse(null) instanceof LocalAnswerConfig.Redirect r
+                ? new ValueTemplate(r.to()) : null;
+        this.maxBody = config.maxBody().orElse(-1);
+    }
+
+    /** Whether the route sends its requests to a cluster; otherwise it answers them itself ({@link #answer()}). */
+    public boolean forwards() {
+        return config.answer().isEmpty();
+    }
+
+    /** What the route answers in place of a cluster, for a route that does not {@link #forwards}. */
+    public LocalAnswerConfig answer() {
+        return config.answer().orElseThrow();
+    }
+
+    /** A redirect's {@code Location} for this request. */
+    public String redirectLocation(Variables values) {
+        return redirectTo.fill(values);
+    }
+
+    /** Whether the forwarded request's head needs its header map: header rules, or a fixed or endpoint's Host. */
+    public boolean editsRequestHead() {
+        return !requestHeaders.isEmpty() || !(config.host() instanceof UpstreamHostConfig.Client);
+    }
+
+    public boolean rewritesPath() {
+        return pathRewrite.rewrites();
+    }
+
+    /** The request target as forwarded (see {@link PathRewrite}). */
+    public String rewrittenTarget(String uri) {
+        return pathRewrite.apply(uri);
+    }
+
+    public UpstreamHostConfig upstreamHost() {
+        return config.host();
+    }
+
+    public HeaderRules requestHeaders() {
+        return requestHeaders;
+    }
+
+    public HeaderRules responseHeaders() {
+        return responseHeaders;
+    }
+
+    /** The largest request body accepted in bytes, or -1 for any. */
+    public long maxBody() {
+        return maxBody;
+    }
+
+    /** The methods the route accepts (empty: any), for a 405's {@code Allow}. */
+    List<HttpMethod> methods() {
+        return methods;
     }
 
     /** Checked in the admit step, before the cluster's concurrency. */
@@ -85,6 +156,11 @@ public final class Route {
         if (!methods.isEmpty() && !methods.contains(method)) {
             return false;
         }
+        return matchesExceptMethod(host, path, request);
+    }
+
+    /** Whether everything but the method matches: a route that would take the request by another method. */
+    boolean matchesExceptMethod(String host, String path, HttpRequest request) {
         if (exactHost != null && !exactHost.equals(host)) {
             return false;
         }

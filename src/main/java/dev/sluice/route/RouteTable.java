@@ -60,8 +60,25 @@ public final class RouteTable {
         return null;
     }
 
+    /**
+     * For a request no route matched: the methods of the routes that match it but for its method
+     * (RFC 9110 §15.5.6: a 405's {@code Allow}), in file order; empty when no route matches its
+     * host, path and headers, and the answer is 404. A route of any method would have matched.
+     */
+    public List<String> methodsFor(HttpRequest request, String hostField) {
+        String host = anyHost ? hostOf(hostField) : "";
+        String path = pathOf(request.uri());
+        java.util.Set<String> allowed = new java.util.LinkedHashSet<>();
+        for (Route route : routes) {
+            if (!route.methods().isEmpty() && route.matchesExceptMethod(host, path, request)) {
+                route.methods().forEach(m -> allowed.add(m.name()));
+            }
+        }
+        return List.copyOf(allowed);
+    }
+
     /** Host without port, lower case; "" when absent. Handles "[::1]:8080". */
-    static String hostOf(String hostHeader) {
+    public static String hostOf(String hostHeader) {
         if (hostHeader == null || hostHeader.isEmpty()) {
             return "";
         }
@@ -83,7 +100,7 @@ public final class RouteTable {
      * The path of a request target: origin-form "/a?b" gives "/a"; absolute-form
      * "http://h/a?b" (RFC 9112 §3.2.2, sent to proxies) gives "/a".
      */
-    static String pathOf(String uri) {
+    public static String pathOf(String uri) {
         int start = 0;
         if (!uri.startsWith("/")) {
             int scheme = uri.indexOf("://");
