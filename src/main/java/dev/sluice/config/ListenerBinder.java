@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /** Binds {@code listeners[]}, and checks that no two listeners share a name or clash on an address. */
 final class ListenerBinder {
@@ -16,7 +17,7 @@ final class ListenerBinder {
     private static final String PATH = "listeners";
     private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout", "body_timeout",
             "max_request_line", "max_header_size", "max_headers", "trusted_proxies", "max_connections",
-            "idle_timeout_under_pressure");
+            "idle_timeout_under_pressure", "max_body");
     private static final String AUTO = "auto";
     private static final String MAX_CONNECTIONS_VALUES = "auto or a whole number of at least 1";
 
@@ -129,6 +130,8 @@ final class ListenerBinder {
         OptionalInt maxConnections = f.optional("max_connections")
                 .flatMap(n -> maxConnections(n, f.path("max_connections"))).orElse(OptionalInt.empty());
         Duration underPressure = idleTimeoutUnderPressure(f, idleTimeout);
+        OptionalLong maxBody = f.optional("max_body").flatMap(n -> size(n, f.path("max_body")))
+                .map(OptionalLong::of).orElse(OptionalLong.empty());
 
         boolean duplicateAddress = address.isPresent() && !isFirstUse(address.get(), addressNode.get());
         String effectiveName = name.or(() -> address.map(HostPort::toString)).orElse("");
@@ -141,7 +144,8 @@ final class ListenerBinder {
             return Optional.empty();
         }
         return Optional.of(new ListenerConfig(effectiveName, address.get(), idleTimeout, headerTimeout,
-                maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, underPressure));
+                maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, underPressure,
+                maxBody));
     }
 
     /** {@code auto} (the default: a share of the open-files limit, see ListenerConfig) or a whole number ≥ 1. */

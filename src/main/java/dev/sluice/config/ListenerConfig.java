@@ -3,6 +3,7 @@ package dev.sluice.config;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * A downstream listener ({@code listeners[]}).
@@ -21,6 +22,8 @@ import java.util.OptionalInt;
  *     worked out by the gateway (it knows the limit and how many listeners share it)
  * @param idleTimeoutUnderPressure the idle timeout once the listener is nearly full; between 80%
  *     and 95% of {@code maxConnections} it falls from {@code idleTimeout} to this
+ * @param maxBody the largest request body accepted, in bytes (413 beyond), for routes without
+ *     their own {@code max_body}; none when empty
  */
 public record ListenerConfig(
         String name,
@@ -33,7 +36,8 @@ public record ListenerConfig(
         List<String> trustedProxies,
         Duration bodyTimeout,
         OptionalInt maxConnections,
-        Duration idleTimeoutUnderPressure) {
+        Duration idleTimeoutUnderPressure,
+        OptionalLong maxBody) {
 
     /** 620 s: above the 600 s that Google Cloud's load balancers keep idle connections, so the
      * balancer in front always closes first and never sends a request onto a socket we are closing. */
@@ -66,6 +70,14 @@ public record ListenerConfig(
             throw new IllegalArgumentException("idle_timeout_under_pressure " + idleTimeoutUnderPressure
                     + " is above idle_timeout " + idleTimeout);
         }
+    }
+
+    /** With no body limit. */
+    public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
+                          int maxRequestLine, int maxHeaderSize, int maxHeaders, List<String> trustedProxies,
+                          Duration bodyTimeout, OptionalInt maxConnections, Duration idleTimeoutUnderPressure) {
+        this(name, address, idleTimeout, headerTimeout, maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies,
+                bodyTimeout, maxConnections, idleTimeoutUnderPressure, OptionalLong.empty());
     }
 
     /** With {@code max_connections: auto} and the default idle timeout under pressure. */

@@ -65,8 +65,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
     /** The request's client, keys and host as rate limits see them; also the {@code ${client}} of templates. */
     private RequestKeys keys;
     private Route route;
-    /** The route's {@code max_body}, or -1; and how much of the body came so far. */
-    private long maxBody = -1;
+    /** The route's {@code max_body}, else its listener's, or -1; and how much of the body came so far. */
+    private long maxBody;
     private long bodyBytes;
     /** The route answers by itself once the request's end arrives; its body, if any, is read and dropped. */
     private boolean answeringLocally;
@@ -92,14 +92,22 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
     /** The exchange ended (answered, cut, or its client went away): late events are ignored. */
     private boolean ended;
 
+    public Exchange(ExchangeContext context, Downstream downstream, RequestLog log, HttpRequest request,
+                    ReceivedRequest verbatim, String clientAddress, boolean clientTrusted, TrustedProxies trustedProxies,
+                    boolean bodyless) {
+        this(context, downstream, log, request, verbatim, clientAddress, clientTrusted, trustedProxies, bodyless, -1);
+    }
+
     /**
      * @param verbatim {@code request} itself when it is a {@link ReceivedRequest} forwarded from its bytes, else null
      * @param trustedProxies the listener's, behind which a per-client rate limit finds the client
      * @param bodyless whether the request has no body, so its head is the whole request
+     * @param listenerMaxBody the listener's {@code max_body} in bytes, or -1: for a route without its own
      */
     public Exchange(ExchangeContext context, Downstream downstream, RequestLog log, HttpRequest request,
                     ReceivedRequest verbatim, String clientAddress, boolean clientTrusted, TrustedProxies trustedProxies,
-                    boolean bodyless) {
+                    boolean bodyless, long listenerMaxBody) {
+        this.maxBody = listenerMaxBody;
         this.context = context;
         this.downstream = downstream;
         this.log = log;
@@ -140,7 +148,10 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
         cluster = to.cluster();
         routedNanos = now;
         log.routed(route.name(), cluster == null ? null : cluster.name(), now);
-        maxBody = route.maxBody();
+        if (route.maxBody() >= 0) {
+            // A route's own limit overrides its listener's, either way (nginx's client_max_body_size in a location).
+            maxBody = route.maxBody();
+        }
         if (maxBody >= 0 && !bodyless && HttpUtil.getContentLength(request, -1L) > maxBody) {
             // Content-Length says it all: refused before a byte is forwarded or read.
             end(true);

@@ -220,7 +220,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
             deadline.at(ConnectionDeadline.Kind.BODY, now + listener.bodyTimeoutNanos);
         }
         exchange = new Exchange(exchanges, this, log, head, received, peerAddress, peerTrusted, listener,
-                requestBodyless);
+                requestBodyless, listener.config.maxBody().orElse(-1));
         exchange.start(now);
     }
 

@@ -259,6 +259,34 @@ class RoutingRulesTest {
     }
 
     @Test
+    void aListenersBodyLimitHoldsForRoutesWithoutTheirOwn() throws Exception {
+        try (TestGateway small = TestGateway.fromYaml("""
+                listeners:
+                  - address: 127.0.0.1:0
+                    max_body: 8
+                routes:
+                  - match: { path_prefix: /upload }
+                    cluster: app
+                    max_body: 1KiB
+                  - match: { path_prefix: / }
+                    cluster: app
+                clusters:
+                  - name: app
+                    endpoints: [%s]
+                    concurrency: { limit: off }
+                """.formatted(backend.authority()));
+             RawHttpClient c = RawHttpClient.connect(small.address())) {
+            assertThat(c.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 12\r\n\r\nhello world!")
+                    .readResponse(T).status()).isEqualTo(200);
+            RawResponse r = c.send("POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\n123456789")
+                    .readResponse(T);
+            assertThat(r.status()).isEqualTo(413);
+            assertThat(r.header("x-sluice-error")).isEqualTo("request_too_large");
+        }
+        assertThat(backend.awaitRequests(1, T)).extracting(RecordedRequest::uri).containsExactly("/upload");
+    }
+
+    @Test
     void aChunkedBodyIsCutWhereItCrossesTheLimit() {
         try (RawHttpClient c = client()) {
             RawResponse r = c.send("PUT /items HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
