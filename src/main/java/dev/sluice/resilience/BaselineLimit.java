@@ -10,7 +10,8 @@ import java.util.function.DoubleSupplier;
  * The adaptive limit: as many requests at once as keep the backend's latency near what it is
  * without load. Its baseline, that latency, is measured as Envoy's adaptive concurrency filter
  * measures its minRTT: with the limit pinned to {@link #PROBE_CONCURRENCY} for a few dozen
- * requests: first before anything else (a cold start learns it from its first requests), again
+ * requests: first as soon as the cluster's first window of samples closes (a cold start learns it
+ * from its first few dozen requests), again
  * {@link #SECOND_PROBE_NANOS} later, then every {@link #PROBE_INTERVAL_NANOS} or so, jittered so
  * that replicas do not probe together. In between, each window of samples moves the limit by the gradient
  * {@code target / latency}, where the target is the baseline plus {@link #TOLERANCE} and
@@ -69,7 +70,7 @@ public final class BaselineLimit implements Limit {
     private final List<Consumer<Integer>> onChange = new CopyOnWriteArrayList<>();
 
     private volatile int current;
-    private volatile boolean probing = true;
+    private volatile boolean probing;
     /** When the limit last fell, or a probe ended; 0 (with {@link #changed} false) before either. */
     private volatile long lastChange;
     private volatile boolean changed;
@@ -80,9 +81,8 @@ public final class BaselineLimit implements Limit {
     private long baseline;
     private long nextProbe;
     /** Requests admitted before this time ran at the limit the probe replaced, and are not its samples. */
-    private long probeStart = Long.MIN_VALUE;
+    private long probeStart;
     private long probeEnd;
-    private boolean probeEndKnown;
     private long probeSum;
     private int probeCount;
     private int probes;
@@ -100,8 +100,10 @@ public final class BaselineLimit implements Limit {
         this.min = Math.min(PROBE_CONCURRENCY, max);
         this.random = random;
         this.limit = initial;
-        // A cold start probes first: until then nothing is known of the backend.
-        this.current = min;
+        // Until its first window of samples, nothing is known of the backend: the initial limit, and the
+        // first probe then. Not before: a cold cluster's first requests may be long (held open, long
+        // polls), and a probe held at 3 from the first request would queue the fourth behind them.
+        this.current = initial;
     }
 
     @Override
@@ -172,7 +174,7 @@ public final class BaselineLimit implements Limit {
         if (probing) {
             return;
         }
-        if (now - nextProbe >= 0) {
+        if (probes == 0 || now - nextProbe >= 0) {
             startProbe(now);
             return;
         }
@@ -198,18 +200,13 @@ public final class BaselineLimit implements Limit {
         probing = true;
         probeStart = now;
         probeEnd = now + PROBE_MAX_NANOS;
-        probeEndKnown = true;
         probeSum = 0;
         probeCount = 0;
         publish(min);
     }
 
     private void probeClock(long now) {
-        if (!probeEndKnown) {
-            // The first probe starts with the first request, whose time is the first we see.
-            probeEnd = now + PROBE_MAX_NANOS;
-            probeEndKnown = true;
-        } else if (now - probeEnd >= 0) {
+        if (now - probeEnd >= 0) {
             endProbe(now);
         }
     }
@@ -219,8 +216,9 @@ public final class BaselineLimit implements Limit {
             baseline = Math.max(1, probeSum / probeCount);
         }
         probing = false;
+        probes++;
         changedAt(now);
-        long interval = ++probes == 1 ? SECOND_PROBE_NANOS : PROBE_INTERVAL_NANOS;
+        long interval = probes == 1 ? SECOND_PROBE_NANOS : PROBE_INTERVAL_NANOS;
         nextProbe = now + interval + (long) (interval * PROBE_JITTER * random.getAsDouble());
         publish((int) limit);
     }

@@ -172,17 +172,41 @@ class BaselineLimitTest {
         assertThat(more.servedPerSecond()).isGreaterThan(99_000);
     }
 
+    /** Ten requests of 1 ms over 100 ms: the first window, which starts the first probe. */
+    private static void firstWindow(ConcurrencyGate gate) {
+        for (int i = 0; i <= 10; i++) {
+            assertThat(gate.tryEnter()).isTrue();
+            gate.exit(i * 10 * MS, i * 10 * MS + MS, false);
+        }
+    }
+
+    @Test
+    void aColdClusterAdmitsItsInitialLimitUntilItsFirstWindowThenProbes() {
+        ConcurrencyGate gate = adaptive();
+        // Long requests held open from the start (long polls): nothing has ended, nothing is probed.
+        for (int i = 0; i < ConcurrencyConfig.DEFAULT_INITIAL_LIMIT; i++) {
+            assertThat(gate.tryEnter()).isTrue();
+        }
+        assertThat(gate.probing()).isFalse();
+        ConcurrencyGate other = adaptive();
+        firstWindow(other);
+        assertThat(other.probing()).isTrue();
+        assertThat(other.limit()).isEqualTo(BaselineLimit.PROBE_CONCURRENCY);
+    }
+
     @Test
     void aProbeEndsAfterTwoSecondsWhenItsRequestsTakeLonger() {
         ConcurrencyGate gate = adaptive();
-        assertThat(gate.limit()).as("a cold start probes first").isEqualTo(BaselineLimit.PROBE_CONCURRENCY);
+        firstWindow(gate);
+        assertThat(gate.probing()).isTrue();
         for (int i = 0; i < 3; i++) {
             assertThat(gate.tryEnter()).isTrue();
         }
         assertThat(gate.tryEnter()).isFalse();
         // Requests of 10 s: none ends within the probe, so it ends unlearned and the limit is the initial one.
-        gate.enqueue(() -> { }, 0);
-        gate.enqueue(() -> { }, 2 * SECOND);
+        gate.enqueue(() -> { }, 200 * MS);
+        assertThat(gate.probing()).isTrue();
+        gate.enqueue(() -> { }, 3 * SECOND);
         assertThat(gate.probing()).isFalse();
         assertThat(gate.baselineNanos()).isZero();
         assertThat(gate.limit()).isEqualTo(ConcurrencyConfig.DEFAULT_INITIAL_LIMIT);
@@ -191,15 +215,18 @@ class BaselineLimitTest {
     @Test
     void failedRequestsAreNoSamplesOfTheBaseline() {
         ConcurrencyGate gate = adaptive();
+        firstWindow(gate);
+        long start = SECOND;
         for (int i = 0; i < 100; i++) {
             assertThat(gate.tryEnter()).isTrue();
             // A refused connect: answered in 0.1 ms, as a failure.
-            gate.exit(i * MS, i * MS + 100_000, true);
+            gate.exit(start + i * MS, start + i * MS + 100_000, true);
         }
         assertThat(gate.probing()).isTrue();
-        for (int i = 100; i < 100 + BaselineLimit.PROBE_SAMPLES; i++) {
+        start += SECOND;
+        for (int i = 0; i < BaselineLimit.PROBE_SAMPLES; i++) {
             assertThat(gate.tryEnter()).isTrue();
-            gate.exit(i * MS, i * MS + 40 * MS, false);
+            gate.exit(start + i * MS, start + i * MS + 40 * MS, false);
         }
         assertThat(gate.baselineNanos()).isEqualTo(40 * MS);
     }
