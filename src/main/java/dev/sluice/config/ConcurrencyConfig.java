@@ -24,11 +24,11 @@ public record ConcurrencyConfig(Mode mode, int limit, int max, int queue, Durati
      * defaults, and a backend's capacity is rarely known and changes with every deploy, so the
      * limit is measured (it falls when latency rises under load) rather than guessed. */
     public static final Mode DEFAULT_MODE = Mode.ADAPTIVE;
-    /** 20, Netflix concurrency-limits' initial limit (Gradient2 and Vegas): where the adaptive limit
-     * starts once its first probe (the backend's first 25 requests, at most 3 at once) has measured
-     * the backend's latency without load. From there a small backend's limit falls within a second
-     * or two, and a fast one's rises (it may double every tenth of a second); the requests over
-     * it meanwhile wait in the queue (1000 deep), so none is refused while it moves. */
+    /** 20, Netflix concurrency-limits' initial limit (Gradient2 and Vegas): the adaptive limit of a
+     * cold cluster, until its first requests have ended and its first probe (25 requests, at most 3
+     * at once) has measured the backend's latency without load. From there a small backend's limit
+     * falls within a second or two, and a fast one's rises (it may double every tenth of a second);
+     * the requests over it meanwhile wait in the queue (1000 deep), so none is refused while it moves. */
     public static final int DEFAULT_INITIAL_LIMIT = 20;
     /** 1000: well above the concurrency a healthy fast backend needs (bench/run: ~85k req/s over 50
      * connections to one endpoint), so the ceiling never sheds its load: by Little's law, 1000 in
