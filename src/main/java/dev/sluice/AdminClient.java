@@ -1,5 +1,7 @@
 package dev.sluice;
 
+import dev.sluice.admin.AdminGuard;
+import dev.sluice.config.AdminToken;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.ConfigStore;
@@ -26,10 +28,43 @@ final class AdminClient {
     record Answer(int status, String body) {}
 
     private final String address;
+    private final Optional<AdminToken> token;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
 
-    private AdminClient(String address) {
+    private AdminClient(String address, Optional<AdminToken> token) {
         this.address = address;
+        this.token = token;
+    }
+
+    private AdminClient(String address) {
+        this(address, Optional.empty());
+    }
+
+    /** This client presenting {@code token} (when present) on every request. */
+    AdminClient withToken(Optional<AdminToken> presented) {
+        return presented.isEmpty() ? this : new AdminClient(address, presented);
+    }
+
+    /**
+     * The token to present: {@code --token-file}, else the {@code admin.token} or
+     * {@code admin.token_file} of {@code -c FILE} (the source the running sluice read it from),
+     * else none. Empty with the reason when the file named cannot give one.
+     */
+    static Optional<AdminToken> token(Path tokenFile, Path config) throws IOException {
+        if (tokenFile != null) {
+            String text = Files.readString(tokenFile).strip();
+            return Optional.of(AdminToken.of(text).orElseThrow(() -> new IOException(tokenFile
+                    + " does not hold a usable token (at least 16 letters, digits or - . _ ~ + /)")));
+        }
+        if (config == null) {
+            return Optional.empty();
+        }
+        try {
+            return ConfigLoader.load(config).admin().flatMap(a -> a.token());
+        } catch (ConfigException e) {
+            // The address lookup says what is wrong with the file; without it there is no token to read.
+            return Optional.empty();
+        }
     }
 
     /** Where the running sluice's admin API is, or why it cannot be told. */
@@ -99,8 +134,10 @@ final class AdminClient {
         return address;
     }
 
+    /** With {@code X-Sluice-Admin}, without which the admin refuses a state-changing request (see AdminGuard). */
     Answer post(String pathAndQuery) throws IOException, InterruptedException {
-        return send(HttpRequest.newBuilder(uri(pathAndQuery)).POST(HttpRequest.BodyPublishers.noBody()));
+        return send(HttpRequest.newBuilder(uri(pathAndQuery)).header(AdminGuard.CSRF_HEADER, "1")
+                .POST(HttpRequest.BodyPublishers.noBody()));
     }
 
     Answer get(String pathAndQuery) throws IOException, InterruptedException {
@@ -112,6 +149,7 @@ final class AdminClient {
     }
 
     private Answer send(HttpRequest.Builder request) throws IOException, InterruptedException {
+        token.ifPresent(t -> request.header("Authorization", t.authorization()));
         HttpResponse<String> response = http.send(request.timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
         return new Answer(response.statusCode(), response.body());
     }

@@ -94,7 +94,7 @@ public final class Instance implements AutoCloseable {
             instance = new Instance(gateway, accessLog, startup);
             instance.control.started(startup.text(), startup.source(), startup.restoredFrom());
             if (config.admin().isPresent()) {
-                instance.admin = AdminServer.start(config.admin().get().address(), instance.observed(),
+                instance.admin = AdminServer.start(config.admin().get(), instance.observed(),
                         new ControlApi(instance.control, instance::drain));
             }
             instance.store.writeInstance(ProcessHandle.current().pid(),

@@ -355,8 +355,13 @@ public final class Sluice implements Callable<Integer> {
                 + "where it records its admin address")
         Path stateDir;
 
-        @Option(names = {"-c", "--config"}, description = "the running sluice's config file (finds its state directory)")
+        @Option(names = {"-c", "--config"}, description = "the running sluice's config file (finds its state directory, "
+                + "and its admin.token or admin.token_file)")
         Path config;
+
+        @Option(names = "--token-file", paramLabel = "FILE", description = "a file holding the admin API's token "
+                + "(default: the admin.token or admin.token_file of -c FILE)")
+        Path tokenFile;
 
         interface AdminCall {
             AdminClient.Answer on(AdminClient client) throws IOException, InterruptedException;
@@ -374,11 +379,24 @@ public final class Sluice implements Callable<Integer> {
                 }
             }
             try {
-                return Optional.of(call.on(client));
+                client = client.withToken(AdminClient.token(tokenFile, config));
+            } catch (IOException e) {
+                System.err.println("sluice: cannot read the admin token: " + e.getMessage());
+                return Optional.empty();
+            }
+            AdminClient.Answer answer;
+            try {
+                answer = call.on(client);
             } catch (ConnectException e) {
                 System.err.println("sluice: nothing answers at " + client.address() + " (is sluice running?)");
                 return Optional.empty();
             }
+            if (answer.status() == 401) {
+                System.err.println("sluice: the admin API at " + client.address() + " wants its token: pass -c FILE "
+                        + "(the config whose admin.token_file holds it) or --token-file FILE");
+                return Optional.empty();
+            }
+            return Optional.of(answer);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.sluice.admin;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sluice.config.AdminConfig;
 import dev.sluice.config.HostPort;
 import dev.sluice.failure.IoErrors;
 import io.netty.bootstrap.ServerBootstrap;
@@ -92,7 +93,15 @@ public final class AdminServer implements AutoCloseable {
         this.channel = channel;
     }
 
+    /** Loopback without a token (tests, the demo). */
     public static AdminServer start(HostPort address, Observed observed, Endpoints endpoints) throws InterruptedException {
+        return start(new AdminConfig(address), observed, endpoints);
+    }
+
+    /** On {@code config.address()}, each request checked by the {@link AdminGuard} of {@code config}. */
+    public static AdminServer start(AdminConfig config, Observed observed, Endpoints endpoints) throws InterruptedException {
+        HostPort address = config.address();
+        AdminGuard guard = AdminGuard.of(config);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-admin", true),
                 NioIoHandler.newFactory());
         try {
@@ -103,7 +112,7 @@ public final class AdminServer implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(MAX_BODY),
-                                    new Handler(observed, endpoints));
+                                    new Handler(guard, observed, endpoints));
                         }
                     })
                     .bind(address.toSocketAddress()).sync().channel();
@@ -126,10 +135,12 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final AdminGuard guard;
         private final Observed observed;
         private final Endpoints endpoints;
 
-        Handler(Observed observed, Endpoints endpoints) {
+        Handler(AdminGuard guard, Observed observed, Endpoints endpoints) {
+            this.guard = guard;
             this.observed = observed;
             this.endpoints = endpoints;
         }
@@ -139,13 +150,19 @@ public final class AdminServer implements AutoCloseable {
             boolean keepAlive = HttpUtil.isKeepAlive(request);
             HttpMethod method = request.method();
             QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+            if (guard.check(method, uri.path(), request.headers()) instanceof AdminGuard.Verdict.Refused refused) {
+                LOG.warn("admin: refused {} {} from {}: {}", method, uri.path(), ctx.channel().remoteAddress(),
+                        refused.status());
+                write(ctx, AdminResponse.text(refused.status(), refused.body()), refused.challenge(), keepAlive);
+                return;
+            }
             String body = request.content().toString(StandardCharsets.UTF_8);
             Map<String, String> query = new java.util.HashMap<>();
             uri.parameters().forEach((k, v) -> query.put(k, v.isEmpty() ? "" : v.get(0)));
             // Off the admin event loop: reloads and rollbacks validate files and may take a while.
             CompletableFuture.supplyAsync(() -> route(method, uri.path(), query, body))
                     .exceptionally(e -> AdminResponse.text(500, "admin error: " + e.getMessage() + "\n"))
-                    .thenAccept(answer -> ctx.executor().execute(() -> write(ctx, answer, keepAlive)));
+                    .thenAccept(answer -> ctx.executor().execute(() -> write(ctx, answer, Optional.empty(), keepAlive)));
         }
 
         private AdminResponse route(HttpMethod method, String path, Map<String, String> query, String body) {
@@ -161,12 +178,14 @@ public final class AdminServer implements AutoCloseable {
             };
         }
 
-        private static void write(ChannelHandlerContext ctx, AdminResponse answer, boolean keepAlive) {
+        private static void write(ChannelHandlerContext ctx, AdminResponse answer, Optional<String> challenge,
+                                  boolean keepAlive) {
             ByteBuf content = Unpooled.copiedBuffer(answer.body(), StandardCharsets.UTF_8);
             FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                     HttpResponseStatus.valueOf(answer.status()), content);
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, answer.contentType())
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+            challenge.ifPresent(c -> response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, c));
             HttpUtil.setKeepAlive(response, keepAlive);
             var f = ctx.writeAndFlush(response);
             if (!keepAlive) {

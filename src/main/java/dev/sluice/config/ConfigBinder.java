@@ -14,7 +14,7 @@ final class ConfigBinder {
             "access_log", "drain", "redis");
     private static final List<String> DRAIN_KEYS = List.of("delay", "timeout");
     private static final List<String> SERVER_KEYS = List.of("event_loop_threads");
-    private static final List<String> ADMIN_KEYS = List.of("address");
+    private static final List<String> ADMIN_KEYS = List.of("address", "token", "token_file");
     private static final List<String> ACCESS_LOG_KEYS = List.of("enabled", "path", "redact_query");
 
     /** {@code 0s}, {@code 0ms}...: "no delay", which only {@code drain.delay} accepts. */
@@ -104,15 +104,69 @@ final class ConfigBinder {
         return values.map(node, "admin").flatMap(map -> {
             Fields f = Fields.of(map, "admin", ADMIN_KEYS, values.problems());
             Optional<YamlNode> addressNode = f.required("address");
+            Optional<AdminToken> token = adminToken(f);
             return addressNode.flatMap(n -> values.address(n, f.path("address"), 0)).map(address -> {
                 listeners.addressAt(address).ifPresentOrElse(listenerAt -> values.invalid(addressNode.get(), f.path("address"),
                         "'" + address + "' is already the address of the listener defined at " + listenerAt),
                         () -> listeners.clashingWith(address).ifPresent(other -> values.invalid(addressNode.get(),
                                 f.path("address"), "'" + address + "' clashes with listener address '" + other
                                         + "' (defined at " + listeners.at(other) + "): both cannot be bound")));
-                return new AdminConfig(address);
+                // Reads /status and the config's text, and reloads, rolls back and drains: from
+                // anywhere but this host only with a token, checked here so `check` says it too.
+                if (!AdminConfig.isLoopback(address) && token.isEmpty() && !f.optional("token").isPresent()
+                        && !f.optional("token_file").isPresent()) {
+                    values.invalid(addressNode.get(), f.path("address"), "'" + address + "' is not a loopback address, "
+                            + "so the admin API needs a token: add admin.token_file (a file holding it, e.g. made with "
+                            + "`openssl rand -hex 32`), or bind 127.0.0.1");
+                }
+                return new AdminConfig(address, token);
             });
         });
+    }
+
+    /**
+     * {@code token} (in the file) or {@code token_file} (an absolute path to a file holding it, so
+     * the config can be shared, versioned and shown by {@code GET /config} without the secret).
+     * The file is read here, at load: {@code check} finds a missing or malformed one, and a
+     * reload or rollback reads it again.
+     */
+    private Optional<AdminToken> adminToken(Fields f) {
+        Optional<YamlNode> inline = f.optional("token");
+        Optional<YamlNode> file = f.optional("token_file");
+        if (inline.isPresent() && file.isPresent()) {
+            values.invalid(file.get(), f.path("token_file"), "give either 'token' or 'token_file', not both");
+            return Optional.empty();
+        }
+        if (inline.isPresent()) {
+            return values.parsed(inline.get(), f.path("token"), "a token", AdminToken::parse);
+        }
+        return file.flatMap(n -> values.text(n, f.path("token_file"), "a file path").flatMap(name -> {
+            java.nio.file.Path path = java.nio.file.Path.of(name);
+            if (!path.isAbsolute()) {
+                // A rollback loads a stored copy of the config from the state directory: a relative
+                // path would be read from there.
+                values.invalid(n, f.path("token_file"), "'" + name + "' must be an absolute path");
+                return Optional.empty();
+            }
+            String text;
+            try {
+                text = java.nio.file.Files.readString(path).strip();
+            } catch (java.nio.file.NoSuchFileException e) {
+                values.invalid(n, f.path("token_file"), "cannot read '" + name + "': file not found");
+                return Optional.empty();
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                values.invalid(n, f.path("token_file"), "cannot read '" + name + "': " + e.getMessage());
+                return Optional.empty();
+            }
+            return switch (AdminToken.parse(text)) {
+                case Parsed.Ok<AdminToken> ok -> Optional.of(ok.value());
+                case Parsed.Invalid<AdminToken> invalid -> {
+                    values.invalid(n, f.path("token_file"), "the file '" + name + "' does not hold a usable token: "
+                            + invalid.reason());
+                    yield Optional.empty();
+                }
+            };
+        }));
     }
 
     /** Query parameter names: non-empty, without the characters that delimit them in a query. */

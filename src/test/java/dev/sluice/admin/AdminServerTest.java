@@ -114,13 +114,13 @@ class AdminServerTest {
 
     @Test
     void otherPathsGoToTheControlEndpointsAndUnknownOnesAre404() throws Exception {
-        HttpResponse<String> reload = http.send(HttpRequest.newBuilder(uri("/reload"))
+        HttpResponse<String> reload = http.send(HttpRequest.newBuilder(uri("/reload")).header("X-Sluice-Admin", "1")
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
 
         assertThat(reload.statusCode()).isEqualTo(200);
         assertThat(reload.body()).isEqualTo("reloaded POST\n");
         assertThat(get("/nothing").statusCode()).isEqualTo(404);
-        assertThat(http.send(HttpRequest.newBuilder(uri("/status")).DELETE().build(),
+        assertThat(http.send(HttpRequest.newBuilder(uri("/status")).header("X-Sluice-Admin", "1").DELETE().build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(405);
     }
 

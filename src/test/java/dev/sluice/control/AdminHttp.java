@@ -11,7 +11,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 
-/** The admin API as an operator's script uses it: plain HTTP, JSON answers. */
+/**
+ * The admin API as an operator's script uses it: plain HTTP, JSON answers; a POST carries the
+ * {@code X-Sluice-Admin} field that the admin requires of state-changing requests, as bin/sluice does.
+ */
 final class AdminHttp {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -40,7 +43,8 @@ final class AdminHttp {
     }
 
     Answer post(String path, String body) {
-        return send(HttpRequest.newBuilder(URI.create(base + path)).POST(HttpRequest.BodyPublishers.ofString(body)));
+        return send(HttpRequest.newBuilder(URI.create(base + path)).header("X-Sluice-Admin", "1")
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
     }
 
     /** 200 or 503 while the admin API answers; -1 once nothing listens. */
