@@ -49,11 +49,12 @@ public final class BaselineLimit implements Limit {
     /** 1.1: a backend answering 10% slower than without load is queueing; one answering at 1.5× (Gradient2's
      * tolerance) already has half its capacity waiting in it, which is what this limit is there to stop. */
     static final double TOLERANCE = 1.1;
-    /** 2 ms on top of the tolerance: a fast backend's latency (a fraction of a millisecond) doubles with the
-     * scheduling noise of a busy machine, the proxy's own event loop and a GC pause, none of which is the
-     * backend queueing; a limit that took them for it would throttle a healthy backend at full speed. A few
-     * milliseconds of queueing is not the outage this limit prevents. */
-    static final long SLACK_NANOS = 2_000_000L;
+    /** 10 ms on top of the tolerance: the samples are the proxy's own times, so a fast backend's latency (a
+     * fraction of a millisecond) grows with the proxy's event loop, a busy machine's scheduling and GC
+     * pauses, none of which is the backend queueing. With 2 ms, a fast nginx behind 50-100 wrk connections
+     * on a loaded 2-core machine was taken to a limit of 3-6 and 500-1,400 req/s. 10 ms of queueing is not
+     * the outage this limit prevents. */
+    static final long SLACK_NANOS = 10_000_000L;
     /** One window at most halves the limit or doubles it: one stray window (a GC pause) cannot empty it. */
     static final double MIN_GRADIENT = 0.5;
     static final double MAX_GRADIENT = 2.0;
@@ -166,11 +167,11 @@ public final class BaselineLimit implements Limit {
     }
 
     /**
-     * One event loop's window of samples ended at {@code now}: their mean latency, and the most
-     * requests that were in flight as one ended. Moves the limit by the gradient, or starts a probe
+     * One event loop's window of samples ended at {@code now}: their mean latency, the most
+     * requests that were in flight as one ended, and whether any request waited in the queue. Moves the limit by the gradient, or starts a probe
      * when one is due.
      */
-    public synchronized void windowEnded(long now, long meanRtt, int maxInFlight) {
+    public synchronized void windowEnded(long now, long meanRtt, int maxInFlight, boolean waited) {
         if (probing) {
             return;
         }
@@ -186,6 +187,11 @@ public final class BaselineLimit implements Limit {
         // Latency under the target says the backend could take more only when the limit was in use:
         // a limit far above what the traffic needs would otherwise grow without anything to show for it.
         if (gradient >= 1 && maxInFlight < limit / 2) {
+            return;
+        }
+        // And latency over the target lowers the limit only when requests waited for it: a limit no
+        // request waited for holds nothing back, and what slows the requests is not their number.
+        if (gradient < 1 && !waited) {
             return;
         }
         double before = limit;

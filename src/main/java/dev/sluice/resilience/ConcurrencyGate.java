@@ -127,7 +127,7 @@ public final class ConcurrencyGate {
                     adaptive.onSample(admittedNanos, now - admittedNanos, before, false);
                 }
             } else if (adaptive.tellsOfTheLimit(admittedNanos)) {
-                windows.get().add(now - admittedNanos, before, adaptive, now);
+                windows.get().add(now - admittedNanos, before, !queue.isEmpty(), adaptive, now);
             }
         }
         handOver();
@@ -233,19 +233,22 @@ public final class ConcurrencyGate {
         private long sum;
         private int count;
         private int maxInFlight;
+        private boolean waited;
 
-        void add(long nanos, int inFlight, BaselineLimit limit, long now) {
+        void add(long nanos, int inFlight, boolean queueing, BaselineLimit limit, long now) {
             if (count == 0) {
                 start = now;
             }
             sum += nanos;
             count++;
             maxInFlight = Math.max(maxInFlight, inFlight);
+            waited |= queueing;
             if (count >= WINDOW_SAMPLES && now - start >= WINDOW_NANOS) {
-                limit.windowEnded(now, sum / count, maxInFlight);
+                limit.windowEnded(now, sum / count, maxInFlight, waited);
                 count = 0;
                 sum = 0;
                 maxInFlight = 0;
+                waited = false;
             }
         }
     }

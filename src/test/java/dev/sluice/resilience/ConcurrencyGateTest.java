@@ -124,11 +124,14 @@ class ConcurrencyGateTest {
         }
         int risen = gate.limit();
         assertThat(risen).isGreaterThan(initial);
-        // The same load now takes 20x as long: the backend is queueing, so the limit comes down.
+        // The same load now takes 20x as long, and requests wait for a slot: the backend is queueing,
+        // so the limit comes down.
+        gate.enqueue(() -> { }, now);
         for (int i = 0; i < 4_000; i++) {
             while (gate.tryEnter()) {
                 // as above
             }
+            gate.enqueue(() -> { }, now);
             now += MS;
             gate.exit(now - 200 * MS, now, false);
         }
