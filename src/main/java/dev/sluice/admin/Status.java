@@ -115,7 +115,16 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
     private static Map<String, Object> route(Route r) {
         Map<String, Object> route = new LinkedHashMap<>();
         route.put("name", r.name());
-        route.put("cluster", r.cluster());
+        if (r.forwards()) {
+            route.put("cluster", r.cluster());
+        } else {
+            // A route that answers itself has no cluster: say what it answers with.
+            route.put("cluster", null);
+            route.put("answers", switch (r.answer()) {
+                case dev.sluice.config.LocalAnswerConfig.Redirect redirect -> "redirect " + redirect.status();
+                case dev.sluice.config.LocalAnswerConfig.Respond respond -> "respond " + respond.status();
+            });
+        }
         List<Map<String, Object>> rules = new ArrayList<>();
         for (RateLimiter rule : r.rateLimits().rules()) {
             Map<String, Object> limit = new LinkedHashMap<>();
