@@ -56,7 +56,7 @@ public final class Route {
         this.hostSuffix = host != null && host.startsWith("*.") ? host.substring(1) : null;
         this.pathPrefix = m.pathPrefix().orElse(null);
         this.exactPath = m.path().orElse(null);
-        this.methods = m.methods().stream().map(HttpMethod::valueOf).toList();
+        this.methods = withHeadForGet(m.methods().stream().map(HttpMethod::valueOf).toList());
         this.headers = m.headers().entrySet().toArray(new Map.Entry[0]);
         this.timeoutNanos = config.timeout().toNanos();
         this.retryPolicy = new RetryPolicy(config.retry(), null);
@@ -115,6 +115,20 @@ public final class Route {
     /** The largest request body accepted in bytes, or -1 for any. */
     public long maxBody() {
         return maxBody;
+    }
+
+    /**
+     * A route that takes GET takes HEAD too: a HEAD is a GET without the body (RFC 9110 §9.3.2),
+     * which a GET-only route's clients (link checkers, monitors, curl -I) expect to work, as
+     * nginx's {@code limit_except GET} allows it.
+     */
+    private static List<HttpMethod> withHeadForGet(List<HttpMethod> methods) {
+        if (!methods.contains(HttpMethod.GET) || methods.contains(HttpMethod.HEAD)) {
+            return methods;
+        }
+        List<HttpMethod> with = new java.util.ArrayList<>(methods);
+        with.add(with.indexOf(HttpMethod.GET) + 1, HttpMethod.HEAD);
+        return List.copyOf(with);
     }
 
     /** The methods the route accepts (empty: any), for a 405's {@code Allow}. */

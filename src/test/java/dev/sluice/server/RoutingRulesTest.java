@@ -134,15 +134,17 @@ class RoutingRulesTest {
         try (RawHttpClient c = client()) {
             RawResponse r = c.send("DELETE /items/3 HTTP/1.1\r\nHost: t\r\n\r\n").readResponse(T);
             assertThat(r.status()).isEqualTo(405);
-            assertThat(r.header("allow")).isEqualTo("POST, PUT, GET");
+            assertThat(r.header("allow")).as("GET brings HEAD").isEqualTo("POST, PUT, GET, HEAD");
             assertThat(r.header("x-sluice-error")).isEqualTo("method_not_allowed");
             assertThat(r.bodyString()).startsWith("method_not_allowed: ");
             assertThat(r.connectionClose()).isFalse();
             assertThat(get(c, "/items/3").status()).isEqualTo(200);
+            assertThat(c.send("HEAD /items/3 HTTP/1.1\r\nHost: t\r\n\r\n").readResponse(T, "HEAD").status())
+                    .as("a GET route takes HEAD").isEqualTo(200);
             // A path no route takes, by any method, is still 404.
             assertThat(get(c, "/nowhere").status()).isEqualTo(404);
         }
-        assertThat(backend.requests()).extracting(RecordedRequest::method).containsExactly("GET");
+        assertThat(backend.requests()).extracting(RecordedRequest::method).containsExactly("GET", "HEAD");
     }
 
     @Test
