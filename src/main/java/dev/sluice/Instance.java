@@ -42,9 +42,15 @@ public final class Instance implements AutoCloseable {
      * @param text the exact config text (stored as a version; rollbacks restore it)
      * @param source what it came from, for the version history
      * @param restoredFrom the stored version it restores (a start from the last known good)
+     * @param autoRollback {@code run --auto-rollback}: on whatever {@code versions.auto_rollback} says
      */
     public record Startup(String text, String source, Optional<Path> configFile, ConfigStore store,
-                          Duration bakePeriod, Optional<Integer> restoredFrom) {
+                          Duration bakePeriod, Optional<Integer> restoredFrom, boolean autoRollback) {
+        public Startup(String text, String source, Optional<Path> configFile, ConfigStore store,
+                       Duration bakePeriod, Optional<Integer> restoredFrom) {
+            this(text, source, configFile, store, bakePeriod, restoredFrom, false);
+        }
+
         /** An embedded or test config: history in memory, the default bake period. */
         public static Startup inMemory(String text, String source) {
             return new Startup(text, source, Optional.empty(), ConfigStore.inMemory(), DEFAULT_BAKE_PERIOD,
@@ -81,7 +87,7 @@ public final class Instance implements AutoCloseable {
                 .name("sluice-control").unstarted(r));
         this.drain = new Drain(gateway, System::nanoTime);
         this.control = new ControlPlane(gateway, store, startup.configFile(), startup.bakePeriod(),
-                TrafficCounters.of(gateway.metrics()), timer, Clock.systemUTC(), drain::started);
+                TrafficCounters.of(gateway.metrics()), timer, Clock.systemUTC(), drain::started, startup.autoRollback());
     }
 
     /** Starts everything the config describes; on failure nothing is left running. */

@@ -97,6 +97,11 @@ public final class Sluice implements Callable<Integer> {
                 description = "how long a config must serve before it is the last known good (default: 60s)")
         Duration bakePeriod = Instance.DEFAULT_BAKE_PERIOD;
 
+        @Option(names = "--auto-rollback",
+                description = "roll a config version judged bad back to the last known good at once "
+                        + "(as versions.auto_rollback: true; default: off)")
+        boolean autoRollback;
+
         @Option(names = "--fallback-to-last-good",
                 description = "if the config file is invalid, start from the last known good version instead")
         boolean fallbackToLastGood;
@@ -152,7 +157,7 @@ public final class Sluice implements Callable<Integer> {
             }
             printWarnings(checked.warnings());
             return serve(checked.config(), new Instance.Startup(text, source, Optional.of(config), store, bakePeriod,
-                    restoredFrom), List.of());
+                    restoredFrom, autoRollback), List.of());
         }
     }
 

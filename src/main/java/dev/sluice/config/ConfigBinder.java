@@ -11,9 +11,10 @@ import java.util.regex.Pattern;
 /** Binds the whole tree into a {@link SluiceConfig}: the top-level sections and the checks that span them. */
 final class ConfigBinder {
     private static final List<String> KEYS = List.of("server", "listeners", "endpoints", "routes", "clusters", "admin",
-            "access_log", "drain", "redis");
+            "access_log", "drain", "redis", "versions");
     private static final List<String> DRAIN_KEYS = List.of("delay", "timeout");
     private static final List<String> SERVER_KEYS = List.of("event_loop_threads");
+    private static final List<String> VERSIONS_KEYS = List.of("auto_rollback");
     private static final List<String> ADMIN_KEYS = List.of("address", "token", "token_file");
     private static final List<String> ACCESS_LOG_KEYS = List.of("enabled", "path", "redact_query");
 
@@ -63,11 +64,12 @@ final class ConfigBinder {
         if (redisNode.isEmpty()) {
             redis.refuseGlobalScopes(routes.globalScopes());
         }
+        VersionsConfig versions = f.optional("versions").flatMap(this::versions).orElse(VersionsConfig.DEFAULT);
         if (values.problems().count() > 0) {
             return Optional.empty();
         }
         return Optional.of(new SluiceConfig(source, server, listenerConfigs, routeConfigs, clusterConfigs, admin,
-                accessLog, drain, redisConfig));
+                accessLog, drain, redisConfig, versions));
     }
 
     /** {@code drain: { delay, timeout }}. A delay of {@code 0s} is allowed: nothing in front watches /ready. */
@@ -87,6 +89,15 @@ final class ConfigBinder {
                             + " is shorter than the timeout of route '" + r.name() + "' (" + Durations.format(r.timeout())
                             + "); a request still waiting for its response when a drain ends is cut")));
             return new DrainConfig(delay, timeout);
+        });
+    }
+
+    /** {@code versions: { auto_rollback }}; see {@link VersionsConfig#DEFAULT} for why it is off. */
+    private Optional<VersionsConfig> versions(YamlNode node) {
+        return values.map(node, "versions").map(map -> {
+            Fields f = Fields.of(map, "versions", VERSIONS_KEYS, values.problems());
+            return new VersionsConfig(f.optional("auto_rollback").flatMap(n -> values.bool(n, f.path("auto_rollback")))
+                    .orElse(VersionsConfig.DEFAULT.autoRollback()));
         });
     }
 

@@ -11,6 +11,7 @@ import java.util.Optional;
  * @param admin empty when no admin listener is configured
  * @param drain how a graceful shutdown is paced
  * @param redis where {@code scope: global} rate limits keep their buckets; empty without such limits
+ * @param versions what happens to a version judged bad
  */
 public record SluiceConfig(
         String source,
@@ -21,12 +22,20 @@ public record SluiceConfig(
         Optional<AdminConfig> admin,
         AccessLogConfig accessLog,
         DrainConfig drain,
-        Optional<RedisConfig> redis) {
+        Optional<RedisConfig> redis,
+        VersionsConfig versions) {
 
     public SluiceConfig {
         listeners = List.copyOf(listeners);
         routes = List.copyOf(routes);
         clusters = List.copyOf(clusters);
+    }
+
+    /** With the default handling of versions (no automatic rollback). */
+    public SluiceConfig(String source, ServerConfig server, List<ListenerConfig> listeners, List<RouteConfig> routes,
+                        List<ClusterConfig> clusters, Optional<AdminConfig> admin, AccessLogConfig accessLog,
+                        DrainConfig drain, Optional<RedisConfig> redis) {
+        this(source, server, listeners, routes, clusters, admin, accessLog, drain, redis, VersionsConfig.DEFAULT);
     }
 
     /** With the default drain pacing. */

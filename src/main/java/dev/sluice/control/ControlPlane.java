@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * validated whole, the listeners are reconciled (all or nothing), and only then are routes and
  * clusters swapped in with one write. A config that fails any step is refused, and the running
  * one keeps serving. Each applied config becomes a version in the {@link ConfigStore}, and bakes:
- * after the bake period it is judged "good" unless its gateway error ratio rose.
+ * after the bake period it is judged "good" unless its gateway error ratio rose, and a "bad" one is
+ * rolled back to the last known good at once when auto-rollback is on.
  *
  * <p>Runs on the admin and signal threads, never on an event loop; one change at a time.
  */
@@ -61,6 +62,7 @@ public final class ControlPlane {
     private final ScheduledExecutorService timer;
     private final Clock clock;
     private final BooleanSupplier draining;
+    private final boolean autoRollbackForced;
 
     private ConfigVersion current;
     private String currentText;
@@ -70,6 +72,17 @@ public final class ControlPlane {
 
     public ControlPlane(Gateway gateway, ConfigStore store, Optional<Path> configFile, Duration bakePeriod,
                  TrafficCounters counters, ScheduledExecutorService timer, Clock clock, BooleanSupplier draining) {
+        this(gateway, store, configFile, bakePeriod, counters, timer, clock, draining, false);
+    }
+
+    /**
+     * @param autoRollbackForced {@code run --auto-rollback}: a version judged bad is rolled back
+     *     whatever its {@code versions.auto_rollback} says
+     */
+    public ControlPlane(Gateway gateway, ConfigStore store, Optional<Path> configFile, Duration bakePeriod,
+                 TrafficCounters counters, ScheduledExecutorService timer, Clock clock, BooleanSupplier draining,
+                 boolean autoRollbackForced) {
+        this.autoRollbackForced = autoRollbackForced;
         this.gateway = gateway;
         this.store = store;
         this.configFile = configFile;
@@ -195,6 +208,16 @@ public final class ControlPlane {
                 return new Result.Refused(409, "there is no earlier version to roll back to", List.of(), List.of());
             }
         }
+        Result result = restore(target, "rollback to version " + target.number() + " (" + why + ")");
+        if (result instanceof Result.Applied applied && !applied.unchanged() && fileDiffersFromRunning()) {
+            LOG.warn("rolled back to version {}, but {} holds another config, which a reload (SIGHUP, POST /reload) "
+                    + "would apply again: fix the file", target.number(), configFile.get());
+        }
+        return result;
+    }
+
+    /** Applies the stored text of {@code target} again, as a new version restored from it. */
+    private Result restore(ConfigVersion target, String source) {
         Optional<String> text;
         try {
             text = store.text(target.number());
@@ -206,13 +229,7 @@ public final class ControlPlane {
             return new Result.Refused(410, "the text of version " + target.number() + " is no longer kept",
                     List.of(), List.of());
         }
-        Result result = apply(text.get(), store.textLocation(target.number()),
-                "rollback to version " + target.number() + " (" + why + ")", Optional.of(target.number()));
-        if (result instanceof Result.Applied applied && !applied.unchanged() && fileDiffersFromRunning()) {
-            LOG.warn("rolled back to version {}, but {} holds another config, which a reload (SIGHUP, POST /reload) "
-                    + "would apply again: fix the file", target.number(), configFile.get());
-        }
-        return result;
+        return apply(text.get(), store.textLocation(target.number()), source, Optional.of(target.number()));
     }
 
     /** Parse, validate, reconcile listeners, swap; or refuse and change nothing. */
@@ -335,9 +352,42 @@ public final class ControlPlane {
         record(number, judgement.outcome(), requests, localReplies, judgement.note());
         if (judgement.outcome() == Outcome.GOOD) {
             LOG.info("config version {} is now the last known good: {}", number, judgement.note());
+        } else if (autoRollbackForced || gateway.snapshot().config().versions().autoRollback()) {
+            rollBackAutomatically(number, judgement, requests, localReplies);
         } else {
             LOG.warn("config version {} is not marked good: {}; roll back with `sluice rollback` or POST /rollback",
                     number, judgement.note());
+        }
+    }
+
+    /**
+     * A version judged bad, with auto-rollback on: the last known good is applied again at once,
+     * as a new version whose source says who and why; the bad one keeps its outcome, and its note
+     * says where it went. One log line either way.
+     */
+    private void rollBackAutomatically(int number, BakeJudgement judgement, long requests, long localReplies) {
+        Optional<ConfigVersion> good = store.versions().stream()
+                .filter(v -> v.outcome() == Outcome.GOOD && !v.sha256().equals(current.sha256()))
+                .reduce((a, b) -> b);
+        if (good.isEmpty()) {
+            LOG.warn("config version {} was judged bad: {}; auto-rollback found no last known good to restore, so it "
+                    + "keeps serving", number, judgement.note());
+            return;
+        }
+        int target = good.get().number();
+        Result result = restore(good.get(), "auto-rollback to version " + target + " (the last known good): version "
+                + number + " was judged bad: " + judgement.note());
+        switch (result) {
+            case Result.Applied applied -> {
+                record(number, Outcome.BAD, requests, localReplies, judgement.note()
+                        + "; rolled back automatically to version " + target + " (as version " + applied.version().number() + ")");
+                LOG.warn("config version {} was judged bad: {}; auto-rollback: now serving version {}, restored from "
+                        + "version {} (the last known good){}", number, judgement.note(), applied.version().number(),
+                        target, fileDiffersFromRunning() ? "; " + configFile.map(Path::toString).orElse("the config file")
+                                + " still holds the bad config, which a reload would apply again: fix the file" : "");
+            }
+            case Result.Refused refused -> LOG.error("config version {} was judged bad: {}; auto-rollback to version {} "
+                    + "was refused ({}), so it keeps serving", number, judgement.note(), target, refused.reason());
         }
     }
 

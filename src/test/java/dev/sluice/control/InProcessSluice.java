@@ -27,12 +27,17 @@ final class InProcessSluice implements AutoCloseable {
     }
 
     static InProcessSluice start(String yaml, Path dir, Duration bakePeriod) throws Exception {
+        return start(yaml, dir, bakePeriod, false);
+    }
+
+    /** As {@code run --auto-rollback} when {@code autoRollback}. */
+    static InProcessSluice start(String yaml, Path dir, Duration bakePeriod, boolean autoRollback) throws Exception {
         Path file = dir.resolve("sluice.yaml");
         Files.writeString(file, yaml);
         CheckedConfig checked = ConfigLoader.parseWithWarnings(yaml, file.toString());
         ConfigStore store = ConfigStore.open(dir.resolve("state"));
         Instance instance = Instance.start(checked.config(), new Instance.Startup(yaml, "file " + file + " (start)",
-                Optional.of(file), store, bakePeriod, Optional.empty()));
+                Optional.of(file), store, bakePeriod, Optional.empty(), autoRollback));
         return new InProcessSluice(instance, file);
     }
 
