@@ -169,6 +169,7 @@ final class ConfigBinder {
                 values.invalid(n, f.path("token_file"), "cannot read '" + name + "': " + e.getMessage());
                 return Optional.empty();
             }
+            warnIfOthersCanRead(n, path);
             return switch (AdminToken.parse(text)) {
                 case Parsed.Ok<AdminToken> ok -> Optional.of(ok.value());
                 case Parsed.Invalid<AdminToken> invalid -> {
@@ -178,6 +179,20 @@ final class ConfigBinder {
                 }
             };
         }));
+    }
+
+    /** As ssh does for a private key: a token that other users of the host can read is theirs too. */
+    private void warnIfOthersCanRead(YamlNode node, java.nio.file.Path path) {
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions =
+                    java.nio.file.Files.getPosixFilePermissions(path);
+            if (permissions.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                values.problems().warn(node.at(), "admin.token_file: '" + path + "' can be read by every user of "
+                        + "this host; chmod 600 it (or 640 with a group of its own)");
+            }
+        } catch (UnsupportedOperationException | java.io.IOException e) {
+            // Not a POSIX file system, or the file just became unreadable (reported when read): nothing to say.
+        }
     }
 
     /** Query parameter names: non-empty, without the characters that delimit them in a query. */

@@ -1,5 +1,6 @@
 package dev.sluice.control;
 
+import dev.sluice.config.AdminConfig;
 import dev.sluice.config.BakeJudgement;
 import dev.sluice.config.CheckedConfig;
 import dev.sluice.config.ConfigException;
@@ -394,8 +395,12 @@ public final class ControlPlane {
     /** Settings only a restart applies; a reload says so rather than ignoring them silently. */
     private static List<String> restartOnlyChanges(SluiceConfig before, SluiceConfig after) {
         List<String> notes = new ArrayList<>();
-        if (!before.admin().equals(after.admin())) {
+        if (!before.admin().map(AdminConfig::address).equals(after.admin().map(AdminConfig::address))) {
             notes.add("the admin address change takes effect at the next restart");
+        }
+        if (!before.admin().map(AdminConfig::token).equals(after.admin().map(AdminConfig::token))) {
+            notes.add("the admin token change takes effect at the next restart; the running admin API still wants "
+                    + "the token it started with");
         }
         if (!before.server().equals(after.server())) {
             notes.add("the 'server' section change takes effect at the next restart");

@@ -60,6 +60,22 @@ class AdminConfigTest {
     }
 
     @Test
+    void aTokenFileEveryUserCanReadIsWarnedAbout() throws Exception {
+        Path file = dir.resolve("token");
+        Files.writeString(file, TOKEN);
+        String yaml = BASE + "admin: { address: 0.0.0.0:9901, token_file: " + file + " }\n";
+
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        java.util.List<ConfigWarning> open = ConfigLoader.parseWithWarnings(yaml, "x.yaml").warnings();
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        java.util.List<ConfigWarning> closed = ConfigLoader.parseWithWarnings(yaml, "x.yaml").warnings();
+
+        assertThat(open).singleElement().asString().startsWith("x.yaml:9:45: warning: admin.token_file: '" + file
+                + "' can be read by every user of this host; chmod 600 it");
+        assertThat(closed).isEmpty();
+    }
+
+    @Test
     void aTokenFileThatCannotGiveATokenIsAnErrorAtItsPath() throws Exception {
         Path shortOne = dir.resolve("short");
         Files.writeString(shortOne, "secret\n");

@@ -125,6 +125,14 @@ class AdminGuardTest {
             StringWriter denied = new StringWriter();
             assertThat(run(new StringWriter(), denied, "versions", "--admin", at)).isEqualTo(2);
             assertThat(denied.toString()).contains("wants its token").contains("--token-file");
+
+            Path newTokenFile = dir.resolve("admin-token-2");
+            Files.writeString(newTokenFile, TOKEN.replace('0', '2') + "\n");
+            sluice.writeConfig(config(backend, "address: 0.0.0.0:0\ntoken_file: " + newTokenFile));
+            RawResponse reload = send(port, "POST /reload", host, "Authorization: Bearer " + TOKEN, "X-Sluice-Admin: 1");
+            assertThat(reload.bodyString()).as("a changed token is read at the next restart, and says so")
+                    .contains("the admin token change takes effect at the next restart");
+            assertThat(send(port, "GET /status", host, "Authorization: Bearer " + TOKEN).status()).isEqualTo(200);
         }
     }
 
