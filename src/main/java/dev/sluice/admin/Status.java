@@ -174,6 +174,13 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
         concurrency.put("in_flight", gate.inFlight());
         concurrency.put("queued", gate.queued());
         concurrency.put("shed", gate.shed());
+        if (gate.config().mode() == dev.sluice.config.ConcurrencyConfig.Mode.ADAPTIVE) {
+            // What the adaptive limit steers by: the backend's latency without load (null until
+            // first measured), and whether it is measuring it now (the limit held at 3 meanwhile).
+            long baseline = gate.baselineNanos();
+            concurrency.put("baseline_ms", baseline == 0 ? null : Math.round(baseline / 1e4) / 100.0);
+            concurrency.put("probing", gate.probing());
+        }
         cluster.put("concurrency", concurrency);
         if (!c.config().select().isEmpty()) {
             cluster.put("select", c.config().select());
