@@ -1,6 +1,5 @@
 package dev.sluice.exchange;
 
-import dev.sluice.config.LocalAnswerConfig;
 import dev.sluice.config.UpstreamHostConfig;
 import dev.sluice.failure.FailureKind;
 import dev.sluice.failure.ReplyFields;
@@ -9,22 +8,18 @@ import dev.sluice.observe.RequestLog;
 import dev.sluice.resilience.RetryDecision;
 import dev.sluice.resilience.RetryPolicy;
 import dev.sluice.route.Route;
-import dev.sluice.route.RouteTable;
 import dev.sluice.route.Variables;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 import dev.sluice.upstream.UpstreamConnection;
 import dev.sluice.upstream.UpstreamListener;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -65,6 +60,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
     /** The request's client, keys and host as rate limits see them; also the {@code ${client}} of templates. */
     private RequestKeys keys;
     private Route route;
+    private RequestVariables variables;
     /** The route's {@code max_body}, else its listener's, or -1; and how much of the body came so far. */
     private long maxBody;
     private long bodyBytes;
@@ -91,12 +87,6 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
     private long deadlineNanos;
     /** The exchange ended (answered, cut, or its client went away): late events are ignored. */
     private boolean ended;
-
-    public Exchange(ExchangeContext context, Downstream downstream, RequestLog log, HttpRequest request,
-                    ReceivedRequest verbatim, String clientAddress, boolean clientTrusted, TrustedProxies trustedProxies,
-                    boolean bodyless) {
-        this(context, downstream, log, request, verbatim, clientAddress, clientTrusted, trustedProxies, bodyless, -1);
-    }
 
     /**
      * @param verbatim {@code request} itself when it is a {@link ReceivedRequest} forwarded from its bytes, else null
@@ -251,61 +241,20 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
 
     /** A redirect or fixed response, with the route's response header rules applied. */
     private void answerLocally() {
-        HttpResponse head;
-        byte[] body;
-        switch (route.answer()) {
-            case LocalAnswerConfig.Redirect redirect -> {
-                head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(redirect.status()));
-                head.headers().set(HttpHeaderNames.LOCATION, route.redirectLocation(variables()));
-                body = new byte[0];
-            }
-            case LocalAnswerConfig.Respond respond -> {
-                head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(respond.status()));
-                respond.contentType().ifPresent(type -> head.headers().set(HttpHeaderNames.CONTENT_TYPE, type));
-                body = respond.body().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            }
-        }
-        if (head.status().code() != 204 && head.status().code() != 304) {
-            head.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
-        }
-        route.responseHeaders().apply(head.headers(), variables());
+        LocalAnswer answer = LocalAnswer.of(route, variables());
         end(false);
-        log.bodyOut(body.length);
-        downstream.respond(head);
-        downstream.respond(new DefaultLastHttpContent(Unpooled.wrappedBuffer(body)));
+        log.bodyOut(answer.body().length);
+        downstream.respond(answer.head());
+        downstream.respond(new DefaultLastHttpContent(Unpooled.wrappedBuffer(answer.body())));
         downstream.responseComplete();
     }
 
-    /** The request's values for the route's templates (header rules, a redirect's target). */
+    /** The request's values for the route's templates (header rules, a redirect's target), made once asked. */
     Variables variables() {
-        return this::variable;
-    }
-
-    private String variable(String name) {
-        return switch (name) {
-            case "client" -> keys.client();
-            case "request_id" -> log.requestId();
-            case "route" -> route.name();
-            case "host" -> RouteTable.hostOf(log.host());
-            case "path" -> RouteTable.pathOf(request.uri());
-            case "query" -> query();
-            case "uri" -> {
-                String query = query();
-                yield query.isEmpty() ? RouteTable.pathOf(request.uri()) : RouteTable.pathOf(request.uri()) + "?" + query;
-            }
-            default -> throw new IllegalArgumentException("no variable " + name);
-        };
-    }
-
-    /** The query string without its '?', or "" (a fragment, never sent by browsers, left out). */
-    private String query() {
-        String uri = request.uri();
-        int mark = uri.indexOf('?');
-        if (mark < 0) {
-            return "";
+        if (variables == null) {
+            variables = new RequestVariables(request, keys, log, route);
         }
-        int fragment = uri.indexOf('#', mark);
-        return uri.substring(mark + 1, fragment < 0 ? uri.length() : fragment);
+        return variables;
     }
 
     /** The route's response header rules, applied by the respond step to a backend's response. */

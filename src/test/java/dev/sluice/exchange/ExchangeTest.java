@@ -125,7 +125,7 @@ class ExchangeTest {
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path);
         request.headers().set("host", "example.com").set("content-length", "3");
         log.received("id-1", "192.0.2.1", "POST", path, "HTTP/1.1", "example.com");
-        return new Exchange(context, downstream, log, request, null, "192.0.2.1", false, TrustedProxies.NONE, false);
+        return new Exchange(context, downstream, log, request, null, "192.0.2.1", false, TrustedProxies.NONE, false, -1);
     }
 
     @Test
