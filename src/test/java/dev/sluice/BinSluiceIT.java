@@ -2,19 +2,17 @@ package dev.sluice;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.testing.Ports;
 import dev.sluice.testing.Await;
 import dev.sluice.testing.BackendHandlers;
 import dev.sluice.testing.TestBackend;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -67,25 +65,10 @@ class BinSluiceIT {
 
     private Ran sluice(String... args) throws Exception {
         Process p = start(args);
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> Ports.printed(p.getInputStream()));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> Ports.printed(p.getErrorStream()));
         assertThat(p.waitFor(T.toSeconds(), TimeUnit.SECONDS)).as("bin/sluice " + String.join(" ", args)).isTrue();
         return new Ran(p.exitValue(), out.get(), err.get());
-    }
-
-    /** All a child printed on {@code in}, as far as it got: the stream may close under a read when the child exits. */
-    private static String read(InputStream in) {
-        ByteArrayOutputStream got = new ByteArrayOutputStream();
-        byte[] buffer = new byte[8192];
-        try (in) {
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                got.write(buffer, 0, n);
-            }
-        } catch (IOException closedAtExit) {
-            // What was read before it closed is kept.
-        }
-        return got.toString(StandardCharsets.UTF_8);
     }
 
     /** The start-up archives in the checkout's target/, and the marks of good recordings. */
@@ -139,7 +122,7 @@ class BinSluiceIT {
     @Test
     void aRunThatServedAndExitedCleanlyIsRecordedQuietlyAndLaterStartsMapIt() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.status(200))) {
-            int port = freePort();
+            int port = Ports.freeLoopbackPort();
             Path config = config(port, backend.authority());
 
             Ran recorded = serveOneRequestAndStop(port, config);
@@ -168,8 +151,8 @@ class BinSluiceIT {
 
     private Ran serveOneRequestAndStop(int port, Path config) throws Exception {
         Process p = start("run", "-c", config.toString());
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> Ports.printed(p.getInputStream()));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> Ports.printed(p.getErrorStream()));
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + T.toNanos();
         while (true) {
@@ -191,10 +174,4 @@ class BinSluiceIT {
         return new Ran(p.exitValue(), out.get(), err.get());
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
-        }
-    }
 }

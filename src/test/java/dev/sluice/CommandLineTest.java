@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.testing.Ports;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -11,7 +12,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,25 +41,10 @@ class CommandLineTest {
 
     private static Ran sluice(String... args) throws Exception {
         Process p = start(args);
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> Ports.printed(p.getInputStream()));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> Ports.printed(p.getErrorStream()));
         assertThat(p.waitFor(T.toSeconds(), TimeUnit.SECONDS)).as("sluice " + String.join(" ", args) + " ended").isTrue();
         return new Ran(p.exitValue(), out.get(), err.get());
-    }
-
-    /** All a child printed on {@code in}, as far as it got: the stream may close under a read when the child exits. */
-    private static String read(java.io.InputStream in) {
-        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
-        byte[] buffer = new byte[8192];
-        try (in) {
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                got.write(buffer, 0, n);
-            }
-        } catch (IOException closedAtExit) {
-            // What was read before it closed is kept.
-        }
-        return got.toString(StandardCharsets.UTF_8);
     }
 
     @ParameterizedTest
@@ -92,11 +77,11 @@ class CommandLineTest {
 
     @Test
     void theDemoServesOnThePortsGivenAndStopsCleanly() throws Exception {
-        int port = freePort();
-        int adminPort = freePort();
+        int port = Ports.freeLoopbackPort();
+        int adminPort = Ports.freeLoopbackPort();
         Process demo = start("demo", "--port", Integer.toString(port), "--admin-port", Integer.toString(adminPort));
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(demo.getErrorStream()));
-        CompletableFuture.runAsync(() -> read(demo.getInputStream()));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> Ports.printed(demo.getErrorStream()));
+        CompletableFuture.runAsync(() -> Ports.printed(demo.getInputStream()));
         try {
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
             HttpResponse<String> hello = await(http, "http://127.0.0.1:" + port + "/hello");
@@ -119,7 +104,7 @@ class CommandLineTest {
         try (ServerSocket busy = new ServerSocket()) {
             busy.bind(new InetSocketAddress("127.0.0.1", 0));
             Ran ran = sluice("demo", "--port", Integer.toString(busy.getLocalPort()), "--admin-port",
-                    Integer.toString(freePort()));
+                    Integer.toString(Ports.freeLoopbackPort()));
 
             assertThat(ran.exit()).isEqualTo(1);
             assertThat(ran.err()).contains("cannot listen on 127.0.0.1:" + busy.getLocalPort() + ": address already in use")
@@ -142,10 +127,4 @@ class CommandLineTest {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
-        }
-    }
 }

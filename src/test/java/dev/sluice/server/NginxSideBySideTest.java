@@ -2,14 +2,13 @@ package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.testing.Ports;
 import dev.sluice.testing.Await;
 import dev.sluice.testing.BackendHandlers;
 import dev.sluice.testing.RawHttpClient;
 import dev.sluice.testing.RawResponse;
 import dev.sluice.testing.RecordedRequest;
 import dev.sluice.testing.TestBackend;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,19 +35,13 @@ class NginxSideBySideTest {
     @TempDir
     Path dir;
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     @Test
     void aPathRewriteAndHeaderRulesReachTheBackendAsNginxsDo() throws Exception {
         // Never skipped: bin/test installs nginx where it can, and a machine without it fails here saying so.
         assertThat(Path.of("/usr/sbin/nginx")).as("nginx (Debian's package; bin/test installs it when run as root)")
                 .isExecutable();
         try (TestBackend backend = TestBackend.start(BackendHandlers.echo())) {
-            int nginxPort = freePort();
+            int nginxPort = Ports.freeLoopbackPort();
             Files.createDirectories(dir.resolve("logs"));
             Files.writeString(dir.resolve("nginx.conf"), """
                     worker_processes 1; daemon off; pid %1$s/nginx.pid; error_log %1$s/logs/error.log;

@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,7 +40,7 @@ public final class RedisServer implements AutoCloseable {
     /** Starts one on a free port and waits until it answers PING. */
     public static RedisServer start() {
         try {
-            RedisServer redis = new RedisServer(binary(), freePort(), Files.createTempDirectory("sluice-redis"));
+            RedisServer redis = new RedisServer(binary(), Ports.freeLoopbackPort(), Files.createTempDirectory("sluice-redis"));
             redis.startAgain();
             return redis;
         } catch (IOException e) {
@@ -61,12 +60,6 @@ public final class RedisServer implements AutoCloseable {
         return candidates.stream().filter(Files::isExecutable).findFirst().orElseThrow(() -> new AssertionError(
                 "redis-server is not installed (looked in PATH and " + PLACES + "): the global rate limit tests need "
                         + "a real one. bin/test installs it (apt-get install -y redis-server); or install it yourself"));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
     }
 
     public int port() {
