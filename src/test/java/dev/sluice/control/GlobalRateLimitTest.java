@@ -43,10 +43,9 @@ class GlobalRateLimitTest {
     @TempDir
     Path dir;
 
-    private ChildSluice start(String name, CountingBackend backend, RedisServer redis, String redisExtra)
-            throws Exception {
-        Path file = dir.resolve(name + ".yaml");
-        Files.writeString(file, """
+    /** One global rule on the route, shared through {@code redis}; {@code redisExtra}: more lines of the redis block. */
+    private static String config(CountingBackend backend, RedisServer redis, String redisExtra) {
+        return """
                 listeners:
                   - address: 127.0.0.1:0
                 routes:
@@ -61,11 +60,18 @@ class GlobalRateLimitTest {
                 redis:
                   address: %s
                 %s
+                """.formatted(RATE, BURST, backend.address(), redis.address(), redisExtra);
+    }
+
+    private ChildSluice start(String name, CountingBackend backend, RedisServer redis, String redisExtra)
+            throws Exception {
+        Path file = dir.resolve(name + ".yaml");
+        Files.writeString(file, config(backend, redis, redisExtra) + """
                 admin:
                   address: 127.0.0.1:0
                 access_log: off
                 drain: { delay: 0s, timeout: 2s }
-                """.formatted(RATE, BURST, backend.address(), redis.address(), redisExtra));
+                """);
         return ChildSluice.start(dir, "run", "-c", file.toString(), "--state-dir", dir.resolve(name).toString());
     }
 
@@ -237,23 +243,7 @@ class GlobalRateLimitTest {
     void aRedisThatAnswersNothingCostsOneRequestItsTimeoutOnceThenEachIsDecidedAtOnce() throws Exception {
         try (RedisServer redis = RedisServer.start();
              CountingBackend backend = new CountingBackend("app");
-             TestGateway gateway = TestGateway.fromYaml("""
-                     listeners:
-                       - address: 127.0.0.1:0
-                     routes:
-                       - name: lease
-                         match: { path_prefix: / }
-                         cluster: app
-                         rate_limits:
-                           - { key: route, rate: %d/s, burst: %d, scope: global }
-                     clusters:
-                       - name: app
-                         endpoints: [%s]
-                     redis:
-                       address: %s
-                       timeout: 1s
-                       replicas: 2
-                     """.formatted(RATE, BURST, backend.address(), redis.address()))) {
+             TestGateway gateway = TestGateway.fromYaml(config(backend, redis, "  timeout: 1s\n  replicas: 2"))) {
             RedisBuckets buckets = gateway.gateway().redis().orElseThrow();
             assertThat(buckets.shared()).isTrue();
             assertThat(buckets.replicas()).isEqualTo(new GlobalBuckets.Replicas(2, "config"));
