@@ -51,24 +51,28 @@ class PackageBoundariesTest {
                     "retry policy, budgets, concurrency gates and rate limits are decisions computed from "
                             + "config records and failure kinds; they never see a client's or an endpoint's "
                             + "connection (global rate limits reach Redis through a client of their own)"),
-            rule("route", "config-records resilience",
-                    "the route table is built from config records; a route carries its retry policy"),
+            rule("access", "config-records failure",
+                    "who may use a route (addresses, CORS, basic auth), compiled from config records; it reads "
+                            + "requests but never a connection, and answers with the fields a reply carries"),
+            rule("route", "config-records resilience access",
+                    "the route table is built from config records; a route carries its retry policy and its "
+                            + "access rules"),
             rule("upstream", "config-records http failure resilience observe",
                     "clusters, endpoints, pools and health checks serve any client of a backend: never the "
                             + "server or the exchange that uses them"),
-            rule("exchange", "config-records http failure observe resilience route upstream",
+            rule("exchange", "config-records http failure observe resilience access route upstream",
                     "one request through route, admit, pick, acquire, send, respond: never the server, whose "
                             + "HTTP/1.1 connection drives it through Downstream, so an HTTP/2 stream can too"),
-            rule("server", "config-records http failure observe resilience route upstream exchange",
+            rule("server", "config-records http failure observe resilience access route upstream exchange",
                     "listeners, client connections and the gateway (the data plane): never the admin API or "
                             + "the control plane, which act on it from outside"),
-            rule("admin", "config http failure observe resilience route upstream exchange server",
+            rule("admin", "config http failure observe resilience access route upstream exchange server",
                     "the admin API reads the data plane for /status and /metrics; the control endpoints plug "
                             + "in from control, so admin never uses control"),
             rule("control", "config admin observe server",
                     "the control plane changes the running gateway's config (server), keeps versions (config) "
                             + "and puts its endpoints on the admin API"),
-            rule(ROOT, "config http failure observe resilience route upstream exchange server admin control",
+            rule(ROOT, "config http failure observe resilience access route upstream exchange server admin control",
                     "the command line and the wiring of one process; no other package uses it"));
 
     /** Package names as written in the sources: {@code dev.sluice.x}, or {@code dev.sluice.Class} for the root. */

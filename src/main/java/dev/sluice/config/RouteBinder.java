@@ -11,7 +11,8 @@ import java.util.Set;
 final class RouteBinder {
     private static final String PATH = "routes";
     private static final List<String> KEYS = List.of("name", "match", "cluster", "redirect", "respond", "timeout",
-            "retry", "rate_limits", "strip_prefix", "rewrite", "host", "request_headers", "response_headers", "max_body");
+            "retry", "rate_limits", "strip_prefix", "rewrite", "host", "request_headers", "response_headers", "max_body",
+            "allow_ips", "deny_ips", "basic_auth", "cors");
     /** What a route does to a request it forwards: meaningless on a route that answers by itself. */
     private static final List<String> FORWARDING_KEYS = List.of("timeout", "retry", "rate_limits", "strip_prefix",
             "rewrite", "host", "request_headers");
@@ -22,6 +23,7 @@ final class RouteBinder {
     private final MatchBinder matches;
     private final RateLimitBinder rateLimits;
     private final RouteRulesBinder rules;
+    private final AccessBinder access;
     private final FirstSeen<String> names = new FirstSeen<>();
 
     RouteBinder(Values values) {
@@ -29,6 +31,7 @@ final class RouteBinder {
         this.matches = new MatchBinder(values);
         this.rateLimits = new RateLimitBinder(values);
         this.rules = new RouteRulesBinder(values);
+        this.access = new AccessBinder(values);
     }
 
     /** Where the routes bound so far wrote {@code scope: global}. */
@@ -127,11 +130,12 @@ final class RouteBinder {
                 .map(n -> rules.headers(n, f.path("response_headers"))).orElse(HeaderRulesConfig.NONE);
         OptionalLong maxBody = f.optional("max_body").flatMap(n -> size(n, f.path("max_body")))
                 .map(OptionalLong::of).orElse(OptionalLong.empty());
+        AccessConfig accessConfig = access.bind(f);
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new RouteConfig(name, match.get(), cluster.orElse(""), timeout, retry, limits, rewrite, host,
-                requestHeaders, responseHeaders, answer, maxBody));
+                requestHeaders, responseHeaders, answer, maxBody, accessConfig));
     }
 
     private Optional<Integer> size(YamlNode node, String path) {

@@ -22,14 +22,23 @@ import java.util.OptionalLong;
  * @param responseHeaders edits of the response's fields (a backend's, or the route's own answer)
  * @param answer a redirect or fixed response answered by Sluice, in place of a cluster
  * @param maxBody the largest request body accepted, in bytes (413 beyond); none when empty
+ * @param access who may use the route (addresses, credentials, CORS); {@link AccessConfig#OPEN} by default
  */
 public record RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
                           List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
                           HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
-                          Optional<LocalAnswerConfig> answer, OptionalLong maxBody) {
+                          Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access) {
 
     public RouteConfig {
         rateLimits = List.copyOf(rateLimits);
+    }
+
+    public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
+                       List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
+                       HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
+                       Optional<LocalAnswerConfig> answer, OptionalLong maxBody) {
+        this(name, match, cluster, timeout, retry, rateLimits, rewrite, host, requestHeaders, responseHeaders, answer,
+                maxBody, AccessConfig.OPEN);
     }
 
     public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,

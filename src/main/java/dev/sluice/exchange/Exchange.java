@@ -28,11 +28,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One request through the gateway, whatever protocol the client speaks: route → admit → pick an
- * endpoint → acquire a connection → send → respond, or retry, or answer with a local reply. A
- * route that answers by itself (a redirect, a fixed response) is answered once the request has
- * been read, without admission or a cluster.
- * Each step's answer is a value ({@link Routed}, {@link Admission.Decision}, {@link Pick},
+ * One request through the gateway, whatever protocol the client speaks: route → access → admit →
+ * pick an endpoint → acquire a connection → send → respond, or retry, or answer with a local
+ * reply. A route that answers by itself (a redirect, a fixed response) is answered once the
+ * request has been read, without admission or a cluster; so is a CORS preflight.
+ * Each step's answer is a value ({@link Routed}, {@link AccessCheck.Decision}, {@link Admission.Decision}, {@link Pick},
  * {@link Acquire}, {@link RetryDecision}); this class strings them together and keeps what
  * happens in the request's {@link RequestLog}.
  *
@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * ({@link Downstream#flush()}), and the client's body only while the endpoint can
  * ({@link #acceptsBody()}).
  */
-public final class Exchange implements UpstreamListener, Admission.Resume {
+public final class Exchange implements UpstreamListener, Admission.Resume, AccessCheck.Resume {
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
 
     private final ExchangeContext context;
@@ -66,10 +66,14 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
     private long bodyBytes;
     /** The route answers by itself once the request's end arrives; its body, if any, is read and dropped. */
     private boolean answeringLocally;
+    /** Sluice's own answer to this request (a CORS preflight's), in place of the route's; null for the route's. */
+    private LocalAnswer ownAnswer;
+    /** Fields the access step adds to whatever answers the request (CORS); none by default. */
+    private ReplyFields responseFields = ReplyFields.NONE;
     private Cluster cluster;
     /** Held from admission to the end; given back once, by {@link #end}. */
     private Admission.Ticket ticket;
-    /** Set while the request waits for admission: how it stops waiting if its client leaves. */
+    /** Set while the request waits for its access check or admission: how it stops waiting if its client leaves. */
     private Admission.Withdrawal waiting;
     private long routedNanos;
     private boolean idempotencyKey;
@@ -111,7 +115,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
         this.response = new ResponseReader(this, downstream, log, HttpMethod.HEAD.equals(request.method()));
     }
 
-    /** The route step, the admit step, then the first attempt. */
+    /** The route step, the access step, the admit step, then the first attempt. */
     public void start(long now) {
         keys = new RequestKeys(request, verbatim, clientAddress, clientTrusted, trustedProxies, log);
         if (clientTrusted) {
@@ -148,11 +152,34 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
             downstream.reply(FailureKind.REQUEST_TOO_LARGE, true);
             return;
         }
+        switch (AccessCheck.check(route, request, keys, context.passwordChecks(), this)) {
+            case AccessCheck.Decision.Allowed allowed -> accessAllowed(allowed.responseFields(), now);
+            case AccessCheck.Decision.Refused refused -> {
+                end(true);
+                downstream.reply(refused.kind(), refused.fields(), false);
+            }
+            case AccessCheck.Decision.Answered answered -> {
+                ownAnswer = answered.answer();
+                answerOnceRead();
+            }
+            case AccessCheck.Decision.Pending pending -> waiting = pending.withdrawal();
+        }
+    }
+
+    /** Let in by the access step, after an off-loop check of its credentials. */
+    @Override
+    public void accessAllowed(ReplyFields responseFields) {
+        waiting = null;
+        if (!ended) {
+            accessAllowed(responseFields, context.nanoTime());
+        }
+    }
+
+    /** Let in by the access step: the route answers by itself, or the admit step decides. */
+    private void accessAllowed(ReplyFields responseFields, long now) {
+        this.responseFields = responseFields;
         if (!route.forwards()) {
-            answeringLocally = true;
-            // The answer waits for the request's end (the body read and dropped), so the
-            // connection can stay open; a client expecting 100 Continue gets it.
-            downstream.bodyWanted();
+            answerOnceRead();
             return;
         }
         cluster.retryBudget().deposit();
@@ -161,6 +188,15 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
             case Admission.Decision.Admitted admitted -> admitted(admitted.ticket(), now);
             case Admission.Decision.Queued queued -> waiting = queued.withdrawal();
         }
+    }
+
+    /**
+     * The answer waits for the request's end (the body read and dropped), so the connection can
+     * stay open; a client expecting 100 Continue gets it.
+     */
+    private void answerOnceRead() {
+        answeringLocally = true;
+        downstream.bodyWanted();
     }
 
     @Override
@@ -193,13 +229,13 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
         startAttempt(now);
     }
 
-    /** Refused admission, at once or after a wait that ran out. */
+    /** Refused admission, at once or after a wait that ran out; or refused by an off-loop access check. */
     @Override
     public void refused(FailureKind kind, ReplyFields fields) {
         waiting = null;
         if (!ended) {
             end(true);
-            downstream.reply(kind, fields, false);
+            downstream.reply(kind, fields.with(responseFields), false);
         }
     }
 
@@ -239,9 +275,10 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
         return answeringLocally || sender.acceptsBody();
     }
 
-    /** A redirect or fixed response, with the route's response header rules applied. */
+    /** A redirect or fixed response, with the route's response header rules applied; or Sluice's own answer. */
     private void answerLocally() {
-        LocalAnswer answer = LocalAnswer.of(route, variables());
+        LocalAnswer answer = ownAnswer != null ? ownAnswer : LocalAnswer.of(route, variables());
+        AccessCheck.addTo(answer.head().headers(), responseFields);
         end(false);
         log.bodyOut(answer.body().length);
         downstream.respond(answer.head());
@@ -260,6 +297,11 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
     /** The route's response header rules, applied by the respond step to a backend's response. */
     Route route() {
         return route;
+    }
+
+    /** Fields added to the response by the access step (CORS), after the route's response rules. */
+    ReplyFields responseFields() {
+        return responseFields;
     }
 
     /** The end of a read of the client: what it sent goes out in one write. */
@@ -544,7 +586,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume {
     private void reply(FailureKind kind, boolean close) {
         closeUpstream();
         end(true);
-        downstream.reply(kind, close);
+        downstream.reply(kind, responseFields, close);
     }
 
     private void abort(FailureKind kind) {

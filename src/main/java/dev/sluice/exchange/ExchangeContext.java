@@ -1,5 +1,6 @@
 package dev.sluice.exchange;
 
+import dev.sluice.access.PasswordChecks;
 import dev.sluice.upstream.UpstreamConnector;
 import dev.sluice.upstream.UpstreamPools;
 import io.netty.channel.EventLoop;
@@ -8,7 +9,8 @@ import java.util.function.Supplier;
 
 /**
  * What every exchange served by one event loop shares: the loop, its connection pools, the
- * connector, the clock, the current snapshot and the admission policy. One per event loop, so
+ * connector, the clock, the current snapshot, the admission policy and where passwords are
+ * checked (shared by all loops). One per event loop, so
  * an exchange finds its pools without a lookup; time is read from the injected clock only.
  */
 public final class ExchangeContext {
@@ -18,9 +20,17 @@ public final class ExchangeContext {
     private final LongSupplier nanoClock;
     private final Supplier<Snapshot> snapshots;
     private final Admission admission;
+    private final PasswordChecks passwordChecks;
 
+    /** Without password checks: a route with basic auth refuses new credentials (tests of other steps). */
     public ExchangeContext(EventLoop loop, UpstreamPools pools, UpstreamConnector connector, LongSupplier nanoClock,
                            Supplier<Snapshot> snapshots, Admission admission) {
+        this(loop, pools, connector, nanoClock, snapshots, admission, PasswordChecks.NONE);
+    }
+
+    public ExchangeContext(EventLoop loop, UpstreamPools pools, UpstreamConnector connector, LongSupplier nanoClock,
+                           Supplier<Snapshot> snapshots, Admission admission, PasswordChecks passwordChecks) {
+        this.passwordChecks = passwordChecks;
         this.loop = loop;
         this.pools = pools;
         this.connector = connector;
@@ -52,5 +62,9 @@ public final class ExchangeContext {
 
     Admission admission() {
         return admission;
+    }
+
+    PasswordChecks passwordChecks() {
+        return passwordChecks;
     }
 }

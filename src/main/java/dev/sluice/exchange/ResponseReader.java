@@ -73,7 +73,8 @@ final class ResponseReader {
             return;
         }
         var rules = exchange.route().responseHeaders();
-        if (!rules.isEmpty()) {
+        var added = exchange.responseFields();
+        if (!rules.isEmpty() || added.size() > 0) {
             // The route edits the head: its map is made, so it goes out from the map, not its bytes.
             response.headers();
         }
@@ -92,6 +93,7 @@ final class ResponseReader {
             HeaderPolicy.removeHopByHop(headers);
             HeaderPolicy.appendVia(headers);
             rules.apply(headers, exchange.variables());
+            AccessCheck.addTo(headers, added);
         }
         awaitingFinalAfterInterim = false;
         heldHead = response;

@@ -34,6 +34,10 @@ public enum FailureKind {
     BAD_RESPONSE(502, false, "the endpoint sent a malformed or ambiguous HTTP response"),
     OVERLOADED(503, true, "Sluice shed the request to protect the cluster (concurrency limit or queue timeout)"),
     RATE_LIMITED(429, true, "the client exceeded its request rate"),
+    /** The route's {@code allow_ips} / {@code deny_ips} refuse the client, or its {@code cors} the preflight's origin. */
+    ACCESS_DENIED(403, true, "the route's access rules refuse this client's address, or this origin's preflight"),
+    /** The route's {@code basic_auth} found no credentials or wrong ones; the reply carries {@code WWW-Authenticate}. */
+    UNAUTHENTICATED(401, true, "the route needs a user name and password, and the request had none or wrong ones"),
     APP_STARTING_TIMEOUT(503, true, "the on-demand application did not become ready in time"),
     BAD_REQUEST(400, true, "the request is malformed or ambiguous and was not forwarded"),
     REQUEST_LINE_TOO_LONG(414, true, "the request line is longer than the listener allows"),
@@ -77,7 +81,7 @@ public enum FailureKind {
     public boolean hasRetryAfter() {
         return switch (this) {
             case OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, NO_HEALTHY_ENDPOINT, CONNECT_BACKLOG_FULL -> true;
-            case NO_ROUTE, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE, CONNECT_REFUSED, CONNECT_TIMEOUT, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
+            case NO_ROUTE, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE, ACCESS_DENIED, UNAUTHENTICATED, CONNECT_REFUSED, CONNECT_TIMEOUT, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
                  RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG,
                  HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT -> false;
         };

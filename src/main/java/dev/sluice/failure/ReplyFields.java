@@ -28,6 +28,21 @@ public final class ReplyFields {
         return new ReplyFields(n, v);
     }
 
+    /** These fields and {@code more}'s after them. */
+    public ReplyFields with(ReplyFields more) {
+        if (more.names.length == 0) {
+            return this;
+        }
+        if (names.length == 0) {
+            return more;
+        }
+        AsciiString[] n = Arrays.copyOf(names, names.length + more.names.length);
+        String[] v = Arrays.copyOf(values, values.length + more.values.length);
+        System.arraycopy(more.names, 0, n, names.length, more.names.length);
+        System.arraycopy(more.values, 0, v, values.length, more.values.length);
+        return new ReplyFields(n, v);
+    }
+
     public int size() {
         return names.length;
     }

@@ -1,5 +1,7 @@
 package dev.sluice.route;
 
+import dev.sluice.access.AccessRules;
+import dev.sluice.config.HeaderRulesConfig;
 import dev.sluice.config.LocalAnswerConfig;
 import dev.sluice.config.MatchConfig;
 import dev.sluice.config.RouteConfig;
@@ -37,6 +39,7 @@ public final class Route {
     private final ValueTemplate redirectTo;
     /** -1: no limit. */
     private final long maxBody;
+    private final AccessRules access;
 
     public Route(RouteConfig config) {
         this(config, null, System::nanoTime);
@@ -63,12 +66,34 @@ public final class Route {
         this.rateLimits = RateLimits.of(config.name(), config.rateLimits(),
                 previous == null ? null : previous.rateLimits, nanoClock);
         this.pathRewrite = new PathRewrite(config.rewrite(), pathPrefix);
-        this.requestHeaders = config.requestHeaders().isEmpty() ? HeaderRules.NONE : new HeaderRules(config.requestHeaders());
+        HeaderRulesConfig requestRules = withAuthorizationRemoved(config);
+        this.requestHeaders = requestRules.isEmpty() ? HeaderRules.NONE : new HeaderRules(requestRules);
         this.responseHeaders = config.responseHeaders().isEmpty() ? HeaderRules.NONE
                 : new HeaderRules(config.responseHeaders());
         this.redirectTo = config.answer().orElse(null) instanceof LocalAnswerConfig.Redirect r
                 ? new ValueTemplate(r.to()) : null;
         this.maxBody = config.maxBody().orElse(-1);
+        this.access = AccessRules.of(config.access(), previous == null ? null : previous.access);
+    }
+
+    /**
+     * The route's request header rules, with {@code Authorization} removed first when basic auth
+     * checked it and does not pass it on: the password was for Sluice. A rule of the route that
+     * sets {@code Authorization} (a backend's own token) still applies, after the removal.
+     */
+    private static HeaderRulesConfig withAuthorizationRemoved(RouteConfig config) {
+        HeaderRulesConfig rules = config.requestHeaders();
+        if (config.access().basicAuth().isEmpty() || config.access().basicAuth().get().passAuthorization()) {
+            return rules;
+        }
+        List<String> remove = new java.util.ArrayList<>(rules.remove());
+        remove.addFirst("authorization");
+        return new HeaderRulesConfig(remove, rules.set(), rules.add());
+    }
+
+    /** Who may use the route: checked after routing, before admission ({@code exchange.AccessCheck}). */
+    public AccessRules access() {
+        return access;
     }
 
     /** Whether the route sends its requests to a cluster; otherwise it answers them itself ({@link #answer()}). */
@@ -167,7 +192,8 @@ public final class Route {
      * @param path the request path without query
      */
     boolean matches(HttpMethod method, String host, String path, HttpRequest request) {
-        if (!methods.isEmpty() && !methods.contains(method)) {
+        if (!methods.isEmpty() && !methods.contains(method) && !access.cors().isPreflight(request)) {
+            // A route with CORS takes the preflight of the methods it serves: Sluice answers it.
             return false;
         }
         return matchesExceptMethod(host, path, request);

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.access.PasswordChecks;
 import dev.sluice.failure.IoErrors;
 import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.config.ListenerConfig;
@@ -63,6 +64,9 @@ public final class Gateway implements AutoCloseable {
     private final java.util.function.Supplier<String> requestIds;
     /** The admit step of every exchange: the route's rate limits, then the cluster's concurrency gate. */
     private final Admission admission;
+    /** The threads where basic auth's password hashes are checked, off the event loops; started when first used. */
+    private final EventLoopGroup passwordThreads;
+    private final PasswordChecks passwordChecks;
     private final ChannelGroup serverChannels = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final ListenerSet listeners;
@@ -93,6 +97,9 @@ public final class Gateway implements AutoCloseable {
         this.admission = new RateLimitAdmission(new ConcurrencyAdmission(nanoClock), this::globalBuckets);
         this.transport = Transport.best();
         this.loops = transport.newGroup(config.server().effectiveEventLoopThreads(), "sluice-loop");
+        // A loop group for its lock-free task queue: handing a check over never takes a lock on an event loop.
+        this.passwordThreads = transport.newGroup(PasswordChecks.THREADS, "sluice-password");
+        this.passwordChecks = new PasswordChecks(passwordThreads);
         this.accessLog = accessLog;
         this.clock = clock;
         this.nanoClock = nanoClock;
@@ -229,7 +236,8 @@ public final class Gateway implements AutoCloseable {
         UpstreamPools loopPools = new UpstreamPools(loop, nanoClock);
         pools.put(loop, loopPools);
         deadlines.put(loop, new DeadlineWheel(loop, nanoClock));
-        exchanges.put(loop, new ExchangeContext(loop, loopPools, connector, nanoClock, this::snapshot, admission));
+        exchanges.put(loop, new ExchangeContext(loop, loopPools, connector, nanoClock, this::snapshot, admission,
+                passwordChecks));
     }
 
     /** Sets up a client connection accepted by {@code listener}, on one of the loops {@link #serveOn} knows. */
@@ -478,6 +486,7 @@ public final class Gateway implements AutoCloseable {
             }
         }
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        passwordThreads.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         RedisBuckets r = redis;
         if (r != null) {
             r.close();
