@@ -41,9 +41,13 @@ class PackageBoundariesTest {
                             + "so it knows nothing of routes, clusters or failures"),
             rule("failure", "",
                     "the closed failure taxonomy is the vocabulary every layer speaks, so it depends on none"),
-            rule("config", "http",
+            rule("tls", "",
+                    "reading PEM certificates and keys, and how TLS is terminated (provider, protocols, ciphers, "
+                            + "SNI): used alike by config, which checks a certificate at load, and by the listeners"),
+            rule("config", "http tls",
                     "a config is loaded and validated before anything runs (and by `sluice check`, which runs "
-                            + "nothing): no runtime package; header names are checked with http's token table"),
+                            + "nothing): no runtime package; header names are checked with http's token table, "
+                            + "certificates read with tls"),
             rule("observe", "failure",
                     "what happened, recorded: written by the data plane and read by admin, it knows none of "
                             + "the objects that write it"),
@@ -63,7 +67,7 @@ class PackageBoundariesTest {
             rule("exchange", "config-records http failure observe resilience access route upstream",
                     "one request through route, admit, pick, acquire, send, respond: never the server, whose "
                             + "HTTP/1.1 connection drives it through Downstream, so an HTTP/2 stream can too"),
-            rule("server", "config-records http failure observe resilience access route upstream exchange",
+            rule("server", "config-records http failure observe resilience access route upstream exchange tls",
                     "listeners, client connections and the gateway (the data plane): never the admin API or "
                             + "the control plane, which act on it from outside"),
             rule("admin", "config http failure observe resilience access route upstream exchange server",

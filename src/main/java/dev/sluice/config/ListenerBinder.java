@@ -17,7 +17,7 @@ final class ListenerBinder {
     private static final String PATH = "listeners";
     private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout", "body_timeout",
             "max_request_line", "max_header_size", "max_headers", "trusted_proxies", "max_connections",
-            "idle_timeout_under_pressure", "max_body");
+            "idle_timeout_under_pressure", "max_body", "tls");
     private static final String AUTO = "auto";
     private static final String MAX_CONNECTIONS_VALUES = "auto or a whole number of at least 1";
 
@@ -25,8 +25,11 @@ final class ListenerBinder {
     private final FirstSeen<String> names = new FirstSeen<>();
     private final FirstSeen<HostPort> addresses = new FirstSeen<>();
 
+    private final TlsBinder tls;
+
     ListenerBinder(Values values) {
         this.values = values;
+        this.tls = new TlsBinder(values, values.problems().source());
     }
 
     List<ListenerConfig> bind(YamlNode node) {
@@ -132,6 +135,7 @@ final class ListenerBinder {
         Duration underPressure = idleTimeoutUnderPressure(f, idleTimeout);
         OptionalLong maxBody = f.optional("max_body").flatMap(n -> size(n, f.path("max_body")))
                 .map(OptionalLong::of).orElse(OptionalLong.empty());
+        Optional<TlsConfig> tlsConfig = f.optional("tls").flatMap(n -> tls.bind(n, f.path("tls")));
 
         boolean duplicateAddress = address.isPresent() && !isFirstUse(address.get(), addressNode.get());
         String effectiveName = name.or(() -> address.map(HostPort::toString)).orElse("");
@@ -145,7 +149,7 @@ final class ListenerBinder {
         }
         return Optional.of(new ListenerConfig(effectiveName, address.get(), idleTimeout, headerTimeout,
                 maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, underPressure,
-                maxBody));
+                maxBody, tlsConfig));
     }
 
     /** {@code auto} (the default: a share of the open-files limit, see ListenerConfig) or a whole number ≥ 1. */

@@ -2,6 +2,7 @@ package dev.sluice.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 
@@ -24,6 +25,7 @@ import java.util.OptionalLong;
  *     and 95% of {@code maxConnections} it falls from {@code idleTimeout} to this
  * @param maxBody the largest request body accepted, in bytes (413 beyond), for routes without
  *     their own {@code max_body}; none when empty
+ * @param tls the listener's certificates when it speaks HTTPS; empty for cleartext HTTP
  */
 public record ListenerConfig(
         String name,
@@ -37,7 +39,8 @@ public record ListenerConfig(
         Duration bodyTimeout,
         OptionalInt maxConnections,
         Duration idleTimeoutUnderPressure,
-        OptionalLong maxBody) {
+        OptionalLong maxBody,
+        Optional<TlsConfig> tls) {
 
     /** 620 s: above the 600 s that Google Cloud's load balancers keep idle connections, so the
      * balancer in front always closes first and never sends a request onto a socket we are closing. */
@@ -70,6 +73,29 @@ public record ListenerConfig(
             throw new IllegalArgumentException("idle_timeout_under_pressure " + idleTimeoutUnderPressure
                     + " is above idle_timeout " + idleTimeout);
         }
+    }
+
+    /** Cleartext. */
+    public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
+                          int maxRequestLine, int maxHeaderSize, int maxHeaders, List<String> trustedProxies,
+                          Duration bodyTimeout, OptionalInt maxConnections, Duration idleTimeoutUnderPressure,
+                          OptionalLong maxBody) {
+        this(name, address, idleTimeout, headerTimeout, maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies,
+                bodyTimeout, maxConnections, idleTimeoutUnderPressure, maxBody, Optional.empty());
+    }
+
+    /**
+     * True when {@code other} can be served by this listener's socket: everything the same but
+     * perhaps its certificates, which a running listener swaps for the next handshake.
+     */
+    public boolean sameSocketAs(ListenerConfig other) {
+        return withoutCertificates().equals(other.withoutCertificates());
+    }
+
+    private ListenerConfig withoutCertificates() {
+        return tls.isEmpty() ? this : new ListenerConfig(name, address, idleTimeout, headerTimeout, maxRequestLine,
+                maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, idleTimeoutUnderPressure,
+                maxBody, tls.map(TlsConfig::settings));
     }
 
     /** With no body limit. */

@@ -17,6 +17,11 @@ final class Problems {
         this.source = source;
     }
 
+    /** The config's name in messages: its file, or what pushed it. */
+    String source() {
+        return source;
+    }
+
     void add(Position at, String message) {
         found.add(new ConfigProblem(source, at.line(), at.column(), message));
     }

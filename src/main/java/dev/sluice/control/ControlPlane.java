@@ -247,6 +247,14 @@ public final class ControlPlane {
         checked.warnings().forEach(w -> LOG.warn("{}", w));
         String hash = ConfigStore.sha256(text);
         if (hash.equals(current.sha256())) {
+            // The same text may name certificate files renewed since: served from the next handshake on.
+            try {
+                gateway.reconcileListeners(checked.config().listeners());
+            } catch (IllegalStateException e) {
+                LOG.error("refused config from {}: {}; version {} keeps serving", source, e.getMessage(), current.number());
+                return new Result.Refused(409, e.getMessage() + "; version " + current.number() + " keeps serving",
+                        List.of(), checked.warnings());
+            }
             LOG.info("config from {} is the running version {}; nothing to change", source, current.number());
             return new Result.Applied(current, true, checked.warnings(),
                     new Gateway.ListenerChanges(List.of(), List.of(), List.of()), List.of());

@@ -66,4 +66,9 @@ public interface Downstream {
 
     /** Disarms the response deadline, if armed (a response began, or the attempt ended). */
     void responseDeadlineMet();
+
+    /** The client came over TLS (an HTTPS listener): the request's scheme is {@code https}. */
+    default boolean secure() {
+        return false;
+    }
 }

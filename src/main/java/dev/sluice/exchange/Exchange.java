@@ -225,7 +225,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         this.ticket = ticket;
         log.admitted(now);
         idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(), log.host(), clientAddress,
-                clientTrusted, route, variables());
+                clientTrusted, downstream.secure(), route, variables());
         startAttempt(now);
     }
 

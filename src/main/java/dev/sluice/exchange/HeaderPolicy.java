@@ -46,13 +46,20 @@ public final class HeaderPolicy {
      */
     static boolean prepareForwarding(HttpRequest request, ReceivedRequest verbatim, String requestId, String host,
                                      String client, boolean trustedClient, Route route, Variables variables) {
+        return prepareForwarding(request, verbatim, requestId, host, client, trustedClient, false, route, variables);
+    }
+
+    /** @param https the client came over TLS: {@code X-Forwarded-Proto: https} */
+    static boolean prepareForwarding(HttpRequest request, ReceivedRequest verbatim, String requestId, String host,
+                                     String client, boolean trustedClient, boolean https, Route route,
+                                     Variables variables) {
         if (route.rewritesPath()) {
             request.setUri(route.rewrittenTarget(request.uri()));
         }
         boolean idempotencyKey;
         if (verbatim != null && verbatim.verbatim() && !route.editsRequestHead()) {
             idempotencyKey = verbatim.hasIdempotencyKey();
-            verbatim.forwardVerbatim(addedRequestFields(requestId, client, host));
+            verbatim.forwardVerbatim(addedRequestFields(requestId, client, host, https));
         } else {
             HttpHeaders headers = request.headers();
             if (verbatim != null) {
@@ -62,7 +69,7 @@ public final class HeaderPolicy {
             idempotencyKey = headers.contains(FieldNames.IDEMPOTENCY_KEY);
             removeHopByHop(headers);
             headers.remove(HttpHeaderNames.EXPECT);
-            setForwarded(headers, client, trustedClient);
+            setForwarded(headers, client, trustedClient, https);
             appendVia(headers);
             route.requestHeaders().apply(headers, variables);
             if (route.upstreamHost() instanceof UpstreamHostConfig.Fixed fixed) {
@@ -136,10 +143,15 @@ public final class HeaderPolicy {
      * forge its address for the backend.
      */
     static void setForwarded(HttpHeaders headers, String peerAddress, boolean trustedPeer) {
+        setForwarded(headers, peerAddress, trustedPeer, false);
+    }
+
+    /** @param https the client came over TLS: the proto Sluice sets is {@code https} */
+    static void setForwarded(HttpHeaders headers, String peerAddress, boolean trustedPeer, boolean https) {
         String incomingFor = trustedPeer ? joined(headers, X_FORWARDED_FOR) : null;
         headers.set(X_FORWARDED_FOR, incomingFor == null ? peerAddress : incomingFor + ", " + peerAddress);
         if (!trustedPeer || !headers.contains(X_FORWARDED_PROTO)) {
-            headers.set(X_FORWARDED_PROTO, "http");
+            headers.set(X_FORWARDED_PROTO, https ? "https" : "http");
         }
         if (!trustedPeer || !headers.contains(X_FORWARDED_HOST)) {
             String host = headers.get(HttpHeaderNames.HOST);
@@ -179,6 +191,7 @@ public final class HeaderPolicy {
 
     private static final AsciiString FORWARDED_FOR = AsciiString.cached("x-forwarded-for: ");
     private static final AsciiString PROTO_HTTP = AsciiString.cached("\r\nx-forwarded-proto: http\r\n");
+    private static final AsciiString PROTO_HTTPS = AsciiString.cached("\r\nx-forwarded-proto: https\r\n");
     private static final AsciiString FORWARDED_HOST = AsciiString.cached("x-forwarded-host: ");
     private static final AsciiString REQUEST_ID = AsciiString.cached("x-request-id: ");
     private static final AsciiString VIA = new AsciiString(VIA_LINE);
@@ -190,8 +203,13 @@ public final class HeaderPolicy {
      * {@code host} is the request's Host value, or null.
      */
     static byte[] addedRequestFields(String requestId, String peerAddress, String host) {
+        return addedRequestFields(requestId, peerAddress, host, false);
+    }
+
+    static byte[] addedRequestFields(String requestId, String peerAddress, String host, boolean https) {
+        AsciiString proto = https ? PROTO_HTTPS : PROTO_HTTP;
         int size = REQUEST_ID.length() + requestId.length() + 2 + FORWARDED_FOR.length() + peerAddress.length()
-                + PROTO_HTTP.length() + (host == null ? 0 : FORWARDED_HOST.length() + host.length() + 2) + VIA.length();
+                + proto.length() + (host == null ? 0 : FORWARDED_HOST.length() + host.length() + 2) + VIA.length();
         byte[] a = new byte[size];
         int n = HeaderBytes.put(a, 0, REQUEST_ID);
         n = HeaderBytes.put(a, n, requestId);
@@ -199,7 +217,7 @@ public final class HeaderPolicy {
         a[n++] = '\n';
         n = HeaderBytes.put(a, n, FORWARDED_FOR);
         n = HeaderBytes.put(a, n, peerAddress);
-        n = HeaderBytes.put(a, n, PROTO_HTTP);
+        n = HeaderBytes.put(a, n, proto);
         if (host != null) {
             n = HeaderBytes.put(a, n, FORWARDED_HOST);
             n = HeaderBytes.put(a, n, host);

@@ -85,6 +85,18 @@ public final class GatewayMetrics {
                 .tag("listener", listener).register(registry);
     }
 
+    /**
+     * {@code sluice_tls_handshake_failures_total{listener,reason}}: a TLS listener's handshakes that
+     * failed (timeout, not_tls, closed, refused), counted instead of logged one by one; read and
+     * kept as {@link #countRefusedConnections}.
+     */
+    public void countHandshakeFailures(String listener, String reason, java.util.concurrent.atomic.AtomicLong failed) {
+        FunctionCounter.builder("sluice.tls.handshake.failures", failed, java.util.concurrent.atomic.AtomicLong::get)
+                .description("TLS handshakes that failed, by why: timeout, not_tls, closed (the client left), "
+                        + "refused (no common protocol or cipher, or the client refused the certificate)")
+                .tag("listener", listener).tag("reason", reason).register(registry);
+    }
+
     /** As {@link #perCluster}, with one series per listener (label {@code listener}). */
     public void perListener(String name, String description, Supplier<Map<String, ? extends Number>> values) {
         perListener.add(new PerListener(MultiGauge.builder(name).description(description).register(registry), values));

@@ -476,6 +476,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         ctx.close();
     }
 
+    @Override
+    public boolean secure() {
+        return listener.tls.isPresent();
+    }
+
     // The connection's one deadline.
 
     @Override

@@ -70,6 +70,10 @@ public final class Gateway implements AutoCloseable {
     private final ChannelGroup serverChannels = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final ListenerSet listeners;
+    /** The thread on which TLS listeners look at their certificate files for renewals (idle without one). */
+    private final java.util.concurrent.ScheduledExecutorService certificateWatcher =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
+                    .name("sluice-tls-watch").factory());
     /** Listening sockets closed by a reload whose accepted connections may still be open. */
     private final java.util.Set<Channel> retiredListeners = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Snapshot snapshot;
@@ -109,7 +113,8 @@ public final class Gateway implements AutoCloseable {
         }
         this.snapshot = Snapshot.build(config, null, nanoClock);
         this.listeners = new ListenerSet(this::bind, metrics, retiredListeners::add,
-                transport.name() + ", " + config.server().effectiveEventLoopThreads() + " event loops");
+                transport.name() + ", " + config.server().effectiveEventLoopThreads() + " event loops",
+                certificateWatcher);
         startHealthChecks(snapshot);
         metrics.gauge("sluice.requests.active", "Requests in flight", activeExchanges::get);
         metrics.gauge("sluice.client.connections", "Open client connections", clientChannels::size);
@@ -245,7 +250,8 @@ public final class Gateway implements AutoCloseable {
         clientChannels.add(ch);
         ClientConnection handler = new ClientConnection(this, listener);
         ListenerConfig config = listener.config;
-        // Two handlers and no more: each costs a hop per message and memory per idle connection.
+        listener.tls.ifPresent(tls -> tls.install(ch.pipeline()));
+        // Two handlers and no more (after TLS's, on a TLS listener): each costs a hop per message and memory per idle connection.
         // The response encoder is called by ClientConnection directly, and flushes are batched by
         // ClientConnection itself.
         ch.pipeline()
@@ -476,6 +482,7 @@ public final class Gateway implements AutoCloseable {
 
     @Override
     public void close() {
+        certificateWatcher.shutdownNow();
         healthCheckers.forEach(dev.sluice.upstream.HealthChecker::close);
         cutExchanges.addAndGet(activeExchanges.get());
         serverChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);

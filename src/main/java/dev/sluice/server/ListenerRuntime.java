@@ -19,6 +19,8 @@ final class ListenerRuntime implements TrustedProxies {
     final long bodyTimeoutNanos;
     /** Its open connections against max_connections, and the idle timeout that follows from them. */
     final ConnectionLimit connections;
+    /** Present on a TLS listener: its certificates and handshakes. */
+    final java.util.Optional<TlsTermination> tls;
     private final List<IpSubnetFilterRule> trustedProxies;
     private final Map<EventLoop, WaitingConnections> waiting = new ConcurrentHashMap<>();
 
@@ -26,19 +28,23 @@ final class ListenerRuntime implements TrustedProxies {
      * @param autoLimit the limit if the config says {@code auto} ({@link ConnectionLimit#autoLimit})
      * @param refused where refusals are counted: one count per listener name, kept across reloads
      * @param evicted where connections closed to make room are counted, likewise
+     * @param handshakeFailures where a TLS listener's failed handshakes are counted, likewise
      */
-    ListenerRuntime(ListenerConfig config, int autoLimit, AtomicLong refused, AtomicLong evicted) {
+    ListenerRuntime(ListenerConfig config, int autoLimit, AtomicLong refused, AtomicLong evicted,
+                    HandshakeFailures handshakeFailures) {
         this.config = config;
         this.headerTimeoutNanos = config.headerTimeout().toNanos();
         this.bodyTimeoutNanos = config.bodyTimeout().toNanos();
         this.connections = new ConnectionLimit(config.maxConnections().orElse(autoLimit),
                 config.idleTimeout().toNanos(), config.idleTimeoutUnderPressure().toNanos(), refused, evicted);
         this.trustedProxies = config.trustedProxies().stream().map(ListenerRuntime::rule).toList();
+        this.tls = config.tls().map(t -> new TlsTermination(config.name(), t, handshakeFailures));
     }
 
     /** The only listener, refusals counted on their own. */
     ListenerRuntime(ListenerConfig config) {
-        this(config, ConnectionLimit.autoLimit(ConnectionLimit.openFilesLimit(), 1), new AtomicLong(), new AtomicLong());
+        this(config, ConnectionLimit.autoLimit(ConnectionLimit.openFilesLimit(), 1), new AtomicLong(), new AtomicLong(),
+                new HandshakeFailures());
     }
 
     /** The listeners changed in number: an {@code auto} limit takes its new share; a written one stays. */

@@ -34,6 +34,15 @@ final class ListenerSet {
         String describe() {
             return config.name() + " (" + channel.localAddress() + ")";
         }
+
+        /** The same socket serving {@code next}, which differs at most in its certificates (see {@link ListenerConfig#sameSocketAs}). */
+        Bound serving(ListenerConfig next) {
+            if (next.equals(config)) {
+                return this;
+            }
+            next.tls().ifPresent(tls -> runtime.tls.orElseThrow().use(tls));
+            return new Bound(next, channel, runtime);
+        }
     }
 
     private final Binder binder;
@@ -48,11 +57,17 @@ final class ListenerSet {
     private final Map<String, AtomicLong> refusedByName = new ConcurrentHashMap<>();
     /** Waiting connections closed to make room, per listener name, likewise. */
     private final Map<String, AtomicLong> evictedByName = new ConcurrentHashMap<>();
+    /** Failed TLS handshakes per listener name, likewise. */
+    private final Map<String, HandshakeFailures> handshakeFailuresByName = new ConcurrentHashMap<>();
+    /** Where TLS listeners look at their certificate files for renewals: a thread of its own, never an event loop. */
+    private final java.util.concurrent.ScheduledExecutorService certificateWatcher;
     private final List<Bound> listeners = new ArrayList<>();
     /** {@link #listeners} as last changed. */
     private volatile List<Bound> published = List.of();
 
-    ListenerSet(Binder binder, GatewayMetrics metrics, Consumer<Channel> retired, String serving) {
+    ListenerSet(Binder binder, GatewayMetrics metrics, Consumer<Channel> retired, String serving,
+                java.util.concurrent.ScheduledExecutorService certificateWatcher) {
+        this.certificateWatcher = certificateWatcher;
         this.binder = binder;
         this.metrics = metrics;
         this.retired = retired;
@@ -78,10 +93,21 @@ final class ListenerSet {
             metrics.countEvictedConnections(name, count);
             return count;
         });
+        HandshakeFailures handshakeFailures = listener.tls().isEmpty() ? new HandshakeFailures()
+                : handshakeFailuresByName.computeIfAbsent(listener.name(), name -> {
+            HandshakeFailures failures = new HandshakeFailures();
+            for (HandshakeFailures.Reason reason : HandshakeFailures.Reason.values()) {
+                metrics.countHandshakeFailures(name, reason.label(), failures.count(reason));
+            }
+            return failures;
+        });
         ListenerRuntime runtime = new ListenerRuntime(listener, ConnectionLimit.autoLimit(openFilesLimit, listenerCount),
-                refused, evicted);
+                refused, evicted, handshakeFailures);
         Channel channel = binder.bind(runtime);
-        LOG.info("listening on {} ({}, max_connections {})", channel.localAddress(), serving,
+        runtime.tls.ifPresent(tls -> tls.watch(certificateWatcher));
+        LOG.info("listening on {} ({}{}, max_connections {})", channel.localAddress(), serving,
+                runtime.tls.map(tls -> ", TLS by " + dev.sluice.tls.ServerTls.provider() + ": "
+                        + tls.serving().stream().map(dev.sluice.tls.CertifiedKey::describe).toList()).orElse(""),
                 runtime.describeLimit(openFilesLimit, listenerCount));
         return new Bound(listener, channel, runtime);
     }
@@ -97,15 +123,18 @@ final class ListenerSet {
      */
     synchronized Gateway.ListenerChanges reconcile(List<ListenerConfig> wanted) {
         List<Bound> current = List.copyOf(listeners);
-        List<Bound> leaving = current.stream().filter(b -> !wanted.contains(b.config())).toList();
+        List<Bound> leaving = current.stream().filter(b -> wanted.stream().noneMatch(b.config()::sameSocketAs)).toList();
         List<Bound> released = new ArrayList<>();
         List<Bound> added = new ArrayList<>();
         List<Bound> next = new ArrayList<>();
         try {
             for (ListenerConfig config : wanted) {
-                Bound same = current.stream().filter(b -> b.config().equals(config)).findFirst().orElse(null);
+                Bound same = current.stream().filter(b -> b.config().sameSocketAs(config)
+                                && next.stream().noneMatch(n -> n.channel() == b.channel()))
+                        .findFirst().orElse(null);
                 if (same != null) {
-                    next.add(same);
+                    // Its certificates may be new: the next handshake gets them, open connections keep theirs.
+                    next.add(same.serving(config));
                     continue;
                 }
                 // A listener whose settings changed (or that moves to a wildcard) must let go of the port first;
@@ -135,6 +164,7 @@ final class ListenerSet {
             throw e;
         }
         for (Bound old : leaving) {
+            old.runtime().tls.ifPresent(TlsTermination::stopWatching);
             old.channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
             retired.accept(old.channel());
         }
@@ -144,7 +174,7 @@ final class ListenerSet {
         next.forEach(b -> b.runtime().autoLimitIs(autoLimit));
         published = List.copyOf(listeners);
         return new Gateway.ListenerChanges(
-                next.stream().filter(current::contains).map(Bound::describe).toList(),
+                next.stream().filter(b -> !added.contains(b)).map(Bound::describe).toList(),
                 added.stream().map(Bound::describe).toList(),
                 leaving.stream().map(Bound::describe).toList());
     }

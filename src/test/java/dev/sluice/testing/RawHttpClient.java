@@ -106,6 +106,16 @@ public final class RawHttpClient implements AutoCloseable {
         }
     }
 
+    /** Speaks over a socket already connected (a TLS one, its handshake done). */
+    public static RawHttpClient over(Socket connected) {
+        try {
+            return new RawHttpClient(connected);
+        } catch (IOException e) {
+            closeQuietly(connected);
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) socket.getLocalSocketAddress();
     }
