@@ -12,10 +12,10 @@ final class RouteBinder {
     private static final String PATH = "routes";
     private static final List<String> KEYS = List.of("name", "match", "cluster", "redirect", "respond", "timeout",
             "retry", "rate_limits", "strip_prefix", "rewrite", "host", "request_headers", "response_headers", "max_body",
-            "allow_ips", "deny_ips", "basic_auth", "cors");
+            "allow_ips", "deny_ips", "basic_auth", "cors", "forward_auth");
     /** What a route does to a request it forwards: meaningless on a route that answers by itself. */
     private static final List<String> FORWARDING_KEYS = List.of("timeout", "retry", "rate_limits", "strip_prefix",
-            "rewrite", "host", "request_headers");
+            "rewrite", "host", "request_headers", "forward_auth");
     private static final List<String> TARGETS = List.of("cluster", "redirect", "respond");
     private static final List<String> RETRY_KEYS = List.of("max_retries", "retry_on_status", "backoff");
 
@@ -24,6 +24,7 @@ final class RouteBinder {
     private final RateLimitBinder rateLimits;
     private final RouteRulesBinder rules;
     private final AccessBinder access;
+    private final ForwardAuthBinder forwardAuth;
     private final FirstSeen<String> names = new FirstSeen<>();
 
     RouteBinder(Values values) {
@@ -32,6 +33,7 @@ final class RouteBinder {
         this.rateLimits = new RateLimitBinder(values);
         this.rules = new RouteRulesBinder(values);
         this.access = new AccessBinder(values);
+        this.forwardAuth = new ForwardAuthBinder(values);
     }
 
     /** Where the routes bound so far wrote {@code scope: global}. */
@@ -131,11 +133,13 @@ final class RouteBinder {
         OptionalLong maxBody = f.optional("max_body").flatMap(n -> size(n, f.path("max_body")))
                 .map(OptionalLong::of).orElse(OptionalLong.empty());
         AccessConfig accessConfig = access.bind(f);
+        Optional<ForwardAuthConfig> auth = clusterNode.isEmpty() ? Optional.empty()
+                : f.optional("forward_auth").flatMap(n -> forwardAuth.bind(n, f.path("forward_auth"), clusters));
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new RouteConfig(name, match.get(), cluster.orElse(""), timeout, retry, limits, rewrite, host,
-                requestHeaders, responseHeaders, answer, maxBody, accessConfig));
+                requestHeaders, responseHeaders, answer, maxBody, accessConfig, auth));
     }
 
     private Optional<Integer> size(YamlNode node, String path) {

@@ -23,14 +23,24 @@ import java.util.OptionalLong;
  * @param answer a redirect or fixed response answered by Sluice, in place of a cluster
  * @param maxBody the largest request body accepted, in bytes (413 beyond); none when empty
  * @param access who may use the route (addresses, credentials, CORS); {@link AccessConfig#OPEN} by default
+ * @param forwardAuth the auth service asked after the access rules, before a request is admitted; none by default
  */
 public record RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
                           List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
                           HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
-                          Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access) {
+                          Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access,
+                          Optional<ForwardAuthConfig> forwardAuth) {
 
     public RouteConfig {
         rateLimits = List.copyOf(rateLimits);
+    }
+
+    public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
+                       List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
+                       HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
+                       Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access) {
+        this(name, match, cluster, timeout, retry, rateLimits, rewrite, host, requestHeaders, responseHeaders, answer,
+                maxBody, access, Optional.empty());
     }
 
     public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,

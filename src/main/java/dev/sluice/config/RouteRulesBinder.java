@@ -201,15 +201,21 @@ final class RouteRulesBinder {
             return Optional.empty();
         }
         String lower = name.toLowerCase(Locale.ROOT);
+        Optional<String> reserved = reserved(lower);
+        if (reserved.isPresent()) {
+            values.problems().add(at, path + ": '" + name + "' cannot be changed by a rule: " + reserved.get());
+            return Optional.empty();
+        }
+        return Optional.of(lower);
+    }
+
+    /** Why a field ({@code lower}, lower case) is Sluice's to write and no rule's, if it is. */
+    static Optional<String> reserved(String lower) {
         String reserved = RESERVED.get(lower);
         if (reserved == null && HopByHop.is(lower)) {
             reserved = "hop-by-hop: it describes one connection and is never forwarded (RFC 9110 §7.6.1)";
         }
-        if (reserved != null) {
-            values.problems().add(at, path + ": '" + name + "' cannot be changed by a rule: " + reserved);
-            return Optional.empty();
-        }
-        return Optional.of(lower);
+        return Optional.ofNullable(reserved);
     }
 
     private static Parsed<TemplateConfig> headerValue(String text) {

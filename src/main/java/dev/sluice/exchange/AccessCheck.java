@@ -43,8 +43,15 @@ final class AccessCheck {
         record Answered(LocalAnswer answer) implements Decision {}
 
         /**
-         * Being checked off the loop: {@link Resume} is called once, on the request's loop,
-         * unless the request gives up first ({@link Admission.Withdrawal#withdraw}).
+         * Refused by the route's {@code forward_auth} service, whose own answer goes to the client
+         * as it came (a 401 with its challenge, a 302 to a login page), named {@code kind}.
+         */
+        record Denied(FailureKind kind, LocalAnswer answer) implements Decision {}
+
+        /**
+         * Being checked off the loop (basic auth), or by the auth service ({@link AuthCheck}): the
+         * outcome is delivered once, on the request's loop, unless the request gives up first
+         * ({@link Admission.Withdrawal#withdraw}).
          */
         record Pending(Admission.Withdrawal withdrawal) implements Decision {}
     }

@@ -28,7 +28,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One request through the gateway, whatever protocol the client speaks: route → access → admit →
+ * One request through the gateway, whatever protocol the client speaks: route → access (and forward auth) → admit →
  * pick an endpoint → acquire a connection → send → respond, or retry, or answer with a local
  * reply. A route that answers by itself (a redirect, a fixed response) is answered once the
  * request has been read, without admission or a cluster; so is a CORS preflight.
@@ -71,6 +71,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     /** Fields the access step adds to whatever answers the request (CORS); none by default. */
     private ReplyFields responseFields = ReplyFields.NONE;
     private Cluster cluster;
+    /** The cluster the route's {@code forward_auth} asks; null for a route without it. */
+    private Cluster authService;
     /** Held from admission to the end; given back once, by {@link #end}. */
     private Admission.Ticket ticket;
     /** Set while the request waits for its access check or admission: how it stops waiting if its client leaves. */
@@ -115,7 +117,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         this.response = new ResponseReader(this, downstream, log, HttpMethod.HEAD.equals(request.method()));
     }
 
-    /** The route step, the access step, the admit step, then the first attempt. */
+    /** The route step, the access step (and forward auth), the admit step, then the first attempt. */
     public void start(long now) {
         keys = new RequestKeys(request, verbatim, clientAddress, clientTrusted, trustedProxies, log);
         if (clientTrusted) {
@@ -123,7 +125,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             log.clientIs(keys.client());
         }
         Routed.To to;
-        switch (context.snapshot().route(request, log.host())) {
+        Snapshot snapshot = context.snapshot();
+        switch (snapshot.route(request, log.host())) {
             case Routed.Nowhere nowhere -> {
                 end(true);
                 downstream.reply(FailureKind.NO_ROUTE, false);
@@ -140,6 +143,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
         route = to.route();
         cluster = to.cluster();
+        authService = route.forwardAuth().map(auth -> snapshot.clusters().get(auth.service().clusterName())).orElse(null);
         routedNanos = now;
         log.routed(route.name(), cluster == null ? null : cluster.name(), now);
         if (route.maxBody() >= 0) {
@@ -162,6 +166,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
                 ownAnswer = answered.answer();
                 answerOnceRead();
             }
+            case AccessCheck.Decision.Denied denied -> deny(denied);
             case AccessCheck.Decision.Pending pending -> waiting = pending.withdrawal();
         }
     }
@@ -175,13 +180,66 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
     }
 
-    /** Let in by the access step: the route answers by itself, or the admit step decides. */
+    /** Let in by the access step: the route answers by itself, or its forward auth or the admit step decides. */
     private void accessAllowed(ReplyFields responseFields, long now) {
         this.responseFields = responseFields;
         if (!route.forwards()) {
             answerOnceRead();
             return;
         }
+        if (authService != null) {
+            // The forward-auth step, after the access rules: the auth service is asked only about a
+            // client they let in. The body stays unread (no bodyWanted, no 100 Continue) meanwhile.
+            AuthCheck check = new AuthCheck(context, this::authDecided, route.forwardAuth().get(), authService);
+            authDecided(check.start(request, log.requestId(), clientAddress, clientTrusted, downstream.secure(), now));
+            return;
+        }
+        admit(now);
+    }
+
+    /** The forward-auth step's decision, at once or when the service answers: on to admission, or refused. */
+    private void authDecided(AccessCheck.Decision decision) {
+        switch (decision) {
+            case AccessCheck.Decision.Pending pending -> waiting = pending.withdrawal();
+            case AccessCheck.Decision.Allowed allowed -> {
+                waiting = null;
+                if (!ended) {
+                    admit(context.nanoTime());
+                }
+            }
+            case AccessCheck.Decision.Refused refused -> refused(refused.kind(), refused.fields());
+            case AccessCheck.Decision.Denied denied -> {
+                waiting = null;
+                if (!ended) {
+                    deny(denied);
+                }
+            }
+            // Not an answer the auth service gives: what the access step does with it.
+            case AccessCheck.Decision.Answered answered -> {
+                waiting = null;
+                ownAnswer = answered.answer();
+                answerOnceRead();
+            }
+        }
+    }
+
+    /**
+     * The forward-auth service's refusal goes to the client as it came (with the access step's
+     * fields, CORS), named in the log; the request was not forwarded, and its body not read.
+     */
+    private void deny(AccessCheck.Decision.Denied denied) {
+        end(true);
+        log.failed(denied.kind());
+        LocalAnswer answer = denied.answer();
+        AccessCheck.addTo(answer.head().headers(), responseFields);
+        log.bodyOut(answer.body().length);
+        downstream.respond(answer.head());
+        downstream.respond(new DefaultLastHttpContent(Unpooled.wrappedBuffer(answer.body())));
+        downstream.responseComplete();
+    }
+
+    /** The admit step: the route's rate limits and the cluster's concurrency. */
+    private void admit(long now) {
         cluster.retryBudget().deposit();
         switch (context.admission().admit(route, cluster, keys, this)) {
             case Admission.Decision.Refused refused -> refused(refused.kind(), refused.fields());

@@ -2,6 +2,7 @@ package dev.sluice.exchange;
 
 import dev.sluice.config.ClusterConfig;
 import dev.sluice.config.EndpointConfig;
+import dev.sluice.config.ForwardAuthConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.resilience.ConcurrencyGate;
 import dev.sluice.route.Route;
@@ -34,6 +35,26 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
     }
 
     /**
+     * The file's clusters, and one with the defaults for each address a route's
+     * {@code forward_auth.url} names (routes naming the same address share it), so checks are
+     * balanced, pooled and ejected like any request, and their endpoints kept across reloads.
+     */
+    private static List<ClusterConfig> withForwardAuthUrls(SluiceConfig config) {
+        List<ClusterConfig> all = new ArrayList<>(config.clusters());
+        Map<String, ClusterConfig> made = new LinkedHashMap<>();
+        for (var route : config.routes()) {
+            route.forwardAuth().ifPresent(auth -> {
+                if (auth.service() instanceof ForwardAuthConfig.Url url) {
+                    made.putIfAbsent(url.clusterName(),
+                            ClusterConfig.of(url.clusterName(), List.of(EndpointConfig.of(url.address()))));
+                }
+            });
+        }
+        all.addAll(made.values());
+        return all;
+    }
+
+    /**
      * Builds a snapshot, keeping the {@link Endpoint} objects of {@code previous} whose cluster
      * and address are unchanged, so their pools and state survive a reload, and likewise the
      * clusters' unchanged concurrency gates and the routes' unchanged rate limits.
@@ -51,7 +72,7 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
             }
         }
         Map<String, Cluster> clusters = new LinkedHashMap<>();
-        for (ClusterConfig cc : config.clusters()) {
+        for (ClusterConfig cc : withForwardAuthUrls(config)) {
             List<Endpoint> endpoints = new ArrayList<>();
             for (EndpointConfig ec : cc.endpoints()) {
                 String address = ec.address().toString();

@@ -34,9 +34,15 @@ public enum FailureKind {
     BAD_RESPONSE(502, false, "the endpoint sent a malformed or ambiguous HTTP response"),
     OVERLOADED(503, true, "Sluice shed the request to protect the cluster (concurrency limit or queue timeout)"),
     RATE_LIMITED(429, true, "the client exceeded its request rate"),
-    /** The route's {@code allow_ips} / {@code deny_ips} refuse the client, or its {@code cors} the preflight's origin. */
+    /**
+     * The route's {@code allow_ips} / {@code deny_ips} refuse the client, or its {@code cors} the
+     * preflight's origin; or its {@code forward_auth} service answered 403, passed on as it came.
+     */
     ACCESS_DENIED(403, true, "the route's access rules refuse this client's address, or this origin's preflight"),
-    /** The route's {@code basic_auth} found no credentials or wrong ones; the reply carries {@code WWW-Authenticate}. */
+    /**
+     * The route's {@code basic_auth} found no credentials or wrong ones; the reply carries
+     * {@code WWW-Authenticate}. Or its {@code forward_auth} service answered 401, passed on as it came.
+     */
     UNAUTHENTICATED(401, true, "the route needs a user name and password, and the request had none or wrong ones"),
     APP_STARTING_TIMEOUT(503, true, "the on-demand application did not become ready in time"),
     BAD_REQUEST(400, true, "the request is malformed or ambiguous and was not forwarded"),
@@ -44,7 +50,15 @@ public enum FailureKind {
     HEADERS_TOO_LARGE(431, true, "the request headers exceed the listener's size or count limit"),
     REQUEST_HEADER_TIMEOUT(408, true, "the client did not finish sending the request headers in time"),
     /** The client stopped sending in the middle of a body; the endpoint saw an incomplete request. */
-    REQUEST_BODY_TIMEOUT(408, false, "the client stopped sending the request body");
+    REQUEST_BODY_TIMEOUT(408, false, "the client stopped sending the request body"),
+    /**
+     * The route's auth service answered with another status (a redirect to its login page, a 429),
+     * which the client gets as it came; 403 is only the status of the kind itself.
+     */
+    AUTH_DENIED(403, true, "the route's auth service refused the request"),
+    /** The auth service could not be asked or failed to decide (refused, reset, a 5xx or a malformed answer). */
+    AUTH_UNAVAILABLE(503, true, "the route's auth service could not decide; the request was not forwarded"),
+    AUTH_TIMEOUT(504, true, "the route's auth service did not answer within forward_auth.timeout; the request was not forwarded");
 
     private final HttpResponseStatus status;
     private final boolean unprocessed;
@@ -83,7 +97,8 @@ public enum FailureKind {
             case OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, NO_HEALTHY_ENDPOINT, CONNECT_BACKLOG_FULL -> true;
             case NO_ROUTE, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE, ACCESS_DENIED, UNAUTHENTICATED, CONNECT_REFUSED, CONNECT_TIMEOUT, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
                  RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG,
-                 HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT -> false;
+                 HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT, AUTH_DENIED, AUTH_UNAVAILABLE,
+                 AUTH_TIMEOUT -> false;
         };
     }
 

@@ -96,6 +96,11 @@ public final class Route {
         return access;
     }
 
+    /** The auth service asked before a request of this route is admitted, if any. */
+    public java.util.Optional<dev.sluice.config.ForwardAuthConfig> forwardAuth() {
+        return config.forwardAuth();
+    }
+
     /** Whether the route sends its requests to a cluster; otherwise it answers them itself ({@link #answer()}). */
     public boolean forwards() {
         return config.answer().isEmpty();
