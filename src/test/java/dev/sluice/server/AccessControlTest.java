@@ -239,6 +239,32 @@ class AccessControlTest {
     }
 
     @Test
+    void aReloadReadsTheUsersFileAgainAndForgetsCredentialsItNoLongerHolds() throws Exception {
+        Path file = dir.resolve("reloaded-users");
+        Files.writeString(file, "carol:" + PasswordHashing.bcrypt("first") + "\n");
+        String config = """
+                listeners:
+                  - address: 127.0.0.1:0
+                routes:
+                  - match: {}
+                    cluster: app
+                    basic_auth: { users_file: %s }
+                clusters:
+                  - name: app
+                    endpoints: [%s]
+                """.formatted(file, backend.authority());
+        try (TestGateway gw = TestGateway.fromYaml(config); RawHttpClient c = RawHttpClient.connect(gw.address())) {
+            assertThat(get(c, "/a", "Authorization: " + basic("carol", "first")).status()).isEqualTo(200);
+            Files.writeString(file, "carol:" + PasswordHashing.bcrypt("second") + "\n");
+            gw.gateway().apply(dev.sluice.config.ConfigLoader.parse(config, "<reload>"));
+            assertThat(get(c, "/b", "Authorization: " + basic("carol", "first")).status())
+                    .as("remembered before the reload, wrong after it").isEqualTo(401);
+            assertThat(get(c, "/c", "Authorization: " + basic("carol", "second")).status()).isEqualTo(200);
+        }
+        assertThat(backend.awaitRequests(2, T)).extracting(RecordedRequest::path).containsExactly("/a", "/c");
+    }
+
+    @Test
     void passAuthorizationForwardsTheClientsCredentials() {
         String credentials = basic("bob", "builder");
         assertThat(get(listener(1), "/passing/x", "Authorization: " + credentials).status()).isEqualTo(200);
