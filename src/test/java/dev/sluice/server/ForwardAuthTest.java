@@ -101,6 +101,8 @@ class ForwardAuthTest {
         } else if (uri.contains("/login")) {
             h.add("Location", "https://login.example/?rd=" + uri).add("Set-Cookie", "csrf=1");
             check.respond(302, h, new byte[0]);
+        } else if (uri.contains("/huge")) {
+            check.respond(401, h, new byte[70 * 1024]);
         } else if (uri.contains("/broken")) {
             check.respond(500, "stack trace of the auth service");
         } else if (uri.contains("/hold") || uri.contains("/slow")) {
@@ -225,6 +227,7 @@ class ForwardAuthTest {
         assertThat(logLineOf("/app/who")).contains("\"status\":401", "\"failure\":\"unauthenticated\"",
                 "\"route\":\"app\"", "\"endpoint\":null");
         assertThat(logLineOf("/app/forbidden")).contains("\"status\":403", "\"failure\":\"access_denied\"");
+        assertThat(gateway.gateway().metrics().scrape()).contains("sluice_failures_total{kind=\"unauthenticated\"}");
     }
 
     @Test
@@ -273,6 +276,10 @@ class ForwardAuthTest {
             assertThat(broken.header("x-sluice-error")).isEqualTo("auth_unavailable");
             assertThat(broken.bodyString()).as("Sluice's reply, not the service's error page")
                     .startsWith("auth_unavailable: ").doesNotContain("stack trace");
+
+            RawResponse huge = c.send("GET /app/huge HTTP/1.1\r\nHost: t\r\n\r\n").readResponse(T);
+            assertThat(huge.status()).as("a denial over 64 KiB is not passed on").isEqualTo(503);
+            assertThat(huge.header("x-sluice-error")).isEqualTo("auth_unavailable");
         }
         assertThat(backend.requestCount()).isZero();
         assertThat(logLineOf("/down/x")).contains("\"status\":503", "\"failure\":\"auth_unavailable\"");
