@@ -58,9 +58,10 @@ class PackageBoundariesTest {
             rule("access", "config-records failure",
                     "who may use a route (addresses, CORS, basic auth), compiled from config records; it reads "
                             + "requests but never a connection, and answers with the fields a reply carries"),
-            rule("route", "config-records resilience access",
+            rule("route", "config-records http resilience access",
                     "the route table is built from config records; a route carries its retry policy and its "
-                            + "access rules"),
+                            + "access rules, and reads request fields by http's syntax (a compressing route's "
+                            + "Accept-Encoding)"),
             rule("upstream", "config-records http failure resilience observe",
                     "clusters, endpoints, pools and health checks serve any client of a backend: never the "
                             + "server or the exchange that uses them"),

@@ -12,10 +12,10 @@ final class RouteBinder {
     private static final String PATH = "routes";
     private static final List<String> KEYS = List.of("name", "match", "cluster", "redirect", "respond", "timeout",
             "retry", "rate_limits", "strip_prefix", "rewrite", "host", "request_headers", "response_headers", "max_body",
-            "allow_ips", "deny_ips", "basic_auth", "cors", "forward_auth");
+            "allow_ips", "deny_ips", "basic_auth", "cors", "forward_auth", "compress");
     /** What a route does to a request it forwards: meaningless on a route that answers by itself. */
     private static final List<String> FORWARDING_KEYS = List.of("timeout", "retry", "rate_limits", "strip_prefix",
-            "rewrite", "host", "request_headers", "forward_auth");
+            "rewrite", "host", "request_headers", "forward_auth", "compress");
     private static final List<String> TARGETS = List.of("cluster", "redirect", "respond");
     private static final List<String> RETRY_KEYS = List.of("max_retries", "retry_on_status", "backoff");
 
@@ -25,6 +25,7 @@ final class RouteBinder {
     private final RouteRulesBinder rules;
     private final AccessBinder access;
     private final ForwardAuthBinder forwardAuth;
+    private final CompressionBinder compression;
     private final FirstSeen<String> names = new FirstSeen<>();
 
     RouteBinder(Values values) {
@@ -34,6 +35,7 @@ final class RouteBinder {
         this.rules = new RouteRulesBinder(values);
         this.access = new AccessBinder(values);
         this.forwardAuth = new ForwardAuthBinder(values);
+        this.compression = new CompressionBinder(values);
     }
 
     /** Where the routes bound so far wrote {@code scope: global}. */
@@ -135,11 +137,13 @@ final class RouteBinder {
         AccessConfig accessConfig = access.bind(f);
         Optional<ForwardAuthConfig> auth = clusterNode.isEmpty() ? Optional.empty()
                 : f.optional("forward_auth").flatMap(n -> forwardAuth.bind(n, f.path("forward_auth"), clusters));
+        Optional<CompressionConfig> compress = f.optional("compress")
+                .flatMap(n -> compression.bind(n, f.path("compress")));
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new RouteConfig(name, match.get(), cluster.orElse(""), timeout, retry, limits, rewrite, host,
-                requestHeaders, responseHeaders, answer, maxBody, accessConfig, auth));
+                requestHeaders, responseHeaders, answer, maxBody, accessConfig, auth, compress));
     }
 
     private Optional<Integer> size(YamlNode node, String path) {

@@ -24,15 +24,26 @@ import java.util.OptionalLong;
  * @param maxBody the largest request body accepted, in bytes (413 beyond); none when empty
  * @param access who may use the route (addresses, credentials, CORS); {@link AccessConfig#OPEN} by default
  * @param forwardAuth the auth service asked after the access rules, before a request is admitted; none by default
+ * @param compress how the backend's responses are compressed for clients that accept it; none when empty
  */
 public record RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
                           List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
                           HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
                           Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access,
-                          Optional<ForwardAuthConfig> forwardAuth) {
+                          Optional<ForwardAuthConfig> forwardAuth, Optional<CompressionConfig> compress) {
 
     public RouteConfig {
         rateLimits = List.copyOf(rateLimits);
+    }
+
+    /** Without compression. */
+    public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
+                       List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
+                       HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
+                       Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access,
+                       Optional<ForwardAuthConfig> forwardAuth) {
+        this(name, match, cluster, timeout, retry, rateLimits, rewrite, host, requestHeaders, responseHeaders, answer,
+                maxBody, access, forwardAuth, Optional.empty());
     }
 
     public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,

@@ -114,7 +114,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         this.trustedProxies = trustedProxies;
         this.bodyless = bodyless;
         this.sender = new RequestSender(this, bodyless);
-        this.response = new ResponseReader(this, downstream, log, HttpMethod.HEAD.equals(request.method()));
+        this.response = new ResponseReader(this, downstream, log, request);
     }
 
     /** The route step, the access step (and forward auth), the admit step, then the first attempt. */
@@ -588,7 +588,11 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
 
     @Override
     public void onUpstreamReadComplete(UpstreamConnection connection) {
-        if (connection == upstream && !downstream.flush()) {
+        if (connection != upstream) {
+            return;
+        }
+        response.endOfBurst();
+        if (!downstream.flush()) {
             // The client is slower than the endpoint: stop reading it until the client catches up.
             connection.channel().config().setAutoRead(false);
         }
@@ -668,6 +672,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         if (!ended) {
             ended = true;
             sender.release();
+            response.discardCompressor();
             if (ticket != null) {
                 ticket.release(log.admittedNanos(), context.nanoTime(), failed);
                 ticket = null;

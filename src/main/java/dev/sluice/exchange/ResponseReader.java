@@ -6,11 +6,18 @@ import dev.sluice.http.KeepAlive;
 import dev.sluice.http.ReceivedResponse;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.upstream.UpstreamConnection;
+import dev.sluice.route.Compression;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
@@ -21,6 +28,12 @@ import org.slf4j.LoggerFactory;
  * {@link Downstream}. The final head is held until its first body part arrives: if the endpoint
  * dies in between, nothing has reached the client and an idempotent request can still be
  * retried. Failures and a status the route retries go back to the {@link Exchange}.
+ *
+ * <p>A route that compresses has its compression decided on the final head ({@link
+ * ResponseCompression}); a compressed body goes through a {@link BodyCompressor} part by part,
+ * and what it gathered goes to the downstream at the end of each burst of reads ({@link
+ * #endOfBurst}), so the body streams as it would uncompressed. The request log counts the bytes
+ * as sent, compressed or not.
  */
 final class ResponseReader {
     private static final Logger LOG = LoggerFactory.getLogger(ResponseReader.class);
@@ -28,18 +41,25 @@ final class ResponseReader {
     private final Exchange exchange;
     private final Downstream downstream;
     private final RequestLog log;
+    private final HttpRequest request;
     private final boolean answersHead;
+    /** Read before the request is forwarded, which sets HTTP/1.1 on it. */
+    private final boolean clientHttp11;
     private HttpResponse heldHead;
     private boolean awaitingFinalAfterInterim;
     private boolean reusable;
     /** Response bytes went to the client: from now on nothing can be retried, only cut short. */
     private boolean started;
+    /** The body being compressed, from the head to its last part; null when it goes out as it comes. */
+    private BodyCompressor compressor;
 
-    ResponseReader(Exchange exchange, Downstream downstream, RequestLog log, boolean answersHead) {
+    ResponseReader(Exchange exchange, Downstream downstream, RequestLog log, HttpRequest request) {
         this.exchange = exchange;
         this.downstream = downstream;
         this.log = log;
-        this.answersHead = answersHead;
+        this.request = request;
+        this.answersHead = HttpMethod.HEAD.equals(request.method());
+        this.clientHttp11 = HttpVersion.HTTP_1_1.equals(request.protocolVersion());
     }
 
     /** A message from the current attempt's connection; ownership passes here. */
@@ -74,7 +94,11 @@ final class ResponseReader {
         }
         var rules = exchange.route().responseHeaders();
         var added = exchange.responseFields();
-        if (!rules.isEmpty() || added.size() > 0) {
+        Compression compression = exchange.route().compression();
+        ResponseCompression.Decision compress = compression.on()
+                ? ResponseCompression.decide(compression, request, response, answersHead, clientHttp11)
+                : ResponseCompression.NOT_CONFIGURED;
+        if (!rules.isEmpty() || added.size() > 0 || compress.editsHead()) {
             // The route edits the head: its map is made, so it goes out from the map, not its bytes.
             response.headers();
         }
@@ -94,6 +118,14 @@ final class ResponseReader {
             HeaderPolicy.appendVia(headers);
             rules.apply(headers, exchange.variables());
             AccessCheck.addTo(headers, added);
+            switch (compress) {
+                case ResponseCompression.Compress c -> {
+                    ResponseCompression.compressedHead(headers, c.encoding());
+                    compressor = BodyCompressor.of(c.encoding(), compression, connection.channel().alloc());
+                }
+                case ResponseCompression.Identity identity -> ResponseCompression.varyOnAcceptEncoding(headers);
+                case ResponseCompression.AsItIs asItIs -> { }
+            }
         }
         awaitingFinalAfterInterim = false;
         heldHead = response;
@@ -124,16 +156,55 @@ final class ResponseReader {
             exchange.upstreamFailed(FailureKind.BAD_RESPONSE);
             return;
         }
-        log.bodyOut(content.content().readableBytes());
         if (heldHead != null) {
             HttpResponse head = heldHead;
             heldHead = null;
             started = true;
             downstream.respond(head);
         }
+        if (compressor != null) {
+            compress(content);
+            return;
+        }
+        log.bodyOut(content.content().readableBytes());
         downstream.respond(content);
         if (content instanceof LastHttpContent) {
             exchange.responseComplete(reusable);
+        }
+    }
+
+    private void compress(HttpContent content) {
+        BodyCompressor body = compressor;
+        body.write(content.content());
+        if (content instanceof LastHttpContent last) {
+            compressor = null;
+            DefaultLastHttpContent end = new DefaultLastHttpContent(body.finish());
+            end.trailingHeaders().set(last.trailingHeaders());
+            content.release();
+            log.bodyOut(end.content().readableBytes());
+            downstream.respond(end);
+            exchange.responseComplete(reusable);
+            return;
+        }
+        content.release();
+        if (body.full()) {
+            send(body.take());
+        }
+    }
+
+    private void send(ByteBuf compressed) {
+        if (compressed.isReadable()) {
+            log.bodyOut(compressed.readableBytes());
+            downstream.respond(new DefaultHttpContent(compressed));
+        } else {
+            compressed.release();
+        }
+    }
+
+    /** The end of a burst of reads from the endpoint, before the downstream flushes: a compressed body's bytes so far go out. */
+    void endOfBurst() {
+        if (compressor != null && started) {
+            send(compressor.flush());
         }
     }
 
@@ -145,5 +216,14 @@ final class ResponseReader {
     /** The attempt failed or is retried: a head it held is dropped (nothing of it reached the client). */
     void dropHeld() {
         heldHead = null;
+        discardCompressor();
+    }
+
+    /** The exchange ended: a body still being compressed was cut, and its encoder is freed. */
+    void discardCompressor() {
+        if (compressor != null) {
+            compressor.discard();
+            compressor = null;
+        }
     }
 }

@@ -110,6 +110,31 @@ final class HeadFields {
         return n + added.length;
     }
 
+    /**
+     * The value of the field {@code name} (lower case; matched in any case), its lines joined with {@code ", "} (RFC 9110
+     * §5.3), or null when absent; read from the map once it is made, else from the bytes, without
+     * making it (so a head looked at stays forwarded from its bytes).
+     */
+    CharSequence value(AsciiString name) {
+        if (map != null) {
+            java.util.List<String> all = map.getAll(name);
+            return all.isEmpty() ? null : all.size() == 1 ? all.get(0) : String.join(", ", all);
+        }
+        CharSequence found = null;
+        for (int line = fieldsStart; line < fieldsEnd; ) {
+            int end = lineEnd(head, line);
+            int nameEnd = line + name.length();
+            if (nameEnd < end && head[nameEnd] == ':' && named(head, line, name)) {
+                int valueStart = FieldSyntax.valueStart(head, nameEnd + 1, end);
+                AsciiString value = new AsciiString(head, valueStart, FieldSyntax.valueEnd(head, valueStart, end) - valueStart,
+                        false);
+                found = found == null ? value : found + ", " + value;
+            }
+            line = end + 2;
+        }
+        return found;
+    }
+
     HttpHeaders map() {
         HttpHeaders h = map;
         if (h == null) {
@@ -136,6 +161,20 @@ final class HeadFields {
             map = h;
         }
         return h;
+    }
+
+    /** Whether the line at {@code start} names {@code lowerName}, in any case. */
+    private static boolean named(byte[] a, int start, AsciiString lowerName) {
+        for (int i = 0; i < lowerName.length(); i++) {
+            int b = a[start + i];
+            if (b >= 'A' && b <= 'Z') {
+                b += 'a' - 'A';
+            }
+            if (b != lowerName.byteAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static int lineEnd(byte[] a, int from) {

@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -160,6 +161,14 @@ public final class ReceivedRequest extends DefaultHttpRequest {
         System.arraycopy(SP_HTTP_1_1_CRLF, 0, a, n, SP_HTTP_1_1_CRLF.length);
         n += SP_HTTP_1_1_CRLF.length;
         return fields.writeHead(alloc, a, n);
+    }
+
+    /**
+     * A field's value (its lines joined with {@code ", "}), or null; read without making the header
+     * map, so asking keeps the head forwarded from its bytes.
+     */
+    public CharSequence field(AsciiString name) {
+        return fields.value(name);
     }
 
     /** The fields as received, or once {@link #forwardVerbatim} was called, as forwarded (see {@link HeadFields}). */

@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -115,6 +116,14 @@ public final class ReceivedResponse extends DefaultHttpResponse {
         a[n++] = '\r';
         a[n++] = '\n';
         return fields.writeHead(alloc, a, n);
+    }
+
+    /**
+     * A field's value (its lines joined with {@code ", "}), or null; read without making the header
+     * map, so asking keeps the head forwarded from its bytes.
+     */
+    public CharSequence field(AsciiString name) {
+        return fields.value(name);
     }
 
     /** The fields as received, or once {@link #forwardVerbatim} was called, as forwarded (see {@link HeadFields}). */

@@ -40,6 +40,7 @@ public final class Route {
     /** -1: no limit. */
     private final long maxBody;
     private final AccessRules access;
+    private final Compression compression;
 
     public Route(RouteConfig config) {
         this(config, null, System::nanoTime);
@@ -73,6 +74,7 @@ public final class Route {
         this.redirectTo = config.answer().orElse(null) instanceof LocalAnswerConfig.Redirect r
                 ? new ValueTemplate(r.to()) : null;
         this.maxBody = config.maxBody().orElse(-1);
+        this.compression = config.compress().map(Compression::new).orElse(Compression.NONE);
         this.access = AccessRules.of(config.access(), previous == null ? null : previous.access);
     }
 
@@ -140,6 +142,11 @@ public final class Route {
 
     public HeaderRules responseHeaders() {
         return responseHeaders;
+    }
+
+    /** How the backend's responses are compressed; {@link Compression#NONE} when the route does not. */
+    public Compression compression() {
+        return compression;
     }
 
     /** The largest request body accepted in bytes, or -1 for any. */
