@@ -17,7 +17,7 @@ final class ListenerBinder {
     private static final String PATH = "listeners";
     private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout", "body_timeout",
             "max_request_line", "max_header_size", "max_headers", "trusted_proxies", "max_connections",
-            "idle_timeout_under_pressure", "max_body", "tls");
+            "idle_timeout_under_pressure", "max_body", "tls", "redirect_https");
     private static final String AUTO = "auto";
     private static final String MAX_CONNECTIONS_VALUES = "auto or a whole number of at least 1";
 
@@ -136,6 +136,8 @@ final class ListenerBinder {
         OptionalLong maxBody = f.optional("max_body").flatMap(n -> size(n, f.path("max_body")))
                 .map(OptionalLong::of).orElse(OptionalLong.empty());
         Optional<TlsConfig> tlsConfig = f.optional("tls").flatMap(n -> tls.bind(n, f.path("tls")));
+        OptionalInt redirectHttps = f.optional("redirect_https")
+                .map(n -> redirectHttps(n, f.path("redirect_https"), tlsConfig.isPresent())).orElse(OptionalInt.empty());
 
         boolean duplicateAddress = address.isPresent() && !isFirstUse(address.get(), addressNode.get());
         String effectiveName = name.or(() -> address.map(HostPort::toString)).orElse("");
@@ -149,7 +151,23 @@ final class ListenerBinder {
         }
         return Optional.of(new ListenerConfig(effectiveName, address.get(), idleTimeout, headerTimeout,
                 maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, underPressure,
-                maxBody, tlsConfig));
+                maxBody, tlsConfig, redirectHttps));
+    }
+
+    /**
+     * {@code true} (to 443, the port left out of the URL), {@code false}, or the HTTPS port. Not on
+     * a TLS listener: it would send its clients to itself.
+     */
+    private OptionalInt redirectHttps(YamlNode node, String path, boolean tls) {
+        Optional<Integer> port = node instanceof YamlNode.Scalar s && s.kind() == YamlNode.Kind.INTEGER
+                ? values.integer(node, path, 1, 65535)
+                : values.bool(node, path).map(on -> on ? ListenerConfig.HTTPS_PORT : 0);
+        if (port.isPresent() && port.get() > 0 && tls) {
+            values.invalid(node, path, "a TLS listener cannot redirect to HTTPS: it would send its clients to itself; "
+                    + "give redirect_https to the cleartext listener (port 80)");
+            return OptionalInt.empty();
+        }
+        return port.filter(p -> p > 0).map(OptionalInt::of).orElse(OptionalInt.empty());
     }
 
     /** {@code auto} (the default: a share of the open-files limit, see ListenerConfig) or a whole number ≥ 1. */

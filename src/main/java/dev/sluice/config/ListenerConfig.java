@@ -26,6 +26,8 @@ import java.util.OptionalLong;
  * @param maxBody the largest request body accepted, in bytes (413 beyond), for routes without
  *     their own {@code max_body}; none when empty
  * @param tls the listener's certificates when it speaks HTTPS; empty for cleartext HTTP
+ * @param redirectHttps when present, every request is answered 308 to the same host and target
+ *     over HTTPS on this port (no route is asked); empty: routes as usual
  */
 public record ListenerConfig(
         String name,
@@ -40,7 +42,8 @@ public record ListenerConfig(
         OptionalInt maxConnections,
         Duration idleTimeoutUnderPressure,
         OptionalLong maxBody,
-        Optional<TlsConfig> tls) {
+        Optional<TlsConfig> tls,
+        OptionalInt redirectHttps) {
 
     /** 620 s: above the 600 s that Google Cloud's load balancers keep idle connections, so the
      * balancer in front always closes first and never sends a request onto a socket we are closing. */
@@ -75,6 +78,18 @@ public record ListenerConfig(
         }
     }
 
+    /** 443: HTTPS's port, left out of the redirect's URL. */
+    public static final int HTTPS_PORT = 443;
+
+    /** Routed as usual. */
+    public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
+                          int maxRequestLine, int maxHeaderSize, int maxHeaders, List<String> trustedProxies,
+                          Duration bodyTimeout, OptionalInt maxConnections, Duration idleTimeoutUnderPressure,
+                          OptionalLong maxBody, Optional<TlsConfig> tls) {
+        this(name, address, idleTimeout, headerTimeout, maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies,
+                bodyTimeout, maxConnections, idleTimeoutUnderPressure, maxBody, tls, OptionalInt.empty());
+    }
+
     /** Cleartext. */
     public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
                           int maxRequestLine, int maxHeaderSize, int maxHeaders, List<String> trustedProxies,
@@ -95,7 +110,7 @@ public record ListenerConfig(
     private ListenerConfig withoutCertificates() {
         return tls.isEmpty() ? this : new ListenerConfig(name, address, idleTimeout, headerTimeout, maxRequestLine,
                 maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, idleTimeoutUnderPressure,
-                maxBody, tls.map(TlsConfig::settings));
+                maxBody, tls.map(TlsConfig::settings), redirectHttps);
     }
 
     /** With no body limit. */

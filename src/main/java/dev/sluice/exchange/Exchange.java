@@ -119,6 +119,14 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
 
     /** The route step, the access step (and forward auth), the admit step, then the first attempt. */
     public void start(long now) {
+        start(now, java.util.Optional.empty());
+    }
+
+    /**
+     * As {@link #start(long)}, with {@code listenerRoute} (when present) the route every request
+     * of its listener takes instead of the route table's (a {@code redirect_https} listener's).
+     */
+    public void start(long now, java.util.Optional<Route> listenerRoute) {
         keys = new RequestKeys(request, verbatim, clientAddress, clientTrusted, trustedProxies, log);
         if (clientTrusted) {
             // Behind a trusted proxy the log names the client its X-Forwarded-For names, as limits count it.
@@ -126,7 +134,9 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
         Routed.To to;
         Snapshot snapshot = context.snapshot();
-        switch (snapshot.route(request, log.host())) {
+        Routed routed = listenerRoute.isPresent() ? new Routed.To(listenerRoute.get(), null)
+                : snapshot.route(request, log.host());
+        switch (routed) {
             case Routed.Nowhere nowhere -> {
                 end(true);
                 downstream.reply(FailureKind.NO_ROUTE, false);

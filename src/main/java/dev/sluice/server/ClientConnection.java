@@ -221,7 +221,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         exchange = new Exchange(exchanges, this, log, head, received, peerAddress, peerTrusted, listener,
                 requestBodyless, listener.config.maxBody().orElse(-1));
-        exchange.start(now);
+        exchange.start(now, listener.redirectHttps);
     }
 
     /** A request begins (a head, or a head that never came in time): its timeline and the connection's state for it. */

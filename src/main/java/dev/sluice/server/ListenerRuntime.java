@@ -19,6 +19,8 @@ final class ListenerRuntime implements TrustedProxies {
     final long bodyTimeoutNanos;
     /** Its open connections against max_connections, and the idle timeout that follows from them. */
     final ConnectionLimit connections;
+    /** Present on a {@code redirect_https} listener: the route every request takes, a 308 to HTTPS. */
+    final java.util.Optional<dev.sluice.route.Route> redirectHttps;
     /** Present on a TLS listener: its certificates and handshakes. */
     final java.util.Optional<TlsTermination> tls;
     private final List<IpSubnetFilterRule> trustedProxies;
@@ -39,6 +41,28 @@ final class ListenerRuntime implements TrustedProxies {
                 config.idleTimeout().toNanos(), config.idleTimeoutUnderPressure().toNanos(), refused, evicted);
         this.trustedProxies = config.trustedProxies().stream().map(ListenerRuntime::rule).toList();
         this.tls = config.tls().map(t -> new TlsTermination(config.name(), t, handshakeFailures));
+        this.redirectHttps = config.redirectHttps().isPresent()
+                ? java.util.Optional.of(redirectRoute(config.redirectHttps().getAsInt())) : java.util.Optional.empty();
+    }
+
+    /**
+     * The route of a {@code redirect_https} listener: a redirect like any route's
+     * ({@code exchange.LocalAnswer}), to {@code https://${host}[:port]${uri}}. 308 keeps the method
+     * and body (a POST stays a POST, RFC 9110 §15.4.9), and is permanent: the site is HTTPS for good.
+     */
+    private static dev.sluice.route.Route redirectRoute(int port) {
+        var target = new dev.sluice.config.TemplateConfig(List.of(
+                new dev.sluice.config.TemplateConfig.Literal("https://"),
+                new dev.sluice.config.TemplateConfig.Variable("host"),
+                new dev.sluice.config.TemplateConfig.Literal(port == ListenerConfig.HTTPS_PORT ? "" : ":" + port),
+                new dev.sluice.config.TemplateConfig.Variable("uri")));
+        return new dev.sluice.route.Route(new dev.sluice.config.RouteConfig("redirect-https",
+                dev.sluice.config.MatchConfig.prefix("/"), "", dev.sluice.config.RouteConfig.DEFAULT_TIMEOUT,
+                dev.sluice.config.RetryConfig.DEFAULT, List.of(), dev.sluice.config.PathRewriteConfig.NONE,
+                dev.sluice.config.UpstreamHostConfig.CLIENT, dev.sluice.config.HeaderRulesConfig.NONE,
+                dev.sluice.config.HeaderRulesConfig.NONE,
+                java.util.Optional.of(new dev.sluice.config.LocalAnswerConfig.Redirect(target, 308)),
+                java.util.OptionalLong.empty()));
     }
 
     /** The only listener, refusals counted on their own. */

@@ -114,4 +114,18 @@ class TlsConfigTest {
 
         assertThat(tls.certificates()).extracting(c -> c.loaded().names().get(0)).containsExactly("example.test", "other.test");
     }
+
+    @Test
+    void redirectHttpsIsACleartextListenersAndTakesTrueOrAPort() throws Exception {
+        String cleartext = config("{ cert: %1$s/cert.pem, key: %1$s/key.pem }".formatted(dir)) .replace(
+                "routes:", "  - address: 127.0.0.1:8080\n    redirect_https: true\n  - address: 127.0.0.1:8081\n"
+                        + "    redirect_https: 8443\nroutes:");
+        List<ListenerConfig> listeners = ConfigLoader.parse(cleartext, "x.yaml").listeners();
+        assertThat(listeners).extracting(l -> l.redirectHttps().orElse(-1)).containsExactly(-1, 443, 8443);
+
+        assertThat(problems(config("{ cert: %1$s/cert.pem, key: %1$s/key.pem }".formatted(dir))
+                .replace("    tls:", "    redirect_https: true\n    tls:"))).containsExactly("3:21: listeners[0].redirect_https: "
+                + "a TLS listener cannot redirect to HTTPS: it would send its clients to itself; give redirect_https to "
+                + "the cleartext listener (port 80)");
+    }
 }
