@@ -16,6 +16,8 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.util.concurrent.RejectedExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The access step, between route and admit: whether the route's rules let this request in. In
@@ -27,6 +29,7 @@ import java.util.concurrent.RejectedExecutionException;
  * as a queued admission does. Called on the request's event loop; it never waits.
  */
 final class AccessCheck {
+    private static final Logger LOG = LoggerFactory.getLogger(AccessCheck.class);
     private static final Decision ALLOWED = new Decision.Allowed(ReplyFields.NONE);
 
     private AccessCheck() {}
@@ -89,9 +92,12 @@ final class AccessCheck {
         }
         return switch (auth.read(request.headers().get(HttpHeaderNames.AUTHORIZATION))) {
             case BasicAuth.Credentials.Missing missing -> unauthenticated(auth, corsFields);
-            case BasicAuth.Credentials.Known known -> new Decision.Allowed(corsFields);
+            case BasicAuth.Credentials.Known known -> {
+                keys.authenticatedAs(known.user());
+                yield new Decision.Allowed(corsFields);
+            }
             case BasicAuth.Credentials.Unchecked unchecked -> {
-                Checking checking = new Checking(auth, unchecked, corsFields, resume);
+                Checking checking = new Checking(auth, unchecked, keys, corsFields, resume);
                 // Too many new credentials waiting to be checked: shed, as an overloaded cluster is.
                 yield checks.offer(checking) ? new Decision.Pending(checking)
                         : new Decision.Refused(FailureKind.OVERLOADED, corsFields);
@@ -129,13 +135,16 @@ final class AccessCheck {
     private static final class Checking implements Runnable, Admission.Withdrawal {
         private final BasicAuth auth;
         private final BasicAuth.Credentials.Unchecked credentials;
+        private final RequestKeys keys;
         private final ReplyFields corsFields;
         private final Resume resume;
         private volatile boolean withdrawn;
 
-        Checking(BasicAuth auth, BasicAuth.Credentials.Unchecked credentials, ReplyFields corsFields, Resume resume) {
+        Checking(BasicAuth auth, BasicAuth.Credentials.Unchecked credentials, RequestKeys keys, ReplyFields corsFields,
+                 Resume resume) {
             this.auth = auth;
             this.credentials = credentials;
+            this.keys = keys;
             this.corsFields = corsFields;
             this.resume = resume;
         }
@@ -146,11 +155,22 @@ final class AccessCheck {
             if (withdrawn) {
                 return;
             }
-            boolean right = auth.verify(credentials);
+            boolean right = checked();
             try {
                 resume.loop().execute(() -> answered(right));
             } catch (RejectedExecutionException shuttingDown) {
                 // The gateway is closing: its connections, this request's too, are being closed.
+            }
+        }
+
+        private boolean checked() {
+            try {
+                return auth.verify(credentials);
+            } catch (RuntimeException bug) {
+                // The hashes were checked at load, so this is the library's failure: refuse, and
+                // resume the request rather than leave it waiting for its client's timeout.
+                LOG.warn("checking the password of '{}' failed: {}", credentials.user(), bug.toString());
+                return false;
             }
         }
 
@@ -160,6 +180,7 @@ final class AccessCheck {
                 return;
             }
             if (right) {
+                keys.authenticatedAs(credentials.user());
                 resume.accessAllowed(corsFields);
             } else {
                 Decision.Refused refused = unauthenticated(auth, corsFields);

@@ -53,6 +53,11 @@ final class RequestKeys implements Admission.Request {
         return request.headers().get(name);
     }
 
+    /** The route's basic auth let the request in as {@code user}: its access-log line says who. */
+    void authenticatedAs(String user) {
+        log.authenticatedAs(user);
+    }
+
     /** A shadow rate limit would have refused the request: its access-log line says which. */
     @Override
     public void shadowRefused(String rule) {

@@ -28,6 +28,7 @@ final class AccessLineEncoder {
     private static final byte[] CLIENT = name("client");
     private static final byte[] PEER = name("peer");
     private static final byte[] SHADOW_LIMITED = name("shadow_limited");
+    private static final byte[] USER = name("user");
     private static final byte[] METHOD = name("method");
     private static final byte[] HOST = name("host");
     private static final byte[] PATH = name("path");
@@ -77,7 +78,7 @@ final class AccessLineEncoder {
      */
     int maxLength(RequestLog r) {
         long chars = length(r.requestId()) + length(r.client()) + length(r.peer())
-                + length(r.shadowLimited()) + length(r.userAgent()) + length(r.referer()) + length(r.method()) + length(r.host())
+                + length(r.shadowLimited()) + length(r.user()) + length(r.userAgent()) + length(r.referer()) + length(r.method()) + length(r.host())
                 + length(redactedPath(r)) + length(r.protocol()) + length(r.route()) + length(r.cluster())
                 + length(r.endpoint());
         List<RequestLog.Attempt> attempts = r.attempts();
@@ -115,6 +116,9 @@ final class AccessLineEncoder {
         string(CLIENT, e.client());
         if (e.peer() != null) {
             string(PEER, e.peer());
+        }
+        if (e.user() != null) {
+            string(USER, e.user());
         }
         string(METHOD, e.method());
         string(HOST, e.host());

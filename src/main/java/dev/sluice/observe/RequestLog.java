@@ -30,6 +30,8 @@ public final class RequestLog {
     private String peer;
     /** The shadow rate limits that would have refused the request, comma-separated, or null. */
     private String shadowLimited;
+    /** The user the route's basic auth let in; null otherwise. */
+    private String user;
     private String method;
     private String userAgent;
     private String referer;
@@ -94,6 +96,11 @@ public final class RequestLog {
     /** A shadow rate limit would have refused the request (it counts and refuses nothing). */
     public void shadowLimited(String rule) {
         shadowLimited = shadowLimited == null ? rule : shadowLimited + "," + rule;
+    }
+
+    /** The route's basic auth let the request in as {@code user} (nginx's {@code $remote_user}). */
+    public void authenticatedAs(String user) {
+        this.user = user;
     }
 
     /** The request's host turned out to be another (an absolute-form target's authority). */
@@ -219,6 +226,11 @@ public final class RequestLog {
     /** The shadow rate limits that would have refused the request, comma-separated, or null. */
     public String shadowLimited() {
         return shadowLimited;
+    }
+
+    /** Who basic auth let in, or null. */
+    public String user() {
+        return user;
     }
 
     public String method() {

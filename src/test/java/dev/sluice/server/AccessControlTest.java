@@ -147,6 +147,11 @@ class AccessControlTest {
                 .orElse(null), line -> line != null, "the access-log line of " + needle);
     }
 
+    private static String logLineWith(String needle) {
+        return Await.value(T, () -> gateway.accessLogLines().stream().filter(l -> l.contains(needle)).findFirst()
+                .orElse(null), line -> line != null, "an access-log line with " + needle);
+    }
+
     private static void assertRefused(RawResponse r, int status, String kind) {
         assertThat(r.status()).isEqualTo(status);
         assertThat(r.header("x-sluice-error")).isEqualTo(kind);
@@ -206,6 +211,7 @@ class AccessControlTest {
     void withoutCredentialsTheClientIsChallenged401() {
         RawResponse r = get(listener(1), "/staff/");
         assertRefused(r, 401, "unauthenticated");
+        assertThat(logLineOf(r)).doesNotContain("\"user\"");
         assertThat(r.header("www-authenticate")).isEqualTo("Basic realm=\"Staff\", charset=\"UTF-8\"");
         assertThat(r.connectionClose()).isFalse();
         assertRefused(get(listener(1), "/staff/", "Authorization: Bearer abc"), 401, "unauthenticated");
@@ -236,6 +242,9 @@ class AccessControlTest {
         var seen = backend.awaitRequests(3, T);
         assertThat(seen).extracting(RecordedRequest::path).containsExactly("/staff/alice", "/staff/alice", "/staff/bob");
         assertThat(seen).allSatisfy(request -> assertThat(request.header("authorization")).isNull());
+        assertThat(logLineWith("\"path\":\"/staff/bob\"")).as("who got in, as nginx's $remote_user")
+                .contains("\"user\":\"bob\"").contains("\"status\":200").contains("\"failure\":null");
+        assertThat(logLineWith("\"path\":\"/staff/alice\"")).contains("\"user\":\"alice\"");
     }
 
     @Test
