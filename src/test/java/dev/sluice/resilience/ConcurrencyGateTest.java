@@ -111,7 +111,8 @@ class ConcurrencyGateTest {
 
     @Test
     void anAdaptiveLimitRisesWhileLatencyHoldsAndFallsWhenItClimbs() {
-        ConcurrencyGate gate = new ConcurrencyGate(ConcurrencyConfig.DEFAULT);
+        // No jitter: the second baseline probe comes exactly 5 s after the first, after both phases.
+        ConcurrencyGate gate = new ConcurrencyGate(ConcurrencyConfig.DEFAULT, () -> 0.0);
         int initial = gate.limit();
         long now = 0;
         // Busy at the limit, every request 10 ms: the backend keeps up, so the limit grows.
@@ -126,8 +127,10 @@ class ConcurrencyGateTest {
         assertThat(risen).isGreaterThan(initial);
         // The same load now takes 20x as long, and requests wait for a slot: the backend is queueing,
         // so the limit comes down.
+        // 900 ms of it, so that the second probe (which would learn 200 ms as the new baseline) has
+        // not begun: the fall is the gradient's, against the 10 ms baseline.
         gate.enqueue(() -> { }, now);
-        for (int i = 0; i < 4_000; i++) {
+        for (int i = 0; i < 900; i++) {
             while (gate.tryEnter()) {
                 // as above
             }
