@@ -164,6 +164,10 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
         Map<String, Object> cluster = new LinkedHashMap<>();
         cluster.put("name", c.name());
         cluster.put("load_balancer", c.config().loadBalancer().name().toLowerCase(Locale.ROOT));
+        c.config().sticky().ifPresent(sticky -> cluster.put("sticky", switch (sticky) {
+            case dev.sluice.config.StickyConfig.Cookie cookie -> "cookie " + cookie.name();
+            case dev.sluice.config.StickyConfig.Hash hash -> "hash " + hash.source().text();
+        }));
         // Panic mode: nothing healthy is left, so requests go to unhealthy and ejected endpoints.
         cluster.put("panic", c.panicking(now));
         cluster.put("retry_budget_available", c.retryBudget().available(now));

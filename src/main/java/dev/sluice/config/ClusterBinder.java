@@ -16,7 +16,8 @@ import java.util.stream.Collectors;
 final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
-            "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared", "concurrency");
+            "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared", "concurrency",
+            "sticky");
     private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";
@@ -27,6 +28,8 @@ final class ClusterBinder {
      * net/http and gunicorn keep connections for less, Apache 5 s). A fixed upstream idle timeout
      * at or above it lets the backend close a pooled connection just as Sluice reuses it: a 502. */
     static final Duration COMMON_BACKEND_KEEP_ALIVE = Duration.ofSeconds(5);
+    /** 100 ms: more often than that a refresh would be a load test of the DNS server. */
+    static final Duration SHORTEST_DNS_REFRESH = Duration.ofMillis(100);
 
     private final Values values;
     private final FirstSeen<String> names = new FirstSeen<>();
@@ -137,12 +140,35 @@ final class ClusterBinder {
         Optional<ConcurrencyConfig> concurrency = f.optional("concurrency")
                 .map(n -> new ConcurrencyBinder(values).bind(n, f.path("concurrency")))
                 .orElse(Optional.of(ConcurrencyConfig.DEFAULT));
+        Optional<StickyConfig> sticky = f.optional("sticky")
+                .flatMap(n -> new StickyBinder(values).bind(n, f.path("sticky"), name.orElse("")));
+        Duration dnsRefresh = f.optional("dns_refresh").flatMap(n -> dnsRefresh(n, f.path("dns_refresh"), endpoints))
+                .orElse(ClusterConfig.DEFAULT_DNS_REFRESH);
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new ClusterConfig(name.get(), endpoints, connectTimeout,
                 fixedIdleTimeout.orElse(ClusterConfig.DEFAULT_IDLE_TIMEOUT), fixedIdleTimeout.isEmpty(),
-                maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared, concurrency.get()));
+                maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared, concurrency.get(),
+                sticky, dnsRefresh));
+    }
+
+    /**
+     * At least {@link #SHORTEST_DNS_REFRESH}. On a cluster whose endpoints are all IP literals it
+     * changes nothing: a warning, not an error, so one cluster template can serve both kinds.
+     */
+    private Optional<Duration> dnsRefresh(YamlNode node, String path, List<EndpointConfig> endpoints) {
+        Optional<Duration> refresh = values.duration(node, path);
+        if (refresh.isPresent() && refresh.get().compareTo(SHORTEST_DNS_REFRESH) < 0) {
+            values.invalid(node, path, Durations.format(refresh.get()) + " is too short; at least "
+                    + Durations.format(SHORTEST_DNS_REFRESH) + " (every name is asked that often)");
+            return Optional.empty();
+        }
+        if (refresh.isPresent() && !endpoints.isEmpty() && endpoints.stream().allMatch(e -> e.address().isIpLiteral())) {
+            values.problems().warn(node.at(), path + ": every endpoint of this cluster is an IP address, so there is "
+                    + "no name to ask again; dns_refresh changes nothing here");
+        }
+        return refresh;
     }
 
     /** A non-empty map of label to value. */

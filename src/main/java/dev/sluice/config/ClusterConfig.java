@@ -23,6 +23,10 @@ import java.util.Optional;
  * @param shared true when this cluster may share selected endpoints with another cluster that is
  *     also {@code shared}; otherwise an endpoint selected by two clusters is an error
  * @param concurrency how many requests may be in flight to this cluster and wait for a slot
+ * @param sticky session affinity: by a cookie Sluice sets, or by a hash of the client or a header;
+ *     empty for none (every request balanced on its own)
+ * @param dnsRefresh how often the names of hostname endpoints are asked again, at most; a shorter
+ *     DNS TTL asks sooner
  */
 public record ClusterConfig(
         String name,
@@ -36,7 +40,9 @@ public record ClusterConfig(
         Optional<HealthCheckConfig> healthCheck,
         Map<String, String> select,
         boolean shared,
-        ConcurrencyConfig concurrency) {
+        ConcurrencyConfig concurrency,
+        Optional<StickyConfig> sticky,
+        Duration dnsRefresh) {
 
     /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
      * delays the failover to the next endpoint. */
@@ -52,10 +58,35 @@ public record ClusterConfig(
      * a limit of 32 made Sluice open ~900 backend connections a second and halved its throughput
      * (bench/run). Idle connections cost the backend a file descriptor each, nothing more. */
     public static final int DEFAULT_MAX_IDLE_PER_ENDPOINT = 128;
+    /** 30 s: a moved service is followed within half a minute (as long as the JDK's own cache
+     * keeps a name), at one query per name every 30 s; a name whose TTL is shorter is asked when
+     * its TTL runs out. Envoy's 5 s costs the DNS servers six times as much for names that rarely move. */
+    public static final Duration DEFAULT_DNS_REFRESH = Duration.ofSeconds(30);
 
     public ClusterConfig {
         endpoints = List.copyOf(endpoints);
         select = Collections.unmodifiableMap(new LinkedHashMap<>(select));
+    }
+
+    /** A cluster without stickiness, its names asked again every {@link #DEFAULT_DNS_REFRESH}. */
+    public ClusterConfig(String name, List<EndpointConfig> endpoints, Duration connectTimeout, Duration idleTimeout,
+                         boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
+                         Duration slowStart, Optional<HealthCheckConfig> healthCheck, Map<String, String> select,
+                         boolean shared, ConcurrencyConfig concurrency) {
+        this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
+                slowStart, healthCheck, select, shared, concurrency, Optional.empty(), DEFAULT_DNS_REFRESH);
+    }
+
+    /** This cluster with {@code sticky} session affinity. */
+    public ClusterConfig withSticky(StickyConfig sticky) {
+        return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, Optional.of(sticky), dnsRefresh);
+    }
+
+    /** This cluster with its names asked again every {@code dnsRefresh} at most. */
+    public ClusterConfig withDnsRefresh(Duration dnsRefresh) {
+        return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh);
     }
 
     /** A cluster with the default concurrency limit. */
@@ -64,7 +95,7 @@ public record ClusterConfig(
                          Duration slowStart, Optional<HealthCheckConfig> healthCheck, Map<String, String> select,
                          boolean shared) {
         this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
-                slowStart, healthCheck, select, shared, ConcurrencyConfig.DEFAULT);
+                slowStart, healthCheck, select, shared, ConcurrencyConfig.DEFAULT, Optional.empty(), DEFAULT_DNS_REFRESH);
     }
 
     /** A cluster that lists its endpoints, selects none, and has the default concurrency limit. */
@@ -72,7 +103,7 @@ public record ClusterConfig(
                          boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
                          Duration slowStart, Optional<HealthCheckConfig> healthCheck) {
         this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
-                slowStart, healthCheck, Map.of(), false, ConcurrencyConfig.DEFAULT);
+                slowStart, healthCheck, Map.of(), false, ConcurrencyConfig.DEFAULT, Optional.empty(), DEFAULT_DNS_REFRESH);
     }
 
     public static ClusterConfig of(String name, List<EndpointConfig> endpoints) {

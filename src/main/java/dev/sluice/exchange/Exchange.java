@@ -9,6 +9,7 @@ import dev.sluice.resilience.RetryDecision;
 import dev.sluice.resilience.RetryPolicy;
 import dev.sluice.route.Route;
 import dev.sluice.route.Variables;
+import dev.sluice.upstream.Affinity;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 import dev.sluice.upstream.UpstreamConnection;
@@ -84,6 +85,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     private UpstreamConnection upstream;
     private final ResponseReader response;
     private long triedEndpoints;
+    /** What the request brings to a sticky cluster's pick; read before the first attempt, null until then. */
+    private Affinity affinity;
     private FailureKind lastFailure;
     private int retries;
     /** An attempt failed on a reused connection: every later attempt gets a new one (see {@link Acquire#from}). */
@@ -362,6 +365,14 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         return variables;
     }
 
+    /**
+     * The {@code Set-Cookie} value that keeps the client on {@code served}, when its cluster sticks
+     * by cookie and the request's cookie named another endpoint or none; else null.
+     */
+    String stickyCookie(Endpoint served) {
+        return affinity == null ? null : cluster.stickyCookie(served, affinity);
+    }
+
     /** The route's response header rules, applied by the respond step to a backend's response. */
     Route route() {
         return route;
@@ -390,8 +401,11 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     }
 
     private void startAttempt(long now) {
+        if (affinity == null) {
+            affinity = RequestAffinity.of(cluster.config().sticky(), request, keys);
+        }
         Endpoint endpoint;
-        switch (Pick.next(cluster, triedEndpoints, retries, lastFailure, now)) {
+        switch (Pick.next(cluster, triedEndpoints, retries, lastFailure, affinity, now)) {
             case Pick.None none -> {
                 reply(none.why(), false);
                 return;

@@ -1,6 +1,7 @@
 package dev.sluice.exchange;
 
 import dev.sluice.failure.FailureKind;
+import dev.sluice.upstream.Affinity;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 
@@ -18,9 +19,19 @@ sealed interface Pick {
      * failure, or {@code no_healthy_endpoint} for a first attempt.
      */
     static Pick next(Cluster cluster, long triedMask, int retries, FailureKind lastFailure, long now) {
-        Endpoint endpoint = cluster.pick(triedMask, now);
+        return next(cluster, triedMask, retries, lastFailure, Affinity.NONE, now);
+    }
+
+    /**
+     * As above, for a request with {@code affinity} to a sticky cluster: its own endpoint first
+     * while that one can take it and was not tried; after a failure there, the retry goes elsewhere
+     * as for any request.
+     */
+    static Pick next(Cluster cluster, long triedMask, int retries, FailureKind lastFailure, Affinity affinity,
+                     long now) {
+        Endpoint endpoint = cluster.pick(triedMask, now, affinity);
         if (endpoint == null && retries > 0 && (lastFailure == null || !lastFailure.unprocessed())) {
-            endpoint = cluster.pick(0, now);
+            endpoint = cluster.pick(0, now, affinity);
         }
         if (endpoint == null) {
             return new None(lastFailure != null ? lastFailure : FailureKind.NO_HEALTHY_ENDPOINT);

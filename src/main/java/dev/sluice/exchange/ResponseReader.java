@@ -98,7 +98,8 @@ final class ResponseReader {
         ResponseCompression.Decision compress = compression.on()
                 ? ResponseCompression.decide(compression, request, response, answersHead, clientHttp11)
                 : ResponseCompression.NOT_CONFIGURED;
-        if (!rules.isEmpty() || added.size() > 0 || compress.editsHead()) {
+        String stickyCookie = exchange.stickyCookie(connection.endpoint());
+        if (!rules.isEmpty() || added.size() > 0 || compress.editsHead() || stickyCookie != null) {
             // The route edits the head: its map is made, so it goes out from the map, not its bytes.
             response.headers();
         }
@@ -125,6 +126,10 @@ final class ResponseReader {
                 }
                 case ResponseCompression.Identity identity -> ResponseCompression.varyOnAcceptEncoding(headers);
                 case ResponseCompression.AsItIs asItIs -> { }
+            }
+            if (stickyCookie != null) {
+                // After the route's rules: a rule removing the backend's Set-Cookie leaves Sluice's own.
+                headers.add(HttpHeaderNames.SET_COOKIE, stickyCookie);
             }
         }
         awaitingFinalAfterInterim = false;

@@ -37,8 +37,8 @@ public final class Cluster {
     };
 
     private final ClusterConfig config;
-    private final Endpoint[] endpoints;
-    private final List<Endpoint> endpointList;
+    /** The endpoints and what stickiness knows of them; replaced whole when a name resolves differently. */
+    private volatile Members members;
     private final RetryBudget retryBudget;
     private final long slowStartNanos;
     /** Draws for least request's two choices and weighted picks; called from every event loop. */
@@ -47,6 +47,15 @@ public final class Cluster {
     private final ConcurrencyGate gate;
     /** Last panic state seen by a first pick; only for saying so once in the log. */
     private volatile boolean inPanic;
+
+    /** One set of the cluster's endpoints, in order, with the sticky index built for exactly that set. */
+    private record Members(Endpoint[] array, List<Endpoint> list, StickyIndex sticky) {
+        static Members of(ClusterConfig config, List<Endpoint> endpoints) {
+            Endpoint[] array = endpoints.toArray(Endpoint[]::new);
+            StickyIndex sticky = config.sticky().map(s -> StickyIndex.of(config.name(), s, array)).orElse(StickyIndex.NONE);
+            return new Members(array, List.copyOf(endpoints), sticky);
+        }
+    }
 
     public Cluster(ClusterConfig config, List<Endpoint> endpoints, long nowNanos) {
         this(config, endpoints, nowNanos, PER_THREAD_RANDOM);
@@ -74,8 +83,7 @@ public final class Cluster {
         this.config = config;
         this.gate = gate;
         this.random = random;
-        this.endpoints = endpoints.toArray(Endpoint[]::new);
-        this.endpointList = List.copyOf(endpoints);
+        this.members = Members.of(config, endpoints);
         this.retryBudget = RetryBudget.defaults(nowNanos);
         this.slowStartNanos = config.slowStart().toNanos();
     }
@@ -88,8 +96,18 @@ public final class Cluster {
         return config;
     }
 
+    /** The endpoints now; a hostname endpoint's set follows its name's answers (see {@link #replaceEndpoints}). */
     public List<Endpoint> endpoints() {
-        return endpointList;
+        return members.list();
+    }
+
+    /**
+     * Makes {@code endpoints} the cluster's set, as one write: a pick sees the old set or the new,
+     * never a mix. Requests already on their way keep the endpoint they picked (a retry's tried
+     * endpoints are remembered by position, so one may be revisited once after the change).
+     */
+    public void replaceEndpoints(List<Endpoint> endpoints) {
+        members = Members.of(config, endpoints);
     }
 
     /** How many requests the cluster takes at once, and the queue for the rest. */
@@ -102,12 +120,18 @@ public final class Cluster {
     }
 
     public int size() {
-        return endpoints.length;
+        return members.array().length;
+    }
+
+    /** {@link #pick(long, long, Affinity)} for a request without affinity: the load balancer decides. */
+    public Endpoint pick(long triedMask, long now) {
+        return pick(triedMask, now, Affinity.NONE);
     }
 
     /**
-     * Picks an endpoint this request has not tried yet, with the cluster's load balancer, among
-     * those healthy and not ejected. When none is, picks among the unhealthy and ejected too
+     * Picks an endpoint this request has not tried yet, among those healthy and not ejected: the
+     * one its {@code affinity} names when that one can take it (a sticky cluster), else as the
+     * cluster's load balancer picks. When none is, picks among the unhealthy and ejected too
      * (panic mode: better a suspect endpoint than failing every request); endpoints still pending
      * their first health check or answering as another service are never picked. Returns null
      * when nothing can be picked.
@@ -115,10 +139,11 @@ public final class Cluster {
      * @param triedMask bit i set when endpoint i was tried (clusters beyond 64 endpoints wrap,
      *     which only means a retry may revisit one)
      */
-    public Endpoint pick(long triedMask, long now) {
-        Endpoint e = pick(triedMask, now, false);
+    public Endpoint pick(long triedMask, long now, Affinity affinity) {
+        Members m = members;
+        Endpoint e = pick(m, triedMask, now, false, affinity);
         if (e == null) {
-            e = pick(triedMask, now, true);
+            e = pick(m, triedMask, now, true, affinity);
             if (e != null && triedMask == 0 && !inPanic) {
                 inPanic = true;
                 LOG.warn("cluster {}: no healthy endpoint left; routing to unhealthy and ejected ones (panic mode)",
@@ -132,15 +157,36 @@ public final class Cluster {
         return e;
     }
 
-    private Endpoint pick(long triedMask, long now, boolean panic) {
+    private Endpoint pick(Members m, long triedMask, long now, boolean panic, Affinity affinity) {
+        Endpoint[] endpoints = m.array();
+        if (affinity != Affinity.NONE) {
+            int sticky = m.sticky().pick(affinity, i -> eligible(endpoints, i, triedMask, now, panic));
+            if (sticky >= 0) {
+                return endpoints[sticky];
+            }
+        }
         return switch (config.loadBalancer()) {
-            case ROUND_ROBIN -> roundRobin(triedMask, now, panic);
-            case LEAST_REQUEST -> leastRequest(triedMask, now, panic);
-            case WEIGHTED -> weightedRandom(triedMask, now, panic);
+            case ROUND_ROBIN -> roundRobin(endpoints, triedMask, now, panic);
+            case LEAST_REQUEST -> leastRequest(endpoints, triedMask, now, panic);
+            case WEIGHTED -> weightedRandom(endpoints, triedMask, now, panic);
         };
     }
 
-    private boolean eligible(int i, long triedMask, long now, boolean panic) {
+    /**
+     * The {@code Set-Cookie} value that keeps this client on {@code served}, the endpoint that
+     * answered: null unless the cluster sticks by cookie and the request's cookie named another
+     * endpoint, or none (its first request, or its endpoint could not take it).
+     */
+    public String stickyCookie(Endpoint served, Affinity affinity) {
+        Members m = members;
+        if (m.sticky() == StickyIndex.NONE) {
+            return null;
+        }
+        int index = indexOf(m.array(), served);
+        return index < 0 ? null : m.sticky().setCookie(index, affinity);
+    }
+
+    private static boolean eligible(Endpoint[] endpoints, int i, long triedMask, long now, boolean panic) {
         if ((triedMask & bit(i)) != 0) {
             return false;
         }
@@ -152,12 +198,15 @@ public final class Cluster {
         };
     }
 
-    private Endpoint roundRobin(long triedMask, long now, boolean panic) {
+    private Endpoint roundRobin(Endpoint[] endpoints, long triedMask, long now, boolean panic) {
         int n = endpoints.length;
+        if (n == 0) {
+            return null;
+        }
         int start = Math.floorMod(next.getAndIncrement(), n);
         for (int k = 0; k < n; k++) {
             int i = (start + k) % n;
-            if (eligible(i, triedMask, now, panic)) {
+            if (eligible(endpoints, i, triedMask, now, panic)) {
                 return endpoints[i];
             }
         }
@@ -165,13 +214,16 @@ public final class Cluster {
     }
 
     /** Power of two choices: two random eligible endpoints, the less loaded (per weight) wins. */
-    private Endpoint leastRequest(long triedMask, long now, boolean panic) {
+    private Endpoint leastRequest(Endpoint[] endpoints, long triedMask, long now, boolean panic) {
         int n = endpoints.length;
-        int a = firstEligibleFrom(random.nextInt(n), triedMask, now, panic);
+        if (n == 0) {
+            return null;
+        }
+        int a = firstEligibleFrom(endpoints, random.nextInt(n), triedMask, now, panic);
         if (a < 0) {
             return null;
         }
-        int b = firstEligibleFrom(random.nextInt(n), triedMask, now, panic);
+        int b = firstEligibleFrom(endpoints, random.nextInt(n), triedMask, now, panic);
         if (b == a) {
             return endpoints[a];
         }
@@ -180,21 +232,21 @@ public final class Cluster {
         return loadB < loadA ? endpoints[b] : endpoints[a];
     }
 
-    private int firstEligibleFrom(int start, long triedMask, long now, boolean panic) {
+    private static int firstEligibleFrom(Endpoint[] endpoints, int start, long triedMask, long now, boolean panic) {
         int n = endpoints.length;
         for (int k = 0; k < n; k++) {
             int i = (start + k) % n;
-            if (eligible(i, triedMask, now, panic)) {
+            if (eligible(endpoints, i, triedMask, now, panic)) {
                 return i;
             }
         }
         return -1;
     }
 
-    private Endpoint weightedRandom(long triedMask, long now, boolean panic) {
+    private Endpoint weightedRandom(Endpoint[] endpoints, long triedMask, long now, boolean panic) {
         double total = 0;
         for (int i = 0; i < endpoints.length; i++) {
-            if (eligible(i, triedMask, now, panic)) {
+            if (eligible(endpoints, i, triedMask, now, panic)) {
                 total += endpoints[i].effectiveWeight(now, slowStartNanos);
             }
         }
@@ -204,7 +256,7 @@ public final class Cluster {
         double r = random.nextDouble(total);
         Endpoint last = null;
         for (int i = 0; i < endpoints.length; i++) {
-            if (eligible(i, triedMask, now, panic)) {
+            if (eligible(endpoints, i, triedMask, now, panic)) {
                 last = endpoints[i];
                 r -= last.effectiveWeight(now, slowStartNanos);
                 if (r < 0) {
@@ -217,8 +269,9 @@ public final class Cluster {
 
     /** True when requests go to unhealthy or ejected endpoints because nothing healthy is left. */
     public boolean panicking(long now) {
+        Endpoint[] endpoints = members.array();
         for (int i = 0; i < endpoints.length; i++) {
-            if (eligible(i, 0, now, false)) {
+            if (eligible(endpoints, i, 0, now, false)) {
                 return false;
             }
         }
@@ -227,6 +280,7 @@ public final class Cluster {
 
     /** Whether one more endpoint may be ejected without passing the cluster's ejection cap. */
     public boolean mayEject(long now) {
+        Endpoint[] endpoints = members.array();
         int ejected = 0;
         for (Endpoint e : endpoints) {
             if (e.isEjected(now)) {
@@ -237,12 +291,17 @@ public final class Cluster {
     }
 
     public long bitOf(Endpoint endpoint) {
+        int index = indexOf(members.array(), endpoint);
+        return index < 0 ? 0 : bit(index);
+    }
+
+    private static int indexOf(Endpoint[] endpoints, Endpoint endpoint) {
         for (int i = 0; i < endpoints.length; i++) {
             if (endpoints[i] == endpoint) {
-                return bit(i);
+                return i;
             }
         }
-        return 0;
+        return -1;
     }
 
     private static long bit(int index) {

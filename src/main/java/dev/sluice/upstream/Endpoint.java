@@ -33,6 +33,7 @@ public final class Endpoint {
 
     private final String cluster;
     private final String address;
+    private final String id;
     private final InetSocketAddress socketAddress;
     private final Map<String, String> labels;
     private final int weight;
@@ -53,9 +54,22 @@ public final class Endpoint {
 
     public Endpoint(String cluster, String address, InetSocketAddress socketAddress, Map<String, String> labels,
                     int weight, boolean healthChecked, long nowNanos) {
+        this(cluster, address, address, socketAddress, labels, weight, healthChecked, nowNanos);
+    }
+
+    /** One of the addresses host name {@code address} resolved to: {@code ip}. */
+    public static Endpoint resolved(String cluster, String address, java.net.InetAddress ip, int port,
+                                    Map<String, String> labels, int weight, boolean healthChecked, long nowNanos) {
+        return new Endpoint(cluster, address, address + " " + ip.getHostAddress(), new InetSocketAddress(ip, port),
+                labels, weight, healthChecked, nowNanos);
+    }
+
+    private Endpoint(String cluster, String address, String id, InetSocketAddress socketAddress,
+                     Map<String, String> labels, int weight, boolean healthChecked, long nowNanos) {
         this.cluster = cluster;
         this.address = address;
         this.socketAddress = socketAddress;
+        this.id = id;
         this.labels = Map.copyOf(labels);
         this.weight = weight;
         this.health = healthChecked ? Health.PENDING : Health.HEALTHY;
@@ -154,9 +168,18 @@ public final class Endpoint {
         return cluster;
     }
 
-    /** The address as written in the config, used in logs and /status. */
+    /** The address as written in the config, used in logs and /status, and as the Host a route sends with {@code host: endpoint}. */
     public String address() {
         return address;
+    }
+
+    /**
+     * What names this endpoint among its cluster's, stably across reloads: its address as
+     * written, and for one of a host name's addresses, that address too ({@code api:8080 10.0.0.7}).
+     * Sticky cookies and the Maglev table are made from it.
+     */
+    public String id() {
+        return id;
     }
 
     public InetSocketAddress socketAddress() {
@@ -221,6 +244,6 @@ public final class Endpoint {
 
     @Override
     public String toString() {
-        return address;
+        return id;
     }
 }

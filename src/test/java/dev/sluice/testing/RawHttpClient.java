@@ -116,6 +116,20 @@ public final class RawHttpClient implements AutoCloseable {
         }
     }
 
+    /** Connects from {@code from} (another loopback address, 127.0.0.2 and up, stands for another client). */
+    public static RawHttpClient connect(InetSocketAddress address, InetAddress from) {
+        Socket socket = new Socket();
+        try {
+            socket.setTcpNoDelay(true);
+            socket.bind(new InetSocketAddress(from, 0));
+            socket.connect(address, 5_000);
+            return new RawHttpClient(socket);
+        } catch (IOException e) {
+            closeQuietly(socket);
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) socket.getLocalSocketAddress();
     }

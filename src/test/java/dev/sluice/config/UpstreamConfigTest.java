@@ -1,0 +1,104 @@
+package dev.sluice.config;
+
+import static dev.sluice.config.ConfigTesting.problems;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** {@code clusters[].sticky} and {@code clusters[].dns_refresh}: defaults, and mistakes reported where they are. */
+class UpstreamConfigTest {
+
+    private static String cluster(String extra) {
+        return """
+                listeners:
+                  - address: 127.0.0.1:8080
+                routes:
+                  - match: { path_prefix: / }
+                    cluster: web
+                clusters:
+                  - name: web
+                    endpoints: [127.0.0.1:9001, api.internal:9002]
+                """ + extra;
+    }
+
+    private static ClusterConfig bind(String extra) throws ConfigException {
+        return ConfigLoader.parse(cluster(extra), "x.yaml").clusters().get(0);
+    }
+
+    @Test
+    void aClusterIsNotStickyAndAsksItsNamesEveryThirtySecondsByDefault() throws ConfigException {
+        ClusterConfig web = bind("");
+        assertThat(web.sticky()).isEmpty();
+        assertThat(web.dnsRefresh()).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void anEmptyCookieTakesEveryDefault() throws ConfigException {
+        assertThat(bind("    sticky: { cookie: {} }\n").sticky()).contains(new StickyConfig.Cookie("sluice_web",
+                Optional.empty(), "/", true, false, StickyConfig.SameSite.LAX, Optional.empty()));
+    }
+
+    @Test
+    void everyCookieAttributeIsRead() throws ConfigException {
+        assertThat(bind("""
+                    sticky:
+                      cookie: { name: route, ttl: 1h, path: /shop, http_only: false, secure: true, same_site: none,
+                                secret: 0123456789abcdef0123 }
+                """).sticky()).contains(new StickyConfig.Cookie("route", Optional.of(Duration.ofHours(1)), "/shop",
+                false, true, StickyConfig.SameSite.NONE, Optional.of("0123456789abcdef0123")));
+    }
+
+    @Test
+    void hashSourcesAreTheClientOrAHeader() throws ConfigException {
+        assertThat(bind("    sticky: { hash: client }\n").sticky())
+                .contains(new StickyConfig.Hash(new StickyConfig.HashSource.Client()));
+        assertThat(bind("    sticky: { hash: header:X-User-Id }\n").sticky())
+                .contains(new StickyConfig.Hash(new StickyConfig.HashSource.Header("x-user-id")));
+    }
+
+    @Test
+    void anUnknownHashSourceIsLocated() {
+        assertThat(problems(cluster("    sticky: { hash: cleint }\n"))).containsExactly(
+                "9:21: clusters[0].sticky.hash: unknown hash source 'cleint': expected client or header:NAME "
+                        + "(did you mean 'client'?)");
+        assertThat(problems(cluster("    sticky: { hash: \"header:\" }\n"))).containsExactly(
+                "9:21: clusters[0].sticky.hash: a header hash needs the header's name: write header:NAME, "
+                        + "e.g. header:x-user-id");
+    }
+
+    @Test
+    void cookieAndHashTogetherOrNeitherIsRefused() {
+        assertThat(problems(cluster("    sticky: { cookie: {}, hash: client }\n"))).containsExactly(
+                "9:13: clusters[0].sticky: choose one of 'cookie' and 'hash'; a request follows one or the other");
+        assertThat(problems(cluster("    sticky: {}\n"))).singleElement().asString()
+                .startsWith("9:13: clusters[0].sticky: say how requests stick: 'cookie: {}'");
+    }
+
+    @Test
+    void badCookieAttributesAreLocated() {
+        assertThat(problems(cluster("""
+                    sticky:
+                      cookie: { name: "my cookie", ttl: 500ms, path: shop, same_site: loose, secret: short }
+                """))).containsExactly(
+                "10:23: clusters[0].sticky.cookie.name: 'my cookie' is not a valid cookie name (letters, digits and "
+                        + "!#$%&'*+-.^_`|~ only)",
+                "10:41: clusters[0].sticky.cookie.ttl: a cookie's Max-Age counts whole seconds; use at least 1s, "
+                        + "or 'session'",
+                "10:54: clusters[0].sticky.cookie.path: a cookie path starts with '/', got 'shop'",
+                "10:71: clusters[0].sticky.cookie.same_site: unknown same_site 'loose': expected strict, lax or none",
+                "10:86: clusters[0].sticky.cookie.secret: a secret needs at least 16 characters (got 5); make one "
+                        + "with `openssl rand -hex 32`");
+    }
+
+    @Test
+    void cookiesBrowsersWouldDropAreRefused() {
+        assertThat(problems(cluster("    sticky: { cookie: { same_site: none } }\n"))).containsExactly(
+                "9:36: clusters[0].sticky.cookie.same_site: browsers drop a SameSite=None cookie that is not Secure; "
+                        + "add 'secure: true' (and serve the site over HTTPS), or use lax");
+        assertThat(problems(cluster("    sticky: { cookie: { name: __Host-id, path: /a, secure: true } }\n")))
+                .containsExactly("9:31: clusters[0].sticky.cookie.name: browsers drop a '__Host-' cookie whose path "
+                        + "is not /");
+    }
+}
