@@ -7,6 +7,9 @@ import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.control.ControlApi;
 import dev.sluice.control.ControlPlane;
+import dev.sluice.config.AlertsConfig;
+import dev.sluice.config.IncidentsConfig;
+import dev.sluice.incident.IncidentWatch;
 import dev.sluice.observe.AccessLog;
 import dev.sluice.observe.QueryRedaction;
 import dev.sluice.observe.TrafficCounters;
@@ -73,6 +76,7 @@ public final class Instance implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ControlPlane control;
     private final Drain drain;
+    private final IncidentWatch incidents;
     private final CompletableFuture<Stopped> stopped = new CompletableFuture<>();
     private final long startedMillis = System.currentTimeMillis();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -88,6 +92,38 @@ public final class Instance implements AutoCloseable {
         this.drain = new Drain(gateway, System::nanoTime);
         this.control = new ControlPlane(gateway, store, startup.configFile(), startup.bakePeriod(),
                 TrafficCounters.of(gateway.metrics()), timer, Clock.systemUTC(), drain::started, startup.autoRollback());
+        this.incidents = IncidentWatch.start(gateway.tallies(), incidentSources(), Clock.systemUTC(), System::nanoTime);
+        control.reportAutoRollbacksTo(r -> incidents.autoRolledBack(r.bad(), r.restored(), r.why()));
+    }
+
+    /** What the incident watch reads: the running snapshot's clusters and settings, and the versions. */
+    private IncidentWatch.Sources incidentSources() {
+        return new IncidentWatch.Sources() {
+            @Override
+            public java.util.Collection<dev.sluice.upstream.Cluster> clusters() {
+                return gateway.snapshot().clusters().values();
+            }
+
+            @Override
+            public IncidentsConfig config() {
+                return gateway.snapshot().config().incidents();
+            }
+
+            @Override
+            public Optional<AlertsConfig> alerts() {
+                return gateway.snapshot().config().alerts();
+            }
+
+            @Override
+            public ConfigVersion currentVersion() {
+                return control.current();
+            }
+
+            @Override
+            public List<ConfigVersion> versions() {
+                return store.versions();
+            }
+        };
     }
 
     /** Starts everything the config describes; on failure nothing is left running. */
@@ -218,7 +254,13 @@ public final class Instance implements AutoCloseable {
             public Status status() {
                 return new Status(gateway, control.current(), store.lastKnownGood().map(ConfigVersion::number),
                         control.fileDiffersFromRunning(), store.directory(), drain.started(),
-                        Duration.ofMillis(System.currentTimeMillis() - startedMillis), accessLog.droppedLines());
+                        Duration.ofMillis(System.currentTimeMillis() - startedMillis), accessLog.droppedLines(),
+                        incidents.traffic());
+            }
+
+            @Override
+            public java.util.Map<String, Object> incidents() {
+                return incidents.incidentsJson();
             }
 
             @Override
@@ -237,6 +279,7 @@ public final class Instance implements AutoCloseable {
         // A drain still waiting ends now; its summary then reports what this close cut.
         drain.hurry();
         control.close();
+        incidents.close();
         timer.shutdownNow();
         if (admin != null) {
             admin.close();

@@ -71,13 +71,18 @@ class PackageBoundariesTest {
             rule("server", "config-records http failure observe resilience access route upstream exchange tls",
                     "listeners, client connections and the gateway (the data plane): never the admin API or "
                             + "the control plane, which act on it from outside"),
+            rule("incident", "config failure observe upstream",
+                    "incidents are judged off the data plane, from the totals observe counts and the endpoints' "
+                            + "state; the control plane and the admin API are told and asked from outside"),
             rule("admin", "config http failure observe resilience access route upstream exchange server",
                     "the admin API reads the data plane for /status and /metrics; the control endpoints plug "
-                            + "in from control, so admin never uses control"),
+                            + "in from control, so admin never uses control, and the incidents reach it as JSON "
+                            + "through the instance"),
             rule("control", "config admin observe server",
                     "the control plane changes the running gateway's config (server), keeps versions (config) "
                             + "and puts its endpoints on the admin API"),
-            rule(ROOT, "config http failure observe resilience access route upstream exchange server admin control",
+            rule(ROOT, "config http failure observe resilience access route upstream exchange server admin control "
+                            + "incident",
                     "the command line and the wiring of one process; no other package uses it"));
 
     /** Package names as written in the sources: {@code dev.sluice.x}, or {@code dev.sluice.Class} for the root. */

@@ -15,7 +15,8 @@ import java.util.Optional;
  *   <li><b>The token</b> ({@code admin.token}): when set, every request but {@code /live} and
  *       {@code /ready} presents {@code Authorization: Bearer <token>}, or gets 401. The probes stay
  *       open because they say only "up" and "draining", and an orchestrator's probe (the kubelet's)
- *       cannot hold a secret without writing it into the pod spec.</li>
+ *       cannot hold a secret without writing it into the pod spec; so do the dashboard's static
+ *       page, script and style, which hold no data (the page asks for the token).</li>
  *   <li><b>Cross-site requests</b>: a state-changing request (anything but GET and HEAD) needs the
  *       {@value #CSRF_HEADER} field, which a page on another site can send only after a CORS
  *       preflight that this API never approves (a form post or a "simple" fetch cannot set it);
@@ -56,7 +57,10 @@ public final class AdminGuard {
     }
 
     public Verdict check(HttpMethod method, String path, HttpHeaders headers) {
-        boolean probe = path.equals("/live") || path.equals("/ready");
+        // The dashboard's page, script and style hold nothing secret: a browser loads them before
+        // it can be asked for the token, which the page then sends with each of its requests.
+        boolean probe = path.equals("/live") || path.equals("/ready")
+                || (HttpMethod.GET.equals(method) && Dashboard.isAsset(path));
         String host = headers.get("Host", "");
         if (token.isEmpty() && !host.isEmpty() && !isOwnName(hostName(host))) {
             return refused(403, "the admin API answers requests addressed to " + configuredHost

@@ -62,6 +62,11 @@ public final class AdminServer implements AutoCloseable {
 
         /** The gateway's counters in Prometheus text format. */
         String metrics();
+
+        /** {@code GET /incidents}: the open incidents and the recently closed, newest first. */
+        default Map<String, Object> incidents() {
+            return Map.of("open", java.util.List.of(), "recent", java.util.List.of());
+        }
     }
 
     /** The endpoints beyond those of {@link Observed}: the control plane's ({@code ControlApi}). */
@@ -70,8 +75,12 @@ public final class AdminServer implements AutoCloseable {
         Optional<AdminResponse> handle(HttpMethod method, String path, Map<String, String> query, String body);
     }
 
-    /** A JSON or text answer. */
-    public record AdminResponse(int status, String contentType, String body) {
+    /** A JSON or text answer, with any fields beyond {@code Content-Type} and {@code Content-Length}. */
+    public record AdminResponse(int status, String contentType, String body, Map<String, String> fields) {
+        public AdminResponse(int status, String contentType, String body) {
+            this(status, contentType, body, Map.of());
+        }
+
         public static AdminResponse json(int status, Object value) {
             try {
                 return new AdminResponse(status, "application/json", JSON.writeValueAsString(value) + "\n");
@@ -173,6 +182,8 @@ public final class AdminServer implements AutoCloseable {
                         : observed.ready() ? AdminResponse.text(200, "ready\n") : AdminResponse.text(503, "draining\n");
                 case "/status" -> get ? AdminResponse.json(200, observed.status().toJson(System.nanoTime())) : USE_GET;
                 case "/metrics" -> get ? new AdminResponse(200, PROMETHEUS_TEXT, observed.metrics()) : USE_GET;
+                case "/incidents" -> get ? AdminResponse.json(200, observed.incidents()) : USE_GET;
+                case Dashboard.PAGE, Dashboard.SCRIPT, Dashboard.STYLE -> get ? Dashboard.asset(path) : USE_GET;
                 default -> endpoints.handle(method, path, query, body).orElseGet(() ->
                         AdminResponse.text(404, "no admin endpoint " + method + " " + path + "\n"));
             };
@@ -186,6 +197,7 @@ public final class AdminServer implements AutoCloseable {
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, answer.contentType())
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
             challenge.ifPresent(c -> response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, c));
+            answer.fields().forEach((name, value) -> response.headers().set(name, value));
             HttpUtil.setKeepAlive(response, keepAlive);
             var f = ctx.writeAndFlush(response);
             if (!keepAlive) {

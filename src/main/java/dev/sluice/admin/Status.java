@@ -32,9 +32,19 @@ import java.util.Optional;
  * @param configFileDiffers the config file no longer holds the running config (a rollback, or an edit not reloaded)
  * @param stateDir where versions are kept; empty when only in memory
  * @param draining a drain has started: {@code /ready} answers 503 and the listeners are on their way out
+ * @param traffic each cluster's traffic over the incident window, by cluster name (the incident
+ *     watch's {@code traffic()}): shown as {@code traffic} on each cluster, its endpoints and its routes
  */
 public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> lastKnownGood, boolean configFileDiffers,
-                     Optional<Path> stateDir, boolean draining, Duration uptime, long accessLogDroppedLines) {
+                     Optional<Path> stateDir, boolean draining, Duration uptime, long accessLogDroppedLines,
+                     Map<String, Object> traffic) {
+
+    /** Without traffic figures (an instance without an incident watch). */
+    public Status(Gateway gateway, ConfigVersion config, Optional<Integer> lastKnownGood, boolean configFileDiffers,
+                  Optional<Path> stateDir, boolean draining, Duration uptime, long accessLogDroppedLines) {
+        this(gateway, config, lastKnownGood, configFileDiffers, stateDir, draining, uptime, accessLogDroppedLines,
+                Map.of());
+    }
 
     /** As JSON fields, in the order an operator reads them; endpoint state as of {@code nowNanos}. */
     Map<String, Object> toJson(long nowNanos) {
@@ -77,10 +87,39 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
         }
         status.put("listeners", listeners);
         status.put("redis", redis());
-        status.put("routes", snapshot.routes().routes().stream().map(Status::route).toList());
+        List<Map<String, Object>> routes = new ArrayList<>();
+        for (Route r : snapshot.routes().routes()) {
+            Map<String, Object> route = route(r);
+            if (r.forwards() && traffic.get(r.cluster()) instanceof Map<?, ?> t && t.get("routes") instanceof Map<?, ?> byRoute
+                    && byRoute.get(r.name()) != null) {
+                route.put("traffic", byRoute.get(r.name()));
+            }
+            routes.add(route);
+        }
+        status.put("routes", routes);
         List<Map<String, Object>> clusters = new ArrayList<>();
         for (Cluster c : snapshot.clusters().values()) {
-            clusters.add(cluster(c, nowNanos));
+            Map<String, Object> cluster = cluster(c, nowNanos);
+            if (traffic.get(c.name()) instanceof Map<?, ?> t) {
+                Map<String, Object> summary = new LinkedHashMap<>();
+                t.forEach((k, v) -> {
+                    if (!k.equals("endpoints") && !k.equals("routes")) {
+                        summary.put((String) k, v);
+                    }
+                });
+                cluster.put("traffic", summary);
+                if (t.get("endpoints") instanceof Map<?, ?> byEndpoint) {
+                    for (Object e : (List<?>) cluster.get("endpoints")) {
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> endpoint = (Map<String, Object>) e;
+                        Object figures = byEndpoint.get(endpoint.get("address"));
+                        if (figures != null) {
+                            endpoint.put("traffic", figures);
+                        }
+                    }
+                }
+            }
+            clusters.add(cluster);
         }
         status.put("clusters", clusters);
         return status;

@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 /** Binds the whole tree into a {@link SluiceConfig}: the top-level sections and the checks that span them. */
 final class ConfigBinder {
     private static final List<String> KEYS = List.of("server", "listeners", "endpoints", "routes", "clusters", "admin",
-            "access_log", "drain", "redis", "versions");
+            "access_log", "drain", "redis", "versions", "incidents", "alerts");
     private static final List<String> DRAIN_KEYS = List.of("delay", "timeout");
     private static final List<String> SERVER_KEYS = List.of("event_loop_threads");
     private static final List<String> VERSIONS_KEYS = List.of("auto_rollback");
@@ -27,6 +27,7 @@ final class ConfigBinder {
     private final RouteBinder routes;
     private final ClusterBinder clusters;
     private final RedisBinder redis;
+    private final IncidentsBinder incidents;
 
     ConfigBinder(Problems problems, String source) {
         this.values = new Values(problems);
@@ -35,6 +36,7 @@ final class ConfigBinder {
         this.routes = new RouteBinder(values);
         this.clusters = new ClusterBinder(values);
         this.redis = new RedisBinder(values);
+        this.incidents = new IncidentsBinder(values);
     }
 
     /** The config, or empty when anything was reported. */
@@ -65,11 +67,14 @@ final class ConfigBinder {
             redis.refuseGlobalScopes(routes.globalScopes());
         }
         VersionsConfig versions = f.optional("versions").flatMap(this::versions).orElse(VersionsConfig.DEFAULT);
+        IncidentsConfig incidentsConfig = f.optional("incidents").flatMap(incidents::incidents)
+                .orElse(IncidentsConfig.DEFAULT);
+        Optional<AlertsConfig> alerts = f.optional("alerts").flatMap(incidents::alerts);
         if (values.problems().count() > 0) {
             return Optional.empty();
         }
         return Optional.of(new SluiceConfig(source, server, listenerConfigs, routeConfigs, clusterConfigs, admin,
-                accessLog, drain, redisConfig, versions));
+                accessLog, drain, redisConfig, versions, incidentsConfig, alerts));
     }
 
     /** {@code drain: { delay, timeout }}. A delay of {@code 0s} is allowed: nothing in front watches /ready. */

@@ -12,6 +12,8 @@ import java.util.Optional;
  * @param drain how a graceful shutdown is paced
  * @param redis where {@code scope: global} rate limits keep their buckets; empty without such limits
  * @param versions what happens to a version judged bad
+ * @param incidents when an incident opens and closes on a cluster
+ * @param alerts where incidents are announced; empty without {@code alerts:}
  */
 public record SluiceConfig(
         String source,
@@ -23,12 +25,22 @@ public record SluiceConfig(
         AccessLogConfig accessLog,
         DrainConfig drain,
         Optional<RedisConfig> redis,
-        VersionsConfig versions) {
+        VersionsConfig versions,
+        IncidentsConfig incidents,
+        Optional<AlertsConfig> alerts) {
 
     public SluiceConfig {
         listeners = List.copyOf(listeners);
         routes = List.copyOf(routes);
         clusters = List.copyOf(clusters);
+    }
+
+    /** With the default incident thresholds and no alerts. */
+    public SluiceConfig(String source, ServerConfig server, List<ListenerConfig> listeners, List<RouteConfig> routes,
+                        List<ClusterConfig> clusters, Optional<AdminConfig> admin, AccessLogConfig accessLog,
+                        DrainConfig drain, Optional<RedisConfig> redis, VersionsConfig versions) {
+        this(source, server, listeners, routes, clusters, admin, accessLog, drain, redis, versions,
+                IncidentsConfig.DEFAULT, Optional.empty());
     }
 
     /** With the default handling of versions (no automatic rollback). */

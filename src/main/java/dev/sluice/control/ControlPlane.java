@@ -44,6 +44,15 @@ import org.slf4j.LoggerFactory;
 public final class ControlPlane {
     private static final Logger LOG = LoggerFactory.getLogger(ControlPlane.class);
 
+    /**
+     * A version judged bad and rolled back without an operator.
+     *
+     * @param bad the version judged bad, with its outcome and note
+     * @param restored the version now serving, restored from the last known good
+     * @param why the judgement
+     */
+    public record AutoRollback(ConfigVersion bad, ConfigVersion restored, String why) {}
+
     /** What a config change came to. */
     public sealed interface Result {
         /** Applied (or already running: {@code unchanged}). */
@@ -64,6 +73,8 @@ public final class ControlPlane {
     private final Clock clock;
     private final BooleanSupplier draining;
     private final boolean autoRollbackForced;
+    /** Told of each automatic rollback (the incident watch records it as an incident and alerts). */
+    private volatile java.util.function.Consumer<AutoRollback> autoRollbacks = rollback -> {};
 
     private ConfigVersion current;
     private String currentText;
@@ -123,6 +134,11 @@ public final class ControlPlane {
         }
         LOG.info("config version {} from {} (sha256 {})", current.number(), source, current.shortHash());
         startBaking();
+    }
+
+    /** Where automatic rollbacks are reported, once each, after they are applied and recorded. */
+    public void reportAutoRollbacksTo(java.util.function.Consumer<AutoRollback> to) {
+        this.autoRollbacks = to;
     }
 
     public synchronized ConfigVersion current() {
@@ -394,6 +410,8 @@ public final class ControlPlane {
                         + "version {} (the last known good){}", number, judgement.note(), applied.version().number(),
                         target, fileDiffersFromRunning() ? "; " + configFile.map(Path::toString).orElse("the config file")
                                 + " still holds the bad config, which a reload would apply again: fix the file" : "");
+                ConfigVersion bad = store.version(number).orElse(applied.version());
+                autoRollbacks.accept(new AutoRollback(bad, applied.version(), judgement.note()));
             }
             case Result.Refused refused -> LOG.error("config version {} was judged bad: {}; auto-rollback to version {} "
                     + "was refused ({}), so it keeps serving", number, judgement.note(), target, refused.reason());

@@ -152,7 +152,8 @@ public final class GatewayMetrics {
         return n;
     }
 
-    private static boolean clientCaused(FailureKind kind) {
+    /** Failures the client caused (malformed, slow, rate-limited): they say nothing about a config or a cluster. */
+    static boolean clientCaused(FailureKind kind) {
         return switch (kind) {
             case BAD_REQUEST, REQUEST_LINE_TOO_LONG, HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT,
                  RATE_LIMITED, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE, ACCESS_DENIED, UNAUTHENTICATED, AUTH_DENIED -> true;

@@ -78,6 +78,8 @@ public final class Gateway implements AutoCloseable {
     private final java.util.Set<Channel> retiredListeners = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Snapshot snapshot;
     private final dev.sluice.observe.GatewayMetrics metrics = new dev.sluice.observe.GatewayMetrics();
+    /** Each cluster's tries, failures and latency, read once a second by the incident watch and the dashboard. */
+    private final dev.sluice.observe.ClusterTallies tallies = new dev.sluice.observe.ClusterTallies();
     private List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
     /** Set by {@link #drainOnNextResponse()}: see {@link #closesAfterResponse}. */
     private volatile boolean closeAfterResponse;
@@ -450,10 +452,16 @@ public final class Gateway implements AutoCloseable {
         return metrics;
     }
 
+    /** Each cluster's totals so far, counted by the threads that finished its requests. */
+    public dev.sluice.observe.ClusterTallies tallies() {
+        return tallies;
+    }
+
     /** Everything that happens when an exchange ends: the access-log line and the counters. */
     void exchangeFinished(dev.sluice.observe.RequestLog exchange) {
         accessLog.log(exchange);
         metrics.record(exchange);
+        tallies.record(exchange);
         activeExchanges.decrementAndGet();
     }
 
