@@ -1,0 +1,181 @@
+package dev.sluice.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.sluice.testing.Await;
+import dev.sluice.testing.Ports;
+import java.io.File;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+/**
+ * The dashboard in a real browser (Debian's headless Chromium, driven by its chromedriver): under
+ * load, an endpoint killed shows as not healthy and an incident naming {@code connect_refused} and
+ * the endpoint appears; once it is back the endpoint is healthy and the incident closed. The
+ * rollback button works from the page; a page of another origin cannot roll back. Screenshots go
+ * to {@code target/}.
+ */
+class DashboardBrowserTest {
+    private static final Duration AWAIT = Duration.ofSeconds(30);
+    private static final String CHROMIUM = "/usr/bin/chromium";
+    private static final String CHROMEDRIVER = "/usr/bin/chromedriver";
+
+    @TempDir
+    Path dir;
+
+    private static String config(String endpoints) {
+        return """
+                listeners:
+                  - address: 127.0.0.1:0
+                routes:
+                  - name: api
+                    match: { path_prefix: / }
+                    cluster: api
+                clusters:
+                  - name: api
+                    endpoints: [%s]
+                admin:
+                  address: 127.0.0.1:0
+                access_log: off
+                incidents: { close_after: 1s }
+                """.formatted(endpoints);
+    }
+
+    private WebDriver browser() throws Exception {
+        assertThat(new File(CHROMIUM)).as("Debian's chromium (bin/test installs it)").exists();
+        assertThat(new File(CHROMEDRIVER)).as("Debian's chromium-driver (bin/test installs it)").exists();
+        // Both binaries named: Selenium Manager has nothing to look up or download.
+        System.setProperty("webdriver.chrome.driver", CHROMEDRIVER);
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM);
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,1600", "--user-data-dir=" + Files.createDirectory(dir.resolve("chromium")));
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(CHROMEDRIVER))
+                .usingAnyFreePort().withLogOutput(java.io.OutputStream.nullOutputStream()).build();
+        return new ChromeDriver(service, options);
+    }
+
+    @Test
+    void theDashboardShowsAKilledEndpointAndItsIncidentThenTheRecovery() throws Exception {
+        try (CountingBackend steady = new CountingBackend("steady");
+             KillableEndpoint victim = new KillableEndpoint(Ports.freeLoopbackPort());
+             InProcessSluice sluice = InProcessSluice.start(config(steady.address() + ", " + victim.address()), dir,
+                     Duration.ofMinutes(10))) {
+            WebDriver browser = browser();
+            try {
+                String admin = "http://127.0.0.1:" + sluice.instance().adminAddress().orElseThrow().getPort() + "/";
+                browser.get(admin);
+                SteadyLoad load = SteadyLoad.start(sluice.listener(), 4, "/x");
+                Await.until(AWAIT, () -> health(browser, victim.address()).equals("healthy")
+                        && victim.requests() > 100, "the page shows the endpoint healthy under load");
+                assertThat(incidents(browser, "open")).isEmpty();
+
+                victim.kill();
+                Await.until(AWAIT, () -> !health(browser, victim.address()).equals("healthy"),
+                        "the page shows the killed endpoint out");
+                String text = Await.value(AWAIT, () -> incidents(browser, "open"), shown -> !shown.isEmpty(),
+                        "the page shows an open incident");
+                assertThat(text.lines()).hasSize(1);
+                assertThat(text).contains("connect_refused").contains(victim.address()).contains("cluster api");
+                screenshot(browser, "dashboard-incident-open.png");
+
+                victim.revive();
+                Await.until(AWAIT, () -> !incidents(browser, "closed").isEmpty()
+                        && health(browser, victim.address()).equals("healthy"),
+                        "the page shows the endpoint healthy and the incident closed");
+                screenshot(browser, "dashboard-incident-closed.png");
+                load.stop();
+                assertThat(incidents(browser, "closed")).contains("connect_refused").contains("closed")
+                        .contains("recovered");
+            } finally {
+                browser.quit();
+            }
+        }
+    }
+
+    @Test
+    void theRollbackButtonWorksFromThePageAndAPageOfAnotherOriginCannotRollBack() throws Exception {
+        try (CountingBackend backend = new CountingBackend("b");
+             InProcessSluice sluice = InProcessSluice.start(config(backend.address()), dir, Duration.ofMinutes(10))) {
+            sluice.admin().post("/config", config(backend.address()) + "# version 2\n");
+            int adminPort = sluice.instance().adminAddress().orElseThrow().getPort();
+            HttpServer otherSite = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
+            // A page of another origin posting to the admin API, as a malicious page a operator visits would.
+            otherSite.createContext("/", exchange -> {
+                byte[] page = ("<!doctype html><title>other</title><script>"
+                        + "fetch('http://127.0.0.1:" + adminPort + "/rollback?to=1', {method: 'POST', mode: 'no-cors'})"
+                        + ".then(() => document.title = 'sent', e => document.title = 'failed: ' + e);"
+                        + "</script>").getBytes(StandardCharsets.UTF_8);
+                exchange.getResponseHeaders().set("Content-Type", "text/html");
+                exchange.sendResponseHeaders(200, page.length);
+                exchange.getResponseBody().write(page);
+                exchange.close();
+            });
+            otherSite.start();
+            WebDriver browser = browser();
+            try {
+                browser.get("http://127.0.0.1:" + otherSite.getAddress().getPort() + "/");
+                Await.until(AWAIT, () -> !browser.getTitle().equals("other"), "the other page's POST completed");
+                assertThat(browser.getTitle()).isEqualTo("sent");
+                assertThat(sluice.admin().get("/config/versions").json().path("current").asInt())
+                        .as("the cross-origin POST rolled nothing back").isEqualTo(2);
+
+                browser.get("http://127.0.0.1:" + adminPort + "/");
+                WebElement button = Await.value(AWAIT, () -> browser.findElements(By.cssSelector("[data-rollback='1']")),
+                        found -> !found.isEmpty(), "the page offers to roll back to version 1").get(0);
+                button.click();
+                Await.until(AWAIT, () -> sluice.admin().get("/config/versions").json().path("current").asInt() == 3,
+                        "the page rolled back to version 1 (as version 3)");
+                Await.until(AWAIT, () -> browser.findElement(By.id("rollback-result")).getText()
+                        .equals("now serving version 3 (restored from 1)"), "the page says what it did");
+                screenshot(browser, "dashboard-rolled-back.png");
+            } finally {
+                browser.quit();
+                otherSite.stop(0);
+            }
+        }
+    }
+
+    /**
+     * What the page says of the endpoint's health, or "" before it is drawn. Read in one script:
+     * the page redraws every second, so an element found in one call may be gone by the next.
+     */
+    private static String health(WebDriver browser, String address) {
+        return text(browser, "const r = document.querySelector(\"tr.endpoint[data-address='" + address + "']\");"
+                + " return r ? r.dataset.health : '';");
+    }
+
+    /** The text of the incidents shown in {@code state} (open, closed), one per line. */
+    private static String incidents(WebDriver browser, String state) {
+        return text(browser, "return Array.from(document.querySelectorAll(\".incident[data-state='" + state + "']\"))"
+                + ".map(i => i.innerText.replace(/\\n/g, ' ')).join('\\n');");
+    }
+
+    private static String text(WebDriver browser, String script) {
+        Object value = ((org.openqa.selenium.JavascriptExecutor) browser).executeScript(script);
+        return value == null ? "" : value.toString();
+    }
+
+    private static void screenshot(WebDriver browser, String name) throws Exception {
+        File shot = ((org.openqa.selenium.TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
+        Path target = Path.of("target", name);
+        Files.createDirectories(target.getParent());
+        Files.copy(shot.toPath(), target, StandardCopyOption.REPLACE_EXISTING);
+    }
+}
