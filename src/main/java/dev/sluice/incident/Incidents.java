@@ -122,6 +122,7 @@ public final class Incidents {
             incident = new Incident(nextId++, cluster.name(), now, crossing.get(), configJson(now, current, history));
             configNotes(now, incident, current, history);
             incident.count(cluster.window());
+            incident.peaks(ratio(cluster.window()), p99(cluster.window()));
             w.incident = incident;
             w.recoveredSince = null;
             open.add(incident);
