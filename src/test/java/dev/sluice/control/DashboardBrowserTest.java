@@ -18,7 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -137,9 +136,10 @@ class DashboardBrowserTest {
                         .as("the cross-origin POST rolled nothing back").isEqualTo(2);
 
                 browser.get("http://127.0.0.1:" + adminPort + "/");
-                WebElement button = Await.value(AWAIT, () -> browser.findElements(By.cssSelector("[data-rollback='1']")),
-                        found -> !found.isEmpty(), "the page offers to roll back to version 1").get(0);
-                button.click();
+                // Found and clicked in one script: the page redraws every second.
+                Await.until(AWAIT, () -> text(browser, "const b = document.querySelector(\"[data-rollback='1']\");"
+                        + " if (b) { b.click(); } return b ? 'clicked' : '';").equals("clicked"),
+                        "the page offers to roll back to version 1");
                 Await.until(AWAIT, () -> sluice.admin().get("/config/versions").json().path("current").asInt() == 3,
                         "the page rolled back to version 1 (as version 3)");
                 Await.until(AWAIT, () -> browser.findElement(By.id("rollback-result")).getText()
