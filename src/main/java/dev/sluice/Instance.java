@@ -94,6 +94,7 @@ public final class Instance implements AutoCloseable {
                 TrafficCounters.of(gateway.metrics()), timer, Clock.systemUTC(), drain::started, startup.autoRollback());
         this.incidents = IncidentWatch.start(gateway.tallies(), incidentSources(), Clock.systemUTC(), System::nanoTime);
         control.reportAutoRollbacksTo(r -> incidents.autoRolledBack(r.bad(), r.restored(), r.why()));
+        dev.sluice.control.ConfigMetrics.register(gateway.metrics(), control, store);
     }
 
     /** What the incident watch reads: the running snapshot's clusters and settings, and the versions. */

@@ -11,10 +11,11 @@ import java.util.regex.Pattern;
 /** Binds the whole tree into a {@link SluiceConfig}: the top-level sections and the checks that span them. */
 final class ConfigBinder {
     private static final List<String> KEYS = List.of("server", "listeners", "endpoints", "routes", "clusters", "admin",
-            "access_log", "drain", "redis", "versions", "incidents", "alerts");
+            "access_log", "drain", "redis", "versions", "incidents", "alerts", "metrics");
     private static final List<String> DRAIN_KEYS = List.of("delay", "timeout");
     private static final List<String> SERVER_KEYS = List.of("event_loop_threads");
     private static final List<String> VERSIONS_KEYS = List.of("auto_rollback");
+    private static final List<String> METRICS_KEYS = List.of("endpoint_labels");
     private static final List<String> ADMIN_KEYS = List.of("address", "token", "token_file");
     private static final List<String> ACCESS_LOG_KEYS = List.of("enabled", "path", "redact_query");
 
@@ -70,11 +71,12 @@ final class ConfigBinder {
         IncidentsConfig incidentsConfig = f.optional("incidents").flatMap(incidents::incidents)
                 .orElse(IncidentsConfig.DEFAULT);
         Optional<AlertsConfig> alerts = f.optional("alerts").flatMap(incidents::alerts);
+        MetricsConfig metrics = f.optional("metrics").flatMap(this::metrics).orElse(MetricsConfig.DEFAULT);
         if (values.problems().count() > 0) {
             return Optional.empty();
         }
         return Optional.of(new SluiceConfig(source, server, listenerConfigs, routeConfigs, clusterConfigs, admin,
-                accessLog, drain, redisConfig, versions, incidentsConfig, alerts));
+                accessLog, drain, redisConfig, versions, incidentsConfig, alerts, metrics));
     }
 
     /** {@code drain: { delay, timeout }}. A delay of {@code 0s} is allowed: nothing in front watches /ready. */
@@ -103,6 +105,16 @@ final class ConfigBinder {
             Fields f = Fields.of(map, "versions", VERSIONS_KEYS, values.problems());
             return new VersionsConfig(f.optional("auto_rollback").flatMap(n -> values.bool(n, f.path("auto_rollback")))
                     .orElse(VersionsConfig.DEFAULT.autoRollback()));
+        });
+    }
+
+    /** {@code metrics: { endpoint_labels }}; see {@link MetricsConfig#DEFAULT} for why they are on. */
+    private Optional<MetricsConfig> metrics(YamlNode node) {
+        return values.map(node, "metrics").map(map -> {
+            Fields f = Fields.of(map, "metrics", METRICS_KEYS, values.problems());
+            return new MetricsConfig(f.optional("endpoint_labels")
+                    .flatMap(n -> values.bool(n, f.path("endpoint_labels")))
+                    .orElse(MetricsConfig.DEFAULT.endpointLabels()));
         });
     }
 

@@ -14,6 +14,7 @@ import java.util.Optional;
  * @param versions what happens to a version judged bad
  * @param incidents when an incident opens and closes on a cluster
  * @param alerts where incidents are announced; empty without {@code alerts:}
+ * @param metrics what {@code GET /metrics} exports
  */
 public record SluiceConfig(
         String source,
@@ -27,12 +28,22 @@ public record SluiceConfig(
         Optional<RedisConfig> redis,
         VersionsConfig versions,
         IncidentsConfig incidents,
-        Optional<AlertsConfig> alerts) {
+        Optional<AlertsConfig> alerts,
+        MetricsConfig metrics) {
 
     public SluiceConfig {
         listeners = List.copyOf(listeners);
         routes = List.copyOf(routes);
         clusters = List.copyOf(clusters);
+    }
+
+    /** With the default metrics (endpoint labels on). */
+    public SluiceConfig(String source, ServerConfig server, List<ListenerConfig> listeners, List<RouteConfig> routes,
+                        List<ClusterConfig> clusters, Optional<AdminConfig> admin, AccessLogConfig accessLog,
+                        DrainConfig drain, Optional<RedisConfig> redis, VersionsConfig versions,
+                        IncidentsConfig incidents, Optional<AlertsConfig> alerts) {
+        this(source, server, listeners, routes, clusters, admin, accessLog, drain, redis, versions, incidents, alerts,
+                MetricsConfig.DEFAULT);
     }
 
     /** With the default incident thresholds and no alerts. */

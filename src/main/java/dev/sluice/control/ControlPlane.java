@@ -78,6 +78,11 @@ public final class ControlPlane {
 
     private ConfigVersion current;
     private String currentText;
+    /** For the metrics (ConfigMetrics): configs refused, versions judged bad, rollbacks by an operator and automatic. */
+    private final java.util.concurrent.atomic.AtomicLong refusals = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong judgedBad = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong operatorRollbacks = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong autoRollbacks = new java.util.concurrent.atomic.AtomicLong();
     private ScheduledFuture<?> bake;
     private long bakeStartRequests;
     private long bakeStartLocalReplies;
@@ -143,6 +148,21 @@ public final class ControlPlane {
 
     public synchronized ConfigVersion current() {
         return current;
+    }
+
+    /** Configs refused (invalid, or failing to apply) since start. */
+    long refusals() {
+        return refusals.get();
+    }
+
+    /** Versions judged bad at the end of their bake period since start. */
+    long judgedBad() {
+        return judgedBad.get();
+    }
+
+    /** Rollbacks since start that changed the running config: automatic ones, or asked by an operator. */
+    long rollbacks(boolean automatic) {
+        return (automatic ? autoRollbacks : operatorRollbacks).get();
     }
 
     synchronized String currentText() {
@@ -226,6 +246,9 @@ public final class ControlPlane {
             }
         }
         Result result = restore(target, "rollback to version " + target.number() + " (" + why + ")");
+        if (result instanceof Result.Applied applied && !applied.unchanged()) {
+            operatorRollbacks.incrementAndGet();
+        }
         if (result instanceof Result.Applied applied && !applied.unchanged() && fileDiffersFromRunning()) {
             LOG.warn("rolled back to version {}, but {} holds another config, which a reload (SIGHUP, POST /reload) "
                     + "would apply again: fix the file", target.number(), configFile.get());
@@ -333,6 +356,7 @@ public final class ControlPlane {
     }
 
     private void recordRefusal(String text, String source, List<String> errors) {
+        refusals.incrementAndGet();
         try {
             store.refused(text, source, clock.instant(), errors);
         } catch (IOException io) {
@@ -375,6 +399,9 @@ public final class ControlPlane {
         long localReplies = bakeLocalReplies(requests);
         BakeJudgement judgement = BakeJudgement.judge(counters.available(), requests, localReplies, store.before(number));
         record(number, judgement.outcome(), requests, localReplies, judgement.note());
+        if (judgement.outcome() == Outcome.BAD) {
+            judgedBad.incrementAndGet();
+        }
         if (judgement.outcome() == Outcome.GOOD) {
             LOG.info("config version {} is now the last known good: {}", number, judgement.note());
         } else if (autoRollbackForced || gateway.snapshot().config().versions().autoRollback()) {
@@ -404,6 +431,7 @@ public final class ControlPlane {
                 + number + " was judged bad: " + judgement.note());
         switch (result) {
             case Result.Applied applied -> {
+                autoRollbacks.incrementAndGet();
                 record(number, Outcome.BAD, requests, localReplies, judgement.note()
                         + "; rolled back automatically to version " + target + " (as version " + applied.version().number() + ")");
                 LOG.warn("config version {} was judged bad: {}; auto-rollback: now serving version {}, restored from "

@@ -535,7 +535,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             freshConnectionsOnly = true;
         }
         RetryDecision decision = route.retryPolicy().decide(kind, attempted(reused, now), cluster.retryBudget(), now);
-        log.attemptEnded(kind, decision.reason());
+        log.attemptEnded(kind, decision.reason(), decision.why().label());
         if (!decision.retries()) {
             reply(kind, kind == FailureKind.BAD_RESPONSE);
             return;
@@ -583,7 +583,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
         RetryDecision decision = route.retryPolicy().decideOnStatus(status, RetryPolicy.retryAfterNanos(head.headers()),
                 attempted(log.connectionReused(), now), cluster.retryBudget(), now);
-        log.attemptEnded(null, decision.reason());
+        log.attemptEnded(null, decision.reason(), decision.why().label());
         if (!decision.retries()) {
             return false;
         }

@@ -14,30 +14,28 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.function.Supplier;
 
 /**
- * The gateway's counters, in Prometheus form for {@code GET /metrics}. Every meter is created up
- * front, so counting a request is a couple of adder increments and no map lookups.
+ * The gateway's metrics, in Prometheus text for {@code GET /metrics}; {@code docs/metrics.md}
+ * lists them all. Two kinds:
+ *
+ * <ul>
+ *   <li>counted per request ({@link TrafficMeters}): by route, cluster and endpoint, with meters
+ *       made when a snapshot is published ({@link #publish}), so counting a request is one map
+ *       lookup by route name and a few adder increments, never a registry lookup or a new tag array;
+ *   <li>read at each scrape ({@link #gauges}, {@link #counters}, {@link #perCluster}...): state
+ *       the gateway already keeps (endpoints, pools, budgets, admission, the config version), which
+ *       costs the request path nothing.
+ * </ul>
  */
 public final class GatewayMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final Counter[] byStatusClass = new Counter[6];
-    private final Counter[] byFailure = new Counter[FailureKind.values().length];
-    private final Counter retries;
+    private final TrafficMeters traffic = new TrafficMeters();
     private final Counter clientAborts;
     private final List<PerCluster> perCluster = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<PerRouteRule<?>> perRouteRule = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<PerListener> perListener = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public GatewayMetrics() {
-        for (int c = 1; c <= 5; c++) {
-            byStatusClass[c] = Counter.builder("sluice.requests").description("Requests answered, by status class")
-                    .tag("code", c + "xx").register(registry);
-        }
-        for (FailureKind kind : FailureKind.values()) {
-            byFailure[kind.ordinal()] = Counter.builder("sluice.failures")
-                    .description("Requests that ended in a failure Sluice reported, by kind")
-                    .tag("kind", kind.label()).register(registry);
-        }
-        retries = Counter.builder("sluice.retries").description("Attempts after the first").register(registry);
+        registry.getPrometheusRegistry().register(traffic);
         clientAborts = Counter.builder("sluice.client.aborts")
                 .description("Requests whose client went away before the response was complete").register(registry);
     }
@@ -110,19 +108,26 @@ public final class GatewayMetrics {
         }
     }
 
-    /** Counts a finished exchange. */
+    /**
+     * Makes the per-request meters of a published snapshot: see {@link TrafficMeters#publish}.
+     * Called once per snapshot, before or just after it is published; a request routed before
+     * counts in the totals whichever it meets.
+     */
+    public void publish(Topology topology) {
+        traffic.publish(topology);
+        this.endpointLabels = topology.endpointLabels();
+    }
+
+    private volatile boolean endpointLabels;
+
+    /** Whether series per endpoint are exported ({@code metrics.endpoint_labels} of the published config). */
+    public boolean endpointLabels() {
+        return endpointLabels;
+    }
+
+    /** Counts a finished exchange, on its event loop. */
     public void record(RequestLog e) {
-        int statusClass = e.status() / 100;
-        if (statusClass >= 1 && statusClass <= 5) {
-            byStatusClass[statusClass].increment();
-        }
-        if (e.failure() != null) {
-            byFailure[e.failure().ordinal()].increment();
-        }
-        int attempts = e.attempts().size();
-        if (attempts > 0) {
-            retries.increment(e.failure() == null ? attempts : attempts - 1);
-        }
+        traffic.record(e);
         if (e.clientAborted()) {
             clientAborts.increment();
         }
@@ -130,11 +135,38 @@ public final class GatewayMetrics {
 
     /** Requests answered so far (every status class). */
     public long requests() {
-        long n = 0;
-        for (int c = 1; c <= 5; c++) {
-            n += (long) byStatusClass[c].count();
+        return traffic.requests();
+    }
+
+    /**
+     * Requests answered and failures of {@code cluster} since its meters were made (when it first
+     * appeared in a published config), or empty when it is not in the published config. For
+     * readers that watch a cluster's error ratio (incidents): read twice and subtract.
+     */
+    public java.util.Optional<ClusterCounts> cluster(String cluster) {
+        return traffic.cluster(cluster).map(ClusterCounts::new);
+    }
+
+    /** A cluster's counters, read as they are now. */
+    public static final class ClusterCounts {
+        private final TrafficMeters.Counts counts;
+
+        ClusterCounts(TrafficMeters.Counts counts) {
+            this.counts = counts;
         }
-        return n;
+
+        /** Requests answered with a status of {@code statusClass} (1 to 5) made by {@code source}. */
+        public long responses(int statusClass, RequestLog.StatusSource source) {
+            return counts.responses(statusClass, source);
+        }
+
+        public long requests() {
+            return counts.requests();
+        }
+
+        public long failures(FailureKind kind) {
+            return counts.failures(kind);
+        }
     }
 
     /**
@@ -146,7 +178,7 @@ public final class GatewayMetrics {
         long n = 0;
         for (FailureKind kind : FailureKind.values()) {
             if (!clientCaused(kind)) {
-                n += (long) byFailure[kind.ordinal()].count();
+                n += traffic.failures(kind);
             }
         }
         return n;
@@ -163,8 +195,9 @@ public final class GatewayMetrics {
         };
     }
 
+    /** Requests that ended in {@code kind} so far, on every route. */
     public long failures(FailureKind kind) {
-        return (long) byFailure[kind.ordinal()].count();
+        return traffic.failures(kind);
     }
 
     /**
@@ -226,6 +259,55 @@ public final class GatewayMetrics {
                     FunctionCounter.builder(name, source, count).description(description)
                             .tags("route", l.get(0), "rule", l.get(1), "mode", l.get(2), "scope", l.get(3))
                             .register(registry))));
+        }
+    }
+
+    /** Adds series to a family read at a scrape: one per call, label values in the order of its label names. */
+    @FunctionalInterface
+    public interface Rows {
+        void add(double value, String... labelValues);
+    }
+
+    /**
+     * A gauge family read at each scrape: {@code rows} adds its series, whose label values must
+     * come from the config (never from traffic). Series that are not added are not exported, so
+     * what a reload removes goes.
+     */
+    public void gauges(String name, String help, List<String> labelNames, java.util.function.Consumer<Rows> rows) {
+        registry.getPrometheusRegistry().register(new ReadFamily(name, help, labelNames, rows, false));
+    }
+
+    /** As {@link #gauges}, for counters ({@code name} without {@code _total}, which the exposition adds). */
+    public void counters(String name, String help, List<String> labelNames, java.util.function.Consumer<Rows> rows) {
+        registry.getPrometheusRegistry().register(new ReadFamily(name, help, labelNames, rows, true));
+    }
+
+    private record ReadFamily(String name, String help, List<String> labelNames,
+                              java.util.function.Consumer<Rows> rows, boolean counter)
+            implements io.prometheus.metrics.model.registry.MultiCollector {
+        @Override
+        public io.prometheus.metrics.model.snapshots.MetricSnapshots collect() {
+            String[] names = labelNames.toArray(String[]::new);
+            io.prometheus.metrics.model.snapshots.MetricSnapshot snapshot;
+            if (counter) {
+                var family = io.prometheus.metrics.model.snapshots.CounterSnapshot.builder().name(name).help(help);
+                rows.accept((value, values) -> family.dataPoint(io.prometheus.metrics.model.snapshots.CounterSnapshot
+                        .CounterDataPointSnapshot.builder().value(value)
+                        .labels(io.prometheus.metrics.model.snapshots.Labels.of(names, values)).build()));
+                snapshot = family.build();
+            } else {
+                var family = io.prometheus.metrics.model.snapshots.GaugeSnapshot.builder().name(name).help(help);
+                rows.accept((value, values) -> family.dataPoint(io.prometheus.metrics.model.snapshots.GaugeSnapshot
+                        .GaugeDataPointSnapshot.builder().value(value)
+                        .labels(io.prometheus.metrics.model.snapshots.Labels.of(names, values)).build()));
+                snapshot = family.build();
+            }
+            return io.prometheus.metrics.model.snapshots.MetricSnapshots.of(snapshot);
+        }
+
+        @Override
+        public List<String> getPrometheusNames() {
+            return List.of(name);
         }
     }
 

@@ -17,14 +17,34 @@ public final class RequestLog {
     /**
      * One try at an endpoint that did not end the request: it failed, or its status was retried.
      * {@code ageMillis} is the connection's age when it was taken (-1 for a new one),
-     * {@code idleMillis} how long it had been idle in its pool (-1 for a new one).
+     * {@code idleMillis} how long it had been idle in its pool (-1 for a new one). {@code decision}
+     * is the retry policy's reason in words (the access log's), {@code decisionLabel} the same from
+     * a closed set (the metrics').
      */
     public record Attempt(String endpoint, boolean reused, long idleMillis, long ageMillis, long connectNanos,
-                          FailureKind failure, String decision) {}
+                          FailureKind failure, String decision, String decisionLabel) {}
+
+    /**
+     * Who made the status the client got: the endpoint (its response forwarded), Sluice (a
+     * failure's local reply, a route's redirect or fixed response), or nobody: the client left
+     * before any response ({@code 499}).
+     */
+    public enum StatusSource {
+        BACKEND, GATEWAY, CLIENT;
+
+        private final String label = name().toLowerCase(java.util.Locale.ROOT);
+
+        /** The snake_case name used as the metric label. */
+        public String label() {
+            return label;
+        }
+    }
 
     private final long startEpochMillis;
     private final long receivedNanos;
     private String requestId;
+    /** The W3C {@code traceparent} forwarded with the request (kept or started), or null. */
+    private String traceparent;
     private String client;
     /** The connection's address, kept only when a trusted proxy's {@code X-Forwarded-For} named another client. */
     private String peer;
@@ -50,6 +70,7 @@ public final class RequestLog {
     private long requestSentNanos;
     private long firstByteNanos;
     private int status;
+    private StatusSource statusSource = StatusSource.GATEWAY;
     private int upstreamStatus;
     private FailureKind failure;
     private boolean clientAborted;
@@ -57,6 +78,7 @@ public final class RequestLog {
     private long bytesIn;
     private long bytesOut;
     private List<Attempt> attempts;
+    private int attemptCount;
 
     public RequestLog(long startEpochMillis, long receivedNanos) {
         this.startEpochMillis = startEpochMillis;
@@ -112,6 +134,11 @@ public final class RequestLog {
         this.requestId = requestId;
     }
 
+    /** The {@code traceparent} the request carries on (the client's, or one Sluice started). */
+    public void traceparentIs(String traceparent) {
+        this.traceparent = traceparent;
+    }
+
     public void routed(String route, String cluster, long now) {
         this.route = route;
         this.cluster = cluster;
@@ -124,6 +151,7 @@ public final class RequestLog {
 
     /** An attempt took a connection: pooled ({@code idleMillis}, {@code ageMillis} ≥ 0) or about to be made (-1). */
     public void attemptStarted(String endpoint, boolean reused, long idleMillis, long ageMillis) {
+        this.attemptCount++;
         this.endpoint = endpoint;
         this.connectionReused = reused;
         this.connectionIdleMillis = idleMillis;
@@ -149,13 +177,16 @@ public final class RequestLog {
         this.upstreamStatus = upstreamStatus;
     }
 
-    /** The current attempt ended the request's chance with this endpoint: why, and what was decided. */
-    public void attemptEnded(FailureKind failure, String decision) {
+    /**
+     * The current attempt ended the request's chance with this endpoint: why, and what was
+     * decided ({@code decision} in words, {@code decisionLabel} from a closed set).
+     */
+    public void attemptEnded(FailureKind failure, String decision, String decisionLabel) {
         if (attempts == null) {
             attempts = new ArrayList<>(2);
         }
         attempts.add(new Attempt(endpoint, connectionReused, connectionReused ? connectionIdleMillis : -1,
-                connectionReused ? connectionAgeMillis : -1, connectNanos, failure, decision));
+                connectionReused ? connectionAgeMillis : -1, connectNanos, failure, decision, decisionLabel));
         if (failure != null) {
             this.upstreamStatus = 0;
         }
@@ -164,6 +195,8 @@ public final class RequestLog {
     /** The response status sent to the client (its head is on its way). */
     public void responded(int status) {
         this.status = status;
+        // A local reply records its failure first; a forwarded response follows its endpoint's head.
+        this.statusSource = firstByteNanos != 0 && failure == null ? StatusSource.BACKEND : StatusSource.GATEWAY;
     }
 
     /** Sluice answered (or cut the stream) with this failure. */
@@ -185,6 +218,7 @@ public final class RequestLog {
         if (status == 0) {
             // nginx's convention for "client closed the request before the response".
             status = 499;
+            statusSource = StatusSource.CLIENT;
         }
     }
 
@@ -204,6 +238,11 @@ public final class RequestLog {
 
     public String requestId() {
         return requestId;
+    }
+
+    /** The W3C {@code traceparent} the request was forwarded with, or null (a request never read). */
+    public String traceparent() {
+        return traceparent;
     }
 
     public String client() {
@@ -297,6 +336,11 @@ public final class RequestLog {
         return status;
     }
 
+    /** Who made {@link #status()}; see {@link StatusSource}. */
+    public StatusSource statusSource() {
+        return statusSource;
+    }
+
     public int upstreamStatus() {
         return upstreamStatus;
     }
@@ -322,8 +366,14 @@ public final class RequestLog {
         return bytesOut;
     }
 
+    /** The attempts that ended without ending the request (failed, or their status retried). */
     public List<Attempt> attempts() {
         return attempts == null ? List.of() : attempts;
+    }
+
+    /** Every attempt started, the one that ended the request included. */
+    public int attemptCount() {
+        return attemptCount;
     }
 
     public long totalNanos() {

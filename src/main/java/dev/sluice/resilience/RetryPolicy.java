@@ -90,26 +90,26 @@ public final class RetryPolicy {
     public RetryDecision decideOnStatus(int status, long retryAfterNanos, Attempted request, RetryBudget budget,
                                         long nowNanos) {
         if (!retriesStatus(status)) {
-            return RetryDecision.stop("status " + status + " is not retried on this route");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_NOT_RETRYABLE, "status " + status + " is not retried on this route");
         }
         if (!request.bodyReplayable()) {
-            return RetryDecision.stop("the request body was streamed past the replay buffer");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_BODY_STREAMED, "the request body was streamed past the replay buffer");
         }
         if (!isIdempotent(request.method(), request.idempotencyKey())) {
-            return RetryDecision.stop("status " + status + " and " + request.method() + " is not idempotent");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_NOT_IDEMPOTENT, "status " + status + " and " + request.method() + " is not idempotent");
         }
         if (request.retriesSoFar() >= maxRetries) {
-            return RetryDecision.stop("retry limit " + maxRetries + " reached");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_RETRY_LIMIT, "retry limit " + maxRetries + " reached");
         }
         long delay = Math.max(backoffNanos(request.retriesSoFar()), retryAfterNanos);
         if (delay >= request.remainingNanos()) {
-            return RetryDecision.stop("status " + status + ": waiting " + delay / 1_000_000
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_TIMEOUT, "status " + status + ": waiting " + delay / 1_000_000
                     + " ms would pass the route's timeout");
         }
         if (!budget.tryWithdraw(nowNanos)) {
-            return RetryDecision.stop("cluster retry budget exhausted");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_BUDGET_EXHAUSTED, "cluster retry budget exhausted");
         }
-        return RetryDecision.retryAfter("status " + status + " after " + delay / 1_000_000 + " ms", delay);
+        return RetryDecision.retryAfter(RetryDecision.Why.RETRIED_STATUS, "status " + status + " after " + delay / 1_000_000 + " ms", delay);
     }
 
     /** Whether repeating the request means the same as sending it once (RFC 9110 §9.2.2). */
@@ -119,41 +119,41 @@ public final class RetryPolicy {
 
     public RetryDecision decide(FailureKind failure, Attempted request, RetryBudget budget, long nowNanos) {
         if (request.responseStarted()) {
-            return RetryDecision.stop("response bytes already reached the client");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_RESPONSE_STARTED, "response bytes already reached the client");
         }
         if (!request.bodyReplayable()) {
-            return RetryDecision.stop("the request body was streamed past the replay buffer");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_BODY_STREAMED, "the request body was streamed past the replay buffer");
         }
         if (failure == FailureKind.CLOSED_BEFORE_SEND && request.connectionReused()) {
             // Not a failure of the endpoint: a pooled connection died before use. Always reissued.
             // (A brand-new connection closed before use is the endpoint's failure: handled below.)
-            return RetryDecision.retry("nothing was sent, fresh connection");
+            return RetryDecision.retry(RetryDecision.Why.RETRIED_FRESH_CONNECTION, "nothing was sent, fresh connection");
         }
         if (!isRetryableKind(failure)) {
-            return RetryDecision.stop(failure.label() + " is not retried");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_NOT_RETRYABLE, failure.label() + " is not retried");
         }
         if (!failure.unprocessed() && !IDEMPOTENT.contains(request.method()) && !request.idempotencyKey()) {
-            return RetryDecision.stop("the request may have been processed and " + request.method()
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_NOT_IDEMPOTENT, "the request may have been processed and " + request.method()
                     + " is not idempotent");
         }
         if (request.retriesSoFar() >= maxRetries && !(failure.unprocessed() && request.endpointsLeft())) {
-            return RetryDecision.stop("retry limit " + maxRetries + " reached");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_RETRY_LIMIT, "retry limit " + maxRetries + " reached");
         }
         if (failure.unprocessed() && !request.endpointsLeft()) {
-            return RetryDecision.stop("every endpoint tried");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_EVERY_ENDPOINT_TRIED, "every endpoint tried");
         }
         // Last guard: only a retry that passed every other one spends budget.
         // Failing over to another endpoint is immediate; trying the same work again backs off.
         long delay = failure.unprocessed() ? 0 : backoffNanos(request.retriesSoFar());
         if (delay >= request.remainingNanos()) {
-            return RetryDecision.stop("the route's timeout would pass first");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_TIMEOUT, "the route's timeout would pass first");
         }
         if (!budget.tryWithdraw(nowNanos)) {
-            return RetryDecision.stop("cluster retry budget exhausted");
+            return RetryDecision.stop(RetryDecision.Why.STOPPED_BUDGET_EXHAUSTED, "cluster retry budget exhausted");
         }
         return failure.unprocessed()
-                ? RetryDecision.retry("unprocessed, next endpoint")
-                : RetryDecision.retryAfter(failure.label() + " on an idempotent request", delay);
+                ? RetryDecision.retry(RetryDecision.Why.RETRIED_NEXT_ENDPOINT, "unprocessed, next endpoint")
+                : RetryDecision.retryAfter(RetryDecision.Why.RETRIED_AFTER_BACKOFF, failure.label() + " on an idempotent request", delay);
     }
 
     private static boolean isRetryableKind(FailureKind failure) {

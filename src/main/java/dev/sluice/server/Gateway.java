@@ -113,7 +113,9 @@ public final class Gateway implements AutoCloseable {
         for (EventExecutor executor : loops) {
             serveOn((EventLoop) executor);
         }
-        this.snapshot = Snapshot.build(config, null, nanoClock);
+        Snapshot first = Snapshot.build(config, null, nanoClock);
+        metrics.publish(UpstreamMetrics.topology(first));
+        this.snapshot = first;
         this.listeners = new ListenerSet(this::bind, metrics, retiredListeners::add,
                 transport.name() + ", " + config.server().effectiveEventLoopThreads() + " event loops",
                 certificateWatcher);
@@ -137,7 +139,30 @@ public final class Gateway implements AutoCloseable {
         metrics.perRouteRule("sluice.rate_limit.shadow_refusals",
                 "Requests a shadow rate limit would have refused and let through", this::rateLimitRules,
                 RateLimiter::shadowRefused);
+        UpstreamMetrics.register(metrics, this::snapshot, this::idleConnections, nanoClock);
         meterRedis();
+    }
+
+    /**
+     * Each endpoint's idle pooled connections, summed over the event loops: each loop is asked
+     * for its own (its pools are touched only by it), and the answers are waited for at most
+     * 1 s in all. For a scrape, never on an event loop.
+     */
+    Map<dev.sluice.upstream.Endpoint, Integer> idleConnections() {
+        Map<dev.sluice.upstream.Endpoint, Integer> idle = new java.util.concurrent.ConcurrentHashMap<>();
+        List<io.netty.util.concurrent.Future<?>> asked = new ArrayList<>();
+        pools.forEach((loop, loopPools) -> {
+            if (loop.inEventLoop()) {
+                loopPools.idleCounts((e, n) -> idle.merge(e, n, Integer::sum));
+            } else if (!loop.isShuttingDown()) {
+                asked.add(loop.submit(() -> loopPools.idleCounts((e, n) -> idle.merge(e, n, Integer::sum))));
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        for (var answer : asked) {
+            answer.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+        return idle;
     }
 
     /** Replaces the health checkers with ones for the clusters of {@code next}. */
@@ -342,6 +367,8 @@ public final class Gateway implements AutoCloseable {
             meterRedis();
         }
         Snapshot next = Snapshot.build(config, previous, nanoClock);
+        // Its meters first, so its first requests find them.
+        metrics.publish(UpstreamMetrics.topology(next));
         this.snapshot = next;
         startHealthChecks(next);
         retireRemovedEndpoints(previous, next);

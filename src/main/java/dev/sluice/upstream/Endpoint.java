@@ -44,7 +44,10 @@ public final class Endpoint {
     private volatile long usableSinceNanos;
     /** The shortest idle time after which the backend was seen closing a pooled connection; -1 if never. */
     private volatile long observedIdleCloseNanos = -1;
-    private volatile boolean advertised;
+    /** The keep-alive timeout the backend last advertised ({@code Keep-Alive: timeout}); -1 if never. */
+    private volatile long advertisedNanos = -1;
+    /** Ejections since the endpoint was made (kept across reloads that keep it). */
+    private final java.util.concurrent.atomic.AtomicLong ejectionsTotal = new java.util.concurrent.atomic.AtomicLong();
     /** Removed by a reload: finishes what it carries, pools nothing. */
     private volatile boolean retired;
     private volatile boolean raceWarned;
@@ -155,13 +158,24 @@ public final class Endpoint {
 
     /** Whether this backend's keep-alive timeout is known, from its header or from watching it. */
     public boolean keepAliveTimeoutKnown() {
-        return observedIdleCloseNanos >= 0 || advertised;
+        return observedIdleCloseNanos >= 0 || advertisedNanos >= 0;
     }
 
-    void advertisedKeepAlive() {
-        if (!advertised) {
-            advertised = true;
+    void advertisedKeepAlive(long nanos) {
+        // Written only when it changes: every response of a keep-alive backend says it again.
+        if (advertisedNanos != nanos) {
+            advertisedNanos = nanos;
         }
+    }
+
+    /** The backend's keep-alive timeout as far as Sluice knows it (advertised or seen), or -1. */
+    public long learnedKeepAliveNanos() {
+        return IdleTimeouts.learnedNanos(advertisedNanos, observedIdleCloseNanos);
+    }
+
+    /** How many times passive health ejected the endpoint. */
+    public long ejectionsTotal() {
+        return ejectionsTotal.get();
     }
 
     public String cluster() {
@@ -239,6 +253,7 @@ public final class Endpoint {
         ejectedUntilNanos = now + Math.min(MAX_EJECTION_NANOS, BASE_EJECTION_NANOS << n);
         ejections = ejections + 1;
         ejected = true;
+        ejectionsTotal.incrementAndGet();
         return true;
     }
 

@@ -106,7 +106,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     public void learn(KeepAlive keepAlive) {
         if (keepAlive.timeoutSeconds() >= 0) {
             learnedTimeoutNanos = keepAlive.timeoutSeconds() * 1_000_000_000L;
-            endpoint.advertisedKeepAlive();
+            endpoint.advertisedKeepAlive(learnedTimeoutNanos);
         }
         if (keepAlive.max() >= 0) {
             // "max" counts the requests the backend still accepts, this one included.

@@ -38,6 +38,11 @@ public final class UpstreamPools {
         return pool == null ? 0 : pool.idleCount();
     }
 
+    /** Each endpoint's idle connections in this loop's pools; on this loop only. */
+    public void idleCounts(java.util.function.ObjIntConsumer<Endpoint> each) {
+        pools.forEach((endpoint, pool) -> each.accept(endpoint, pool.idleCount()));
+    }
+
     public void closeAll() {
         pools.values().forEach(ConnectionPool::closeAll);
     }

@@ -64,7 +64,8 @@ public class HotPathBenchmark {
                 "/api/v2/items?page=3&q=\"shoes\"", "HTTP/1.1", "shop.example.com");
         exchange.routed("api", "api", 100);
         exchange.attemptStarted("10.0.0.11:9001", false, -1, -1);
-        exchange.attemptEnded(FailureKind.CONNECT_REFUSED, "retried: unprocessed, next endpoint");
+        exchange.attemptEnded(FailureKind.CONNECT_REFUSED, "retried: unprocessed, next endpoint",
+                "retried_next_endpoint");
         exchange.attemptStarted("10.0.0.12:9001", false, -1, -1);
         exchange.sent(345_678);
         exchange.firstByte(1_345_678, 200);

@@ -20,7 +20,7 @@ class AccessLogTest {
         e.routed("api", "api", 1_500);
         e.attemptStarted("10.0.0.1:80", true, 1200, 5000);
         e.attemptEnded(FailureKind.RESET_BEFORE_RESPONSE,
-                "not retried: the request may have been processed and POST is not idempotent");
+                "not retried: the request may have been processed and POST is not idempotent", "stopped_not_idempotent");
         e.failed(FailureKind.RESET_BEFORE_RESPONSE);
         e.responded(502);
         e.completed(2_501_000);
@@ -119,7 +119,7 @@ class AccessLogTest {
         e.routed(worst, worst, 0);
         for (FailureKind kind : FailureKind.values()) {
             e.attemptStarted(worst, true, Long.MAX_VALUE, Long.MAX_VALUE);
-            e.attemptEnded(kind, worst);
+            e.attemptEnded(kind, worst, "stopped_not_retryable");
         }
         e.failed(FailureKind.APP_STARTING_TIMEOUT);
         e.clientWentAway();

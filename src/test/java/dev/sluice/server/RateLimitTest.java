@@ -85,7 +85,7 @@ class RateLimitTest {
                     .allSatisfy(l -> assertThat(l).contains("\"peer\":\"127.0.0.1\""));
             assertThat(gw.gateway().metrics().scrape())
                     .contains("sluice_rate_limit_refusals_total{mode=\"enforce\",route=\"lease\",rule=\"client\",scope=\"local\"} 2.0")
-                    .contains("sluice_failures_total{kind=\"rate_limited\"} 2.0");
+                    .contains("sluice_failures_total{cluster=\"app\",kind=\"rate_limited\",route=\"lease\"} 2.0");
         }
     }
 
