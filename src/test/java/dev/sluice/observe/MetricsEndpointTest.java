@@ -28,7 +28,7 @@ class MetricsEndpointTest {
             .connectTimeout(Duration.ofSeconds(5)).build();
 
     /** Route api → a live backend that advertises a 7 s keep-alive; route broken → nothing listening. */
-    private static String config(TestBackend live, int deadPort, String extra) {
+    static String config(TestBackend live, int deadPort, String extra) {
         return """
                 listeners:
                   - address: 127.0.0.1:0
@@ -52,17 +52,17 @@ class MetricsEndpointTest {
                 %s""".formatted(live.authority(), deadPort, extra);
     }
 
-    private static Instance start(String yaml) throws Exception {
+    static Instance start(String yaml) throws Exception {
         return Instance.start(ConfigLoader.parse(yaml, "<test>"), Instance.Startup.inMemory(yaml, "<test>"));
     }
 
-    private int get(Instance sluice, String path) throws Exception {
+    int get(Instance sluice, String path) throws Exception {
         int port = sluice.listenerAddresses().get(0).getPort();
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).GET().build(),
                 HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
-    private PrometheusText scrape(Instance sluice) {
+    PrometheusText scrape(Instance sluice) {
         try {
             HttpResponse<String> answer = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
                     + sluice.adminAddress().orElseThrow().getPort() + "/metrics")).GET().build(),

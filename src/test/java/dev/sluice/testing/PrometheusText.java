@@ -137,12 +137,12 @@ public final class PrometheusText {
     }
 
     /**
-     * Whether a sample of this name is exported: a family's own name (a gauge's), or one with a
-     * suffix its type exports ({@code _total}, {@code _bucket}, {@code _sum}, {@code _count}).
+     * Whether the scrape exports this name: a family's (a histogram's base name included), or a
+     * sample's with a suffix its family's type exports ({@code _total}, {@code _bucket},
+     * {@code _sum}, {@code _count}).
      */
-    public boolean hasSampleName(String name) {
-        return families.values().stream().anyMatch(f -> f.samples().stream().anyMatch(s -> s.name().equals(name))
-                || belongs(name, f));
+    public boolean exports(String name) {
+        return families.containsKey(name) || families.values().stream().anyMatch(f -> belongs(name, f));
     }
 
     /** The value of the one sample named {@code name} with exactly {@code labels} (as name, value pairs). */
