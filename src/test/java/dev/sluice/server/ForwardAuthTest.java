@@ -227,7 +227,8 @@ class ForwardAuthTest {
         assertThat(logLineOf("/app/who")).contains("\"status\":401", "\"failure\":\"unauthenticated\"",
                 "\"route\":\"app\"", "\"endpoint\":null");
         assertThat(logLineOf("/app/forbidden")).contains("\"status\":403", "\"failure\":\"access_denied\"");
-        assertThat(gateway.gateway().metrics().scrape()).contains("sluice_failures_total{kind=\"unauthenticated\"}");
+        assertThat(dev.sluice.testing.PrometheusText.parse(gateway.gateway().metrics().scrape())
+                .value("sluice_failures_total", "route", "app", "cluster", "app", "kind", "unauthenticated")).isPositive();
     }
 
     @Test
