@@ -82,7 +82,7 @@ public final class ControlPlane {
     private final java.util.concurrent.atomic.AtomicLong refusals = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong judgedBad = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong operatorRollbacks = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong autoRollbacks = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong autoRollbackCount = new java.util.concurrent.atomic.AtomicLong();
     private ScheduledFuture<?> bake;
     private long bakeStartRequests;
     private long bakeStartLocalReplies;
@@ -162,7 +162,7 @@ public final class ControlPlane {
 
     /** Rollbacks since start that changed the running config: automatic ones, or asked by an operator. */
     long rollbacks(boolean automatic) {
-        return (automatic ? autoRollbacks : operatorRollbacks).get();
+        return (automatic ? autoRollbackCount : operatorRollbacks).get();
     }
 
     synchronized String currentText() {
@@ -431,7 +431,7 @@ public final class ControlPlane {
                 + number + " was judged bad: " + judgement.note());
         switch (result) {
             case Result.Applied applied -> {
-                autoRollbacks.incrementAndGet();
+                autoRollbackCount.incrementAndGet();
                 record(number, Outcome.BAD, requests, localReplies, judgement.note()
                         + "; rolled back automatically to version " + target + " (as version " + applied.version().number() + ")");
                 LOG.warn("config version {} was judged bad: {}; auto-rollback: now serving version {}, restored from "
