@@ -26,7 +26,7 @@ class ConfigErrorsTest {
     void unknownKeyWithNothingCloseListsTheAllowedKeys() {
         assertThat(problems(valid() + "colour: blue\n")).containsExactly(
                 "9:1: unknown key 'colour' at the top level (allowed: server, listeners, endpoints, routes, clusters, admin, "
-                        + "access_log, drain, redis, versions, incidents, alerts)");
+                        + "access_log, drain, redis, versions, incidents, alerts, metrics)");
     }
 
     @Test
