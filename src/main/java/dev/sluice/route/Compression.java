@@ -19,8 +19,6 @@ import java.util.Set;
 public final class Compression {
     public static final Compression NONE = new Compression();
 
-    /** Brotli is a native library; where it cannot load, a route offers its other encodings. */
-    private static final boolean BROTLI = Brotli4jLoader.isAvailable();
     private static final Optional<Encoding> BR = Optional.of(Encoding.BR);
     private static final Optional<Encoding> GZIP = Optional.of(Encoding.GZIP);
 
@@ -42,7 +40,8 @@ public final class Compression {
     }
 
     public Compression(CompressionConfig config) {
-        this.encodings = config.encodings().stream().filter(e -> e != Encoding.BR || BROTLI).toArray(Encoding[]::new);
+        this.encodings = config.encodings().stream().filter(e -> e != Encoding.BR || Brotli.AVAILABLE)
+                .toArray(Encoding[]::new);
         Set<String> exact = new HashSet<>();
         List<String> prefixes = new ArrayList<>();
         for (String type : config.types()) {
@@ -108,6 +107,15 @@ public final class Compression {
             return Optional.empty();
         }
         return best == Encoding.BR ? BR : GZIP;
+    }
+
+    /**
+     * Brotli is a native library, loaded (extracted to {@code java.io.tmpdir}, removed at a clean
+     * exit) the first time a route offers it, never by a Sluice that does not; where it cannot
+     * load, a route offers its other encodings.
+     */
+    private static final class Brotli {
+        static final boolean AVAILABLE = Brotli4jLoader.isAvailable();
     }
 
     public int gzipLevel() {
