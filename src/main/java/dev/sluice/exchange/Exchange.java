@@ -295,8 +295,9 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
         this.ticket = ticket;
         log.admitted(now);
-        idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(), log.host(), clientAddress,
-                clientTrusted, downstream.secure(), route, variables());
+        idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(),
+                log.traceStarted() ? log.traceparent() : null, log.host(), clientAddress, clientTrusted,
+                downstream.secure(), route, variables());
         startAttempt(now);
     }
 

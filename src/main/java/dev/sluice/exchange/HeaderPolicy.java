@@ -46,25 +46,34 @@ public final class HeaderPolicy {
      */
     static boolean prepareForwarding(HttpRequest request, ReceivedRequest verbatim, String requestId, String host,
                                      String client, boolean trustedClient, Route route, Variables variables) {
-        return prepareForwarding(request, verbatim, requestId, host, client, trustedClient, false, route, variables);
+        return prepareForwarding(request, verbatim, requestId, null, host, client, trustedClient, false, route,
+                variables);
     }
 
-    /** @param https the client came over TLS: {@code X-Forwarded-Proto: https} */
-    static boolean prepareForwarding(HttpRequest request, ReceivedRequest verbatim, String requestId, String host,
-                                     String client, boolean trustedClient, boolean https, Route route,
-                                     Variables variables) {
+    /**
+     * @param startedTrace the {@code traceparent} Sluice started for the request, or null when the
+     *     client's goes on: a received request gets it as an added line, or in its map once made (a
+     *     request that came with a map has it already: {@code TraceParent.ensure})
+     * @param https the client came over TLS: {@code X-Forwarded-Proto: https}
+     */
+    static boolean prepareForwarding(HttpRequest request, ReceivedRequest verbatim, String requestId,
+                                     String startedTrace, String host, String client, boolean trustedClient,
+                                     boolean https, Route route, Variables variables) {
         if (route.rewritesPath()) {
             request.setUri(route.rewrittenTarget(request.uri()));
         }
         boolean idempotencyKey;
         if (verbatim != null && verbatim.verbatim() && !route.editsRequestHead()) {
             idempotencyKey = verbatim.hasIdempotencyKey();
-            verbatim.forwardVerbatim(addedRequestFields(requestId, client, host, https));
+            verbatim.forwardVerbatim(addedRequestFields(requestId, client, host, https, startedTrace));
         } else {
             HttpHeaders headers = request.headers();
             if (verbatim != null) {
                 // Its map was made after all (a route matching on a header, or editing one): the request id goes in it.
                 headers.set(X_REQUEST_ID, requestId);
+                if (startedTrace != null) {
+                    headers.set(dev.sluice.http.TraceParent.TRACEPARENT, startedTrace);
+                }
             }
             idempotencyKey = headers.contains(FieldNames.IDEMPOTENCY_KEY);
             removeHopByHop(headers);
@@ -194,6 +203,7 @@ public final class HeaderPolicy {
     private static final AsciiString PROTO_HTTPS = AsciiString.cached("\r\nx-forwarded-proto: https\r\n");
     private static final AsciiString FORWARDED_HOST = AsciiString.cached("x-forwarded-host: ");
     private static final AsciiString REQUEST_ID = AsciiString.cached("x-request-id: ");
+    private static final AsciiString TRACEPARENT_LINE = AsciiString.cached("traceparent: ");
     private static final AsciiString VIA = new AsciiString(VIA_LINE);
 
     /**
@@ -203,15 +213,25 @@ public final class HeaderPolicy {
      * {@code host} is the request's Host value, or null.
      */
     static byte[] addedRequestFields(String requestId, String peerAddress, String host) {
-        return addedRequestFields(requestId, peerAddress, host, false);
+        return addedRequestFields(requestId, peerAddress, host, false, null);
     }
 
-    static byte[] addedRequestFields(String requestId, String peerAddress, String host, boolean https) {
+    /** As above, with {@code traceparent: startedTrace} first when Sluice started the trace (else null). */
+    static byte[] addedRequestFields(String requestId, String peerAddress, String host, boolean https,
+                                     String startedTrace) {
         AsciiString proto = https ? PROTO_HTTPS : PROTO_HTTP;
-        int size = REQUEST_ID.length() + requestId.length() + 2 + FORWARDED_FOR.length() + peerAddress.length()
+        int size = (startedTrace == null ? 0 : TRACEPARENT_LINE.length() + startedTrace.length() + 2)
+                + REQUEST_ID.length() + requestId.length() + 2 + FORWARDED_FOR.length() + peerAddress.length()
                 + proto.length() + (host == null ? 0 : FORWARDED_HOST.length() + host.length() + 2) + VIA.length();
         byte[] a = new byte[size];
-        int n = HeaderBytes.put(a, 0, REQUEST_ID);
+        int n = 0;
+        if (startedTrace != null) {
+            n = HeaderBytes.put(a, n, TRACEPARENT_LINE);
+            n = HeaderBytes.put(a, n, startedTrace);
+            a[n++] = '\r';
+            a[n++] = '\n';
+        }
+        n = HeaderBytes.put(a, n, REQUEST_ID);
         n = HeaderBytes.put(a, n, requestId);
         a[n++] = '\r';
         a[n++] = '\n';

@@ -40,6 +40,11 @@ public final class ReceivedRequest extends DefaultHttpRequest {
     private int fieldCount;
     private boolean keepAlive;
     private boolean idempotencyKey;
+    /** The first {@code traceparent} value, {@code [start, end)}; how many came; whether a {@code tracestate} did. */
+    private int traceparentStart = -1;
+    private int traceparentEnd;
+    private int traceparents;
+    private boolean tracestate;
 
     /** {@code head} runs from the request line to the end of the fields, {@code [fieldsStart, fieldsEnd)} whole lines. */
     public ReceivedRequest(HttpVersion version, HttpMethod method, String uri, byte[] head, int fieldsStart, int fieldsEnd) {
@@ -76,6 +81,33 @@ public final class ReceivedRequest extends DefaultHttpRequest {
             refererStart = start;
             refererEnd = end;
         }
+    }
+
+    /** A {@code traceparent} field's value; the first one is kept, the others counted. */
+    public void traceparentValue(int start, int end) {
+        if (traceparents++ == 0) {
+            traceparentStart = start;
+            traceparentEnd = end;
+        }
+    }
+
+    public void tracestateSeen() {
+        tracestate = true;
+    }
+
+    /**
+     * Whether the head's trace context can go on as it came: one valid {@code traceparent}
+     * (kept, with its {@code tracestate}), or none and no {@code tracestate} (Sluice adds one).
+     * Otherwise its map must be edited ({@link TraceParent#ensure}).
+     */
+    boolean traceContextForwardable() {
+        return traceparents == 0 ? !tracestate
+                : traceparents == 1 && TraceParent.valid(fields.head(), traceparentStart, traceparentEnd);
+    }
+
+    /** The one valid {@code traceparent} the client sent, or null (none: Sluice starts one). Only while {@link #verbatim()}. */
+    public String traceparent() {
+        return traceparents == 1 ? text(traceparentStart, traceparentEnd) : null;
     }
 
     public void facts(int fieldCount, boolean verbatimEligible, boolean keepAlive, boolean idempotencyKey) {

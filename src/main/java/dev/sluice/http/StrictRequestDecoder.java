@@ -303,6 +303,10 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 request.userAgentValue(valueStart, valueEnd);
             } else if (FieldNames.spells(h, line, nameEnd, HttpHeaderNames.REFERER)) {
                 request.refererValue(valueStart, valueEnd);
+            } else if (FieldNames.spells(h, line, nameEnd, TraceParent.TRACEPARENT)) {
+                request.traceparentValue(valueStart, valueEnd);
+            } else if (FieldNames.spells(h, line, nameEnd, TraceParent.TRACESTATE)) {
+                request.tracestateSeen();
             } else if (needsEdit(h, line, nameEnd)) {
                 verbatim = false;
             }
@@ -311,7 +315,9 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         boolean keepAlive = (connectionTokens & HopByHop.CLOSE) == 0
                 && (version == HttpVersion.HTTP_1_1 || (connectionTokens & HopByHop.KEEP_ALIVE) != 0);
         // A request without Host gets the endpoint's as it is sent (HeaderPolicy.withHost), from its map.
-        request.facts(fields, verbatim && request.hostCount() > 0 && (connectionTokens & HopByHop.OTHER) == 0, keepAlive,
+        // A traceparent to replace (several, or invalid) is replaced in the map: rare, and never the common request.
+        request.facts(fields, verbatim && request.hostCount() > 0 && (connectionTokens & HopByHop.OTHER) == 0
+                && request.traceContextForwardable(), keepAlive,
                 idempotencyKey);
         buffer.readerIndex(headEnd);
         out.add(request);

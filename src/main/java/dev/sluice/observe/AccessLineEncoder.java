@@ -25,6 +25,7 @@ final class AccessLineEncoder {
 
     private static final byte[] TIME = ascii("{\"time\":\"");
     private static final byte[] REQUEST_ID = name("request_id");
+    private static final byte[] TRACE_ID = name("trace_id");
     private static final byte[] CLIENT = name("client");
     private static final byte[] PEER = name("peer");
     private static final byte[] SHADOW_LIMITED = name("shadow_limited");
@@ -113,6 +114,7 @@ final class AccessLineEncoder {
         put('"');
         put(',');
         string(REQUEST_ID, e.requestId());
+        traceId(e.traceparent());
         string(CLIENT, e.client());
         if (e.peer() != null) {
             string(PEER, e.peer());
@@ -223,6 +225,21 @@ final class AccessLineEncoder {
         put('"');
         escape(value);
         put('"');
+        put(',');
+    }
+
+    /** {@code "trace_id"}: the trace-id of a traceparent (kept valid, or made: lower-case hex), or null. */
+    private void traceId(String traceparent) {
+        put(TRACE_ID);
+        if (traceparent == null) {
+            put(NULL);
+        } else {
+            put('"');
+            for (int i = 3; i < 35; i++) {
+                put(traceparent.charAt(i));
+            }
+            put('"');
+        }
         put(',');
     }
 

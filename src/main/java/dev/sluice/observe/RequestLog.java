@@ -45,6 +45,7 @@ public final class RequestLog {
     private String requestId;
     /** The W3C {@code traceparent} forwarded with the request (kept or started), or null. */
     private String traceparent;
+    private boolean traceStarted;
     private String client;
     /** The connection's address, kept only when a trusted proxy's {@code X-Forwarded-For} named another client. */
     private String peer;
@@ -134,9 +135,10 @@ public final class RequestLog {
         this.requestId = requestId;
     }
 
-    /** The {@code traceparent} the request carries on (the client's, or one Sluice started). */
-    public void traceparentIs(String traceparent) {
+    /** The {@code traceparent} the request carries on: the client's, or one Sluice {@code started}. */
+    public void traceparentIs(String traceparent, boolean started) {
         this.traceparent = traceparent;
+        this.traceStarted = started;
     }
 
     public void routed(String route, String cluster, long now) {
@@ -243,6 +245,11 @@ public final class RequestLog {
     /** The W3C {@code traceparent} the request was forwarded with, or null (a request never read). */
     public String traceparent() {
         return traceparent;
+    }
+
+    /** Whether Sluice started the {@link #traceparent()} (none came, or not a valid one). */
+    public boolean traceStarted() {
+        return traceStarted;
     }
 
     public String client() {

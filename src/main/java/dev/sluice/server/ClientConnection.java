@@ -187,6 +187,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         if (head.decoderResult().isFailure()) {
             requestComplete = true;
             log.requestIdIs(gateway.newRequestId());
+            log.traceparentIs(dev.sluice.http.TraceParent.start(), true);
             Throwable cause = head.decoderResult().cause();
             LOG.debug("rejected request from {}: {}", peerAddress, cause.toString());
             reply(RequestChecks.rejectionKind(cause), true);
@@ -195,6 +196,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         // A received request has no x-request-id, no body and no Expect (ReceivedRequest.verbatim).
         log.requestIdIs(received != null ? gateway.newRequestId()
                 : HeaderPolicy.ensureRequestId(head.headers(), gateway.requestIds()));
+        // W3C trace context: a valid traceparent goes on as it came, else Sluice starts one (TraceParent).
+        if (received != null) {
+            String sent = received.traceparent();
+            log.traceparentIs(sent != null ? sent : dev.sluice.http.TraceParent.start(), sent == null);
+        } else {
+            dev.sluice.http.TraceParent.Kept kept = dev.sluice.http.TraceParent.ensure(head.headers());
+            log.traceparentIs(kept.value(), kept.started());
+        }
         requestBodyless = received != null
                 || !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) == 0;
         RequestChecks.Verdict verdict = received != null

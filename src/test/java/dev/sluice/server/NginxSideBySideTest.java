@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The same rules in nginx and in Sluice (strip a path prefix, set a field, remove one), the same
  * request through each to one backend: the backend sees the same request line and the same fields
  * with the same values, but for the fields Sluice adds of its own (Via, x-request-id,
- * X-Forwarded-*). Field order differs (nginx writes the fields it sets first) and so does the
+ * X-Forwarded-*, the traceparent it starts). Field order differs (nginx writes the fields it sets first) and so does the
  * case of a set field's name (each writes it as configured), so fields are compared by
  * lower-case name, in order per name. And {@code gzip on} beside {@code compress}: the same
  * decoded bytes and encoding fields at the client. Needs nginx on the PATH (interop/run's nginx).
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 class NginxSideBySideTest {
     private static final Duration T = Duration.ofSeconds(10);
     private static final Set<String> SLUICES_OWN = Set.of("via", "x-request-id", "x-forwarded-for", "x-forwarded-proto",
-            "x-forwarded-host");
+            "x-forwarded-host", "traceparent");
 
     @TempDir
     Path dir;

@@ -312,6 +312,8 @@ class ProxyHttpTest {
                 Map<String, String> joined = new java.util.TreeMap<>();
                 r.headers().forEach(f -> joined.merge(f.getKey().toLowerCase(), f.getValue(), (a, b) -> a + ", " + b));
                 assertThat(joined.remove("x-request-id")).matches("[0-9a-f]{32}");
+                assertThat(joined.remove("traceparent")).as("a trace started, either way")
+                        .matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01");
                 seen.add(joined);
             }
             Await.until(T, () -> gw.accessLogLines().size() == 2, "two access log lines");
