@@ -43,7 +43,7 @@ class GracefulShutdownTest {
     @Test
     void readinessTurns503AtOnceWhileRequestsAreServedAsUsualThroughTheDelay() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.fixed(200, "ok"));
-             InProcessSluice sluice = InProcessSluice.start(config(backend, "{ delay: 400ms, timeout: 5s }"), dir,
+             InProcessSluice sluice = InProcessSluice.start(config(backend, "{ delay: 2s, timeout: 5s }"), dir,
                      Duration.ofMinutes(10));
              RawHttpClient client = RawHttpClient.connect(sluice.listener())) {
             assertThat(sluice.admin().readyStatus()).isEqualTo(200);
@@ -51,7 +51,7 @@ class GracefulShutdownTest {
             AdminHttp.Answer answer = sluice.admin().post("/drain");
 
             assertThat(answer.status()).isEqualTo(202);
-            assertThat(answer.json().path("delay_ms").asLong()).isEqualTo(400);
+            assertThat(answer.json().path("delay_ms").asLong()).isEqualTo(2000);
             assertThat(sluice.admin().readyStatus()).isEqualTo(503);
             assertThat(sluice.admin().get("/status").json().path("state").asText()).isEqualTo("draining");
             // Within the delay: keep-alive as usual, and new connections are still accepted.
@@ -63,7 +63,7 @@ class GracefulShutdownTest {
             }
             Instance.Stopped stopped = sluice.instance().stopped().get(10, TimeUnit.SECONDS);
             assertThat(stopped.cut()).isZero();
-            assertThat(stopped.summary()).contains("(POST /drain, delay 400 ms)").endsWith("all finished, 0 cut");
+            assertThat(stopped.summary()).contains("(POST /drain, delay 2000 ms)").endsWith("all finished, 0 cut");
             assertThat(sluice.admin().readyStatus()).as("the admin API closes with the rest").isEqualTo(-1);
         }
     }
