@@ -61,6 +61,7 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
         status.put("uptime_seconds", uptime.toSeconds());
         status.put("client_connections", gateway.openClientConnections());
         status.put("requests_in_flight", gateway.activeExchanges());
+        status.put("websocket_tunnels", gateway.openTunnels());
         status.put("access_log_dropped_lines", accessLogDroppedLines);
         List<Map<String, Object>> listeners = new ArrayList<>();
         List<InetSocketAddress> bound = gateway.boundAddresses();

@@ -17,7 +17,8 @@ final class ListenerBinder {
     private static final String PATH = "listeners";
     private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout", "body_timeout",
             "max_request_line", "max_header_size", "max_headers", "trusted_proxies", "max_connections",
-            "idle_timeout_under_pressure", "max_body", "tls", "redirect_https");
+            "idle_timeout_under_pressure", "max_body", "tls", "redirect_https",
+            "websocket_idle_timeout");
     private static final String AUTO = "auto";
     private static final String MAX_CONNECTIONS_VALUES = "auto or a whole number of at least 1";
 
@@ -136,6 +137,9 @@ final class ListenerBinder {
         OptionalLong maxBody = f.optional("max_body").flatMap(n -> size(n, f.path("max_body")))
                 .map(OptionalLong::of).orElse(OptionalLong.empty());
         Optional<TlsConfig> tlsConfig = f.optional("tls").flatMap(n -> tls.bind(n, f.path("tls")));
+        Duration webSocketIdleTimeout = f.optional("websocket_idle_timeout")
+                .flatMap(n -> values.duration(n, f.path("websocket_idle_timeout")))
+                .orElse(ListenerConfig.DEFAULT_WEBSOCKET_IDLE_TIMEOUT);
         OptionalInt redirectHttps = f.optional("redirect_https")
                 .map(n -> redirectHttps(n, f.path("redirect_https"), tlsConfig.isPresent())).orElse(OptionalInt.empty());
 
@@ -151,7 +155,7 @@ final class ListenerBinder {
         }
         return Optional.of(new ListenerConfig(effectiveName, address.get(), idleTimeout, headerTimeout,
                 maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, underPressure,
-                maxBody, tlsConfig, redirectHttps));
+                maxBody, tlsConfig, redirectHttps, webSocketIdleTimeout));
     }
 
     /**

@@ -28,6 +28,8 @@ import java.util.OptionalLong;
  * @param tls the listener's certificates when it speaks HTTPS; empty for cleartext HTTP
  * @param redirectHttps when present, every request is answered 308 to the same host and target
  *     over HTTPS on this port (no route is asked); empty: routes as usual
+ * @param webSocketIdleTimeout how long a WebSocket tunnel may carry nothing either way before both
+ *     its connections are closed
  */
 public record ListenerConfig(
         String name,
@@ -43,7 +45,8 @@ public record ListenerConfig(
         Duration idleTimeoutUnderPressure,
         OptionalLong maxBody,
         Optional<TlsConfig> tls,
-        OptionalInt redirectHttps) {
+        OptionalInt redirectHttps,
+        Duration webSocketIdleTimeout) {
 
     /** 620 s: above the 600 s that Google Cloud's load balancers keep idle connections, so the
      * balancer in front always closes first and never sends a request onto a socket we are closing. */
@@ -78,6 +81,24 @@ public record ListenerConfig(
         }
     }
 
+    /**
+     * 300 s: far above the ping interval of WebSocket libraries (socket.io 25 s, SignalR 15 s,
+     * graphql-ws 12 s), so a live but quiet tunnel is never cut (nginx's 60 s
+     * {@code proxy_read_timeout} is the usual cause of dropped sockets behind it), while a tunnel
+     * whose peers both vanished without closing is freed within minutes.
+     */
+    public static final Duration DEFAULT_WEBSOCKET_IDLE_TIMEOUT = Duration.ofSeconds(300);
+
+    /** With the default WebSocket idle timeout. */
+    public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
+                          int maxRequestLine, int maxHeaderSize, int maxHeaders, List<String> trustedProxies,
+                          Duration bodyTimeout, OptionalInt maxConnections, Duration idleTimeoutUnderPressure,
+                          OptionalLong maxBody, Optional<TlsConfig> tls, OptionalInt redirectHttps) {
+        this(name, address, idleTimeout, headerTimeout, maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies,
+                bodyTimeout, maxConnections, idleTimeoutUnderPressure, maxBody, tls, redirectHttps,
+                DEFAULT_WEBSOCKET_IDLE_TIMEOUT);
+    }
+
     /** 443: HTTPS's port, left out of the redirect's URL. */
     public static final int HTTPS_PORT = 443;
 
@@ -110,7 +131,7 @@ public record ListenerConfig(
     private ListenerConfig withoutCertificates() {
         return tls.isEmpty() ? this : new ListenerConfig(name, address, idleTimeout, headerTimeout, maxRequestLine,
                 maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, idleTimeoutUnderPressure,
-                maxBody, tls.map(TlsConfig::settings), redirectHttps);
+                maxBody, tls.map(TlsConfig::settings), redirectHttps, webSocketIdleTimeout);
     }
 
     /** With no body limit. */

@@ -71,4 +71,11 @@ public interface Downstream {
     default boolean secure() {
         return false;
     }
+
+    /**
+     * The endpoint switched protocols ({@code 101}, a WebSocket): {@code switching} goes to the
+     * client, and from then on the client's connection and {@code upstream} carry bytes both
+     * ways, HTTP no more. The exchange has ended.
+     */
+    void tunnel(HttpResponse switching, io.netty.channel.Channel upstream);
 }

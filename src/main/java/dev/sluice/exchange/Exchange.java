@@ -18,6 +18,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -96,6 +98,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     private long deadlineNanos;
     /** The exchange ended (answered, cut, or its client went away): late events are ignored. */
     private boolean ended;
+    /** The client asked for a WebSocket upgrade, which goes to the endpoint (see {@link #forwardsWebSocketUpgrade}). */
+    private boolean webSocketUpgrade;
 
     /**
      * @param verbatim {@code request} itself when it is a {@link ReceivedRequest} forwarded from its bytes, else null
@@ -118,6 +122,38 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         this.bodyless = bodyless;
         this.sender = new RequestSender(this, bodyless);
         this.response = new ResponseReader(this, downstream, log, request);
+    }
+
+    /**
+     * The request asks to upgrade its connection to a WebSocket (RFC 6455 §4.1: a GET with
+     * {@code Upgrade: websocket}, {@code Connection: Upgrade}): the upgrade is asked of the
+     * endpoint too, and a 101 from it turns the two connections into a tunnel
+     * ({@link #switchedProtocols}). Said before {@link #start}; the request's header map is forwarded.
+     */
+    public void forwardsWebSocketUpgrade() {
+        webSocketUpgrade = true;
+    }
+
+    boolean webSocketUpgrade() {
+        return webSocketUpgrade;
+    }
+
+    /**
+     * The endpoint accepted the WebSocket upgrade: the exchange ends here (its admission ticket
+     * back, the response deadline off) and its upstream connection never goes back to a pool:
+     * the downstream makes it and the client's one tunnel ({@link Downstream#tunnel}).
+     */
+    void switchedProtocols(HttpResponse switching) {
+        UpstreamConnection connection = upstream;
+        downstream.responseDeadlineMet();
+        detachUpstream();
+        end(false);
+        HttpHeaders headers = switching.headers();
+        HeaderPolicy.removeHopByHop(headers);
+        HeaderPolicy.appendVia(headers);
+        headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET).set(HttpHeaderNames.CONNECTION,
+                HttpHeaderValues.UPGRADE);
+        downstream.tunnel(switching, connection.channel());
     }
 
     /** The route step, the access step (and forward auth), the admit step, then the first attempt. */
@@ -298,6 +334,12 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(),
                 log.traceStarted() ? log.traceparent() : null, log.host(), clientAddress, clientTrusted,
                 downstream.secure(), route, variables());
+        if (webSocketUpgrade) {
+            // Hop-by-hop, so removed above with the rest; asked again of the endpoint on this connection
+            // (RFC 6455 §4.1; the Sec-WebSocket-* fields are end-to-end and went through).
+            request.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET)
+                    .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        }
         startAttempt(now);
     }
 

@@ -137,9 +137,13 @@ final class ResponseReader {
     }
 
     private void interim(HttpResponse response, int status) {
-        // Sluice never asks for an upgrade (Upgrade is hop-by-hop), so 101 is a protocol error.
+        // Sluice asks for no upgrade but a client's WebSocket one, so any other 101 is a protocol error.
         if (status == 101) {
-            exchange.upstreamFailed(FailureKind.BAD_RESPONSE);
+            if (exchange.webSocketUpgrade()) {
+                exchange.switchedProtocols(response);
+            } else {
+                exchange.upstreamFailed(FailureKind.BAD_RESPONSE);
+            }
             return;
         }
         awaitingFinalAfterInterim = true;

@@ -228,8 +228,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         if (!requestBodyless) {
             deadline.at(ConnectionDeadline.Kind.BODY, now + listener.bodyTimeoutNanos);
         }
+        // A request forwarded from its bytes has no Connection token but close and keep-alive, so no
+        // upgrade; only one with its header map made already is looked at (making it costs the verbatim path).
+        boolean webSocket = received == null && Tunnel.webSocketRequested(head);
         exchange = new Exchange(exchanges, this, log, head, received, peerAddress, peerTrusted, listener,
                 requestBodyless, listener.config.maxBody().orElse(-1));
+        if (webSocket) {
+            exchange.forwardsWebSocketUpgrade();
+        }
         exchange.start(now, listener.redirectHttps);
     }
 
@@ -483,6 +489,28 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
             LOG.warn("closing client connection from {} after an unexpected error", peerAddress, cause);
         }
         ctx.close();
+    }
+
+    /**
+     * The endpoint accepted the client's WebSocket upgrade: the 101 goes to the client, the
+     * request's log line is written (status 101), and this connection stops being HTTP: its
+     * handlers give way to a {@link Tunnel} with {@code upstream}.
+     */
+    @Override
+    public void tunnel(HttpResponse switching, io.netty.channel.Channel upstream) {
+        deadline.disarm();
+        log.responded(101);
+        long now = gateway.nanoTime();
+        log.completed(now);
+        gateway.exchangeFinished(log);
+        log = null;
+        exchange = null;
+        state = State.CLOSING;
+        dropPipelined();
+        switching.setProtocolVersion(HttpVersion.HTTP_1_1);
+        toClient(switching, ctx.voidPromise());
+        ctx.flush();
+        Tunnel.join(ctx.channel(), upstream, listener.config.webSocketIdleTimeout(), gateway.tunnels());
     }
 
     @Override

@@ -85,6 +85,8 @@ public final class Gateway implements AutoCloseable {
     private volatile boolean closeAfterResponse;
     private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong cutExchanges = new java.util.concurrent.atomic.AtomicLong();
+    /** WebSocket tunnels open now (their client connections count in openClientConnections too). */
+    private final java.util.concurrent.atomic.AtomicInteger tunnels = new java.util.concurrent.atomic.AtomicInteger();
     /** The buckets of global rate limits, in the config's {@code redis:}; null without one. */
     private volatile RedisBuckets redis;
     private boolean redisMetered;
@@ -122,6 +124,8 @@ public final class Gateway implements AutoCloseable {
         startHealthChecks(snapshot);
         metrics.gauge("sluice.requests.active", "Requests in flight", activeExchanges::get);
         metrics.gauge("sluice.client.connections", "Open client connections", clientChannels::size);
+        metrics.gauge("sluice.websocket.tunnels", "WebSocket tunnels open (client connections switched to a backend's WebSocket)",
+                tunnels::get);
         metrics.perListener("sluice.listener.connections", "Client connections open on the listener",
                 () -> ListenerLoad.byName(listeners.loads(), ListenerLoad::connections));
         metrics.perListener("sluice.listener.connections.max", "The listener's max_connections",
@@ -444,6 +448,15 @@ public final class Gateway implements AutoCloseable {
 
     public int openClientConnections() {
         return clientChannels.size();
+    }
+
+    /** WebSocket tunnels open now; each is also an open client connection, until drain.timeout on a shutdown. */
+    public int openTunnels() {
+        return tunnels.get();
+    }
+
+    java.util.concurrent.atomic.AtomicInteger tunnels() {
+        return tunnels;
     }
 
     /** What the exchanges served by {@code loop} share: its pools, the connector, the clock, the snapshot, admission. */

@@ -82,6 +82,11 @@ class ExchangeTest {
         }
 
         @Override
+        public void tunnel(HttpResponse switching, io.netty.channel.Channel upstream) {
+            calls.add("tunnel " + switching.status().code());
+        }
+
+        @Override
         public void bodyWanted() {
             calls.add("bodyWanted");
         }

@@ -61,7 +61,7 @@ public final class TestCertificates {
         }
     }
 
-    /** A server certificate and its key for {@code names} (DNS names, {@code *.x} wildcards allowed). */
+    /** A server certificate and its key for {@code names} (DNS names, {@code *.x} wildcards allowed, or IPv4 addresses). */
     public Issued issue(String... names) {
         Instant now = Instant.now();
         return issue(now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)), names);
@@ -73,7 +73,8 @@ public final class TestCertificates {
             KeyPair keys = ecKeys();
             GeneralName[] alternatives = new GeneralName[names.length];
             for (int i = 0; i < names.length; i++) {
-                alternatives[i] = new GeneralName(GeneralName.dNSName, names[i]);
+                alternatives[i] = names[i].matches("[0-9.]+") ? new GeneralName(GeneralName.iPAddress, names[i])
+                        : new GeneralName(GeneralName.dNSName, names[i]);
             }
             JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
                     new X500Name("CN=Sluice Test CA"), BigInteger.valueOf(SERIALS.incrementAndGet()),
