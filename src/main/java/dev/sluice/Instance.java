@@ -1,6 +1,8 @@
 package dev.sluice;
 
 import dev.sluice.admin.AdminServer;
+import dev.sluice.admin.AppsApi;
+import dev.sluice.apps.Apps;
 import dev.sluice.admin.Status;
 import dev.sluice.config.ConfigStore;
 import dev.sluice.config.ConfigVersion;
@@ -133,12 +135,14 @@ public final class Instance implements AutoCloseable {
         Gateway gateway = null;
         Instance instance = null;
         try {
-            gateway = Gateway.start(config, accessLog);
+            // Reaps what an earlier Sluice, killed before it could stop its apps, left running.
+            Apps apps = startup.store().directory().map(Apps::inStateDirectory).orElseGet(Apps::unrecorded);
+            gateway = Gateway.start(config, accessLog, apps);
             instance = new Instance(gateway, accessLog, startup);
             instance.control.started(startup.text(), startup.source(), startup.restoredFrom());
             if (config.admin().isPresent()) {
                 instance.admin = AdminServer.start(config.admin().get(), instance.observed(),
-                        new ControlApi(instance.control, instance::drain));
+                        AppsApi.before(new ControlApi(instance.control, instance::drain), instance.gateway.apps()));
             }
             instance.store.writeInstance(ProcessHandle.current().pid(),
                     instance.adminAddress().map(a -> a.getHostString() + ":" + a.getPort()));

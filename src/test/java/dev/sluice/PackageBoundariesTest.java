@@ -65,23 +65,27 @@ class PackageBoundariesTest {
             rule("upstream", "config-records http failure resilience observe",
                     "clusters, endpoints, pools and health checks serve any client of a backend: never the "
                             + "server or the exchange that uses them"),
-            rule("exchange", "config-records http failure observe resilience access route upstream",
+            rule("apps", "config-records failure",
+                    "the processes behind app clusters, supervised off the event loops from their own state: "
+                            + "the data plane asks it whether an app is ready, never the other way round, so a "
+                            + "response never reaches the decision to start"),
+            rule("exchange", "config-records http failure observe resilience access route upstream apps",
                     "one request through route, admit, pick, acquire, send, respond: never the server, whose "
                             + "HTTP/1.1 connection drives it through Downstream, so an HTTP/2 stream can too"),
-            rule("server", "config-records http failure observe resilience access route upstream exchange tls",
+            rule("server", "config-records http failure observe resilience access route upstream exchange tls apps",
                     "listeners, client connections and the gateway (the data plane): never the admin API or "
                             + "the control plane, which act on it from outside"),
             rule("incident", "config failure observe upstream",
                     "incidents are judged off the data plane, from the totals observe counts and the endpoints' "
                             + "state; the control plane and the admin API are told and asked from outside"),
-            rule("admin", "config http failure observe resilience access route upstream exchange server",
+            rule("admin", "config http failure observe resilience access route upstream exchange server apps",
                     "the admin API reads the data plane for /status and /metrics; the control endpoints plug "
                             + "in from control, so admin never uses control, and the incidents reach it as JSON "
                             + "through the instance"),
             rule("control", "config admin observe server",
                     "the control plane changes the running gateway's config (server), keeps versions (config) "
                             + "and puts its endpoints on the admin API"),
-            rule(ROOT, "config http failure observe resilience access route upstream exchange server admin control "
+            rule(ROOT, "config http failure observe resilience access route upstream exchange server admin control apps "
                             + "incident",
                     "the command line and the wiring of one process; no other package uses it"));
 

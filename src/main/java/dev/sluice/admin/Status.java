@@ -123,6 +123,8 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
             clusters.add(cluster);
         }
         status.put("clusters", clusters);
+        // The apps behind clusters, with their process state ("crash_loop", ...): GET /apps shows the same.
+        status.put("apps", gateway.apps().statuses().stream().map(dev.sluice.apps.AppStatus::toJson).toList());
         return status;
     }
 

@@ -17,7 +17,7 @@ final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
             "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared", "concurrency",
-            "sticky");
+            "sticky", "app");
     private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";
@@ -32,6 +32,7 @@ final class ClusterBinder {
     static final Duration SHORTEST_DNS_REFRESH = Duration.ofMillis(100);
 
     private final Values values;
+    private final AppBinder apps;
     private final FirstSeen<String> names = new FirstSeen<>();
     private final List<Membership> memberships = new ArrayList<>();
     private Inventory inventory = Inventory.NONE;
@@ -42,6 +43,12 @@ final class ClusterBinder {
 
     ClusterBinder(Values values) {
         this.values = values;
+        this.apps = new AppBinder(values);
+    }
+
+    /** The fixed ports of the apps bound so far, for the clash checks against listeners and the admin API. */
+    List<AppBinder.FixedPort> appPorts() {
+        return apps.fixedPorts();
     }
 
     List<ClusterConfig> bind(YamlNode node) {
@@ -103,7 +110,20 @@ final class ClusterBinder {
         Optional<Map<String, String>> select = selectNode.flatMap(n -> selector(n, f.path("select")));
         boolean shared = f.optional("shared").flatMap(n -> values.bool(n, f.path("shared"))).orElse(false);
         Optional<YamlNode> endpointsNode = f.optional("endpoints");
-        if (endpointsNode.isEmpty() && selectNode.isEmpty()) {
+        Optional<YamlNode> appNode = f.optional("app");
+        Optional<AppConfig> app = appNode.flatMap(n -> apps.bind(name.orElse(""), n, f.path("app")));
+        boolean appRunByCommand = appNode.isPresent() && appNode.get() instanceof YamlNode.Mapping m
+                && m.entries().containsKey("command");
+        if (appRunByCommand && (endpointsNode.isPresent() || selectNode.isPresent())) {
+            YamlNode extra = endpointsNode.orElseGet(selectNode::get);
+            values.invalid(extra, f.path(endpointsNode.isPresent() ? "endpoints" : "select"), "a cluster whose app "
+                    + "Sluice runs ('app.command') has that app as its one endpoint; remove it, or use 'app.start_url' "
+                    + "for an app run elsewhere");
+        }
+        // An app Sluice runs is its own endpoint (with both keys or neither, the app's error says enough).
+        boolean appWithoutUrl = appNode.isPresent() && !(appNode.get() instanceof YamlNode.Mapping m
+                && m.entries().containsKey("start_url") && !m.entries().containsKey("command"));
+        if (endpointsNode.isEmpty() && selectNode.isEmpty() && !appWithoutUrl) {
             values.problems().add(f.at(), "missing required key 'endpoints' in " + path
                     + " (or 'select', to take endpoints by label from the top-level 'endpoints' inventory)");
         }
@@ -150,7 +170,7 @@ final class ClusterBinder {
         return Optional.of(new ClusterConfig(name.get(), endpoints, connectTimeout,
                 fixedIdleTimeout.orElse(ClusterConfig.DEFAULT_IDLE_TIMEOUT), fixedIdleTimeout.isEmpty(),
                 maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared, concurrency.get(),
-                sticky, dnsRefresh));
+                sticky, dnsRefresh, app));
     }
 
     /**

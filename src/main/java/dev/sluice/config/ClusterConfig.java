@@ -27,6 +27,8 @@ import java.util.Optional;
  *     empty for none (every request balanced on its own)
  * @param dnsRefresh how often the names of hostname endpoints are asked again, at most; a shorter
  *     DNS TTL asks sooner
+ * @param app the application Sluice supervises behind this cluster; for one Sluice runs itself,
+ *     {@code endpoints} is its one loopback address once the app's port is known (see {@code apps.Apps})
  */
 public record ClusterConfig(
         String name,
@@ -42,7 +44,8 @@ public record ClusterConfig(
         boolean shared,
         ConcurrencyConfig concurrency,
         Optional<StickyConfig> sticky,
-        Duration dnsRefresh) {
+        Duration dnsRefresh,
+        Optional<AppConfig> app) {
 
     /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
      * delays the failover to the next endpoint. */
@@ -68,6 +71,16 @@ public record ClusterConfig(
         select = Collections.unmodifiableMap(new LinkedHashMap<>(select));
     }
 
+    /** A cluster of endpoints, without an app behind it. */
+    public ClusterConfig(String name, List<EndpointConfig> endpoints, Duration connectTimeout, Duration idleTimeout,
+                         boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
+                         Duration slowStart, Optional<HealthCheckConfig> healthCheck, Map<String, String> select,
+                         boolean shared, ConcurrencyConfig concurrency, Optional<StickyConfig> sticky,
+                         Duration dnsRefresh) {
+        this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
+                slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, Optional.empty());
+    }
+
     /** A cluster without stickiness, its names asked again every {@link #DEFAULT_DNS_REFRESH}. */
     public ClusterConfig(String name, List<EndpointConfig> endpoints, Duration connectTimeout, Duration idleTimeout,
                          boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
@@ -80,13 +93,19 @@ public record ClusterConfig(
     /** This cluster with {@code sticky} session affinity. */
     public ClusterConfig withSticky(StickyConfig sticky) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
-                loadBalancer, slowStart, healthCheck, select, shared, concurrency, Optional.of(sticky), dnsRefresh);
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, Optional.of(sticky), dnsRefresh, app);
     }
 
     /** This cluster with its names asked again every {@code dnsRefresh} at most. */
     public ClusterConfig withDnsRefresh(Duration dnsRefresh) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
-                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh);
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app);
+    }
+
+    /** The same cluster with {@code endpoints} (an app's address, once its port is chosen). */
+    public ClusterConfig withEndpoints(List<EndpointConfig> endpoints) {
+        return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app);
     }
 
     /** A cluster with the default concurrency limit. */

@@ -67,6 +67,7 @@ final class ConfigBinder {
         if (redisNode.isEmpty()) {
             redis.refuseGlobalScopes(routes.globalScopes());
         }
+        checkAppPorts(admin);
         VersionsConfig versions = f.optional("versions").flatMap(this::versions).orElse(VersionsConfig.DEFAULT);
         IncidentsConfig incidentsConfig = f.optional("incidents").flatMap(incidents::incidents)
                 .orElse(IncidentsConfig.DEFAULT);
@@ -77,6 +78,20 @@ final class ConfigBinder {
         }
         return Optional.of(new SluiceConfig(source, server, listenerConfigs, routeConfigs, clusterConfigs, admin,
                 accessLog, drain, redisConfig, versions, incidentsConfig, alerts, metrics));
+    }
+
+    /** An app's fixed port must be free for it: not a listener's, nor the admin API's. */
+    private void checkAppPorts(Optional<AdminConfig> admin) {
+        for (AppBinder.FixedPort app : clusters.appPorts()) {
+            HostPort address = app.address();
+            listeners.addressAt(address).map(at -> "listener defined at " + at)
+                    .or(() -> listeners.clashingWith(address).map(other -> "listener '" + other + "' (defined at "
+                            + listeners.at(other) + ")"))
+                    .or(() -> admin.filter(a -> a.address().equals(address) || ListenerBinder.clash(a.address(), address))
+                            .map(a -> "admin API's address '" + a.address() + "'"))
+                    .ifPresent(taken -> values.invalid(app.node(), app.path(), "port " + address.port()
+                            + " clashes with the " + taken + ": the app could not bind it"));
+        }
     }
 
     /** {@code drain: { delay, timeout }}. A delay of {@code 0s} is allowed: nothing in front watches /ready. */

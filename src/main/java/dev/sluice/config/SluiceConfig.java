@@ -74,6 +74,11 @@ public record SluiceConfig(
         this(source, server, listeners, routes, clusters, admin, accessLog, drain, Optional.empty());
     }
 
+    /** The same config with {@code clusters} in place of its own (apps' endpoints filled in). */
+    public SluiceConfig withClusters(List<ClusterConfig> clusters) {
+        return new SluiceConfig(source, server, listeners, routes, clusters, admin, accessLog, drain, redis, versions);
+    }
+
     public Optional<ClusterConfig> cluster(String name) {
         return clusters.stream().filter(c -> c.name().equals(name)).findFirst();
     }

@@ -60,6 +60,15 @@ public interface Admission {
         void admitted(Ticket ticket);
 
         void refused(FailureKind kind, ReplyFields fields);
+
+        /**
+         * The longest this request waits in a cluster's queue, given the cluster's {@code queue_timeout}:
+         * that, unless an earlier step promised it more (a request held while its app started
+         * waits for its backlog to drain as long as its hold allows).
+         */
+        default long queueTimeoutNanos(long configured, long now) {
+            return configured;
+        }
     }
 
     /** A waiting request that stops waiting (its client went away). */

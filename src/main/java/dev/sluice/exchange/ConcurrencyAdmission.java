@@ -34,7 +34,8 @@ public final class ConcurrencyAdmission implements Admission {
         return switch (gate.enqueue(waiting, now)) {
             case ConcurrencyGate.Entry.Full full -> OVERLOADED;
             case ConcurrencyGate.Entry.Queued queued -> {
-                long wait = Math.min(gate.config().queueTimeout().toNanos(), Math.max(0, resume.deadlineNanos() - now));
+                long wait = Math.min(resume.queueTimeoutNanos(gate.config().queueTimeout().toNanos(), now),
+                        Math.max(0, resume.deadlineNanos() - now));
                 waiting.start(queued.place(), wait);
                 yield new Decision.Queued(waiting);
             }

@@ -498,7 +498,13 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             bind(f.getNow());
             return;
         }
-        attemptFailed(FailureKind.ofConnectFailure(f.cause()), endpoint, false);
+        attemptFailed(FailureKind.ofConnectFailure(f.cause(), appRunning()), endpoint, false);
+    }
+
+    /** True when the cluster is an app whose process lives and was ready: a failed connect is then its full accept queue. */
+    private boolean appRunning() {
+        return cluster.config().app().isPresent()
+                && context.apps().app(cluster.name()).map(dev.sluice.apps.AppSupervisor::running).orElse(false);
     }
 
     /** The attempt has its connection: the send step writes the request on it. */

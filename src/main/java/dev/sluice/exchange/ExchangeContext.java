@@ -1,6 +1,7 @@
 package dev.sluice.exchange;
 
 import dev.sluice.access.PasswordChecks;
+import dev.sluice.apps.Apps;
 import dev.sluice.upstream.UpstreamConnector;
 import dev.sluice.upstream.UpstreamPools;
 import io.netty.channel.EventLoop;
@@ -21,16 +22,19 @@ public final class ExchangeContext {
     private final Supplier<Snapshot> snapshots;
     private final Admission admission;
     private final PasswordChecks passwordChecks;
+    private final Apps apps;
 
     /** Without password checks: a route with basic auth refuses new credentials (tests of other steps). */
     public ExchangeContext(EventLoop loop, UpstreamPools pools, UpstreamConnector connector, LongSupplier nanoClock,
                            Supplier<Snapshot> snapshots, Admission admission) {
-        this(loop, pools, connector, nanoClock, snapshots, admission, PasswordChecks.NONE);
+        this(loop, pools, connector, nanoClock, snapshots, admission, PasswordChecks.NONE, Apps.unrecorded());
     }
 
+    /** @param apps the apps behind clusters, whose process state says what a failed connect to them means */
     public ExchangeContext(EventLoop loop, UpstreamPools pools, UpstreamConnector connector, LongSupplier nanoClock,
-                           Supplier<Snapshot> snapshots, Admission admission, PasswordChecks passwordChecks) {
+                           Supplier<Snapshot> snapshots, Admission admission, PasswordChecks passwordChecks, Apps apps) {
         this.passwordChecks = passwordChecks;
+        this.apps = apps;
         this.loop = loop;
         this.pools = pools;
         this.connector = connector;
@@ -66,5 +70,9 @@ public final class ExchangeContext {
 
     PasswordChecks passwordChecks() {
         return passwordChecks;
+    }
+
+    Apps apps() {
+        return apps;
     }
 }

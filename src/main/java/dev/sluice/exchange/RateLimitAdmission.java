@@ -188,6 +188,11 @@ public final class RateLimitAdmission implements Admission {
         }
 
         @Override
+        public long queueTimeoutNanos(long configured, long now) {
+            return resume.queueTimeoutNanos(configured, now);
+        }
+
+        @Override
         public void admitted(Ticket ticket) {
             resume.admitted(with(ticket));
         }

@@ -45,6 +45,8 @@ public enum FailureKind {
      */
     UNAUTHENTICATED(401, true, "the route needs a user name and password, and the request had none or wrong ones"),
     APP_STARTING_TIMEOUT(503, true, "the on-demand application did not become ready in time"),
+    /** The app exited or failed its readiness check; its next start waits out the backoff, so the request is refused at once. */
+    APP_CRASH_LOOP(503, true, "the on-demand application keeps exiting; its next start waits for the backoff"),
     BAD_REQUEST(400, true, "the request is malformed or ambiguous and was not forwarded"),
     REQUEST_LINE_TOO_LONG(414, true, "the request line is longer than the listener allows"),
     HEADERS_TOO_LARGE(431, true, "the request headers exceed the listener's size or count limit"),
@@ -94,7 +96,8 @@ public enum FailureKind {
     /** Whether the reply tells the client when to come back ({@code Retry-After}). */
     public boolean hasRetryAfter() {
         return switch (this) {
-            case OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, NO_HEALTHY_ENDPOINT, CONNECT_BACKLOG_FULL -> true;
+            case OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, APP_CRASH_LOOP, NO_HEALTHY_ENDPOINT,
+                 CONNECT_BACKLOG_FULL -> true;
             case NO_ROUTE, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE, ACCESS_DENIED, UNAUTHENTICATED, CONNECT_REFUSED, CONNECT_TIMEOUT, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
                  RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG,
                  HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT, AUTH_DENIED, AUTH_UNAVAILABLE,
@@ -105,5 +108,14 @@ public enum FailureKind {
     /** What a failed connect means: a timeout, or (ECONNREFUSED, an unreachable network) that nothing could take the request. */
     public static FailureKind ofConnectFailure(Throwable cause) {
         return cause instanceof io.netty.channel.ConnectTimeoutException ? CONNECT_TIMEOUT : CONNECT_REFUSED;
+    }
+
+    /**
+     * A failed connect to an app Sluice supervises. While its process lives and passed its
+     * readiness check, a refused or timed-out connect means its accept queue is full: the app is
+     * overloaded, not stopped (the hosting platform's outage began by reading it as "not running").
+     */
+    public static FailureKind ofConnectFailure(Throwable cause, boolean appRunning) {
+        return appRunning ? CONNECT_BACKLOG_FULL : ofConnectFailure(cause);
     }
 }

@@ -5,7 +5,11 @@ import dev.sluice.failure.IoErrors;
 import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.config.ListenerConfig;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.apps.AppState;
+import dev.sluice.apps.AppStatus;
+import dev.sluice.apps.Apps;
 import dev.sluice.exchange.Admission;
+import dev.sluice.exchange.AppAdmission;
 import dev.sluice.exchange.ConcurrencyAdmission;
 import dev.sluice.exchange.RateLimitAdmission;
 import dev.sluice.exchange.ExchangeContext;
@@ -74,6 +78,7 @@ public final class Gateway implements AutoCloseable {
     private final java.util.concurrent.ScheduledExecutorService certificateWatcher =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
                     .name("sluice-tls-watch").factory());
+    private final Apps apps;
     /** Listening sockets closed by a reload whose accepted connections may still be open. */
     private final java.util.Set<Channel> retiredListeners = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Snapshot snapshot;
@@ -98,11 +103,21 @@ public final class Gateway implements AutoCloseable {
     /** @param requestIds where request ids come from (128 random bits in hex by default; tests fix them) */
     public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock,
                    java.util.function.Supplier<String> requestIds) {
+        this(config, accessLog, clock, nanoClock, requestIds, Apps.unrecorded());
+    }
+
+    /** @param apps the supervisor of the apps behind clusters ({@code clusters[].app}); the gateway stops them when it closes */
+    public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock,
+                   java.util.function.Supplier<String> requestIds, Apps apps) {
         this.requestIds = requestIds;
+        this.apps = apps;
         // The route's rate limits first (a 429 never waits in a queue, nor counts against the
         // cluster), then the cluster's concurrency.
         this.redis = config.redis().map(RedisBuckets::start).orElse(null);
-        this.admission = new RateLimitAdmission(new ConcurrencyAdmission(nanoClock), this::globalBuckets);
+        // An app's hold queue between them: a request held while its app starts takes no slot of
+        // the cluster, and goes on to the cluster's concurrency once the app is ready.
+        this.admission = new RateLimitAdmission(new AppAdmission(new ConcurrencyAdmission(nanoClock), apps, nanoClock),
+                this::globalBuckets);
         this.transport = Transport.best();
         this.loops = transport.newGroup(config.server().effectiveEventLoopThreads(), "sluice-loop");
         // A loop group for its lock-free task queue: handing a check over never takes a lock on an event loop.
@@ -115,7 +130,7 @@ public final class Gateway implements AutoCloseable {
         for (EventExecutor executor : loops) {
             serveOn((EventLoop) executor);
         }
-        Snapshot first = Snapshot.build(config, null, nanoClock);
+        Snapshot first = Snapshot.build(apps.reconcile(config), null, nanoClock);
         metrics.publish(UpstreamMetrics.topology(first));
         this.snapshot = first;
         this.listeners = new ListenerSet(this::bind, metrics, retiredListeners::add,
@@ -145,6 +160,30 @@ public final class Gateway implements AutoCloseable {
                 RateLimiter::shadowRefused);
         UpstreamMetrics.register(metrics, this::snapshot, this::idleConnections, nanoClock);
         meterRedis();
+        meterApps();
+    }
+
+    /** Per app (labelled by its cluster): ready or not, in a crash loop or not, starts, held requests. */
+    private void meterApps() {
+        metrics.perCluster("sluice.app.ready", "1 while the cluster's app runs and passed its readiness check",
+                () -> perApp(a -> a.state() == AppState.READY ? 1 : 0));
+        metrics.perCluster("sluice.app.crash_loop", "1 while the cluster's app is in a crash loop (failed twice or more in a row)",
+                () -> perApp(a -> a.state() == AppState.CRASH_LOOP ? 1 : 0));
+        metrics.perCluster("sluice.app.starts", "Times Sluice started the cluster's app",
+                () -> perApp(AppStatus::starts));
+        metrics.perCluster("sluice.app.held", "Requests waiting for the cluster's app to become ready",
+                () -> perApp(AppStatus::held));
+    }
+
+    private Map<String, Number> perApp(java.util.function.Function<AppStatus, Number> value) {
+        Map<String, Number> values = new java.util.LinkedHashMap<>();
+        apps.statuses().forEach(a -> values.put(a.name(), value.apply(a)));
+        return values;
+    }
+
+    /** The apps behind clusters. */
+    public Apps apps() {
+        return apps;
     }
 
     /**
@@ -185,7 +224,12 @@ public final class Gateway implements AutoCloseable {
     }
 
     public static Gateway start(SluiceConfig config, AccessLog accessLog) throws InterruptedException {
-        Gateway gateway = new Gateway(config, accessLog, Clock.systemUTC(), System::nanoTime);
+        return start(config, accessLog, Apps.unrecorded());
+    }
+
+    public static Gateway start(SluiceConfig config, AccessLog accessLog, Apps apps) throws InterruptedException {
+        Gateway gateway = new Gateway(config, accessLog, Clock.systemUTC(), System::nanoTime, HeaderPolicy::newRequestId,
+                apps);
         try {
             gateway.bindListeners();
         } catch (RuntimeException | InterruptedException e) {
@@ -273,7 +317,7 @@ public final class Gateway implements AutoCloseable {
         pools.put(loop, loopPools);
         deadlines.put(loop, new DeadlineWheel(loop, nanoClock));
         exchanges.put(loop, new ExchangeContext(loop, loopPools, connector, nanoClock, this::snapshot, admission,
-                passwordChecks));
+                passwordChecks, apps));
     }
 
     /** Sets up a client connection accepted by {@code listener}, on one of the loops {@link #serveOn} knows. */
@@ -370,7 +414,8 @@ public final class Gateway implements AutoCloseable {
             }
             meterRedis();
         }
-        Snapshot next = Snapshot.build(config, previous, nanoClock);
+        // The apps first: a changed one's replacement is ready before the snapshot sends requests to it.
+        Snapshot next = Snapshot.build(apps.reconcile(config), previous, nanoClock);
         // Its meters first, so its first requests find them.
         metrics.publish(UpstreamMetrics.topology(next));
         this.snapshot = next;
@@ -546,5 +591,7 @@ public final class Gateway implements AutoCloseable {
         if (r != null) {
             r.close();
         }
+        // Last: the requests to them have ended or been cut.
+        apps.close();
     }
 }
