@@ -29,11 +29,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code sluice} command line: {@code run}, {@code check}, {@code demo}, {@code rollback}, {@code versions}. */
+/** The {@code sluice} command line: {@code run}, {@code check}, {@code demo}, {@code rollback}, {@code versions}, {@code apps}. */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = Sluice.VERSION,
         description = "An HTTP reverse proxy that makes the safe behaviour the default.",
         subcommands = {Sluice.Run.class, Sluice.Check.class, Sluice.Demo.class, Sluice.Rollback.class,
-                Sluice.Versions.class})
+                Sluice.Versions.class, Sluice.AppList.class})
 public final class Sluice implements Callable<Integer> {
     static final String VERSION = "sluice 0.1.0";
     private static final Logger LOG = LoggerFactory.getLogger(Sluice.class);
@@ -351,7 +351,32 @@ public final class Sluice implements Callable<Integer> {
         }
     }
 
-    /** The options that find a running sluice's admin API, shared by {@code rollback} and {@code versions}. */
+    @Command(name = "apps", mixinStandardHelpOptions = true, version = VERSION, description = "List the apps the "
+            + "running sluice supervises (clusters[].app) and their state, through its admin API.")
+    static final class AppList implements Callable<Integer> {
+        @CommandLine.Mixin
+        RunningInstance running;
+
+        @Override
+        public Integer call() throws Exception {
+            Optional<AdminClient.Answer> reply = running.call(c -> c.get("/apps"));
+            if (reply.isEmpty()) {
+                return 2;
+            }
+            JsonNode json = new ObjectMapper().readTree(reply.get().body());
+            System.out.printf("%-16s %-11s %-22s %-8s %-7s %-9s %s%n", "APP", "STATE", "ADDRESS", "PID", "STARTS", "EXIT", "LAST ERROR");
+            for (JsonNode app : json.path("apps")) {
+                System.out.printf("%-16s %-11s %-22s %-8s %-7s %-9s %s%n", app.path("name").asText(),
+                        app.path("state").asText(), app.path("address").asText(),
+                        app.path("pid").isNull() ? "-" : app.path("pid").asText(), app.path("starts").asInt(),
+                        app.path("exit_code").isNull() ? "-" : app.path("exit_code").asText(),
+                        app.path("last_error").isNull() ? "" : app.path("last_error").asText());
+            }
+            return 0;
+        }
+    }
+
+    /** The options that find a running sluice's admin API, shared by {@code rollback}, {@code versions} and {@code apps}. */
     static final class RunningInstance {
         @Option(names = "--admin", paramLabel = "HOST:PORT", description = "the running sluice's admin address")
         String admin;

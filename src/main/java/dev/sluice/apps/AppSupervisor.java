@@ -256,6 +256,8 @@ public final class AppSupervisor {
         }
         if (ReadinessCheck.passes(address.host(), address.port(), config.readyPath())) {
             readyNanos = clock.getAsLong();
+            // Idle is counted from when it could first serve: a slow start is not idleness.
+            lastRequestNanos = readyNanos;
             state = AppState.READY;
             LOG.info("app {}: ready after {} ms", name, (readyNanos - startedNanos) / 1_000_000);
             hold.releaseAll();

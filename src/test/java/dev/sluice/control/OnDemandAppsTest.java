@@ -283,6 +283,64 @@ class OnDemandAppsTest {
         }
     }
 
+    @Test
+    void noAppProcessOutlivesAnIdleStopATermOrAKilledSluice() throws Exception {
+        Path file = dir.resolve("sluice.yaml");
+        Files.writeString(file, config("", """
+                blog
+                    app:
+                      command: %s
+                      ready: { path: /healthz }
+                      idle_stop: 1s
+                      stop_grace: 5s
+                """.formatted(gunicorn())));
+        String[] run = {"run", "-c", file.toString(), "--state-dir", dir.resolve("state").toString()};
+
+        try (ChildSluice sluice = ChildSluice.start(dir, run)) {
+            int port = sluice.awaitStarted(AWAIT).getPort();
+            long idle = startAndFindGroup(sluice, port);
+            Await.until(AWAIT, () -> processGroup(idle).isEmpty(), () -> "the idle app's processes gone: " + processGroup(idle));
+            assertThat(app(sluice.admin(), "blog").path("state").asText()).isEqualTo("stopped");
+
+            long running = startAndFindGroup(sluice, port);
+            sluice.terminate();
+            assertThat(sluice.awaitExit(AWAIT)).isZero();
+            assertThat(processGroup(running)).as("app processes after SIGTERM to Sluice").isEmpty();
+        }
+
+        long orphaned;
+        try (ChildSluice killed = ChildSluice.start(dir, run)) {
+            int port = killed.awaitStarted(AWAIT).getPort();
+            orphaned = startAndFindGroup(killed, port);
+            killed.signal("KILL");
+            killed.awaitExit(AWAIT);
+            assertThat(processGroup(orphaned)).as("a killed Sluice cannot stop its app").isNotEmpty();
+        }
+        try (ChildSluice next = ChildSluice.start(dir, run)) {
+            next.awaitStarted(AWAIT);
+            assertThat(processGroup(orphaned)).as("reaped by the next start, before it listens").isEmpty();
+            next.terminate();
+            next.awaitExit(AWAIT);
+        }
+    }
+
+    /** Starts the app with a request; its process group (master and workers, found by its pid), all alive. */
+    private long startAndFindGroup(ChildSluice sluice, int port) throws Exception {
+        HttpResponse<String> worker = get(port, "/blog/pid").get();
+        assertThat(worker.statusCode()).isEqualTo(200);
+        long pid = processGroupOf(Long.parseLong(worker.body().strip()));
+        assertThat(pid).as("the app leads a process group of its own").isNotEqualTo(ProcessHandle.current().pid())
+                .isGreaterThan(1);
+        // gunicorn's master and its two workers.
+        Await.until(AWAIT, () -> processGroup(pid).size() >= 3, () -> "the app's processes: " + processGroup(pid));
+        return pid;
+    }
+
+    private static long processGroupOf(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[2]);
+    }
+
     /** The pids in process group {@code group} now (an app's run: its master and workers). */
     static List<Long> processGroup(long group) {
         List<Long> pids = new ArrayList<>();
