@@ -324,6 +324,123 @@ class OnDemandAppsTest {
         }
     }
 
+    @Test
+    void theOutageReplayedAFloodedAppIsStartedOnceAndShedWhileAnotherAppServesEverything() throws Exception {
+        // App A: two gunicorn workers with a small listen backlog, 100 ms a request: ~20 requests a second.
+        String yaml = config("", """
+                a
+                    concurrency: { limit: 4, queue: 20, queue_timeout: 300ms }
+                    app:
+                      command: %s
+                      env: { TINYAPP_STARTS: "%s" }
+                      ready: { path: /healthz }
+                      hold: { max: 50, timeout: 10s }
+                """.formatted(gunicorn("--backlog", "4"), starts("a")), """
+                b
+                    app:
+                      command: %s
+                      env: { TINYAPP_STARTS: "%s" }
+                      ready: { path: /healthz }
+                """.formatted(uwsgi(), starts("b")));
+        try (InProcessSluice sluice = InProcessSluice.start(yaml, dir, LONG_BAKE)) {
+            int port = sluice.listener().getPort();
+            assertThat(get(port, "/b/").get().statusCode()).isEqualTo(200);
+            Map<String, AtomicInteger> aOutcomes = new ConcurrentHashMap<>();
+            Map<String, AtomicInteger> bOutcomes = new ConcurrentHashMap<>();
+            long until = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+            List<Thread> clients = new ArrayList<>();
+            // Far past A's capacity from its first (cold) second: 80 clients, each asking again 50 ms after
+            // a refusal (up to 1600 requests a second; a pause so this shared test machine's CPU is not the limit).
+            HttpClient flood = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            for (int i = 0; i < 80; i++) {
+                clients.add(Thread.ofVirtual().start(() -> loop(flood, port, "/a/sleep?ms=100", until, aOutcomes, 50)));
+            }
+            for (int i = 0; i < 2; i++) {
+                clients.add(Thread.ofVirtual().start(() -> loop(http, port, "/b/hello", until, bOutcomes, 0)));
+            }
+            for (Thread t : clients) {
+                t.join();
+            }
+
+            assertThat(startLines("a")).as("A's starts, with %s", aOutcomes).hasSize(1);
+            assertThat(app(sluice.admin(), "a").path("starts").asInt()).isEqualTo(1);
+            assertThat(aOutcomes.keySet()).as("A's outcomes").contains("200", "503 overloaded")
+                    .allMatch(o -> o.equals("200") || o.equals("503 overloaded") || o.equals("503 app_starting_timeout")
+                            || o.equals("503 connect_backlog_full"));
+            assertThat(bOutcomes.keySet()).as("B's outcomes, with A flooded").containsOnly("200");
+            assertThat(bOutcomes.get("200").get()).isGreaterThan(10);
+            assertThat(startLines("b")).hasSize(1);
+        }
+    }
+
+    /** GETs {@code path} until {@code until}, counting "STATUS KIND" outcomes. */
+    private static void loop(HttpClient client, int port, String path, long until, Map<String, AtomicInteger> outcomes,
+                             long pauseAfterRefusalMillis) {
+        while (System.nanoTime() < until) {
+            String outcome;
+            try {
+                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                        .timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
+                outcome = r.statusCode() + r.headers().firstValue("x-sluice-error").map(k -> " " + k).orElse("");
+            } catch (IOException e) {
+                outcome = "exception " + e.getClass().getSimpleName();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            outcomes.computeIfAbsent(outcome, o -> new AtomicInteger()).incrementAndGet();
+            if (!outcome.equals("200") && pauseAfterRefusalMillis > 0) {
+                try {
+                    Thread.sleep(pauseAfterRefusalMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    @Test
+    void aReloadKeepsAnUnchangedAppAndReplacesAChangedOneWithoutFailingARequest() throws Exception {
+        String app = """
+                blog
+                    app:
+                      command: %s
+                      env: { TINYAPP_STARTS: "%s", VERSION: "%s" }
+                      ready: { path: /healthz }
+                """;
+        String other = """
+                other
+                    app: { command: %s }
+                """.formatted(uwsgi());
+        try (InProcessSluice sluice = InProcessSluice.start(config("", app.formatted(gunicorn(), starts("blog"), "1")),
+                dir, LONG_BAKE)) {
+            assertThat(get(sluice, "/blog/").get().statusCode()).isEqualTo(200);
+            long first = app(sluice.admin(), "blog").path("pid").asLong();
+
+            sluice.writeConfig(config("", app.formatted(gunicorn(), starts("blog"), "1"), other));
+            assertThat(sluice.admin().post("/reload").status()).isEqualTo(200);
+            assertThat(app(sluice.admin(), "blog").path("pid").asLong()).as("unchanged: the same process").isEqualTo(first);
+
+            SteadyLoad load = SteadyLoad.start(sluice.listener(), 4, "/blog/hello");
+            long seen = load.responses();
+            Await.until(AWAIT, () -> load.responses() > seen + 20, "requests before the change");
+            sluice.writeConfig(config("", app.formatted(gunicorn(), starts("blog"), "2"), other));
+            assertThat(sluice.admin().post("/reload").status()).isEqualTo(200);
+            long second = app(sluice.admin(), "blog").path("pid").asLong();
+            long after = load.responses();
+            Await.until(AWAIT, () -> load.responses() > after + 20, "requests after the change");
+            load.stop();
+
+            assertThat(second).as("changed: a new process").isNotEqualTo(first);
+            assertThat(app(sluice.admin(), "blog").path("state").asText()).isEqualTo("ready");
+            Await.until(AWAIT, () -> processGroup(first).isEmpty(), "the old app stopped");
+            assertThat(load.failures()).isEmpty();
+            assertThat(load.non200()).isEmpty();
+            assertThat(startLines("blog")).hasSize(2);
+        }
+    }
+
     /** Starts the app with a request; its process group (master and workers, found by its pid), all alive. */
     private long startAndFindGroup(ChildSluice sluice, int port) throws Exception {
         HttpResponse<String> worker = get(port, "/blog/pid").get();
