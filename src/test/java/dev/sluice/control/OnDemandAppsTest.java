@@ -251,6 +251,7 @@ class OnDemandAppsTest {
                     app:
                       command: %s
                       ready: { path: /healthz }
+                      stop_grace: 3s
                 """.formatted(uwsgi()));
         try (InProcessSluice sluice = InProcessSluice.start(yaml, dir, LONG_BAKE)) {
             AdminHttp admin = sluice.admin();
