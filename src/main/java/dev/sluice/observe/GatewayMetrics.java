@@ -139,37 +139,6 @@ public final class GatewayMetrics {
     }
 
     /**
-     * Requests answered and failures of {@code cluster} since its meters were made (when it first
-     * appeared in a published config), or empty when it is not in the published config. For
-     * readers that watch a cluster's error ratio (incidents): read twice and subtract.
-     */
-    public java.util.Optional<ClusterCounts> cluster(String cluster) {
-        return traffic.cluster(cluster).map(ClusterCounts::new);
-    }
-
-    /** A cluster's counters, read as they are now. */
-    public static final class ClusterCounts {
-        private final TrafficMeters.Counts counts;
-
-        ClusterCounts(TrafficMeters.Counts counts) {
-            this.counts = counts;
-        }
-
-        /** Requests answered with a status of {@code statusClass} (1 to 5) made by {@code source}. */
-        public long responses(int statusClass, RequestLog.StatusSource source) {
-            return counts.responses(statusClass, source);
-        }
-
-        public long requests() {
-            return counts.requests();
-        }
-
-        public long failures(FailureKind kind) {
-            return counts.failures(kind);
-        }
-    }
-
-    /**
      * Requests that ended in a gateway-generated failure (a local reply or a cut stream) that
      * the configuration or the backends could have caused; failures the client caused (a
      * malformed or slow request, a rate limit) say nothing about a config and are left out.

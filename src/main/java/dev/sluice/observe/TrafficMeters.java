@@ -79,7 +79,6 @@ final class TrafficMeters implements MultiCollector {
 
     static final class ClusterMeters {
         final String name;
-        final Counts counts = new Counts();
         final LatencyHistogram upstream = new LatencyHistogram();
         final LongAdder attemptsOnNewConnections = new LongAdder();
         final LongAdder attemptsOnReusedConnections = new LongAdder();
@@ -167,13 +166,11 @@ final class TrafficMeters implements MultiCollector {
         ClusterMeters cluster = row != null ? row.clusterMeters
                 : log.cluster() == null ? null : p.clusters.get(log.cluster());
         if (cluster != null) {
-            recordAtCluster(cluster, log, statusClass, source, failure);
+            recordAtCluster(cluster, log);
         }
     }
 
-    private static void recordAtCluster(ClusterMeters cluster, RequestLog log, int statusClass,
-                                        RequestLog.StatusSource source, FailureKind failure) {
-        cluster.counts.count(statusClass, source, failure);
+    private static void recordAtCluster(ClusterMeters cluster, RequestLog log) {
         if (log.upstreamNanos() > 0) {
             cluster.upstream.record(log.upstreamNanos());
         }
@@ -211,11 +208,6 @@ final class TrafficMeters implements MultiCollector {
 
     long failures(FailureKind kind) {
         return totals.failures(kind);
-    }
-
-    /** The cluster's counts since its meters were made, or empty when it is not in the published config. */
-    java.util.Optional<Counts> cluster(String name) {
-        return java.util.Optional.ofNullable(published.clusters.get(name)).map(c -> c.counts);
     }
 
     /**
