@@ -26,9 +26,14 @@ LOCK = threading.Lock()
 GROUPS = []
 
 
+STOPPING = False
+
+
 def start_app(argv, port):
     global STARTS
     with LOCK:
+        if STOPPING:
+            return
         STARTS += 1
         # Each start in a session of its own, as Sluice does, so SIGTERM at the end reaches them all.
         p = subprocess.Popen(["setsid"] + [a.replace("{port}", str(port)) for a in argv],
@@ -86,7 +91,12 @@ def main():
     server.timeout_s = args.timeout
 
     def stop(*_):
-        for pid in GROUPS:
+        global STOPPING
+        with LOCK:
+            # No start after this one: a request still in flight must not leave an app behind.
+            STOPPING = True
+            groups = list(GROUPS)
+        for pid in groups:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
