@@ -249,7 +249,12 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     /** The forward-auth step's decision, at once or when the service answers: on to admission, or refused. */
     private void authDecided(AccessCheck.Decision decision) {
         switch (decision) {
-            case AccessCheck.Decision.Pending pending -> waiting = pending.withdrawal();
+            case AccessCheck.Decision.Pending pending -> {
+                // (A check whose write failed at once has refused the request already.)
+                if (!ended) {
+                    waiting = pending.withdrawal();
+                }
+            }
             case AccessCheck.Decision.Allowed allowed -> {
                 waiting = null;
                 if (!ended) {
