@@ -99,7 +99,9 @@ public final class IncidentWatch implements AutoCloseable {
         Sample previous = samples.peekLast();
         samples.addLast(new Sample(now, totals));
         IncidentsConfig config = sources.config();
-        while (samples.size() > 2 && !samples.toArray(Sample[]::new)[1].at().isAfter(now.minus(config.window()))) {
+        // Keep one sample at or before the window's start, and everything after it.
+        Instant windowFrom = now.minus(config.window());
+        while (samples.size() > 2 && !second(samples).at().isAfter(windowFrom)) {
             samples.removeFirst();
         }
         Sample windowStart = at(now.minus(config.window()));
@@ -126,6 +128,12 @@ public final class IncidentWatch implements AutoCloseable {
         List<Incidents.Notice> notices = incidents.step(now, config, seen, sources.currentVersion(), sources.versions());
         announce(notices);
         traffic = traffic(seen);
+    }
+
+    private static Sample second(Deque<Sample> samples) {
+        var it = samples.iterator();
+        it.next();
+        return it.next();
     }
 
     /** The oldest sample at or after {@code since}'s side: the newest one taken no later than it, else the oldest kept. */
