@@ -45,9 +45,9 @@ public final class AlertSender implements AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT)
-            .followRedirects(HttpClient.Redirect.NEVER).build();
-    private final Thread thread;
+    /** Made on the alert thread at the first alert: building one loads TLS and costs seconds at a busy start. */
+    private HttpClient http;
+    private Thread thread;
     private volatile boolean closed;
 
     public AlertSender(Supplier<Optional<AlertsConfig>> config, Clock clock) {
@@ -58,7 +58,6 @@ public final class AlertSender implements AutoCloseable {
         this.config = config;
         this.clock = clock;
         this.firstBackoff = firstBackoff;
-        this.thread = Thread.ofPlatform().daemon().name("sluice-alerts").start(this::run);
     }
 
     /** Queues an alert for {@code notice} when alerts are configured; never blocks. */
@@ -66,10 +65,18 @@ public final class AlertSender implements AutoCloseable {
         if (config.get().isEmpty() || closed) {
             return;
         }
+        startOnce();
         while (!queue.offer(notice)) {
             if (queue.poll() != null && dropped.incrementAndGet() == 1) {
                 LOG.warn("alerts: the queue of {} is full (the webhook is down or slow); dropping the oldest", QUEUE);
             }
+        }
+    }
+
+    /** The thread, at the first alert: an instance without alerts (or incidents) never starts it. */
+    private synchronized void startOnce() {
+        if (thread == null && !closed) {
+            thread = Thread.ofPlatform().daemon().name("sluice-alerts").start(this::run);
         }
     }
 
@@ -86,6 +93,7 @@ public final class AlertSender implements AutoCloseable {
     }
 
     private void run() {
+        http = HttpClient.newBuilder().connectTimeout(TIMEOUT).followRedirects(HttpClient.Redirect.NEVER).build();
         while (!closed) {
             Incidents.Notice notice;
             try {
@@ -97,6 +105,7 @@ public final class AlertSender implements AutoCloseable {
                 deliver(notice);
             }
         }
+        http.close();
     }
 
     private void deliver(Incidents.Notice notice) {
@@ -171,9 +180,10 @@ public final class AlertSender implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         closed = true;
-        thread.interrupt();
-        http.close();
+        if (thread != null) {
+            thread.interrupt();
+        }
     }
 }

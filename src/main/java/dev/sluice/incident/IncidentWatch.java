@@ -80,7 +80,7 @@ public final class IncidentWatch implements AutoCloseable {
 
     public static IncidentWatch start(ClusterTallies tallies, Sources sources, Clock clock, LongSupplier nanoClock) {
         IncidentWatch watch = new IncidentWatch(tallies, sources, clock, nanoClock);
-        watch.thread.scheduleAtFixedRate(watch::stepSafely, 0, STEP.toMillis(), TimeUnit.MILLISECONDS);
+        watch.thread.scheduleAtFixedRate(watch::stepSafely, STEP.toMillis(), STEP.toMillis(), TimeUnit.MILLISECONDS);
         return watch;
     }
 
