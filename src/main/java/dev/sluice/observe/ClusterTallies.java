@@ -44,11 +44,11 @@ public final class ClusterTallies {
     private static final int NAMED_SLOTS = NAMED_KIND + KINDS.length;
 
     /**
-     * What {@code RetryDecision} writes into the log: "retried: …", or "not retried: …"; a refusal
-     * by the cluster's budget says "retry budget".
+     * The labels of {@code RetryDecision.Why} that the log carries ({@code decisionLabel}): a retry
+     * starts with "retried", a refusal by the cluster's budget is "stopped_budget_exhausted".
      */
     private static final String RETRIED = "retried";
-    private static final String BUDGET = "retry budget";
+    private static final String BUDGET_EXHAUSTED = "stopped_budget_exhausted";
 
     private final List<ThreadTally> threads = new CopyOnWriteArrayList<>();
     private final FastThreadLocal<ThreadTally> local = new FastThreadLocal<>() {
@@ -92,13 +92,13 @@ public final class ClusterTallies {
                     endpoint.add(NAMED_KIND + a.failure().ordinal());
                 }
             }
-            String decision = a.decision();
+            String decision = a.decisionLabel();
             if (decision != null) {
                 if (decision.startsWith(RETRIED)) {
                     cluster.add(RETRIES);
                 } else {
                     finalRecorded = i == attempts.size() - 1;
-                    if (decision.contains(BUDGET)) {
+                    if (decision.equals(BUDGET_EXHAUSTED)) {
                         cluster.add(RETRIES_REFUSED_BY_BUDGET);
                     }
                 }

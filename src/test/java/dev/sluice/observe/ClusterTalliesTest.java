@@ -21,7 +21,7 @@ class ClusterTalliesTest {
         ClusterTallies tallies = new ClusterTallies();
         RequestLog log = log("app");
         log.attemptStarted("10.0.0.2:80", false, -1, -1);
-        log.attemptEnded(FailureKind.CONNECT_REFUSED, "retried: unprocessed, next endpoint");
+        log.attemptEnded(FailureKind.CONNECT_REFUSED, "retried: unprocessed, next endpoint", "retried_next_endpoint");
         log.attemptStarted("10.0.0.1:80", false, -1, -1);
         log.responded(200);
         log.completed(1_000 + 3_000_000);
@@ -47,7 +47,8 @@ class ClusterTalliesTest {
         tallies.record(shed);
         RequestLog refused = log("app");
         refused.attemptStarted("10.0.0.2:80", false, -1, -1);
-        refused.attemptEnded(FailureKind.CONNECT_REFUSED, "not retried: cluster retry budget exhausted");
+        refused.attemptEnded(FailureKind.CONNECT_REFUSED, "not retried: cluster retry budget exhausted",
+                "stopped_budget_exhausted");
         refused.failed(FailureKind.CONNECT_REFUSED);
         refused.completed(2_000);
         tallies.record(refused);
