@@ -104,9 +104,14 @@ public final class BasicAuth {
         return new Credentials.Unchecked(name, hash != null ? hash : decoy, hash != null, password, key);
     }
 
-    /** Slow: checks the password against its hash, and remembers credentials that are right. Never on an event loop. */
+    /**
+     * Slow: checks the password against its hash, and remembers credentials that are right.
+     * Never on an event loop; once per {@link Credentials.Unchecked}, whose password it clears.
+     */
     public boolean verify(Credentials.Unchecked credentials) {
         boolean right = PasswordHashes.matches(credentials.hash(), credentials.password()) && credentials.knownUser();
+        // Not kept once checked: a heap dump or a leaked object shows no password.
+        Arrays.fill(credentials.password(), (byte) 0);
         if (right) {
             if (remembered.size() >= MAX_REMEMBERED) {
                 // Full: one goes (whichever the map yields first); its owner pays for one check again.
