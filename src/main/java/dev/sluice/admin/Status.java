@@ -186,11 +186,16 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
         return route;
     }
 
-    private static Map<String, Object> cluster(Cluster c, long now) {
+    private Map<String, Object> cluster(Cluster c, long now) {
         List<Map<String, Object>> endpoints = new ArrayList<>();
         for (Endpoint e : c.endpoints()) {
             Map<String, Object> endpoint = new LinkedHashMap<>();
             endpoint.put("address", e.address());
+            if (e.fromName()) {
+                // One of the addresses its host name resolved to; a lost name's are used only in panic mode.
+                endpoint.put("resolved", e.socketAddress().getAddress().getHostAddress());
+                endpoint.put("name_lost", e.nameLost());
+            }
             endpoint.put("labels", e.labels());
             endpoint.put("weight", e.weight());
             endpoint.put("health", e.health().name().toLowerCase(Locale.ROOT));
@@ -230,6 +235,21 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
         cluster.put("concurrency", concurrency);
         if (!c.config().select().isEmpty()) {
             cluster.put("select", c.config().select());
+        }
+        List<Map<String, Object>> names = new ArrayList<>();
+        for (dev.sluice.upstream.DnsRefresh.Standing standing : gateway.dnsRefresh().standings(c.name())) {
+            Map<String, Object> name = new LinkedHashMap<>();
+            name.put("name", standing.name());
+            name.put("state", standing.state());
+            name.put("addresses", standing.addresses());
+            name.put("failures_in_a_row", standing.failuresInARow());
+            name.put("error", standing.error());
+            name.put("dns_refresh_ms", standing.refresh().toMillis());
+            names.add(name);
+        }
+        if (!names.isEmpty()) {
+            // Host names and how they resolve (see docs/configuration.md, clusters[].dns_refresh).
+            cluster.put("names", names);
         }
         cluster.put("endpoints", endpoints);
         return cluster;

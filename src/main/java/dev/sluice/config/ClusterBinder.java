@@ -17,7 +17,7 @@ final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
             "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared", "concurrency",
-            "sticky", "app");
+            "sticky", "app", "dns_refresh");
     private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";

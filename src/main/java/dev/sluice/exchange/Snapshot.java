@@ -61,6 +61,23 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
      *
      * @param nanoClock the gateway's clock: now, and what rate limits refill by
      */
+    /** The endpoints a host name of {@code was} resolved to, kept (or remade, when their labels or weight changed). */
+    private static List<Endpoint> resolvedSoFar(Cluster was, ClusterConfig cc, EndpointConfig ec, long nowNanos) {
+        List<Endpoint> found = new ArrayList<>();
+        if (was == null) {
+            return found;
+        }
+        String address = ec.address().toString();
+        for (Endpoint e : was.endpoints()) {
+            if (e.fromName() && e.address().equals(address)) {
+                found.add(e.labels().equals(ec.labels()) && e.weight() == ec.weight() ? e
+                        : Endpoint.resolved(cc.name(), address, e.socketAddress().getAddress(), ec.address().port(),
+                                ec.labels(), ec.weight(), cc.healthCheck().isPresent(), nowNanos));
+            }
+        }
+        return found;
+    }
+
     public static Snapshot build(SluiceConfig config, Snapshot previous, java.util.function.LongSupplier nanoClock) {
         long nowNanos = nanoClock.getAsLong();
         Map<String, Endpoint> known = new HashMap<>();
@@ -74,8 +91,15 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
         Map<String, Cluster> clusters = new LinkedHashMap<>();
         for (ClusterConfig cc : withForwardAuthUrls(config)) {
             List<Endpoint> endpoints = new ArrayList<>();
+            Cluster was = previous == null ? null : previous.clusters.get(cc.name());
             for (EndpointConfig ec : cc.endpoints()) {
                 String address = ec.address().toString();
+                if (!ec.address().isIpLiteral()) {
+                    // A host name: the addresses it resolved to so far stay (upstream.DnsRefresh
+                    // keeps them current); a new name starts with none, until its first answer.
+                    endpoints.addAll(resolvedSoFar(was, cc, ec, nowNanos));
+                    continue;
+                }
                 Endpoint e = known.get(cc.name() + "|" + address);
                 if (e == null || !e.labels().equals(ec.labels()) || e.weight() != ec.weight()) {
                     e = new Endpoint(cc.name(), address, ec.address().toSocketAddress(), ec.labels(), ec.weight(),

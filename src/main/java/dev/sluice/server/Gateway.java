@@ -19,6 +19,9 @@ import dev.sluice.observe.AccessLog;
 import dev.sluice.resilience.GlobalBuckets;
 import dev.sluice.resilience.RateLimiter;
 import dev.sluice.resilience.RedisBuckets;
+import dev.sluice.upstream.DnsRefresh;
+import dev.sluice.upstream.DnsResolver;
+import dev.sluice.upstream.NameResolver;
 import dev.sluice.upstream.UpstreamConnector;
 import dev.sluice.upstream.UpstreamPools;
 import io.netty.bootstrap.ServerBootstrap;
@@ -85,7 +88,12 @@ public final class Gateway implements AutoCloseable {
     private final dev.sluice.observe.GatewayMetrics metrics = new dev.sluice.observe.GatewayMetrics();
     /** Each cluster's tries, failures and latency, read once a second by the incident watch and the dashboard. */
     private final dev.sluice.observe.ClusterTallies tallies = new dev.sluice.observe.ClusterTallies();
-    private List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
+    /** Replaced by a reload (under this object's lock); read by DNS changes on the {@code sluice-dns} thread. */
+    private volatile List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
+    /** 5 s: Netty's DNS query timeout; a name slower than that is not worth holding a start for. */
+    private static final java.time.Duration FIRST_ANSWERS_WAIT = java.time.Duration.ofSeconds(5);
+    private final EventLoopGroup dnsThread;
+    private final DnsRefresh dnsRefresh;
     /** Set by {@link #drainOnNextResponse()}: see {@link #closesAfterResponse}. */
     private volatile boolean closeAfterResponse;
     private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
@@ -109,6 +117,16 @@ public final class Gateway implements AutoCloseable {
     /** @param apps the supervisor of the apps behind clusters ({@code clusters[].app}); the gateway stops them when it closes */
     public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock,
                    java.util.function.Supplier<String> requestIds, Apps apps) {
+        this(config, accessLog, clock, nanoClock, requestIds, apps, loop -> DnsResolver.on(loop, nanoClock));
+    }
+
+    /**
+     * @param resolvers the resolver of hostname endpoints' names, made on the {@code sluice-dns}
+     *     thread's loop (Netty's DNS resolver by default; tests give one whose answers they change)
+     */
+    public Gateway(SluiceConfig config, AccessLog accessLog, Clock clock, LongSupplier nanoClock,
+                   java.util.function.Supplier<String> requestIds, Apps apps,
+                   java.util.function.Function<EventLoop, NameResolver> resolvers) {
         this.requestIds = requestIds;
         this.apps = apps;
         // The route's rate limits first (a 429 never waits in a queue, nor counts against the
@@ -137,6 +155,14 @@ public final class Gateway implements AutoCloseable {
                 transport.name() + ", " + config.server().effectiveEventLoopThreads() + " event loops",
                 certificateWatcher);
         startHealthChecks(snapshot);
+        // One thread that serves no traffic: DNS lookups, their answers, and the endpoint changes they make.
+        this.dnsThread = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+                new io.netty.util.concurrent.DefaultThreadFactory("sluice-dns", true),
+                io.netty.channel.nio.NioIoHandler.newFactory());
+        EventLoop dnsLoop = dnsThread.next();
+        this.dnsRefresh = new DnsRefresh(dnsLoop, resolvers.apply(dnsLoop), nanoClock, () -> snapshot.clusters(),
+                this::endpointsChanged);
+        awaitFirstAnswers(dnsRefresh.track(snapshot.clusters()));
         metrics.gauge("sluice.requests.active", "Requests in flight", activeExchanges::get);
         metrics.gauge("sluice.client.connections", "Open client connections", clientChannels::size);
         metrics.gauge("sluice.websocket.tunnels", "WebSocket tunnels open (client connections switched to a backend's WebSocket)",
@@ -421,6 +447,43 @@ public final class Gateway implements AutoCloseable {
         this.snapshot = next;
         startHealthChecks(next);
         retireRemovedEndpoints(previous, next);
+        awaitFirstAnswers(dnsRefresh.track(next.clusters()));
+    }
+
+    /**
+     * Waits, at most {@link #FIRST_ANSWERS_WAIT}, for the first answers of names new to the
+     * config, so their clusters have endpoints before the first request (or the reload's); a name
+     * that takes longer gets its endpoints when it answers. Never called on an event loop.
+     */
+    private static void awaitFirstAnswers(java.util.concurrent.CompletableFuture<Void> answers) {
+        try {
+            answers.get(FIRST_ANSWERS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            // The names that did not answer are still asked: see DnsRefresh.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A host name resolved differently (on the {@code sluice-dns} thread): endpoints it no longer
+     * has drain as a reload's removed ones do, and the cluster's health checks follow its endpoints.
+     */
+    private void endpointsChanged(dev.sluice.upstream.Cluster cluster, List<dev.sluice.upstream.Endpoint> removed) {
+        if (!removed.isEmpty()) {
+            removed.forEach(dev.sluice.upstream.Endpoint::retire);
+            pools.forEach((loop, loopPools) -> loop.execute(() -> removed.forEach(loopPools::retire)));
+        }
+        for (dev.sluice.upstream.HealthChecker checker : healthCheckers) {
+            if (checker.cluster() == cluster) {
+                checker.watch();
+            }
+        }
+    }
+
+    /** The names of hostname endpoints as they stand, for /status. */
+    public DnsRefresh dnsRefresh() {
+        return dnsRefresh;
     }
 
     /**
@@ -576,6 +639,8 @@ public final class Gateway implements AutoCloseable {
     @Override
     public void close() {
         certificateWatcher.shutdownNow();
+        dnsRefresh.close();
+        dnsThread.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         healthCheckers.forEach(dev.sluice.upstream.HealthChecker::close);
         cutExchanges.addAndGet(activeExchanges.get());
         serverChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);

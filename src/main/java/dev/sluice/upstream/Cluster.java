@@ -192,7 +192,8 @@ public final class Cluster {
         }
         Endpoint e = endpoints[i];
         return switch (e.health()) {
-            case HEALTHY -> panic || !e.isEjected(now);
+            // A name lost (no longer resolving) counts as unhealthy: see DnsRefresh.
+            case HEALTHY -> panic || !e.isEjected(now) && !e.nameLost();
             case UNHEALTHY -> panic;
             case PENDING, WRONG_IDENTITY -> false;
         };

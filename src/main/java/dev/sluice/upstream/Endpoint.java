@@ -54,6 +54,7 @@ public final class Endpoint {
     private volatile int ejections;
     private volatile long ejectedUntilNanos;
     private volatile boolean ejected;
+    private volatile boolean nameLost;
 
     public Endpoint(String cluster, String address, InetSocketAddress socketAddress, Map<String, String> labels,
                     int weight, boolean healthChecked, long nowNanos) {
@@ -202,6 +203,24 @@ public final class Endpoint {
 
     public Map<String, String> labels() {
         return labels;
+    }
+
+    /** Whether this is one of the addresses a host name resolved to (its {@link #id()} says which). */
+    public boolean fromName() {
+        return !id.equals(address);
+    }
+
+    /**
+     * Marks the name this endpoint's address came from as lost (it has not resolved for a
+     * while, see {@code DnsRefresh}) or found again. A lost name's addresses are picked only
+     * as unhealthy ones are: in panic mode.
+     */
+    public void nameLost(boolean lost) {
+        nameLost = lost;
+    }
+
+    public boolean nameLost() {
+        return nameLost;
     }
 
     /** Whether the endpoint is out of rotation at {@code now}. */

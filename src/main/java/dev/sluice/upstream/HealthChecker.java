@@ -49,7 +49,7 @@ public final class HealthChecker implements AutoCloseable {
     private final Class<? extends SocketChannel> channelClass;
     private final LongSupplier nanoClock;
     private final Map<Endpoint, int[]> streaks = new HashMap<>();
-    private final List<ScheduledFuture<?>> tasks = new ArrayList<>();
+    private final Map<Endpoint, ScheduledFuture<?>> tasks = new HashMap<>();
     private volatile boolean closed;
 
     public HealthChecker(Cluster cluster, EventLoop loop, Class<? extends SocketChannel> channelClass,
@@ -63,13 +63,40 @@ public final class HealthChecker implements AutoCloseable {
 
     /** Checks every endpoint now, then every interval. */
     public void start() {
+        watch();
+    }
+
+    /**
+     * Follows the cluster's endpoints as they are now (a host name resolved to other addresses):
+     * a new one is checked at once, then every interval; a gone one is checked no more.
+     */
+    public void watch() {
         loop.execute(() -> {
-            long interval = config.interval().toNanos();
-            for (Endpoint e : cluster.endpoints()) {
-                streaks.put(e, new int[2]);
-                tasks.add(loop.scheduleAtFixedRate(() -> check(e), 0, interval, TimeUnit.NANOSECONDS));
+            if (closed) {
+                return;
             }
+            long interval = config.interval().toNanos();
+            List<Endpoint> now = cluster.endpoints();
+            for (Endpoint e : now) {
+                if (!tasks.containsKey(e)) {
+                    streaks.put(e, new int[2]);
+                    tasks.put(e, loop.scheduleAtFixedRate(() -> check(e), 0, interval, TimeUnit.NANOSECONDS));
+                }
+            }
+            tasks.entrySet().removeIf(t -> {
+                if (!now.contains(t.getKey())) {
+                    t.getValue().cancel(false);
+                    streaks.remove(t.getKey());
+                    return true;
+                }
+                return false;
+            });
         });
+    }
+
+    /** The cluster checked. */
+    public Cluster cluster() {
+        return cluster;
     }
 
     private void check(Endpoint endpoint) {
@@ -128,6 +155,10 @@ public final class HealthChecker implements AutoCloseable {
             return;
         }
         int[] streak = streaks.get(endpoint);
+        if (streak == null) {
+            // A check that was under way when its endpoint left the cluster.
+            return;
+        }
         Endpoint.Health before = endpoint.health();
         Endpoint.Health after = before;
         switch (outcome) {
@@ -158,10 +189,10 @@ public final class HealthChecker implements AutoCloseable {
             // An endpoint coming and going is the checks doing their job (a deploy restarts every
             // endpoint): INFO. Another service answering at its address is a mistake to fix: WARN.
             if (after == Endpoint.Health.WRONG_IDENTITY) {
-                LOG.warn("cluster {} endpoint {}: {} -> {} ({})", cluster.name(), endpoint.address(),
+                LOG.warn("cluster {} endpoint {}: {} -> {} ({})", cluster.name(), endpoint.id(),
                         before.name().toLowerCase(), after.name().toLowerCase(), detail);
             } else {
-                LOG.info("cluster {} endpoint {}: {} -> {} ({})", cluster.name(), endpoint.address(),
+                LOG.info("cluster {} endpoint {}: {} -> {} ({})", cluster.name(), endpoint.id(),
                         before.name().toLowerCase(), after.name().toLowerCase(), detail);
             }
         }
@@ -170,7 +201,7 @@ public final class HealthChecker implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        loop.execute(() -> tasks.forEach(t -> t.cancel(false)));
+        loop.execute(() -> tasks.values().forEach(t -> t.cancel(false)));
     }
 
     /** One check of one endpoint; its outcome is recorded exactly once. */

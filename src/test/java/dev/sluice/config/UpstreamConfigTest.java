@@ -101,4 +101,20 @@ class UpstreamConfigTest {
                 .containsExactly("9:31: clusters[0].sticky.cookie.name: browsers drop a '__Host-' cookie whose path "
                         + "is not /");
     }
+
+    @Test
+    void aDnsRefreshOnlyOfIpAddressesIsAWarning() throws ConfigException {
+        String yaml = cluster("    dns_refresh: 5s\n").replace("api.internal:9002", "127.0.0.1:9002");
+        var checked = ConfigLoader.parseWithWarnings(yaml, "x.yaml");
+        assertThat(checked.warnings()).extracting(ConfigWarning::toString).containsExactly(
+                "x.yaml:9:18: warning: clusters[0].dns_refresh: every endpoint of this cluster is an IP address, so "
+                        + "there is no name to ask again; dns_refresh changes nothing here");
+        assertThat(bind("    dns_refresh: 5s\n").dnsRefresh()).isEqualTo(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aDnsRefreshTooShortIsRefused() {
+        assertThat(problems(cluster("    dns_refresh: 10ms\n"))).containsExactly(
+                "9:18: clusters[0].dns_refresh: 10ms is too short; at least 100ms (every name is asked that often)");
+    }
 }

@@ -9,6 +9,7 @@ import dev.sluice.config.MatchConfig;
 import dev.sluice.config.RouteConfig;
 import dev.sluice.config.ServerConfig;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.observe.AccessLog;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -54,6 +55,22 @@ public final class TestGateway implements AutoCloseable {
     /** A gateway from YAML, as a user would write it (listeners should use port 0). */
     public static TestGateway fromYaml(String yaml) throws Exception {
         return start(dev.sluice.config.ConfigLoader.parse(yaml, "<test>"));
+    }
+
+    /** A gateway from YAML whose host names {@code resolver} answers. */
+    public static TestGateway fromYaml(String yaml, dev.sluice.upstream.NameResolver resolver) throws Exception {
+        SluiceConfig config = dev.sluice.config.ConfigLoader.parse(yaml, "<test>");
+        SyncBuffer buffer = new SyncBuffer();
+        AccessLog log = AccessLog.toStream(buffer);
+        Gateway gateway = new Gateway(config, log, java.time.Clock.systemUTC(), System::nanoTime,
+                HeaderPolicy::newRequestId, dev.sluice.apps.Apps.unrecorded(), loop -> resolver);
+        try {
+            gateway.bindListeners();
+        } catch (RuntimeException | InterruptedException e) {
+            gateway.close();
+            throw e;
+        }
+        return new TestGateway(gateway, log, buffer);
     }
 
     public static TestGateway start(SluiceConfig config) throws InterruptedException {

@@ -89,7 +89,7 @@ public final class TestBackend implements AutoCloseable {
                             initConnection(ch);
                         }
                     })
-                    .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                    .bind(b.bindTo)
                     .syncUninterruptibly()
                     .channel();
         } catch (RuntimeException e) {
@@ -118,7 +118,15 @@ public final class TestBackend implements AutoCloseable {
         private int recordLimit = 10_000;
         private int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
 
+        private InetSocketAddress bindTo = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+
         private Builder() {}
+
+        /** Listens there rather than on a free loopback port (another loopback address, the same port: another host of one name). */
+        public Builder bindTo(InetSocketAddress address) {
+            this.bindTo = address;
+            return this;
+        }
 
         public Builder handler(BackendHandler handler) {
             this.handler = Objects.requireNonNull(handler, "handler");
