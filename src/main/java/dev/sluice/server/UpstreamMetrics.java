@@ -71,8 +71,10 @@ final class UpstreamMetrics {
         snapshot.routes().routes().forEach(r -> routes.add(new Topology.RouteAndCluster(r.name(),
                 r.forwards() ? r.cluster() : "")));
         Map<String, List<String>> endpoints = new LinkedHashMap<>();
-        snapshot.clusters().forEach((name, c) -> endpoints.put(name, c.endpoints().stream().map(Endpoint::address)
-                .toList()));
+        // By the config's endpoints, not the resolved ones: a host name's addresses (upstream.DnsRefresh)
+        // come and go between reloads, and count together under the name as written.
+        snapshot.clusters().forEach((name, c) -> endpoints.put(name, c.config().endpoints().stream()
+                .map(e -> e.address().toString()).distinct().toList()));
         return new Topology(routes, endpoints, snapshot.config().metrics().endpointLabels(),
                 Arrays.stream(RetryDecision.Why.values()).map(RetryDecision.Why::label).toList());
     }
