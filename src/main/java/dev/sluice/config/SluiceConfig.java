@@ -76,7 +76,8 @@ public record SluiceConfig(
 
     /** The same config with {@code clusters} in place of its own (apps' endpoints filled in). */
     public SluiceConfig withClusters(List<ClusterConfig> clusters) {
-        return new SluiceConfig(source, server, listeners, routes, clusters, admin, accessLog, drain, redis, versions);
+        return new SluiceConfig(source, server, listeners, routes, clusters, admin, accessLog, drain, redis, versions,
+                incidents, alerts, metrics);
     }
 
     public Optional<ClusterConfig> cluster(String name) {
