@@ -35,6 +35,12 @@ public final class Apps implements AutoCloseable {
     private final Path logDir;
     private final LongSupplier clock;
     private volatile Map<String, AppSupervisor> apps = Map.of();
+    /** Replaced or removed by the last reconcile; stopped by {@link #retireReplaced}. */
+    private final List<AppSupervisor> replaced = new ArrayList<>();
+    /** 1 s: far longer than a request takes from routing to its app's admission (microseconds on a loop). */
+    /** Waiting out {@link #RETIRE_AFTER}: whoever removes one from here stops it (the retire, or {@link #close}). */
+    private final java.util.Set<AppSupervisor> retiring = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    static final java.time.Duration RETIRE_AFTER = java.time.Duration.ofSeconds(1);
 
     private Apps(PidRecords records, Path logDir, LongSupplier clock) {
         this.records = records;
@@ -100,11 +106,32 @@ public final class Apps implements AutoCloseable {
             }
         });
         apps = Map.copyOf(next);
-        for (AppSupervisor old : retired) {
-            // After the switch: the requests already sent to it finish in its stop_grace.
-            Thread.ofPlatform().daemon().name("sluice-app-retire-" + old.name()).start(old::close);
-        }
+        replaced.addAll(retired);
         return config.withClusters(clusters);
+    }
+
+    /**
+     * Stops the apps the last {@link #reconcile} replaced or removed. Called once the snapshot that
+     * no longer sends requests to them is published, never before: an old app stopped first refused
+     * the requests routed to it an instant before the switch (503s in a reload under load). Each
+     * stops {@link #RETIRE_AFTER} later, so that such a request has reached it, and the requests
+     * already sent to it finish in its stop_grace.
+     */
+    public synchronized void retireReplaced() {
+        for (AppSupervisor old : replaced) {
+            retiring.add(old);
+            Thread.ofPlatform().daemon().name("sluice-app-retire-" + old.name()).start(() -> {
+                try {
+                    Thread.sleep(RETIRE_AFTER.toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                if (retiring.remove(old)) {
+                    old.close();
+                }
+            });
+        }
+        replaced.clear();
     }
 
     /** An app of a start_url cluster is found at the cluster's first endpoint: the same one, or a new supervisor. */
@@ -166,10 +193,17 @@ public final class Apps implements AutoCloseable {
     /** Stops every app (each SIGTERM, its stop_grace, SIGKILL), all at once, and waits for them. */
     @Override
     public synchronized void close() {
-        Map<String, AppSupervisor> all = apps;
+        List<AppSupervisor> all = new ArrayList<>(apps.values());
         apps = Map.of();
+        all.addAll(replaced);
+        replaced.clear();
+        for (AppSupervisor old : List.copyOf(retiring)) {
+            if (retiring.remove(old)) {
+                all.add(old);
+            }
+        }
         List<Thread> stopping = new ArrayList<>();
-        for (AppSupervisor app : all.values()) {
+        for (AppSupervisor app : all) {
             stopping.add(Thread.ofPlatform().daemon().name("sluice-app-stop-" + app.name()).start(app::close));
         }
         for (Thread t : stopping) {

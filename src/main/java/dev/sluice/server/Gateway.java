@@ -445,6 +445,7 @@ public final class Gateway implements AutoCloseable {
         // Its meters first, so its first requests find them.
         metrics.publish(UpstreamMetrics.topology(next));
         this.snapshot = next;
+        apps.retireReplaced();
         startHealthChecks(next);
         retireRemovedEndpoints(previous, next);
         awaitFirstAnswers(dnsRefresh.track(next.clusters()));
