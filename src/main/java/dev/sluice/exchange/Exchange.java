@@ -6,7 +6,6 @@ import dev.sluice.failure.ReplyFields;
 import dev.sluice.http.ReceivedRequest;
 import dev.sluice.observe.RequestLog;
 import dev.sluice.resilience.RetryDecision;
-import dev.sluice.resilience.RetryPolicy;
 import dev.sluice.route.Route;
 import dev.sluice.route.Variables;
 import dev.sluice.upstream.Affinity;
@@ -20,7 +19,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -45,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * ({@link Downstream#flush()}), and the client's body only while the endpoint can
  * ({@link #acceptsBody()}).
  */
-public final class Exchange implements UpstreamListener, Admission.Resume, AccessCheck.Resume {
+public final class Exchange implements UpstreamListener, Admission.Resume, AccessStep.Outcome {
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
 
     private final ExchangeContext context;
@@ -71,31 +69,23 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     private boolean answeringLocally;
     /** Sluice's own answer to this request (a CORS preflight's), in place of the route's; null for the route's. */
     private LocalAnswer ownAnswer;
-    /** Fields the access step adds to whatever answers the request (CORS); none by default. */
-    private ReplyFields responseFields = ReplyFields.NONE;
+    /** The access and forward-auth steps; null until the request is routed. */
+    private AccessStep access;
     private Cluster cluster;
-    /** The cluster the route's {@code forward_auth} asks; null for a route without it. */
-    private Cluster authService;
     /** Held from admission to the end; given back once, by {@link #end}. */
     private Admission.Ticket ticket;
     /** Set while the request waits for its access check or admission: how it stops waiting if its client leaves. */
     private Admission.Withdrawal waiting;
     private long routedNanos;
-    private boolean idempotencyKey;
 
     /** The current attempt's connection; null while connecting, between attempts, and once ended. */
     private UpstreamConnection upstream;
     private final ResponseReader response;
-    private long triedEndpoints;
+    /** The request's attempts at its cluster and their retries; made when it is admitted. */
+    private Attempts attempts;
     /** What the request brings to a sticky cluster's pick; read before the first attempt, null until then. */
     private Affinity affinity;
-    private FailureKind lastFailure;
-    private int retries;
-    /** An attempt failed on a reused connection: every later attempt gets a new one (see {@link Acquire#from}). */
-    private boolean freshConnectionsOnly;
     private long connectStartedNanos;
-    /** When the route's timeout runs out (set once the whole request is sent); 0 before. */
-    private long deadlineNanos;
     /** The exchange ended (answered, cut, or its client went away): late events are ignored. */
     private boolean ended;
     /** The client asked for a WebSocket upgrade, which goes to the endpoint (see {@link #forwardsWebSocketUpgrade}). */
@@ -192,7 +182,6 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
         route = to.route();
         cluster = to.cluster();
-        authService = route.forwardAuth().map(auth -> snapshot.clusters().get(auth.service().clusterName())).orElse(null);
         routedNanos = now;
         log.routed(route.name(), cluster == null ? null : cluster.name(), now);
         if (route.maxBody() >= 0) {
@@ -205,91 +194,55 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             downstream.reply(FailureKind.REQUEST_TOO_LARGE, true);
             return;
         }
-        switch (AccessCheck.check(route, request, keys, context.passwordChecks(), this)) {
-            case AccessCheck.Decision.Allowed allowed -> accessAllowed(allowed.responseFields(), now);
-            case AccessCheck.Decision.Refused refused -> {
-                end(true);
-                downstream.reply(refused.kind(), refused.fields(), false);
-            }
-            case AccessCheck.Decision.Answered answered -> {
-                ownAnswer = answered.answer();
-                answerOnceRead();
-            }
-            case AccessCheck.Decision.Denied denied -> deny(denied);
-            case AccessCheck.Decision.Pending pending -> waiting = pending.withdrawal();
-        }
-    }
-
-    /** Let in by the access step, after an off-loop check of its credentials. */
-    @Override
-    public void accessAllowed(ReplyFields responseFields) {
-        waiting = null;
-        if (!ended) {
-            accessAllowed(responseFields, context.nanoTime());
-        }
-    }
-
-    /** Let in by the access step: the route answers by itself, or its forward auth or the admit step decides. */
-    private void accessAllowed(ReplyFields responseFields, long now) {
-        this.responseFields = responseFields;
-        if (!route.forwards()) {
-            answerOnceRead();
-            return;
-        }
-        if (authService != null) {
-            // The forward-auth step, after the access rules: the auth service is asked only about a
-            // client they let in. The body stays unread (no bodyWanted, no 100 Continue) meanwhile.
-            AuthCheck check = new AuthCheck(context, this::authDecided, route.forwardAuth().get(), authService);
-            authDecided(check.start(request, log.requestId(), clientAddress, clientTrusted, downstream.secure(), now));
-            return;
-        }
-        admit(now);
-    }
-
-    /** The forward-auth step's decision, at once or when the service answers: on to admission, or refused. */
-    private void authDecided(AccessCheck.Decision decision) {
-        switch (decision) {
-            case AccessCheck.Decision.Pending pending -> {
-                // (A check whose write failed at once has refused the request already.)
-                if (!ended) {
-                    waiting = pending.withdrawal();
-                }
-            }
-            case AccessCheck.Decision.Allowed allowed -> {
-                waiting = null;
-                if (!ended) {
-                    admit(context.nanoTime());
-                }
-            }
-            case AccessCheck.Decision.Refused refused -> refused(refused.kind(), refused.fields());
-            case AccessCheck.Decision.Denied denied -> {
-                waiting = null;
-                if (!ended) {
-                    deny(denied);
-                }
-            }
-            // Not an answer the auth service gives: what the access step does with it.
-            case AccessCheck.Decision.Answered answered -> {
-                waiting = null;
-                ownAnswer = answered.answer();
-                answerOnceRead();
-            }
-        }
+        access = new AccessStep(context, snapshot, route, request, log.requestId(), clientAddress, clientTrusted,
+                downstream.secure(), this);
+        access.start(keys, now);
     }
 
     /**
-     * The forward-auth service's refusal goes to the client as it came (with the access step's
-     * fields, CORS), named in the log; the request was not forwarded, and its body not read.
+     * The access and forward-auth steps' decision, at once or (after {@code Pending}) on the loop
+     * when an off-loop check ends: on to the admit step, or Sluice's own answer, or refused.
      */
-    private void deny(AccessCheck.Decision.Denied denied) {
-        end(true);
-        log.failed(denied.kind());
-        LocalAnswer answer = denied.answer();
-        AccessCheck.addTo(answer.head().headers(), responseFields);
-        log.bodyOut(answer.body().length);
-        downstream.respond(answer.head());
-        downstream.respond(new DefaultLastHttpContent(Unpooled.wrappedBuffer(answer.body())));
-        downstream.responseComplete();
+    @Override
+    public void accessDecided(AccessCheck.Decision decision) {
+        if (!(decision instanceof AccessCheck.Decision.Pending)) {
+            waiting = null;
+        }
+        switch (decision) {
+            // (A check whose write failed at once has refused the request already.)
+            case AccessCheck.Decision.Pending pending -> waiting = ended ? null : pending.withdrawal();
+            case AccessCheck.Decision.Refused refused -> refused(refused.kind(), refused.fields());
+            case AccessCheck.Decision.Allowed allowed -> {
+                if (ended) {
+                    return;
+                }
+                if (route.forwards()) {
+                    admit(context.nanoTime());
+                } else {
+                    answerOnceRead();
+                }
+            }
+            case AccessCheck.Decision.Answered answered -> {
+                if (!ended) {
+                    ownAnswer = answered.answer();
+                    answerOnceRead();
+                }
+            }
+            case AccessCheck.Decision.Denied denied -> {
+                if (!ended) {
+                    // The auth service's refusal goes to the client as it came, named in the log;
+                    // the request was not forwarded, and its body not read.
+                    end(true);
+                    log.failed(denied.kind());
+                    respondWhole(denied.answer());
+                }
+            }
+        }
+    }
+
+    @Override
+    public boolean ended() {
+        return ended;
     }
 
     /** The admit step: the route's rate limits and the cluster's concurrency. */
@@ -336,7 +289,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
         this.ticket = ticket;
         log.admitted(now);
-        idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(),
+        boolean idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(),
                 log.traceStarted() ? log.traceparent() : null, log.host(), clientAddress, clientTrusted,
                 downstream.secure(), route, variables());
         if (webSocketUpgrade) {
@@ -345,6 +298,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             request.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET)
                     .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         }
+        attempts = new Attempts(cluster, route.retryPolicy(), log, request.method(), idempotencyKey);
         startAttempt(now);
     }
 
@@ -354,7 +308,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         waiting = null;
         if (!ended) {
             end(true);
-            downstream.reply(kind, fields.with(responseFields), false);
+            downstream.reply(kind, fields.with(responseFields()), false);
         }
     }
 
@@ -396,9 +350,13 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
 
     /** A redirect or fixed response, with the route's response header rules applied; or Sluice's own answer. */
     private void answerLocally() {
-        LocalAnswer answer = ownAnswer != null ? ownAnswer : LocalAnswer.of(route, variables());
-        AccessCheck.addTo(answer.head().headers(), responseFields);
         end(false);
+        respondWhole(ownAnswer != null ? ownAnswer : LocalAnswer.of(route, variables()));
+    }
+
+    /** Sends a whole answer made here (with the access step's fields, CORS), head and body in one go. */
+    private void respondWhole(LocalAnswer answer) {
+        AccessCheck.addTo(answer.head().headers(), responseFields());
         log.bodyOut(answer.body().length);
         downstream.respond(answer.head());
         downstream.respond(new DefaultLastHttpContent(Unpooled.wrappedBuffer(answer.body())));
@@ -428,7 +386,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
 
     /** Fields added to the response by the access step (CORS), after the route's response rules. */
     ReplyFields responseFields() {
-        return responseFields;
+        return access == null ? ReplyFields.NONE : access.responseFields();
     }
 
     /** The end of a read of the client: what it sent goes out in one write. */
@@ -453,16 +411,15 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             affinity = RequestAffinity.of(cluster.config().sticky(), request, keys);
         }
         Endpoint endpoint;
-        switch (Pick.next(cluster, triedEndpoints, retries, lastFailure, affinity, now)) {
+        switch (attempts.next(affinity, now)) {
             case Pick.None none -> {
                 reply(none.why(), false);
                 return;
             }
             case Pick.To to -> endpoint = to.endpoint();
         }
-        triedEndpoints |= cluster.bitOf(endpoint);
         var pool = context.pools().pool(endpoint, cluster.config().maxIdlePerEndpoint());
-        switch (Acquire.from(pool, endpoint, freshConnectionsOnly, retryableOnceSent(), now)) {
+        switch (Acquire.from(pool, endpoint, attempts.freshConnectionsOnly(), retryableOnceSent(), now)) {
             case Acquire.Pooled pooled -> {
                 UpstreamConnection connection = pooled.connection();
                 log.attemptStarted(endpoint.address(), true, (now - connection.idleSinceNanos()) / 1_000_000,
@@ -475,7 +432,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
 
     /** Whether a failure after sending could be retried: idempotent, and a body that fits the replay buffer. */
     private boolean retryableOnceSent() {
-        if (!RetryPolicy.isIdempotent(request.method(), idempotencyKey) || !sender.replayable()) {
+        if (!attempts.retryableOnceSent(sender.replayable())) {
             return false;
         }
         return bodyless || !HttpUtil.isTransferEncodingChunked(request)
@@ -547,10 +504,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
         long now = context.nanoTime();
         log.sent(now);
-        if (deadlineNanos == 0) {
-            // One deadline for the whole request: retries never stretch it.
-            deadlineNanos = now + route.timeoutNanos();
-        }
+        long deadlineNanos = attempts.sent(now, route.timeoutNanos());
         if (!response.started()) {
             downstream.responseDeadline(deadlineNanos);
         }
@@ -565,39 +519,21 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
 
     // Failures and retries.
 
-    private RetryPolicy.Attempted attempted(boolean reused, long now) {
-        boolean endpointsLeft = Long.bitCount(triedEndpoints) < cluster.size();
-        return new RetryPolicy.Attempted(request.method(), idempotencyKey, sender.replayable(), response.started(), retries,
-                endpointsLeft, reused, deadlineNanos == 0 ? Long.MAX_VALUE : deadlineNanos - now);
-    }
-
     /**
-     * One attempt failed. Records it (and the endpoint's passive health), asks the retry policy,
-     * and either tries again or answers the client with the failure.
+     * One attempt failed. The attempts record it (and the endpoint's passive health) and ask the
+     * retry policy; the request is tried again, or the client answered with the failure.
      */
     private void attemptFailed(FailureKind kind, Endpoint endpoint, boolean reused) {
         response.dropHeld();
         closeUpstream();
         downstream.responseDeadlineMet();
-        long now = context.nanoTime();
-        boolean pooledDeath = kind == FailureKind.CLOSED_BEFORE_SEND && reused;
-        if (!pooledDeath && kind != FailureKind.BAD_RESPONSE) {
-            endpoint.recordFailure(now, cluster.mayEject(now));
-        }
-        lastFailure = kind;
-        if (reused) {
-            freshConnectionsOnly = true;
-        }
-        RetryDecision decision = route.retryPolicy().decide(kind, attempted(reused, now), cluster.retryBudget(), now);
-        log.attemptEnded(kind, decision.reason(), decision.why().label());
+        RetryDecision decision = attempts.failed(kind, endpoint, reused, sender.replayable(), response.started(),
+                context.nanoTime());
         if (!decision.retries()) {
             reply(kind, kind == FailureKind.BAD_RESPONSE);
             return;
         }
-        if (!pooledDeath) {
-            retries++;
-        }
-        retryAfter(decision.delayNanos(), pooledDeath ? endpoint : null);
+        retryAfter(decision.delayNanos(), Attempts.pooledDeath(kind, reused) ? endpoint : null);
     }
 
     /** Sends the request again after {@code delayNanos}: to {@code sameEndpoint} on a fresh connection, or as the balancer picks. */
@@ -631,20 +567,13 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
      * dropped with its connection and the request goes out again. Returns whether it did.
      */
     boolean retriedOnStatus(UpstreamConnection connection, HttpResponse head, long now) {
-        int status = head.status().code();
-        if (!route.retryPolicy().retriesStatus(status)) {
-            return false;
-        }
-        RetryDecision decision = route.retryPolicy().decideOnStatus(status, RetryPolicy.retryAfterNanos(head.headers()),
-                attempted(log.connectionReused(), now), cluster.retryBudget(), now);
-        log.attemptEnded(null, decision.reason(), decision.why().label());
-        if (!decision.retries()) {
+        RetryDecision decision = attempts.answered(head, log.connectionReused(),
+                sender.replayable(), response.started(), now);
+        if (decision == null || !decision.retries()) {
             return false;
         }
         detachUpstream();
         connection.close();
-        retries++;
-        lastFailure = null;
         retryAfter(decision.delayNanos(), null);
         return true;
     }
@@ -726,7 +655,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     private void reply(FailureKind kind, boolean close) {
         closeUpstream();
         end(true);
-        downstream.reply(kind, responseFields, close);
+        downstream.reply(kind, responseFields(), close);
     }
 
     private void abort(FailureKind kind) {

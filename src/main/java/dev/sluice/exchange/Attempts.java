@@ -1,0 +1,130 @@
+package dev.sluice.exchange;
+
+import dev.sluice.failure.FailureKind;
+import dev.sluice.observe.RequestLog;
+import dev.sluice.resilience.RetryDecision;
+import dev.sluice.resilience.RetryPolicy;
+import dev.sluice.upstream.Affinity;
+import dev.sluice.upstream.Cluster;
+import dev.sluice.upstream.Endpoint;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+
+/**
+ * A request's attempts at its cluster: the endpoints it tried, the retries it made, what failed
+ * last, and the one deadline all of them share. It turns a failed attempt, or a backend status
+ * the route retries, into the route's {@link RetryPolicy} decision, recording the endpoint's
+ * passive health and the attempt's end in the log on the way; the exchange acts on the decision.
+ * Made when the request is admitted; used on the request's loop only.
+ */
+final class Attempts {
+    private final Cluster cluster;
+    private final RetryPolicy policy;
+    private final RequestLog log;
+    private final HttpMethod method;
+    /** The client sent an {@code Idempotency-Key}: its request may be repeated like an idempotent one. */
+    private final boolean idempotencyKey;
+    private long triedEndpoints;
+    private FailureKind lastFailure;
+    private int retries;
+    /** An attempt failed on a reused connection: every later attempt gets a new one (see {@link Acquire#from}). */
+    private boolean freshConnectionsOnly;
+    /** When the route's timeout runs out (set once the whole request is sent); 0 before. */
+    private long deadlineNanos;
+
+    Attempts(Cluster cluster, RetryPolicy policy, RequestLog log, HttpMethod method, boolean idempotencyKey) {
+        this.cluster = cluster;
+        this.policy = policy;
+        this.log = log;
+        this.method = method;
+        this.idempotencyKey = idempotencyKey;
+    }
+
+    /** The pick step for the next attempt; the endpoint picked counts as tried. */
+    Pick next(Affinity affinity, long now) {
+        Pick pick = Pick.next(cluster, triedEndpoints, retries, lastFailure, affinity, now);
+        if (pick instanceof Pick.To to) {
+            triedEndpoints |= cluster.bitOf(to.endpoint());
+        }
+        return pick;
+    }
+
+    boolean freshConnectionsOnly() {
+        return freshConnectionsOnly;
+    }
+
+    /** Whether a failure after sending could be retried: an idempotent request with a body that can be sent again. */
+    boolean retryableOnceSent(boolean bodyReplayable) {
+        return bodyReplayable && RetryPolicy.isIdempotent(method, idempotencyKey);
+    }
+
+    /** The whole request went out: the route's timeout starts, once for every attempt (retries never stretch it). */
+    long sent(long now, long timeoutNanos) {
+        if (deadlineNanos == 0) {
+            deadlineNanos = now + timeoutNanos;
+        }
+        return deadlineNanos;
+    }
+
+    /**
+     * A pooled connection that was dead before the request's head could go out: the retry goes
+     * to the same endpoint on a new connection and does not count against the retries.
+     */
+    static boolean pooledDeath(FailureKind kind, boolean reused) {
+        return kind == FailureKind.CLOSED_BEFORE_SEND && reused;
+    }
+
+    /**
+     * One attempt failed: the endpoint's passive health learns of it (unless the connection died
+     * in the pool, or the response was malformed), the policy decides, and a retry is counted.
+     *
+     * @param bodyReplayable the body sent so far can be sent again
+     * @param responseStarted a part of the response reached the client
+     */
+    RetryDecision failed(FailureKind kind, Endpoint endpoint, boolean reused, boolean bodyReplayable,
+                         boolean responseStarted, long now) {
+        boolean pooledDeath = pooledDeath(kind, reused);
+        if (!pooledDeath && kind != FailureKind.BAD_RESPONSE) {
+            endpoint.recordFailure(now, cluster.mayEject(now));
+        }
+        lastFailure = kind;
+        if (reused) {
+            freshConnectionsOnly = true;
+        }
+        RetryDecision decision = policy.decide(kind, attempted(reused, bodyReplayable, responseStarted, now),
+                cluster.retryBudget(), now);
+        log.attemptEnded(kind, decision.reason(), decision.why().label());
+        if (decision.retries() && !pooledDeath) {
+            retries++;
+        }
+        return decision;
+    }
+
+    /**
+     * The endpoint answered with a status the route retries: the policy decides whether this
+     * response is dropped and the request sent again; null when the route does not retry it. The
+     * head's field map is made (its {@code Retry-After} read) only then: a response forwarded
+     * verbatim never has one.
+     */
+    RetryDecision answered(HttpResponse head, boolean reused, boolean bodyReplayable, boolean responseStarted,
+                           long now) {
+        int status = head.status().code();
+        if (!policy.retriesStatus(status)) {
+            return null;
+        }
+        RetryDecision decision = policy.decideOnStatus(status, RetryPolicy.retryAfterNanos(head.headers()),
+                attempted(reused, bodyReplayable, responseStarted, now), cluster.retryBudget(), now);
+        log.attemptEnded(null, decision.reason(), decision.why().label());
+        if (decision.retries()) {
+            retries++;
+            lastFailure = null;
+        }
+        return decision;
+    }
+
+    private RetryPolicy.Attempted attempted(boolean reused, boolean bodyReplayable, boolean responseStarted, long now) {
+        boolean endpointsLeft = Long.bitCount(triedEndpoints) < cluster.size();
+        return new RetryPolicy.Attempted(method, idempotencyKey, bodyReplayable, responseStarted, retries,
+                endpointsLeft, reused, deadlineNanos == 0 ? Long.MAX_VALUE : deadlineNanos - now);
+    }
+}
