@@ -5,8 +5,6 @@ import dev.sluice.failure.IoErrors;
 import dev.sluice.http.StrictRequestDecoder;
 import dev.sluice.config.ListenerConfig;
 import dev.sluice.config.SluiceConfig;
-import dev.sluice.apps.AppState;
-import dev.sluice.apps.AppStatus;
 import dev.sluice.apps.Apps;
 import dev.sluice.exchange.Admission;
 import dev.sluice.exchange.AppAdmission;
@@ -17,13 +15,13 @@ import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.exchange.Snapshot;
 import dev.sluice.observe.AccessLog;
 import dev.sluice.resilience.GlobalBuckets;
-import dev.sluice.resilience.RateLimiter;
 import dev.sluice.resilience.RedisBuckets;
 import dev.sluice.upstream.DnsRefresh;
 import dev.sluice.upstream.DnsResolver;
 import dev.sluice.upstream.NameResolver;
 import dev.sluice.upstream.UpstreamConnector;
 import dev.sluice.upstream.UpstreamPools;
+import dev.sluice.upstream.Upstreams;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -37,8 +35,6 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -61,7 +57,6 @@ public final class Gateway implements AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup loops;
     // Per event loop: filled for the gateway's own loops at construction, read once per client connection.
-    private final Map<EventLoop, UpstreamPools> pools = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<EventLoop, DeadlineWheel> deadlines = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<EventLoop, ExchangeContext> exchanges = new java.util.concurrent.ConcurrentHashMap<>();
     private final UpstreamConnector connector;
@@ -77,10 +72,8 @@ public final class Gateway implements AutoCloseable {
     private final ChannelGroup serverChannels = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final ListenerSet listeners;
-    /** The thread on which TLS listeners look at their certificate files for renewals (idle without one). */
-    private final java.util.concurrent.ScheduledExecutorService certificateWatcher =
-            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
-                    .name("sluice-tls-watch").factory());
+    /** Pools, health checks, host names and the drain of endpoints that leave. */
+    private final Upstreams upstreams;
     private final Apps apps;
     /** Listening sockets closed by a reload whose accepted connections may still be open. */
     private final java.util.Set<Channel> retiredListeners = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -88,12 +81,6 @@ public final class Gateway implements AutoCloseable {
     private final dev.sluice.observe.GatewayMetrics metrics = new dev.sluice.observe.GatewayMetrics();
     /** Each cluster's tries, failures and latency, read once a second by the incident watch and the dashboard. */
     private final dev.sluice.observe.ClusterTallies tallies = new dev.sluice.observe.ClusterTallies();
-    /** Replaced by a reload (under this object's lock); read by DNS changes on the {@code sluice-dns} thread. */
-    private volatile List<dev.sluice.upstream.HealthChecker> healthCheckers = List.of();
-    /** 5 s: Netty's DNS query timeout; a name slower than that is not worth holding a start for. */
-    private static final java.time.Duration FIRST_ANSWERS_WAIT = java.time.Duration.ofSeconds(5);
-    private final EventLoopGroup dnsThread;
-    private final DnsRefresh dnsRefresh;
     /** Set by {@link #drainOnNextResponse()}: see {@link #closesAfterResponse}. */
     private volatile boolean closeAfterResponse;
     private final java.util.concurrent.atomic.AtomicInteger activeExchanges = new java.util.concurrent.atomic.AtomicInteger();
@@ -145,6 +132,8 @@ public final class Gateway implements AutoCloseable {
         this.clock = clock;
         this.nanoClock = nanoClock;
         this.connector = new UpstreamConnector(transport.socketChannel(), nanoClock);
+        this.upstreams = new Upstreams(loops, transport.socketChannel(), nanoClock, resolvers,
+                () -> snapshot.clusters());
         for (EventExecutor executor : loops) {
             serveOn((EventLoop) executor);
         }
@@ -152,101 +141,16 @@ public final class Gateway implements AutoCloseable {
         metrics.publish(UpstreamMetrics.topology(first));
         this.snapshot = first;
         this.listeners = new ListenerSet(this::bind, metrics, retiredListeners::add,
-                transport.name() + ", " + config.server().effectiveEventLoopThreads() + " event loops",
-                certificateWatcher);
-        startHealthChecks(snapshot);
-        // One thread that serves no traffic: DNS lookups, their answers, and the endpoint changes they make.
-        this.dnsThread = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
-                new io.netty.util.concurrent.DefaultThreadFactory("sluice-dns", true),
-                io.netty.channel.nio.NioIoHandler.newFactory());
-        EventLoop dnsLoop = dnsThread.next();
-        this.dnsRefresh = new DnsRefresh(dnsLoop, resolvers.apply(dnsLoop), nanoClock, () -> snapshot.clusters(),
-                this::endpointsChanged);
-        awaitFirstAnswers(dnsRefresh.track(snapshot.clusters()));
-        metrics.gauge("sluice.requests.active", "Requests in flight", activeExchanges::get);
-        metrics.gauge("sluice.client.connections", "Open client connections", clientChannels::size);
-        metrics.gauge("sluice.websocket.tunnels", "WebSocket tunnels open (client connections switched to a backend's WebSocket)",
-                tunnels::get);
-        metrics.perListener("sluice.listener.connections", "Client connections open on the listener",
-                () -> ListenerLoad.byName(listeners.loads(), ListenerLoad::connections));
-        metrics.perListener("sluice.listener.connections.max", "The listener's max_connections",
-                () -> ListenerLoad.byName(listeners.loads(), ListenerLoad::maxConnections));
-        metrics.perCluster("sluice.cluster.concurrency.limit", "The cluster's concurrency limit (0 when off)",
-                () -> perCluster(c -> c.concurrency().limit()));
-        metrics.perCluster("sluice.cluster.concurrency.in_flight", "Requests the cluster's concurrency gate admitted and not yet done",
-                () -> perCluster(c -> c.concurrency().inFlight()));
-        metrics.perCluster("sluice.cluster.concurrency.queued", "Requests waiting for a slot of the cluster's concurrency limit",
-                () -> perCluster(c -> c.concurrency().queued()));
-        metrics.perCluster("sluice.cluster.concurrency.shed", "Requests answered 503 overloaded so far: the queue was full or their wait ran out",
-                () -> perCluster(c -> c.concurrency().shed()));
-        metrics.perRouteRule("sluice.rate_limit.refusals", "Requests a route's rate limit answered 429 rate_limited",
-                this::rateLimitRules, RateLimiter::refused);
-        metrics.perRouteRule("sluice.rate_limit.shadow_refusals",
-                "Requests a shadow rate limit would have refused and let through", this::rateLimitRules,
-                RateLimiter::shadowRefused);
-        UpstreamMetrics.register(metrics, this::snapshot, this::idleConnections, nanoClock);
+                transport.name() + ", " + config.server().effectiveEventLoopThreads() + " event loops");
+        upstreams.published(null, first.clusters());
+        GatewayMeters.register(metrics, this);
+        UpstreamMetrics.register(metrics, this::snapshot, upstreams::idleConnections, nanoClock);
         meterRedis();
-        meterApps();
-    }
-
-    /** Per app (labelled by its cluster): ready or not, in a crash loop or not, starts, held requests. */
-    private void meterApps() {
-        metrics.perCluster("sluice.app.ready", "1 while the cluster's app runs and passed its readiness check",
-                () -> perApp(a -> a.state() == AppState.READY ? 1 : 0));
-        metrics.perCluster("sluice.app.crash_loop", "1 while the cluster's app is in a crash loop (failed twice or more in a row)",
-                () -> perApp(a -> a.state() == AppState.CRASH_LOOP ? 1 : 0));
-        metrics.perCluster("sluice.app.starts", "Times Sluice started the cluster's app",
-                () -> perApp(AppStatus::starts));
-        metrics.perCluster("sluice.app.held", "Requests waiting for the cluster's app to become ready",
-                () -> perApp(AppStatus::held));
-    }
-
-    private Map<String, Number> perApp(java.util.function.Function<AppStatus, Number> value) {
-        Map<String, Number> values = new java.util.LinkedHashMap<>();
-        apps.statuses().forEach(a -> values.put(a.name(), value.apply(a)));
-        return values;
     }
 
     /** The apps behind clusters. */
     public Apps apps() {
         return apps;
-    }
-
-    /**
-     * Each endpoint's idle pooled connections, summed over the event loops: each loop is asked
-     * for its own (its pools are touched only by it), and the answers are waited for at most
-     * 1 s in all. For a scrape, never on an event loop.
-     */
-    Map<dev.sluice.upstream.Endpoint, Integer> idleConnections() {
-        Map<dev.sluice.upstream.Endpoint, Integer> idle = new java.util.concurrent.ConcurrentHashMap<>();
-        List<io.netty.util.concurrent.Future<?>> asked = new ArrayList<>();
-        pools.forEach((loop, loopPools) -> {
-            if (loop.inEventLoop()) {
-                loopPools.idleCounts((e, n) -> idle.merge(e, n, Integer::sum));
-            } else if (!loop.isShuttingDown()) {
-                asked.add(loop.submit(() -> loopPools.idleCounts((e, n) -> idle.merge(e, n, Integer::sum))));
-            }
-        });
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-        for (var answer : asked) {
-            answer.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        }
-        return idle;
-    }
-
-    /** Replaces the health checkers with ones for the clusters of {@code next}. */
-    private void startHealthChecks(Snapshot next) {
-        healthCheckers.forEach(dev.sluice.upstream.HealthChecker::close);
-        List<dev.sluice.upstream.HealthChecker> checkers = new ArrayList<>();
-        for (dev.sluice.upstream.Cluster cluster : next.clusters().values()) {
-            if (cluster.config().healthCheck().isPresent()) {
-                var checker = new dev.sluice.upstream.HealthChecker(cluster, loops.next(), transport.socketChannel(),
-                        nanoClock);
-                checker.start();
-                checkers.add(checker);
-            }
-        }
-        healthCheckers = checkers;
     }
 
     public static Gateway start(SluiceConfig config, AccessLog accessLog) throws InterruptedException {
@@ -300,47 +204,17 @@ public final class Gateway implements AutoCloseable {
         return channel;
     }
 
-    private Map<String, Number> perCluster(java.util.function.Function<dev.sluice.upstream.Cluster, Number> value) {
-        Map<String, Number> values = new java.util.LinkedHashMap<>();
-        snapshot.clusters().forEach((name, cluster) -> values.put(name, value.apply(cluster)));
-        return values;
-    }
-
-    /** Each route's rate limit rules, by route, rule name, mode and scope, for the metrics. */
-    private Map<List<String>, RateLimiter> rateLimitRules() {
-        Map<List<String>, RateLimiter> rules = new java.util.LinkedHashMap<>();
-        snapshot.routes().routes().forEach(route -> route.rateLimits().rules()
-                .forEach(rule -> rules.put(List.of(route.name(), rule.name(), lower(rule.config().mode()),
-                        lower(rule.config().scope())), rule)));
-        return rules;
-    }
-
-    private static String lower(Enum<?> e) {
-        return e.name().toLowerCase(java.util.Locale.ROOT);
-    }
-
-    /**
-     * {@code sluice_redis_up} (1 while Redis decides the global rate limits, 0 while local buckets
-     * do), {@code sluice_redis_replicas} and {@code sluice_redis_errors_total}: once, from the first
-     * config with a {@code redis:}; NaN after a reload takes it away.
-     */
+    /** Registers the Redis meters once, with the first config that has a {@code redis:}. */
     private void meterRedis() {
-        if (redisMetered || redis == null) {
-            return;
+        if (!redisMetered && redis != null) {
+            redisMetered = true;
+            GatewayMeters.registerRedis(metrics, this);
         }
-        redisMetered = true;
-        metrics.gauge("sluice.redis.up", "1 while Redis decides the global rate limits, 0 while local buckets do",
-                () -> redis == null ? Double.NaN : redis.shared() ? 1 : 0);
-        metrics.gauge("sluice.redis.replicas", "Sluices sharing the global rate limits: a local bucket's share of the rate",
-                () -> redis == null ? Double.NaN : redis.replicas().count());
-        metrics.counter("sluice.redis.errors", "Asks of global rate limits Redis failed or did not answer in time",
-                this, g -> g.redis == null ? 0 : g.redis.health().errors());
     }
 
     /** Makes what the connections and exchanges served by {@code loop} share: its pools, deadline wheel and exchange context. */
     void serveOn(EventLoop loop) {
-        UpstreamPools loopPools = new UpstreamPools(loop, nanoClock);
-        pools.put(loop, loopPools);
+        UpstreamPools loopPools = upstreams.serveOn(loop);
         deadlines.put(loop, new DeadlineWheel(loop, nanoClock));
         exchanges.put(loop, new ExchangeContext(loop, loopPools, connector, nanoClock, this::snapshot, admission,
                 passwordChecks, apps));
@@ -445,65 +319,29 @@ public final class Gateway implements AutoCloseable {
         // Its meters first, so its first requests find them.
         metrics.publish(UpstreamMetrics.topology(next));
         this.snapshot = next;
+        retireAfterPublishing(previous, next);
+    }
+
+    /**
+     * What the previous snapshot had and the new one does not retires, only now that the new
+     * one is published: endpoints drain ({@link Upstreams#published}: no new request picks them,
+     * those in flight finish), and the processes of replaced apps stop a moment later
+     * ({@link Apps#retireReplaced}), as a request that read the previous snapshot just before the
+     * switch may still connect to one. Retired first, either would fail requests routed to it.
+     */
+    private void retireAfterPublishing(Snapshot previous, Snapshot next) {
         apps.retireReplaced();
-        startHealthChecks(next);
-        retireRemovedEndpoints(previous, next);
-        awaitFirstAnswers(dnsRefresh.track(next.clusters()));
-    }
-
-    /**
-     * Waits, at most {@link #FIRST_ANSWERS_WAIT}, for the first answers of names new to the
-     * config, so their clusters have endpoints before the first request (or the reload's); a name
-     * that takes longer gets its endpoints when it answers. Never called on an event loop.
-     */
-    private static void awaitFirstAnswers(java.util.concurrent.CompletableFuture<Void> answers) {
-        try {
-            answers.get(FIRST_ANSWERS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-            // The names that did not answer are still asked: see DnsRefresh.
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /**
-     * A host name resolved differently (on the {@code sluice-dns} thread): endpoints it no longer
-     * has drain as a reload's removed ones do, and the cluster's health checks follow its endpoints.
-     */
-    private void endpointsChanged(dev.sluice.upstream.Cluster cluster, List<dev.sluice.upstream.Endpoint> removed) {
-        if (!removed.isEmpty()) {
-            removed.forEach(dev.sluice.upstream.Endpoint::retire);
-            pools.forEach((loop, loopPools) -> loop.execute(() -> removed.forEach(loopPools::retire)));
-        }
-        for (dev.sluice.upstream.HealthChecker checker : healthCheckers) {
-            if (checker.cluster() == cluster) {
-                checker.watch();
-            }
-        }
+        upstreams.published(previous.clusters(), next.clusters());
     }
 
     /** The names of hostname endpoints as they stand, for /status. */
     public DnsRefresh dnsRefresh() {
-        return dnsRefresh;
+        return upstreams.dnsRefresh();
     }
 
-    /**
-     * Endpoints the new snapshot no longer has drain: no new request picks them (the snapshot has
-     * gone), requests in flight finish, and their idle pooled connections are closed on every
-     * event loop, as are the connections of the in-flight requests when they end.
-     */
-    private void retireRemovedEndpoints(Snapshot previous, Snapshot next) {
-        java.util.Set<dev.sluice.upstream.Endpoint> kept = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-        next.clusters().values().forEach(c -> kept.addAll(c.endpoints()));
-        List<dev.sluice.upstream.Endpoint> removed = new ArrayList<>();
-        previous.clusters().values().forEach(c -> c.endpoints().stream().filter(e -> !kept.contains(e))
-                .forEach(removed::add));
-        if (removed.isEmpty()) {
-            return;
-        }
-        removed.forEach(dev.sluice.upstream.Endpoint::retire);
-        pools.forEach((loop, loopPools) -> loop.execute(() -> removed.forEach(loopPools::retire)));
-        LOG.info("draining {} endpoint(s) no longer in the config: {}", removed.size(), removed);
+    /** The upstream side: pools, health checks, and the way endpoints changed between reloads drain. */
+    public Upstreams upstreams() {
+        return upstreams;
     }
 
     /**
@@ -639,18 +477,11 @@ public final class Gateway implements AutoCloseable {
 
     @Override
     public void close() {
-        certificateWatcher.shutdownNow();
-        dnsRefresh.close();
-        dnsThread.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-        healthCheckers.forEach(dev.sluice.upstream.HealthChecker::close);
+        listeners.close();
         cutExchanges.addAndGet(activeExchanges.get());
         serverChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         clientChannels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-        for (Map.Entry<EventLoop, UpstreamPools> e : pools.entrySet()) {
-            if (!e.getKey().isShuttingDown()) {
-                e.getKey().execute(e.getValue()::closeAll);
-            }
-        }
+        upstreams.close();
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         passwordThreads.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         RedisBuckets r = redis;

@@ -59,15 +59,15 @@ final class ListenerSet {
     private final Map<String, AtomicLong> evictedByName = new ConcurrentHashMap<>();
     /** Failed TLS handshakes per listener name, likewise. */
     private final Map<String, HandshakeFailures> handshakeFailuresByName = new ConcurrentHashMap<>();
-    /** Where TLS listeners look at their certificate files for renewals: a thread of its own, never an event loop. */
-    private final java.util.concurrent.ScheduledExecutorService certificateWatcher;
+    /** Where TLS listeners look at their certificate files for renewals: a thread of its own, never an event loop (idle without one). */
+    private final java.util.concurrent.ScheduledExecutorService certificateWatcher =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
+                    .name("sluice-tls-watch").factory());
     private final List<Bound> listeners = new ArrayList<>();
     /** {@link #listeners} as last changed. */
     private volatile List<Bound> published = List.of();
 
-    ListenerSet(Binder binder, GatewayMetrics metrics, Consumer<Channel> retired, String serving,
-                java.util.concurrent.ScheduledExecutorService certificateWatcher) {
-        this.certificateWatcher = certificateWatcher;
+    ListenerSet(Binder binder, GatewayMetrics metrics, Consumer<Channel> retired, String serving) {
         this.binder = binder;
         this.metrics = metrics;
         this.retired = retired;
@@ -187,5 +187,10 @@ final class ListenerSet {
     /** Each listener's connections against its limit, in config order. */
     List<ListenerLoad> loads() {
         return published.stream().map(b -> ListenerLoad.of(b.config(), b.runtime().connections)).toList();
+    }
+
+    /** Stops watching certificate files; the listening sockets are the gateway's to close. */
+    void close() {
+        certificateWatcher.shutdownNow();
     }
 }
