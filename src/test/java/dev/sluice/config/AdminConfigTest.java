@@ -10,16 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code admin:}: loopback by default; beyond it only with a token, which may be kept in a file of its own. */
 class AdminConfigTest {
-    private static final String BASE = """
-            listeners:
-              - address: 127.0.0.1:8080
-            routes:
-              - match: { path_prefix: / }
-                cluster: app
-            clusters:
-              - name: app
-                endpoints: [127.0.0.1:9001]
-            """;
+    private static final String BASE = ConfigTesting.MINIMAL;
     private static final String TOKEN = "0123456789abcdef0123456789abcdef";
 
     @TempDir

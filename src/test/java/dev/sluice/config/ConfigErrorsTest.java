@@ -373,15 +373,6 @@ class ConfigErrorsTest {
 
     /** A valid config whose lines tests edit; the line numbers in the assertions count from it. */
     private static String valid() {
-        return """
-                listeners:
-                  - address: 127.0.0.1:8080
-                routes:
-                  - match: { path_prefix: / }
-                    cluster: app
-                clusters:
-                  - name: app
-                    endpoints: [127.0.0.1:9001]
-                """;
+        return ConfigTesting.MINIMAL;
     }
 }

@@ -7,16 +7,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class DrainConfigTest {
-    private static final String BASE = """
-            listeners:
-              - address: 127.0.0.1:8080
-            routes:
-              - match: { path_prefix: / }
-                cluster: app
-            clusters:
-              - name: app
-                endpoints: [127.0.0.1:9001]
-            """;
+    private static final String BASE = ConfigTesting.MINIMAL;
 
     @Test
     void withoutADrainSectionTheDelayIsFiveSecondsAndTheTimeoutThirty() throws ConfigException {

@@ -8,16 +8,7 @@ import org.junit.jupiter.api.Test;
 
 /** {@code incidents:} with its documented defaults, and {@code alerts:}, which must be signed. */
 class IncidentsConfigTest {
-    private static final String BASE = """
-            listeners:
-              - address: 127.0.0.1:8080
-            routes:
-              - match: { path_prefix: / }
-                cluster: app
-            clusters:
-              - name: app
-                endpoints: [127.0.0.1:9001]
-            """;
+    private static final String BASE = ConfigTesting.MINIMAL;
 
     @Test
     void incidentsAreOnWithTheirDefaultsAndEveryThresholdCanBeSet() throws ConfigException {

@@ -7,16 +7,7 @@ import org.junit.jupiter.api.Test;
 
 /** {@code versions: { auto_rollback }}: off unless asked for. */
 class VersionsConfigTest {
-    private static final String BASE = """
-            listeners:
-              - address: 127.0.0.1:8080
-            routes:
-              - match: { path_prefix: / }
-                cluster: app
-            clusters:
-              - name: app
-                endpoints: [127.0.0.1:9001]
-            """;
+    private static final String BASE = ConfigTesting.MINIMAL;
 
     @Test
     void autoRollbackIsOffUnlessTheConfigTurnsItOn() throws ConfigException {

@@ -23,25 +23,7 @@ class AutoRollbackTest {
 
     /** /a/ goes to cluster a at {@code aEndpoint}, everything else to b. */
     private static String config(String aEndpoint, CountingBackend b, String versions) {
-        return """
-                listeners:
-                  - address: 127.0.0.1:0
-                routes:
-                  - name: a
-                    match: { path_prefix: /a/ }
-                    cluster: a
-                  - name: b
-                    match: { path_prefix: / }
-                    cluster: b
-                clusters:
-                  - name: a
-                    endpoints: [%s]
-                  - name: b
-                    endpoints: [%s]
-                admin:
-                  address: 127.0.0.1:0
-                access_log: off
-                %s""".formatted(aEndpoint, b.address(), versions);
+        return ControlConfigs.twoClusters(aEndpoint, b.address(), versions);
     }
 
     @Test

@@ -38,21 +38,7 @@ class DashboardBrowserTest {
     Path dir;
 
     private static String config(String endpoints) {
-        return """
-                listeners:
-                  - address: 127.0.0.1:0
-                routes:
-                  - name: api
-                    match: { path_prefix: / }
-                    cluster: api
-                clusters:
-                  - name: api
-                    endpoints: [%s]
-                admin:
-                  address: 127.0.0.1:0
-                access_log: off
-                incidents: { close_after: 1s }
-                """.formatted(endpoints);
+        return ControlConfigs.oneCluster(endpoints, "incidents: { close_after: 1s }\n");
     }
 
     private WebDriver browser() throws Exception {

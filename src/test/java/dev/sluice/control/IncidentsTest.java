@@ -26,22 +26,10 @@ class IncidentsTest {
     Path dir;
 
     private static String config(String endpoints, String hook, String extra) {
-        return """
-                listeners:
-                  - address: 127.0.0.1:0
-                routes:
-                  - name: api
-                    match: { path_prefix: / }
-                    cluster: api
-                clusters:
-                  - name: api
-                    endpoints: [%s]
-                admin:
-                  address: 127.0.0.1:0
-                access_log: off
+        return ControlConfigs.oneCluster(endpoints, """
                 incidents: { close_after: 1s }
                 alerts: { webhook: "%s", secret: %s }
-                %s""".formatted(endpoints, hook, SECRET, extra);
+                %s""".formatted(hook, SECRET, extra));
     }
 
     @Test
@@ -96,28 +84,11 @@ class IncidentsTest {
 
     /** /a/ goes to cluster a at {@code aEndpoint}, everything else to b. */
     private static String twoClusters(String aEndpoint, CountingBackend b, String hook) {
-        return """
-                listeners:
-                  - address: 127.0.0.1:0
-                routes:
-                  - name: a
-                    match: { path_prefix: /a/ }
-                    cluster: a
-                  - name: b
-                    match: { path_prefix: / }
-                    cluster: b
-                clusters:
-                  - name: a
-                    endpoints: [%s]
-                  - name: b
-                    endpoints: [%s]
-                admin:
-                  address: 127.0.0.1:0
-                access_log: off
+        return ControlConfigs.twoClusters(aEndpoint, b.address(), """
                 versions: { auto_rollback: true }
                 incidents: { close_after: 1s }
                 alerts: { webhook: "%s", secret: %s }
-                """.formatted(aEndpoint, b.address(), hook, SECRET);
+                """.formatted(hook, SECRET));
     }
 
     @Test

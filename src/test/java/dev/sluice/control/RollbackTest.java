@@ -26,25 +26,7 @@ class RollbackTest {
 
     /** /a/ goes to cluster a, everything else to b; {@code aEndpoint} is where cluster a points. */
     private static String config(String aEndpoint, CountingBackend b) {
-        return """
-                listeners:
-                  - address: 127.0.0.1:0
-                routes:
-                  - name: a
-                    match: { path_prefix: /a/ }
-                    cluster: a
-                  - name: b
-                    match: { path_prefix: / }
-                    cluster: b
-                clusters:
-                  - name: a
-                    endpoints: [%s]
-                  - name: b
-                    endpoints: [%s]
-                admin:
-                  address: 127.0.0.1:0
-                access_log: off
-                """.formatted(aEndpoint, b.address());
+        return ControlConfigs.twoClusters(aEndpoint, b.address(), "");
     }
 
     @Test

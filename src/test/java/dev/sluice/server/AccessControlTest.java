@@ -5,14 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.Sluice;
 import dev.sluice.access.PasswordHashing;
+import dev.sluice.testing.CheckCommand;
 import dev.sluice.testing.Await;
 import dev.sluice.testing.BackendHandlers;
 import dev.sluice.testing.RawHttpClient;
 import dev.sluice.testing.RawResponse;
 import dev.sluice.testing.RecordedRequest;
 import dev.sluice.testing.TestBackend;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +23,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * A route's access control on real sockets: address lists (directly, through a trusted proxy's
@@ -162,15 +160,7 @@ class AccessControlTest {
 
     @Test
     void theConfigUsingEveryAccessRuleIsAcceptedByCheck() throws Exception {
-        Path file = dir.resolve("sluice.yaml");
-        Files.writeString(file, yaml("127.0.0.1:9001", users));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = new CommandLine(new Sluice()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
-                .execute("check", "-c", file.toString());
-        assertThat(err.toString()).isEmpty();
-        assertThat(exit).isZero();
-        assertThat(out.toString()).isEqualTo(file + ": ok (3 listeners, 7 routes, 1 clusters)\n");
+        CheckCommand.passes(dir, yaml("127.0.0.1:9001", users)).says("3 listeners, 7 routes, 1 clusters");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.sluice.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.Sluice;
+import dev.sluice.testing.CheckCommand;
 import dev.sluice.testing.Await;
 import dev.sluice.testing.BackendExchange;
 import dev.sluice.testing.BackendHandlers;
@@ -14,10 +15,7 @@ import dev.sluice.testing.RecordedRequest;
 import dev.sluice.testing.TestBackend;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
@@ -28,7 +26,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * A route's {@code forward_auth} on real sockets: what the auth service is asked, what the backend
@@ -144,15 +141,7 @@ class ForwardAuthTest {
 
     @Test
     void theConfigIsAcceptedByCheck(@TempDir Path dir) throws Exception {
-        Path file = dir.resolve("sluice.yaml");
-        Files.writeString(file, yaml("127.0.0.1:9001", "127.0.0.1:9002", 9003));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = new CommandLine(new Sluice()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
-                .execute("check", "-c", file.toString());
-        assertThat(err.toString()).isEmpty();
-        assertThat(exit).isZero();
-        assertThat(out.toString()).isEqualTo(file + ": ok (1 listeners, 6 routes, 2 clusters)\n");
+        CheckCommand.passes(dir, yaml("127.0.0.1:9001", "127.0.0.1:9002", 9003)).says("1 listeners, 6 routes, 2 clusters");
     }
 
     @Test

@@ -8,7 +8,7 @@ import com.aayushatharva.brotli4j.decoder.DecoderJNI;
 import com.aayushatharva.brotli4j.decoder.DirectDecompress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.sluice.Sluice;
+import dev.sluice.testing.CheckCommand;
 import dev.sluice.testing.Await;
 import dev.sluice.testing.BackendExchange;
 import dev.sluice.testing.RawHttpClient;
@@ -19,11 +19,8 @@ import io.netty.handler.codec.http.HttpHeaders;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -35,7 +32,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Response compression on real sockets: what a client that accepts gzip or br gets (decoded, the
@@ -130,15 +126,7 @@ class ResponseCompressionTest {
 
     @Test
     void theConfigIsAcceptedByCheck(@TempDir Path dir) throws Exception {
-        Path file = dir.resolve("sluice.yaml");
-        Files.writeString(file, yaml("127.0.0.1:9001"));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = new CommandLine(new Sluice()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
-                .execute("check", "-c", file.toString());
-        assertThat(err.toString()).isEmpty();
-        assertThat(exit).isZero();
-        assertThat(out.toString()).isEqualTo(file + ": ok (1 listeners, 3 routes, 1 clusters)\n");
+        CheckCommand.passes(dir, yaml("127.0.0.1:9001")).says("1 listeners, 3 routes, 1 clusters");
     }
 
     @AfterAll

@@ -2,16 +2,13 @@ package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.Sluice;
+import dev.sluice.testing.CheckCommand;
 import dev.sluice.testing.Await;
 import dev.sluice.testing.BackendHandlers;
 import dev.sluice.testing.RawHttpClient;
 import dev.sluice.testing.RawResponse;
 import dev.sluice.testing.RecordedRequest;
 import dev.sluice.testing.TestBackend;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
@@ -19,7 +16,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * A route's rewriting and answering on real sockets: what the backend receives and what the client
@@ -118,15 +114,7 @@ class RoutingRulesTest {
 
     @Test
     void theConfigUsingEveryRuleIsAcceptedByCheck(@TempDir Path dir) throws Exception {
-        Path file = dir.resolve("sluice.yaml");
-        Files.writeString(file, yaml("127.0.0.1:9001"));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = new CommandLine(new Sluice()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
-                .execute("check", "-c", file.toString());
-        assertThat(err.toString()).isEmpty();
-        assertThat(exit).isZero();
-        assertThat(out.toString()).isEqualTo(file + ": ok (1 listeners, 9 routes, 1 clusters)\n");
+        CheckCommand.passes(dir, yaml("127.0.0.1:9001")).says("1 listeners, 9 routes, 1 clusters");
     }
 
     @Test
