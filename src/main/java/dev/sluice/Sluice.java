@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = Sluice.VERSION,
         description = "An HTTP reverse proxy that makes the safe behaviour the default.",
         subcommands = {Sluice.Run.class, Sluice.Check.class, Sluice.Demo.class, Sluice.Rollback.class,
-                Sluice.Versions.class, Sluice.AppList.class})
+                Sluice.Versions.class, Sluice.AppList.class, RecordCommand.class})
 public final class Sluice implements Callable<Integer> {
     static final String VERSION = "sluice 0.1.0";
     private static final Logger LOG = LoggerFactory.getLogger(Sluice.class);

@@ -69,7 +69,10 @@ class PackageBoundariesTest {
                     "the processes behind app clusters, supervised off the event loops from their own state: "
                             + "the data plane asks it whether an app is ready, never the other way round, so a "
                             + "response never reaches the decision to start"),
-            rule("exchange", "config-records http failure observe resilience access route upstream apps",
+            rule("record", "config-records",
+                    "recordings written off the event loops, and read back by the command line (export): the "
+                            + "format and the writer know the entries they are given, never a request or a connection"),
+            rule("exchange", "config-records http failure observe resilience access route upstream apps record",
                     "one request through route, admit, pick, acquire, send, respond: never the server, whose "
                             + "HTTP/1.1 connection drives it through Downstream, so an HTTP/2 stream can too"),
             rule("server", "config-records http failure observe resilience access route upstream exchange tls apps",
@@ -86,7 +89,7 @@ class PackageBoundariesTest {
                     "the control plane changes the running gateway's config (server), keeps versions (config) "
                             + "and puts its endpoints on the admin API"),
             rule(ROOT, "config http failure observe resilience access route upstream exchange server admin control apps "
-                            + "incident",
+                            + "incident record",
                     "the command line and the wiring of one process; no other package uses it"));
 
     /** Package names as written in the sources: {@code dev.sluice.x}, or {@code dev.sluice.Class} for the root. */

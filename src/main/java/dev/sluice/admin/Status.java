@@ -91,6 +91,9 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
         List<Map<String, Object>> routes = new ArrayList<>();
         for (Route r : snapshot.routes().routes()) {
             Map<String, Object> route = route(r);
+            if (r.tapped()) {
+                route.putAll(gateway.taps().status(r));
+            }
             if (r.forwards() && traffic.get(r.cluster()) instanceof Map<?, ?> t && t.get("routes") instanceof Map<?, ?> byRoute
                     && byRoute.get(r.name()) != null) {
                 route.put("traffic", byRoute.get(r.name()));

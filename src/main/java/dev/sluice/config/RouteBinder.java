@@ -12,10 +12,11 @@ final class RouteBinder {
     private static final String PATH = "routes";
     private static final List<String> KEYS = List.of("name", "match", "cluster", "redirect", "respond", "timeout",
             "retry", "rate_limits", "strip_prefix", "rewrite", "host", "request_headers", "response_headers", "max_body",
-            "allow_ips", "deny_ips", "basic_auth", "cors", "forward_auth", "compress");
+            "allow_ips", "deny_ips", "basic_auth", "cors", "forward_auth", "compress",
+            "mirror", "record");
     /** What a route does to a request it forwards: meaningless on a route that answers by itself. */
     private static final List<String> FORWARDING_KEYS = List.of("timeout", "retry", "rate_limits", "strip_prefix",
-            "rewrite", "host", "request_headers", "forward_auth", "compress");
+            "rewrite", "host", "request_headers", "forward_auth", "compress", "mirror", "record");
     private static final List<String> TARGETS = List.of("cluster", "redirect", "respond");
     private static final List<String> RETRY_KEYS = List.of("max_retries", "retry_on_status", "backoff");
 
@@ -26,6 +27,7 @@ final class RouteBinder {
     private final AccessBinder access;
     private final ForwardAuthBinder forwardAuth;
     private final CompressionBinder compression;
+    private final TapBinder taps;
     private final FirstSeen<String> names = new FirstSeen<>();
 
     RouteBinder(Values values) {
@@ -36,6 +38,7 @@ final class RouteBinder {
         this.access = new AccessBinder(values);
         this.forwardAuth = new ForwardAuthBinder(values);
         this.compression = new CompressionBinder(values);
+        this.taps = new TapBinder(values);
     }
 
     /** Where the routes bound so far wrote {@code scope: global}. */
@@ -139,11 +142,15 @@ final class RouteBinder {
                 : f.optional("forward_auth").flatMap(n -> forwardAuth.bind(n, f.path("forward_auth"), clusters));
         Optional<CompressionConfig> compress = f.optional("compress")
                 .flatMap(n -> compression.bind(n, f.path("compress")));
+        Optional<MirrorConfig> mirror = clusterNode.isEmpty() ? Optional.empty() : f.optional("mirror")
+                .flatMap(n -> taps.mirror(n, f.path("mirror"), cluster.orElse(""), clusters));
+        Optional<RecordConfig> record = clusterNode.isEmpty() ? Optional.empty() : f.optional("record")
+                .flatMap(n -> taps.record(n, f.path("record")));
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new RouteConfig(name, match.get(), cluster.orElse(""), timeout, retry, limits, rewrite, host,
-                requestHeaders, responseHeaders, answer, maxBody, accessConfig, auth, compress));
+                requestHeaders, responseHeaders, answer, maxBody, accessConfig, auth, compress, mirror, record));
     }
 
     private Optional<Integer> size(YamlNode node, String path) {

@@ -25,15 +25,28 @@ import java.util.OptionalLong;
  * @param access who may use the route (addresses, credentials, CORS); {@link AccessConfig#OPEN} by default
  * @param forwardAuth the auth service asked after the access rules, before a request is admitted; none by default
  * @param compress how the backend's responses are compressed for clients that accept it; none when empty
+ * @param mirror where copies of the route's requests go (a staging cluster); none when empty
+ * @param record where the route's sampled exchanges are written; none when empty
  */
 public record RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
                           List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
                           HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
                           Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access,
-                          Optional<ForwardAuthConfig> forwardAuth, Optional<CompressionConfig> compress) {
+                          Optional<ForwardAuthConfig> forwardAuth, Optional<CompressionConfig> compress,
+                          Optional<MirrorConfig> mirror, Optional<RecordConfig> record) {
 
     public RouteConfig {
         rateLimits = List.copyOf(rateLimits);
+    }
+
+    /** Without mirror and recording. */
+    public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
+                       List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
+                       HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
+                       Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access,
+                       Optional<ForwardAuthConfig> forwardAuth, Optional<CompressionConfig> compress) {
+        this(name, match, cluster, timeout, retry, rateLimits, rewrite, host, requestHeaders, responseHeaders, answer,
+                maxBody, access, forwardAuth, compress, Optional.empty(), Optional.empty());
     }
 
     /** Without compression. */

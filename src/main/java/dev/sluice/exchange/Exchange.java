@@ -86,6 +86,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     /** What the request brings to a sticky cluster's pick; read before the first attempt, null until then. */
     private Affinity affinity;
     private long connectStartedNanos;
+    /** The route's mirror copy and recording of this request, if sampled; {@link Tap#NONE} otherwise. */
+    private Tap tap = Tap.NONE;
     /** The exchange ended (answered, cut, or its client went away): late events are ignored. */
     private boolean ended;
     /** The client asked for a WebSocket upgrade, which goes to the endpoint (see {@link #forwardsWebSocketUpgrade}). */
@@ -184,6 +186,9 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         cluster = to.cluster();
         routedNanos = now;
         log.routed(route.name(), cluster == null ? null : cluster.name(), now);
+        if (route.tapped()) {
+            tap = context.taps().open(context, route, request, bodyless, downstream.secure(), log);
+        }
         if (route.maxBody() >= 0) {
             // A route's own limit overrides its listener's, either way (nginx's client_max_body_size in a location).
             maxBody = route.maxBody();
@@ -297,6 +302,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             // (RFC 6455 §4.1; the Sec-WebSocket-* fields are end-to-end and went through).
             request.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET)
                     .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        } else {
+            tap.forwarded(request, now);
         }
         attempts = new Attempts(cluster, route.retryPolicy(), log, request.method(), idempotencyKey);
         startAttempt(now);
@@ -337,6 +344,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             }
             return;
         }
+        tap.requestContent(part, last);
         sender.content(part, last);
     }
 
@@ -382,6 +390,11 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     /** The route's response header rules, applied by the respond step to a backend's response. */
     Route route() {
         return route;
+    }
+
+    /** The request's mirror copy and recording, which the respond step shows the response as sent. */
+    Tap tap() {
+        return tap;
     }
 
     /** Fields added to the response by the access step (CORS), after the route's response rules. */
@@ -678,6 +691,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     private void end(boolean failed) {
         if (!ended) {
             ended = true;
+            tap.ended();
             sender.release();
             response.discardCompressor();
             if (ticket != null) {

@@ -23,6 +23,7 @@ public final class ExchangeContext {
     private final Admission admission;
     private final PasswordChecks passwordChecks;
     private final Apps apps;
+    private final Taps taps;
 
     /** Without password checks: a route with basic auth refuses new credentials (tests of other steps). */
     public ExchangeContext(EventLoop loop, UpstreamPools pools, UpstreamConnector connector, LongSupplier nanoClock,
@@ -33,6 +34,15 @@ public final class ExchangeContext {
     /** @param apps the apps behind clusters, whose process state says what a failed connect to them means */
     public ExchangeContext(EventLoop loop, UpstreamPools pools, UpstreamConnector connector, LongSupplier nanoClock,
                            Supplier<Snapshot> snapshots, Admission admission, PasswordChecks passwordChecks, Apps apps) {
+        this(loop, pools, connector, nanoClock, snapshots, admission, passwordChecks, apps,
+                new Taps(java.time.Clock.systemUTC()));
+    }
+
+    /** @param taps the gateway's mirrors and recordings, shared by its loops */
+    public ExchangeContext(EventLoop loop, UpstreamPools pools, UpstreamConnector connector, LongSupplier nanoClock,
+                           Supplier<Snapshot> snapshots, Admission admission, PasswordChecks passwordChecks, Apps apps,
+                           Taps taps) {
+        this.taps = taps;
         this.passwordChecks = passwordChecks;
         this.apps = apps;
         this.loop = loop;
@@ -74,5 +84,9 @@ public final class ExchangeContext {
 
     Apps apps() {
         return apps;
+    }
+
+    Taps taps() {
+        return taps;
     }
 }

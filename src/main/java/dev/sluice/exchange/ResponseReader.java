@@ -169,6 +169,7 @@ final class ResponseReader {
             HttpResponse head = heldHead;
             heldHead = null;
             started = true;
+            exchange.tap().responseHead(head);
             downstream.respond(head);
         }
         if (compressor != null) {
@@ -176,6 +177,7 @@ final class ResponseReader {
             return;
         }
         log.bodyOut(content.content().readableBytes());
+        exchange.tap().responseBody(content.content());
         downstream.respond(content);
         if (content instanceof LastHttpContent) {
             exchange.responseComplete(reusable);
@@ -191,6 +193,7 @@ final class ResponseReader {
             end.trailingHeaders().set(last.trailingHeaders());
             content.release();
             log.bodyOut(end.content().readableBytes());
+            exchange.tap().responseBody(end.content());
             downstream.respond(end);
             exchange.responseComplete(reusable);
             return;
@@ -204,6 +207,7 @@ final class ResponseReader {
     private void send(ByteBuf compressed) {
         if (compressed.isReadable()) {
             log.bodyOut(compressed.readableBytes());
+            exchange.tap().responseBody(compressed);
             downstream.respond(new DefaultHttpContent(compressed));
         } else {
             compressed.release();

@@ -136,29 +136,40 @@ final class HeadFields {
     }
 
     HttpHeaders map() {
-        HttpHeaders h = map;
-        if (h == null) {
-            h = HEADERS.newHeaders();
-            boolean forwarded = added != null;
-            int line = fieldsStart;
-            int next = 0; // the next dropped line, when forwarded
-            while (line < fieldsEnd) {
-                int end = lineEnd(head, line);
-                if (forwarded && next < droppedLength && dropped[next] == line) {
-                    next += 2;
-                } else {
-                    addField(h, head, line, end);
-                }
-                line = end + 2;
+        if (map == null) {
+            map = fresh();
+        }
+        return map;
+    }
+
+    /**
+     * The fields as {@link #map} has them, in a new map of the caller's: the map is not made, so
+     * the message stays forwarded from its bytes (a tap's copy of the head, docs/recording.md).
+     */
+    HttpHeaders copy() {
+        return map != null ? map.copy() : fresh();
+    }
+
+    private HttpHeaders fresh() {
+        HttpHeaders h = HEADERS.newHeaders();
+        boolean forwarded = added != null;
+        int line = fieldsStart;
+        int next = 0; // the next dropped line, when forwarded
+        while (line < fieldsEnd) {
+            int end = lineEnd(head, line);
+            if (forwarded && next < droppedLength && dropped[next] == line) {
+                next += 2;
+            } else {
+                addField(h, head, line, end);
             }
-            if (forwarded) {
-                for (int start = 0; start < added.length; ) {
-                    int end = lineEnd(added, start);
-                    addField(h, added, start, end);
-                    start = end + 2;
-                }
+            line = end + 2;
+        }
+        if (forwarded) {
+            for (int start = 0; start < added.length; ) {
+                int end = lineEnd(added, start);
+                addField(h, added, start, end);
+                start = end + 2;
             }
-            map = h;
         }
         return h;
     }

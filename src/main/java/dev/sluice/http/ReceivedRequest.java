@@ -208,4 +208,9 @@ public final class ReceivedRequest extends DefaultHttpRequest {
     public HttpHeaders headers() {
         return fields.map();
     }
+
+    /** The fields as {@link #headers()} has them, in a new map: this head stays forwarded from its bytes. */
+    public HttpHeaders fieldsCopy() {
+        return fields.copy();
+    }
 }

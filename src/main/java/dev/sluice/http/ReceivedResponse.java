@@ -131,4 +131,9 @@ public final class ReceivedResponse extends DefaultHttpResponse {
     public HttpHeaders headers() {
         return fields.map();
     }
+
+    /** The fields as {@link #headers()} has them, in a new map: this head stays forwarded from its bytes. */
+    public HttpHeaders fieldsCopy() {
+        return fields.copy();
+    }
 }

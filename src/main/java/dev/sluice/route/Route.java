@@ -41,6 +41,7 @@ public final class Route {
     private final long maxBody;
     private final AccessRules access;
     private final Compression compression;
+    private final boolean tapped;
 
     public Route(RouteConfig config) {
         this(config, null, System::nanoTime);
@@ -75,6 +76,7 @@ public final class Route {
                 ? new ValueTemplate(r.to()) : null;
         this.maxBody = config.maxBody().orElse(-1);
         this.compression = config.compress().map(Compression::new).orElse(Compression.NONE);
+        this.tapped = config.mirror().isPresent() || config.record().isPresent();
         this.access = AccessRules.of(config.access(), previous == null ? null : previous.access);
     }
 
@@ -152,6 +154,21 @@ public final class Route {
     /** The largest request body accepted in bytes, or -1 for any. */
     public long maxBody() {
         return maxBody;
+    }
+
+    /** Where copies of the route's requests go; empty when it mirrors nothing. */
+    public java.util.Optional<dev.sluice.config.MirrorConfig> mirror() {
+        return config.mirror();
+    }
+
+    /** Where the route's sampled exchanges are written; empty when it records nothing. */
+    public java.util.Optional<dev.sluice.config.RecordConfig> record() {
+        return config.record();
+    }
+
+    /** Whether the route mirrors or records: the exchange opens a tap only then (one test per request). */
+    public boolean tapped() {
+        return tapped;
     }
 
     /**

@@ -13,6 +13,7 @@ import dev.sluice.exchange.RateLimitAdmission;
 import dev.sluice.exchange.ExchangeContext;
 import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.exchange.Snapshot;
+import dev.sluice.exchange.Taps;
 import dev.sluice.observe.AccessLog;
 import dev.sluice.resilience.GlobalBuckets;
 import dev.sluice.resilience.RedisBuckets;
@@ -69,6 +70,8 @@ public final class Gateway implements AutoCloseable {
     /** The threads where basic auth's password hashes are checked, off the event loops; started when first used. */
     private final EventLoopGroup passwordThreads;
     private final PasswordChecks passwordChecks;
+    /** The routes' mirrors and recordings (and the recorder's thread), shared by the loops. */
+    private final Taps taps;
     private final ChannelGroup serverChannels = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup clientChannels = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final ListenerSet listeners;
@@ -132,6 +135,7 @@ public final class Gateway implements AutoCloseable {
         this.clock = clock;
         this.nanoClock = nanoClock;
         this.connector = new UpstreamConnector(transport.socketChannel(), nanoClock);
+        this.taps = new Taps(clock);
         this.upstreams = new Upstreams(loops, transport.socketChannel(), nanoClock, resolvers,
                 () -> snapshot.clusters());
         for (EventExecutor executor : loops) {
@@ -145,6 +149,7 @@ public final class Gateway implements AutoCloseable {
         upstreams.published(null, first.clusters());
         GatewayMeters.register(metrics, this);
         UpstreamMetrics.register(metrics, this::snapshot, upstreams::idleConnections, nanoClock);
+        taps.registerMetrics(metrics, () -> snapshot.routes().routes());
         meterRedis();
     }
 
@@ -217,7 +222,7 @@ public final class Gateway implements AutoCloseable {
         UpstreamPools loopPools = upstreams.serveOn(loop);
         deadlines.put(loop, new DeadlineWheel(loop, nanoClock));
         exchanges.put(loop, new ExchangeContext(loop, loopPools, connector, nanoClock, this::snapshot, admission,
-                passwordChecks, apps));
+                passwordChecks, apps, taps));
     }
 
     /** Sets up a client connection accepted by {@code listener}, on one of the loops {@link #serveOn} knows. */
@@ -471,6 +476,11 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** The Redis of global rate limits, when the config has one. */
+    /** The routes' mirrors and recordings: their counts for /status. */
+    public Taps taps() {
+        return taps;
+    }
+
     public java.util.Optional<RedisBuckets> redis() {
         return java.util.Optional.ofNullable(redis);
     }
@@ -484,6 +494,8 @@ public final class Gateway implements AutoCloseable {
         upstreams.close();
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         passwordThreads.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        // After the loops: every recorded exchange has been handed over; what is queued is written.
+        taps.close();
         RedisBuckets r = redis;
         if (r != null) {
             r.close();
