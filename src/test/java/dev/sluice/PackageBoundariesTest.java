@@ -75,13 +75,18 @@ class PackageBoundariesTest {
             rule("exchange", "config-records http failure observe resilience access route upstream apps record",
                     "one request through route, admit, pick, acquire, send, respond: never the server, whose "
                             + "HTTP/1.1 connection drives it through Downstream, so an HTTP/2 stream can too"),
-            rule("server", "config-records http failure observe resilience access route upstream exchange tls apps",
+            rule("kubernetes", "config-records upstream",
+                    "endpoints from Kubernetes Services: a watch off the data plane that replaces a cluster's "
+                            + "endpoints through the same path as a host name's new addresses; the data plane "
+                            + "never asks it anything"),
+            rule("server", "config-records http failure observe resilience access route upstream exchange tls apps "
+                            + "kubernetes",
                     "listeners, client connections and the gateway (the data plane): never the admin API or "
                             + "the control plane, which act on it from outside"),
             rule("incident", "config failure observe upstream",
                     "incidents are judged off the data plane, from the totals observe counts and the endpoints' "
                             + "state; the control plane and the admin API are told and asked from outside"),
-            rule("admin", "config http failure observe resilience access route upstream exchange server apps",
+            rule("admin", "config http failure observe resilience access route upstream exchange server apps kubernetes",
                     "the admin API reads the data plane for /status and /metrics; the control endpoints plug "
                             + "in from control, so admin never uses control, and the incidents reach it as JSON "
                             + "through the instance"),
@@ -89,7 +94,7 @@ class PackageBoundariesTest {
                     "the control plane changes the running gateway's config (server), keeps versions (config) "
                             + "and puts its endpoints on the admin API"),
             rule(ROOT, "config http failure observe resilience access route upstream exchange server admin control apps "
-                            + "incident record",
+                            + "incident record kubernetes",
                     "the command line and the wiring of one process; no other package uses it"));
 
     /** Package names as written in the sources: {@code dev.sluice.x}, or {@code dev.sluice.Class} for the root. */

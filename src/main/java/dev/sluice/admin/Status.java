@@ -254,6 +254,20 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
             // Host names and how they resolve (see docs/configuration.md, clusters[].dns_refresh).
             cluster.put("names", names);
         }
+        gateway.kubernetes().standing(c.name()).ifPresent(k -> {
+            // Where the endpoints come from (see docs/configuration.md, clusters[].kubernetes).
+            Map<String, Object> watch = new LinkedHashMap<>();
+            watch.put("service", k.name());
+            watch.put("watch", k.watch());
+            watch.put("service_state", k.service());
+            watch.put("resource_version", k.resourceVersion());
+            watch.put("ready", k.ready());
+            watch.put("terminating", k.terminating());
+            watch.put("not_ready", k.notReady());
+            watch.put("error", k.error());
+            watch.put("overlaps", k.overlaps());
+            cluster.put("kubernetes", watch);
+        });
         cluster.put("endpoints", endpoints);
         return cluster;
     }

@@ -17,7 +17,7 @@ final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
             "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared", "concurrency",
-            "sticky", "app", "dns_refresh");
+            "sticky", "app", "dns_refresh", "kubernetes");
     private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";
@@ -35,11 +35,16 @@ final class ClusterBinder {
     private final AppBinder apps;
     private final FirstSeen<String> names = new FirstSeen<>();
     private final List<Membership> memberships = new ArrayList<>();
+    /** Clusters whose endpoints come from a Kubernetes Service, in file order. */
+    private final List<Watched> watched = new ArrayList<>();
     private Inventory inventory = Inventory.NONE;
     private boolean sectionIsList;
 
     /** An endpoint in a cluster, and how it got there: listed in the cluster, or selected from the inventory. */
     private record Membership(String cluster, HostPort address, Position at, boolean selected, boolean shared) {}
+
+    /** A cluster that watches a Kubernetes Service, and where its {@code kubernetes:} was written. */
+    private record Watched(String cluster, KubernetesConfig kubernetes, Position at) {}
 
     ClusterBinder(Values values) {
         this.values = values;
@@ -69,6 +74,7 @@ final class ClusterBinder {
             }
         });
         checkSharing();
+        checkSameService();
         return clusters;
     }
 
@@ -112,6 +118,15 @@ final class ClusterBinder {
         Optional<YamlNode> endpointsNode = f.optional("endpoints");
         Optional<YamlNode> appNode = f.optional("app");
         Optional<AppConfig> app = appNode.flatMap(n -> apps.bind(name.orElse(""), n, f.path("app")));
+        Optional<YamlNode> kubernetesNode = f.optional("kubernetes");
+        Optional<KubernetesConfig> kubernetes = kubernetesNode.flatMap(n -> new KubernetesBinder(values)
+                .bind(n, f.path("kubernetes")));
+        if (kubernetesNode.isPresent()) {
+            refuseBesideKubernetes(f);
+            if (name.isPresent() && kubernetes.isPresent()) {
+                watched.add(new Watched(name.get(), kubernetes.get(), kubernetesNode.get().at()));
+            }
+        }
         boolean appRunByCommand = appNode.isPresent() && appNode.get() instanceof YamlNode.Mapping m
                 && m.entries().containsKey("command");
         if (appRunByCommand && (endpointsNode.isPresent() || selectNode.isPresent())) {
@@ -123,9 +138,10 @@ final class ClusterBinder {
         // An app Sluice runs is its own endpoint (with both keys or neither, the app's error says enough).
         boolean appWithoutUrl = appNode.isPresent() && !(appNode.get() instanceof YamlNode.Mapping m
                 && m.entries().containsKey("start_url") && !m.entries().containsKey("command"));
-        if (endpointsNode.isEmpty() && selectNode.isEmpty() && !appWithoutUrl) {
+        if (endpointsNode.isEmpty() && selectNode.isEmpty() && !appWithoutUrl && kubernetesNode.isEmpty()) {
             values.problems().add(f.at(), "missing required key 'endpoints' in " + path
-                    + " (or 'select', to take endpoints by label from the top-level 'endpoints' inventory)");
+                    + " (or 'select', to take endpoints by label from the top-level 'endpoints' inventory, or "
+                    + "'kubernetes', to take them from a Service's EndpointSlices)");
         }
         FirstSeen<HostPort> listedAt = new FirstSeen<>();
         List<EndpointConfig> endpoints = new ArrayList<>(endpointsNode
@@ -170,7 +186,47 @@ final class ClusterBinder {
         return Optional.of(new ClusterConfig(name.get(), endpoints, connectTimeout,
                 fixedIdleTimeout.orElse(ClusterConfig.DEFAULT_IDLE_TIMEOUT), fixedIdleTimeout.isEmpty(),
                 maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared, concurrency.get(),
-                sticky, dnsRefresh, app));
+                sticky, dnsRefresh, app, kubernetes));
+    }
+
+    /**
+     * A Kubernetes cluster's endpoints are the Service's: endpoints listed or selected beside
+     * them, an app, or a DNS refresh (the watch follows changes as they happen) would mean two
+     * sources of truth for one set.
+     */
+    private void refuseBesideKubernetes(Fields f) {
+        for (String key : List.of("endpoints", "select", "app", "dns_refresh")) {
+            f.optional(key).ifPresent(n -> values.invalid(n, f.path(key), switch (key) {
+                case "dns_refresh" -> "a cluster with 'kubernetes' follows its Service's EndpointSlices as they "
+                        + "change (a watch, not a refresh); remove 'dns_refresh'";
+                case "app" -> "a cluster's endpoints come either from 'kubernetes' or from an 'app', not both";
+                default -> "a cluster with 'kubernetes' takes its endpoints from the Service's EndpointSlices; "
+                        + "remove '" + key + "', or make it a cluster of its own";
+            }));
+        }
+    }
+
+    /**
+     * Two clusters watching the same Service send traffic to the same pods: the overlapping-
+     * selectors incident in its plainest form, refused unless both say {@code shared: true}.
+     * (Different Services that select the same pods are found on the live cluster: see
+     * {@code kubernetes.Overlaps}.)
+     */
+    private void checkSameService() {
+        for (int i = 0; i < watched.size(); i++) {
+            for (int j = i + 1; j < watched.size(); j++) {
+                Watched a = watched.get(i);
+                Watched b = watched.get(j);
+                KubernetesConfig ka = a.kubernetes();
+                KubernetesConfig kb = b.kubernetes();
+                if (ka.service().equals(kb.service()) && ka.namespace().equals(kb.namespace())
+                        && ka.kubeconfig().equals(kb.kubeconfig()) && !(ka.shared() && kb.shared())) {
+                    values.problems().add(b.at(), "clusters '" + a.cluster() + "' (at " + a.at() + ") and '"
+                            + b.cluster() + "' both watch Service '" + kb.describe() + "', so they send traffic to the "
+                            + "same pods; say 'shared: true' in both 'kubernetes' blocks if that is meant");
+                }
+            }
+        }
     }
 
     /**

@@ -29,6 +29,8 @@ import java.util.Optional;
  *     DNS TTL asks sooner
  * @param app the application Sluice supervises behind this cluster; for one Sluice runs itself,
  *     {@code endpoints} is its one loopback address once the app's port is known (see {@code apps.Apps})
+ * @param kubernetes the Kubernetes Service whose EndpointSlices are this cluster's endpoints; for
+ *     one, {@code endpoints} is empty and the endpoints are the watch's (see {@code kubernetes.KubernetesDiscovery})
  */
 public record ClusterConfig(
         String name,
@@ -45,7 +47,8 @@ public record ClusterConfig(
         ConcurrencyConfig concurrency,
         Optional<StickyConfig> sticky,
         Duration dnsRefresh,
-        Optional<AppConfig> app) {
+        Optional<AppConfig> app,
+        Optional<KubernetesConfig> kubernetes) {
 
     /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
      * delays the failover to the next endpoint. */
@@ -71,6 +74,16 @@ public record ClusterConfig(
         select = Collections.unmodifiableMap(new LinkedHashMap<>(select));
     }
 
+    /** A cluster that takes its endpoints from the config (or an app), not from Kubernetes. */
+    public ClusterConfig(String name, List<EndpointConfig> endpoints, Duration connectTimeout, Duration idleTimeout,
+                         boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
+                         Duration slowStart, Optional<HealthCheckConfig> healthCheck, Map<String, String> select,
+                         boolean shared, ConcurrencyConfig concurrency, Optional<StickyConfig> sticky,
+                         Duration dnsRefresh, Optional<AppConfig> app) {
+        this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
+                slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, Optional.empty());
+    }
+
     /** A cluster of endpoints, without an app behind it. */
     public ClusterConfig(String name, List<EndpointConfig> endpoints, Duration connectTimeout, Duration idleTimeout,
                          boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
@@ -93,19 +106,19 @@ public record ClusterConfig(
     /** This cluster with {@code sticky} session affinity. */
     public ClusterConfig withSticky(StickyConfig sticky) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
-                loadBalancer, slowStart, healthCheck, select, shared, concurrency, Optional.of(sticky), dnsRefresh, app);
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, Optional.of(sticky), dnsRefresh, app, kubernetes);
     }
 
     /** This cluster with its names asked again every {@code dnsRefresh} at most. */
     public ClusterConfig withDnsRefresh(Duration dnsRefresh) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
-                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app);
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes);
     }
 
     /** The same cluster with {@code endpoints} (an app's address, once its port is chosen). */
     public ClusterConfig withEndpoints(List<EndpointConfig> endpoints) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
-                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app);
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes);
     }
 
     /** A cluster with the default concurrency limit. */

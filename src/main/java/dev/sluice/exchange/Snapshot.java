@@ -92,6 +92,12 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
         for (ClusterConfig cc : withForwardAuthUrls(config)) {
             List<Endpoint> endpoints = new ArrayList<>();
             Cluster was = previous == null ? null : previous.clusters.get(cc.name());
+            if (cc.kubernetes().isPresent() && was != null
+                    && cc.kubernetes().get().sameService(was.config().kubernetes().orElse(null))) {
+                // The Service's endpoints so far (kubernetes.KubernetesDiscovery keeps them current);
+                // a new or changed Service starts with none, until its first listing.
+                endpoints.addAll(was.endpoints());
+            }
             for (EndpointConfig ec : cc.endpoints()) {
                 String address = ec.address().toString();
                 if (!ec.address().isIpLiteral()) {

@@ -77,6 +77,8 @@ public final class Gateway implements AutoCloseable {
     private final ListenerSet listeners;
     /** Pools, health checks, host names and the drain of endpoints that leave. */
     private final Upstreams upstreams;
+    /** The clusters whose endpoints come from Kubernetes Services, watched on {@code sluice-kubernetes}. */
+    private final dev.sluice.kubernetes.KubernetesDiscovery kubernetes;
     private final Apps apps;
     /** Listening sockets closed by a reload whose accepted connections may still be open. */
     private final java.util.Set<Channel> retiredListeners = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -146,7 +148,16 @@ public final class Gateway implements AutoCloseable {
         this.snapshot = first;
         this.listeners = new ListenerSet(this::bind, metrics, retiredListeners::add,
                 transport.name() + ", " + config.server().effectiveEventLoopThreads() + " event loops");
+        this.kubernetes = new dev.sluice.kubernetes.KubernetesDiscovery(() -> snapshot.clusters(),
+                upstreams::endpointsChanged, nanoClock, dev.sluice.kubernetes.KubernetesDiscovery.Clients.standard());
+        upstreams.follow(kubernetes);
         upstreams.published(null, first.clusters());
+        metrics.gauges("sluice_kubernetes_overlapping_pods", "Pods the cluster's Kubernetes Service shares with another "
+                + "cluster's Service (not both say shared: true): traffic for one reaches the other's pods",
+                List.of("cluster", "other_cluster"), rows -> kubernetes.overlaps().forEach(o -> {
+                    rows.add(o.pods().size(), o.cluster(), o.otherCluster());
+                    rows.add(o.pods().size(), o.otherCluster(), o.cluster());
+                }));
         GatewayMeters.register(metrics, this);
         UpstreamMetrics.register(metrics, this::snapshot, upstreams::idleConnections, nanoClock);
         taps.registerMetrics(metrics, () -> snapshot.routes().routes());
@@ -345,6 +356,11 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** The upstream side: pools, health checks, and the way endpoints changed between reloads drain. */
+    /** The Kubernetes clusters' watches as they stand, for /status. */
+    public dev.sluice.kubernetes.KubernetesDiscovery kubernetes() {
+        return kubernetes;
+    }
+
     public Upstreams upstreams() {
         return upstreams;
     }

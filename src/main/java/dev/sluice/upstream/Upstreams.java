@@ -47,6 +47,21 @@ public final class Upstreams implements AutoCloseable {
     /** One thread that serves no traffic: DNS lookups, their answers, and the endpoint changes they make. */
     private final EventLoopGroup dnsThread;
     private final DnsRefresh dnsRefresh;
+    /** The other sources of endpoints between reloads (Kubernetes' EndpointSlices), told each published snapshot. */
+    private final List<EndpointSource> sources = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * A source of a cluster's endpoints between reloads, like DNS answers: told the clusters of
+     * each published snapshot ({@link #track}: it puts what it knows into them, and completes once
+     * what is new to it has its first answer), it changes a cluster with
+     * {@link Cluster#replaceEndpoints} and then tells {@link Upstreams#endpointsChanged}.
+     */
+    public interface EndpointSource extends AutoCloseable {
+        CompletableFuture<Void> track(Map<String, Cluster> published);
+
+        @Override
+        void close();
+    }
 
     /**
      * @param loops the gateway's event loops, on which health checks run
@@ -64,6 +79,11 @@ public final class Upstreams implements AutoCloseable {
         EventLoop dnsLoop = dnsThread.next();
         this.dnsRefresh = new DnsRefresh(dnsLoop, resolvers.apply(dnsLoop), nanoClock, clusters,
                 this::endpointsChanged);
+    }
+
+    /** Follows {@code source} from the next published snapshot on; closed with this. */
+    public void follow(EndpointSource source) {
+        sources.add(source);
     }
 
     /** Makes the pools of the upstream connections of requests served by {@code loop}. */
@@ -86,6 +106,7 @@ public final class Upstreams implements AutoCloseable {
             retireRemoved(previous, next);
         }
         awaitFirstAnswers(dnsRefresh.track(next));
+        sources.forEach(source -> awaitFirstAnswers(source.track(next)));
     }
 
     /**
@@ -182,6 +203,7 @@ public final class Upstreams implements AutoCloseable {
     @Override
     public void close() {
         dnsRefresh.close();
+        sources.forEach(EndpointSource::close);
         dnsThread.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         healthCheckers.forEach(HealthChecker::close);
         pools.forEach((loop, loopPools) -> {

@@ -251,6 +251,11 @@ public final class LoadGenerator {
             errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
         }
 
+        /** Stops starting requests; the ones in flight end as they would (then {@link #await}). */
+        public void finish() {
+            stopped = true;
+        }
+
         /** Stops starting requests and closes the connections (a request in flight ends as an error). */
         public void stop() {
             stopped = true;

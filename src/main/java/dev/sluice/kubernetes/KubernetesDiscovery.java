@@ -1,0 +1,428 @@
+package dev.sluice.kubernetes;
+
+import dev.sluice.config.KubernetesConfig;
+import dev.sluice.kubernetes.SliceEndpoints.Address;
+import dev.sluice.kubernetes.SliceEndpoints.Reading;
+import dev.sluice.upstream.Cluster;
+import dev.sluice.upstream.DnsRefresh;
+import dev.sluice.upstream.Endpoint;
+import dev.sluice.upstream.Upstreams;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.netty.util.NetUtil;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the endpoints of the clusters that say {@code kubernetes:} as their Services'
+ * EndpointSlices say: ready addresses take traffic; terminating ones and removed ones are
+ * drained (no new request, in-flight ones finish, pooled connections close); not-ready ones take
+ * nothing for now and keep their state (health, learned keep-alive, ejections, slow start) for
+ * when they are ready again. An address that stays keeps its {@link Endpoint}, whatever else the
+ * slice rewrite changed.
+ *
+ * <p>Everything that changes a cluster runs on one thread, {@code sluice-kubernetes}: the
+ * informers' events (on fabric8's threads) only ask for a cluster to be read again from their
+ * caches. A cluster's endpoints are replaced in one write ({@link Cluster#replaceEndpoints}), and
+ * what it no longer has goes through the same path as a host name's gone addresses
+ * ({@link Upstreams#endpointsChanged}: drained, health checks told). Once a second the same thread looks
+ * at each watch, to say in the log when one broke and when it came back.
+ *
+ * <p>When two clusters' Services select the same pod (and not both say {@code shared: true}),
+ * that is logged (WARN, naming both Services and the pods), shown in {@code /status} and counted
+ * in {@code sluice_kubernetes_overlapping_pods}; see {@link Overlaps}.
+ */
+public final class KubernetesDiscovery implements Upstreams.EndpointSource {
+    private static final Logger LOG = LoggerFactory.getLogger(KubernetesDiscovery.class);
+    /** 1 s: how soon a broken or resumed watch is said in the log; looking costs a few field reads. */
+    private static final long LOOK_EVERY_MILLIS = 1000;
+
+    /** Makes the client of one kubeconfig (empty: fabric8's autoconfiguration). */
+    @FunctionalInterface
+    public interface Clients {
+        KubernetesClient open(Optional<Path> kubeconfig);
+
+        /**
+         * A kubeconfig file as given; without one, fabric8's autoconfiguration: {@code KUBECONFIG}
+         * or {@code ~/.kube/config} when there, else the pod's service account (token, CA and
+         * namespace under {@code /var/run/secrets/kubernetes.io/serviceaccount}).
+         */
+        static Clients standard() {
+            return kubeconfig -> {
+                Config config = kubeconfig.map(KubernetesDiscovery::readKubeconfig).orElseGet(() -> Config.autoConfigure(null));
+                return new KubernetesClientBuilder().withConfig(config).build();
+            };
+        }
+    }
+
+    /**
+     * A cluster's watch as it stands, for {@code /status}.
+     *
+     * @param watch {@code listing} (no answer yet), {@code watching}, or {@code reconnecting} (the
+     *     last endpoints kept meanwhile)
+     * @param service {@code found}, {@code missing}, or {@code no_such_port}
+     */
+    public record Standing(String name, String watch, String service, String resourceVersion, int ready,
+                           int terminating, int notReady, String error, List<String> overlaps) {}
+
+    private final Supplier<Map<String, Cluster>> clusters;
+    private final DnsRefresh.Changes changes;
+    private final LongSupplier nanoClock;
+    private final Clients clientFactory;
+    private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("sluice-kubernetes").factory());
+    /** By cluster name; changed only on the thread, read by /status. */
+    private final Map<String, Followed> watches = new ConcurrentHashMap<>();
+    /** By kubeconfig; opened when first needed, on the thread. */
+    private final Map<Optional<Path>, KubernetesClient> clients = new HashMap<>();
+    private volatile List<Overlaps.Overlap> overlaps = List.of();
+    private volatile boolean closed;
+
+    /** One cluster's watch and what was made of it; the mutable fields are the thread's. */
+    private final class Followed {
+        final ServiceWatch watch;
+        /** Not-ready addresses that were endpoints: out of the cluster, their state kept. */
+        Map<String, Endpoint> parked = Map.of();
+        volatile Reading reading;
+        volatile int terminating;
+        volatile int notReady;
+        boolean scheduled;
+        boolean wasWatching;
+        /** The log said the watch broke, or that the API could not be listed: say when it is back. */
+        boolean saidBroken;
+        String saidProblem;
+
+        Followed(String cluster, KubernetesConfig config, KubernetesClient client) {
+            this.watch = new ServiceWatch(cluster, config, client, () -> changed(this));
+        }
+    }
+
+    public KubernetesDiscovery(Supplier<Map<String, Cluster>> clusters, DnsRefresh.Changes changes,
+                               LongSupplier nanoClock, Clients clientFactory) {
+        this.clusters = clusters;
+        this.changes = changes;
+        this.nanoClock = nanoClock;
+        this.clientFactory = clientFactory;
+        thread.scheduleWithFixedDelay(() -> {
+            try {
+                look();
+            } catch (RuntimeException e) {
+                LOG.warn("looking at the Kubernetes watches failed", e);
+            }
+        }, LOOK_EVERY_MILLIS, LOOK_EVERY_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private static Config readKubeconfig(Path file) {
+        try {
+            return Config.fromKubeconfig(null, Files.readString(file), file.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Follows the Kubernetes clusters of {@code published} (the clusters just published): a new
+     * one starts its watch, one whose Service is unchanged keeps its watch and has its endpoints
+     * put into its new {@link Cluster}, a removed or changed one stops. Completes when every new
+     * watch has its first listing; one that cannot list yet gets its endpoints when it does.
+     */
+    @Override
+    public CompletableFuture<Void> track(Map<String, Cluster> published) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        thread.execute(() -> {
+            List<CompletableFuture<Void>> first = new ArrayList<>();
+            Map<String, KubernetesConfig> wanted = new LinkedHashMap<>();
+            published.values().forEach(c -> c.config().kubernetes().ifPresent(k -> wanted.put(c.name(), k)));
+            watches.entrySet().removeIf(e -> {
+                KubernetesConfig next = wanted.get(e.getKey());
+                if (next != null && next.sameService(e.getValue().watch.config)) {
+                    return false;
+                }
+                stop(e.getValue());
+                return true;
+            });
+            wanted.forEach((cluster, config) -> {
+                Followed kept = watches.get(cluster);
+                if (kept != null) {
+                    kept.watch.config = config;
+                    apply(kept);
+                    return;
+                }
+                try {
+                    Followed fresh = new Followed(cluster, config, client(config.kubeconfig()));
+                    watches.put(cluster, fresh);
+                    first.add(fresh.watch.firstListing());
+                } catch (RuntimeException e) {
+                    LOG.warn("cluster {}: cannot watch Service {} ({}); it has no endpoints", cluster,
+                            config.describe(), ServiceWatch.describe(e));
+                }
+            });
+            findOverlaps();
+            CompletableFuture.allOf(first.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> done.complete(null));
+        });
+        return done;
+    }
+
+    private KubernetesClient client(Optional<Path> kubeconfig) {
+        return clients.computeIfAbsent(kubeconfig, clientFactory::open);
+    }
+
+    /** A cache changed (on fabric8's thread): read the cluster again on ours, once for a burst of events. */
+    private void changed(Followed followed) {
+        if (closed) {
+            return;
+        }
+        thread.execute(() -> {
+            if (!followed.scheduled) {
+                followed.scheduled = true;
+                thread.execute(() -> {
+                    followed.scheduled = false;
+                    read(followed);
+                });
+            }
+        });
+    }
+
+    private void read(Followed followed) {
+        ServiceWatch watch = followed.watch;
+        if (closed || watches.get(watch.cluster) != followed || !watch.listed()) {
+            return;
+        }
+        Reading reading = watch.read();
+        String problem = switch (reading) {
+            case Reading.NoService none -> "Service " + watch.service() + " does not exist; the cluster has no "
+                    + "endpoints until it does";
+            case Reading.NoSuchPort port -> "Service " + watch.service() + ": " + port.why()
+                    + "; the cluster has no endpoints until it does";
+            case Reading.Found found -> null;
+        };
+        if (problem != null && !problem.equals(followed.saidProblem)) {
+            LOG.warn("cluster {}: {}", watch.cluster, problem);
+        } else if (problem == null && followed.saidProblem != null) {
+            LOG.info("cluster {}: Service {} is there again", watch.cluster, watch.service());
+        }
+        followed.saidProblem = problem;
+        followed.reading = reading;
+        apply(followed);
+        findOverlaps();
+    }
+
+    /** Makes the cluster's endpoints the reading's ready addresses, keeping the Endpoint of each that stays. */
+    private void apply(Followed followed) {
+        ServiceWatch watch = followed.watch;
+        Reading reading = followed.reading;
+        Cluster cluster = clusters.get().get(watch.cluster);
+        if (reading == null || cluster == null || !watch.config.sameService(cluster.config().kubernetes().orElse(null))) {
+            return;
+        }
+        List<Address> addresses = reading instanceof Reading.Found found ? found.addresses() : List.of();
+        Map<String, Endpoint> had = new LinkedHashMap<>();
+        cluster.endpoints().forEach(e -> had.put(e.address(), e));
+        followed.parked.forEach(had::putIfAbsent);
+        long now = nanoClock.getAsLong();
+        boolean healthChecked = cluster.config().healthCheck().isPresent();
+        List<Endpoint> next = new ArrayList<>();
+        Map<String, Endpoint> parked = new LinkedHashMap<>();
+        List<Endpoint> terminating = new ArrayList<>();
+        int terminatingNow = 0;
+        int notReadyNow = 0;
+        for (Address a : addresses) {
+            Endpoint e = had.remove(a.hostPort());
+            switch (a.condition()) {
+                case READY -> {
+                    if (e == null) {
+                        e = endpoint(cluster, a, healthChecked, now);
+                    }
+                    if (e != null) {
+                        next.add(e);
+                    }
+                }
+                case NOT_READY -> {
+                    notReadyNow++;
+                    if (e != null) {
+                        parked.put(a.hostPort(), e);
+                    }
+                }
+                case TERMINATING -> {
+                    terminatingNow++;
+                    if (e != null) {
+                        terminating.add(e);
+                    }
+                }
+            }
+        }
+        List<Endpoint> removed = new ArrayList<>(terminating);
+        List<Endpoint> gone = List.copyOf(had.values());
+        removed.addAll(gone);
+        followed.parked = parked;
+        followed.terminating = terminatingNow;
+        followed.notReady = notReadyNow;
+        boolean changed = !sameEndpoints(next, cluster.endpoints());
+        if (changed) {
+            cluster.replaceEndpoints(next);
+        }
+        if (changed || !removed.isEmpty()) {
+            LOG.info("cluster {}: Service {} has {} ready endpoint(s) {}{}{}", watch.cluster, watch.service(),
+                    next.size(), next, terminating.isEmpty() ? "" : "; draining terminating " + terminating,
+                    gone.isEmpty() ? "" : "; draining removed " + gone);
+            changes.endpointsChanged(cluster, removed);
+        }
+    }
+
+    private static boolean sameEndpoints(List<Endpoint> a, List<Endpoint> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A new endpoint for a ready address; null for an address that is not an IP literal (never asked of DNS). */
+    private static Endpoint endpoint(Cluster cluster, Address a, boolean healthChecked, long now) {
+        byte[] ip = NetUtil.createByteArrayFromIpAddressString(a.ip());
+        if (ip == null) {
+            LOG.warn("cluster {}: ignoring endpoint address '{}', not an IP address", cluster.name(), a.ip());
+            return null;
+        }
+        try {
+            return new Endpoint(cluster.name(), a.hostPort(), new InetSocketAddress(InetAddress.getByAddress(ip), a.port()),
+                    Map.of("pod", a.pod()), 1, healthChecked, now);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException("an address of " + ip.length + " bytes", e);
+        }
+    }
+
+    /** The pods two clusters' Services share, said once when found and once when gone. */
+    private void findOverlaps() {
+        List<Overlaps.Member> members = new ArrayList<>();
+        watches.values().forEach(f -> {
+            if (f.watch.listed()) {
+                members.add(new Overlaps.Member(f.watch.cluster, f.watch.service(), f.watch.config.shared(),
+                        f.watch.pods()));
+            }
+        });
+        // By cluster name: the same pair is always reported the same way round.
+        members.sort(java.util.Comparator.comparing(Overlaps.Member::cluster));
+        List<Overlaps.Overlap> found = Overlaps.find(members);
+        List<Overlaps.Overlap> before = overlaps;
+        for (Overlaps.Overlap o : found) {
+            if (!before.contains(o)) {
+                LOG.warn("cluster {}: {}", o.cluster(), o.describe());
+            }
+        }
+        for (Overlaps.Overlap o : before) {
+            if (found.stream().noneMatch(f -> f.cluster().equals(o.cluster()) && f.otherCluster().equals(o.otherCluster()))) {
+                LOG.info("cluster {}: Services {} and {} no longer select the same pods", o.cluster(), o.service(),
+                        o.otherService());
+            }
+        }
+        overlaps = List.copyOf(found);
+    }
+
+    /** Once a second: each watch that broke or came back, said once. */
+    private void look() {
+        for (Followed f : watches.values()) {
+            ServiceWatch watch = f.watch;
+            boolean watching = watch.watching();
+            int endpoints = Optional.ofNullable(clusters.get().get(watch.cluster)).map(Cluster::size).orElse(0);
+            if (!watch.listed()) {
+                if (watch.error != null && !f.saidBroken) {
+                    f.saidBroken = true;
+                    LOG.warn("cluster {}: cannot list Service {} from the Kubernetes API ({}); it has no endpoints "
+                            + "until it can; retrying with backoff", watch.cluster, watch.service(), watch.error);
+                }
+            } else if (f.wasWatching && !watching) {
+                f.saidBroken = true;
+                LOG.warn("cluster {}: the watch of Service {} broke{}; keeping its {} endpoint(s) and reconnecting "
+                                + "from resourceVersion {}", watch.cluster, watch.service(),
+                        watch.error == null ? "" : " (" + watch.error + ")", endpoints, watch.resourceVersion());
+            } else if (!f.wasWatching && watching) {
+                if (f.saidBroken) {
+                    f.saidBroken = false;
+                    LOG.info("cluster {}: watching Service {} again, from resourceVersion {}", watch.cluster,
+                            watch.service(), watch.resourceVersion());
+                }
+                watch.error = null;
+            }
+            f.wasWatching = watching;
+        }
+    }
+
+    /** Each Kubernetes cluster's watch as it stands, for {@code /status}; empty for a cluster without one. */
+    public Optional<Standing> standing(String cluster) {
+        Followed f = watches.get(cluster);
+        if (f == null) {
+            return Optional.empty();
+        }
+        ServiceWatch watch = f.watch;
+        Reading reading = f.reading;
+        int ready = Optional.ofNullable(clusters.get().get(cluster)).map(Cluster::size).orElse(0);
+        String state = !watch.listed() ? "listing" : watch.watching() ? "watching" : "reconnecting";
+        String service = reading == null ? "unknown" : switch (reading) {
+            case Reading.NoService none -> "missing";
+            case Reading.NoSuchPort port -> "no_such_port";
+            case Reading.Found found -> "found";
+        };
+        String error = reading instanceof Reading.NoSuchPort port ? port.why() : watch.error;
+        List<String> shared = overlaps.stream().filter(o -> o.cluster().equals(cluster) || o.otherCluster().equals(cluster))
+                .map(Overlaps.Overlap::describe).toList();
+        return Optional.of(new Standing(watch.service(), state, service, watch.resourceVersion(), ready, f.terminating,
+                f.notReady, error, shared));
+    }
+
+    /** The pairs of clusters whose Services select the same pods now (not both {@code shared}). */
+    public List<Overlaps.Overlap> overlaps() {
+        return overlaps;
+    }
+
+    private void stop(Followed followed) {
+        followed.watch.stop();
+        // Parked endpoints are in no cluster: nothing picks them; retiring closes what they pool.
+        followed.parked.values().forEach(Endpoint::retire);
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        thread.execute(() -> {
+            watches.values().forEach(this::stop);
+            watches.clear();
+            clients.values().forEach(KubernetesClient::close);
+            clients.clear();
+        });
+        thread.shutdown();
+        try {
+            thread.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
