@@ -353,8 +353,9 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
             if (!watch.listed()) {
                 if (watch.error != null && !f.saidBroken) {
                     f.saidBroken = true;
-                    LOG.warn("cluster {}: cannot list Service {} from the Kubernetes API ({}); it has no endpoints "
-                            + "until it can; retrying with backoff", watch.cluster, watch.service(), watch.error);
+                    LOG.warn("cluster {}: cannot list Service {} from the Kubernetes API at {} ({}); it has no "
+                            + "endpoints until it can; retrying with backoff", watch.cluster, watch.service(), watch.api,
+                            watch.error);
                 }
             } else if (f.wasWatching && !watching) {
                 f.saidBroken = true;
@@ -400,10 +401,11 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
         return overlaps;
     }
 
-    private void stop(Followed followed) {
-        followed.watch.stop();
+    private CompletableFuture<Void> stop(Followed followed) {
+        CompletableFuture<Void> stopped = followed.watch.stop();
         // Parked endpoints are in no cluster: nothing picks them; retiring closes what they pool.
         followed.parked.values().forEach(Endpoint::retire);
+        return stopped;
     }
 
     @Override
@@ -413,7 +415,15 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
         }
         closed = true;
         thread.execute(() -> {
-            watches.values().forEach(this::stop);
+            // The watches closed before their clients, so the API server sees each end cleanly.
+            CompletableFuture<?>[] stopped = watches.values().stream().map(this::stop).toArray(CompletableFuture[]::new);
+            try {
+                CompletableFuture.allOf(stopped).get(2, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // Closing the clients ends what is left.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             watches.clear();
             clients.values().forEach(KubernetesClient::close);
             clients.clear();

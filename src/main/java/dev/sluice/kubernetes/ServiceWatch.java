@@ -36,6 +36,8 @@ final class ServiceWatch {
     private final SharedIndexInformer<Service> services;
     private final SharedIndexInformer<EndpointSlice> slices;
     private final CompletableFuture<Void> firstListing;
+    /** The API server's URL, for the log. */
+    final String api;
     /** The last failure fabric8 reported (listing or watch), for the log and /status; null after a success. */
     volatile String error;
 
@@ -43,6 +45,7 @@ final class ServiceWatch {
         this.cluster = cluster;
         this.config = config;
         this.namespace = namespaceOf(config, client);
+        this.api = String.valueOf(client.getMasterUrl());
         ResourceEventHandler<Object> changed = new ResourceEventHandler<>() {
             @Override
             public void onAdd(Object obj) {
@@ -137,9 +140,12 @@ final class ServiceWatch {
         return SliceEndpoints.pods(slices.getStore().list());
     }
 
-    void stop() {
+    /** Stops both informers; completes once both watches are closed. */
+    CompletableFuture<Void> stop() {
         services.stop();
         slices.stop();
+        return CompletableFuture.allOf(services.stopped().toCompletableFuture(),
+                slices.stopped().toCompletableFuture()).exceptionally(t -> null);
     }
 
     static String describe(Throwable failure) {
