@@ -118,7 +118,9 @@ final class MirrorCopy implements UpstreamListener {
         placeTaken = true;
         cluster = context.snapshot().clusters().get(config.cluster());
         Endpoint endpoint = cluster == null ? null : cluster.pick(0, now);
-        if (endpoint == null) {
+        // A mirror never panics: when staging has nothing healthy (down, ejected after failed
+        // copies), copies are dropped without a connect, so a down staging costs nothing per request.
+        if (endpoint == null || endpoint.isEjected(now) || endpoint.health() != Endpoint.Health.HEALTHY) {
             finish(MirrorOutcome.DROPPED_NO_ENDPOINT);
             return;
         }
@@ -145,6 +147,8 @@ final class MirrorCopy implements UpstreamListener {
                     } else if (f.isSuccess()) {
                         bind(f.getNow(), head);
                     } else {
+                        // Passive health, as for any request: five refused copies in a row eject the endpoint.
+                        endpoint.recordFailure(context.nanoTime(), cluster.mayEject(context.nanoTime()));
                         finish(MirrorOutcome.FAILED);
                     }
                 });
@@ -287,6 +291,9 @@ final class MirrorCopy implements UpstreamListener {
             c.endpoint().attemptEnded();
             c.detach();
             long now = context.nanoTime();
+            if (outcome == MirrorOutcome.ANSWERED) {
+                c.endpoint().recordSuccess();
+            }
             if (outcome == MirrorOutcome.ANSWERED && reusable && requestWritten) {
                 context.pools().pool(c.endpoint(), cluster.config().maxIdlePerEndpoint())
                         .release(c, now, c.idleTimeoutNanos(cluster.config()));

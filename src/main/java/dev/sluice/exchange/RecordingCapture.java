@@ -107,6 +107,14 @@ final class RecordingCapture {
         }
     }
 
+    /**
+     * Whether the client left before any response reached it: nothing was answered, so there is
+     * nothing to replay against (its 499 is the client's doing, not the backend's).
+     */
+    boolean abandoned(RequestLog log) {
+        return !responded && log.clientAborted();
+    }
+
     /** The entry, once the exchange is over; {@code log} says how it ended, {@code now} when. */
     RecordedExchange entry(RequestLog log, long now) {
         long done = log.doneNanos() != 0 ? log.doneNanos() : now;

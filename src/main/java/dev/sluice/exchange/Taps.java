@@ -49,8 +49,14 @@ public final class Taps implements AutoCloseable {
         return fraction >= 1 || fraction > 0 && ThreadLocalRandom.current().nextDouble() < fraction;
     }
 
-    /** Hands a finished recording to the recorder's queue; a full queue drops it, counted. */
+    /**
+     * Hands a finished recording to the recorder's queue; a full queue drops it, counted. An
+     * exchange whose client left before any response is not recorded.
+     */
     void record(RecordingCapture recording, RouteTaps counts, RequestLog log, long now) {
+        if (recording.abandoned(log)) {
+            return;
+        }
         recorder.offer(recording.config(), recording.entry(log, now), counts.record);
     }
 

@@ -101,6 +101,16 @@ class MirrorTest {
         assertThat(original.bodyString()).isEqualTo("hello staging");
         // The mirror's 500 was read and dropped: counted as answered, never the client's.
         Await.until(T, () -> counted("answered") == 1, "the copy counted as answered");
+
+        try (RawHttpClient client = RawHttpClient.connect(gateway.address())) {
+            client.send("GET /items HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+            assertThat(client.readResponse(T).bodyString()).isEqualTo("primary");
+        }
+        RecordedRequest get = mirror.awaitRequests(2, T).get(1);
+        assertThat(get.method()).isEqualTo("GET");
+        assertThat(get.header("host")).isEqualTo("shop.example-shadow");
+        assertThat(get.bodyLength()).isZero();
+        Await.until(T, () -> counted("answered") == 2, "the GET's copy answered too");
     }
 
     @Test
@@ -136,7 +146,7 @@ class MirrorTest {
     }
 
     @Test
-    void aMirrorThatIsDownCostsTheClientsNothing() throws Exception {
+    void aMirrorThatIsDownCostsTheClientsNothingAndIsSoonNotEvenTried() throws Exception {
         primary = TestBackend.start(ex -> ex.respond(200, "primary"));
         int nobody = Ports.freeLoopbackPort();
         gateway = start(yaml(primary.authority(), "127.0.0.1:" + nobody, "{ cluster: staging }"));
@@ -147,7 +157,10 @@ class MirrorTest {
                 assertThat(response.bodyString()).isEqualTo("primary");
             }
         }
-        Await.until(T, () -> counted("failed") == 20, "20 copies failed to connect");
+        // Five refused connects eject the staging endpoint (passive health); then copies are
+        // dropped without a connect until the ejection ends.
+        Await.until(T, () -> counted("failed") + counted("dropped_no_endpoint") == 20, "20 copies ended");
+        assertThat(counted("failed")).isEqualTo(5);
         assertThat(counted("in_flight")).isZero();
         Await.until(T, () -> gateway.accessLogLines().size() == 20, "20 access-log lines");
         assertThat(gateway.accessLogLines()).allMatch(line -> line.contains("\"status\":200"));
