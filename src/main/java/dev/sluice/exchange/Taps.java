@@ -116,6 +116,11 @@ public final class Taps implements AutoCloseable {
 
     private static final RouteTaps EMPTY = new RouteTaps();
 
+    /** Recorded exchanges offered to the writer and not yet written, all routes together. */
+    public int recordsQueued() {
+        return recorder.queued();
+    }
+
     /** Writes what the recorder holds and stops its thread. */
     @Override
     public void close() {

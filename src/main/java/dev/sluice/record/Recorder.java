@@ -86,8 +86,9 @@ public final class Recorder implements AutoCloseable {
                 sleeping = false;
                 continue;
             }
-            queued.decrementAndGet();
             write(p);
+            // After the write: nothing queued means everything offered so far is written.
+            queued.decrementAndGet();
         }
         flushAll();
         files.values().forEach(f -> {
@@ -124,7 +125,7 @@ public final class Recorder implements AutoCloseable {
         }
     }
 
-    /** Entries waiting for the writer now. */
+    /** Entries offered and not yet written. */
     public int queued() {
         return Math.max(queued.get(), 0);
     }
