@@ -43,7 +43,8 @@ class PackageBoundariesTest {
                     "the closed failure taxonomy is the vocabulary every layer speaks, so it depends on none"),
             rule("tls", "",
                     "reading PEM certificates and keys, and how TLS is terminated (provider, protocols, ciphers, "
-                            + "SNI): used alike by config, which checks a certificate at load, and by the listeners"),
+                            + "SNI) and spoken to backends: used alike by config, which checks a certificate at "
+                            + "load, by the listeners and by the upstream side"),
             rule("config", "http tls",
                     "a config is loaded and validated before anything runs (and by `sluice check`, which runs "
                             + "nothing): no runtime package; header names are checked with http's token table, "
@@ -62,9 +63,10 @@ class PackageBoundariesTest {
                     "the route table is built from config records; a route carries its retry policy and its "
                             + "access rules, and reads request fields by http's syntax (a compressing route's "
                             + "Accept-Encoding)"),
-            rule("upstream", "config-records http failure resilience observe",
+            rule("upstream", "config-records http failure resilience observe tls",
                     "clusters, endpoints, pools and health checks serve any client of a backend: never the "
-                            + "server or the exchange that uses them"),
+                            + "server or the exchange that uses them; TLS to backends is made with tls's client "
+                            + "context"),
             rule("apps", "config-records failure",
                     "the processes behind app clusters, supervised off the event loops from their own state: "
                             + "the data plane asks it whether an app is ready, never the other way round, so a "

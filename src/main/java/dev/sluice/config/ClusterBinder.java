@@ -17,7 +17,7 @@ final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
             "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared", "concurrency",
-            "sticky", "app", "dns_refresh", "kubernetes");
+            "sticky", "app", "dns_refresh", "kubernetes", "tls");
     private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";
@@ -180,13 +180,15 @@ final class ClusterBinder {
                 .flatMap(n -> new StickyBinder(values).bind(n, f.path("sticky"), name.orElse("")));
         Duration dnsRefresh = f.optional("dns_refresh").flatMap(n -> dnsRefresh(n, f.path("dns_refresh"), endpoints))
                 .orElse(ClusterConfig.DEFAULT_DNS_REFRESH);
+        Optional<UpstreamTlsConfig> tls = f.optional("tls")
+                .flatMap(n -> new TlsBinder(values, values.problems().source()).upstream(n, f.path("tls")));
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new ClusterConfig(name.get(), endpoints, connectTimeout,
                 fixedIdleTimeout.orElse(ClusterConfig.DEFAULT_IDLE_TIMEOUT), fixedIdleTimeout.isEmpty(),
                 maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared, concurrency.get(),
-                sticky, dnsRefresh, app, kubernetes));
+                sticky, dnsRefresh, app, kubernetes, tls));
     }
 
     /**

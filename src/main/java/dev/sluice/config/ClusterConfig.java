@@ -31,6 +31,7 @@ import java.util.Optional;
  *     {@code endpoints} is its one loopback address once the app's port is known (see {@code apps.Apps})
  * @param kubernetes the Kubernetes Service whose EndpointSlices are this cluster's endpoints; for
  *     one, {@code endpoints} is empty and the endpoints are the watch's (see {@code kubernetes.KubernetesDiscovery})
+ * @param tls TLS to the endpoints; empty for cleartext HTTP/1.1
  */
 public record ClusterConfig(
         String name,
@@ -48,7 +49,8 @@ public record ClusterConfig(
         Optional<StickyConfig> sticky,
         Duration dnsRefresh,
         Optional<AppConfig> app,
-        Optional<KubernetesConfig> kubernetes) {
+        Optional<KubernetesConfig> kubernetes,
+        Optional<UpstreamTlsConfig> tls) {
 
     /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
      * delays the failover to the next endpoint. */
@@ -81,7 +83,8 @@ public record ClusterConfig(
                          boolean shared, ConcurrencyConfig concurrency, Optional<StickyConfig> sticky,
                          Duration dnsRefresh, Optional<AppConfig> app) {
         this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
-                slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, Optional.empty());
+                slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, Optional.empty(),
+                Optional.empty());
     }
 
     /** A cluster of endpoints, without an app behind it. */
@@ -106,19 +109,22 @@ public record ClusterConfig(
     /** This cluster with {@code sticky} session affinity. */
     public ClusterConfig withSticky(StickyConfig sticky) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
-                loadBalancer, slowStart, healthCheck, select, shared, concurrency, Optional.of(sticky), dnsRefresh, app, kubernetes);
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, Optional.of(sticky), dnsRefresh, app, kubernetes,
+                tls);
     }
 
     /** This cluster with its names asked again every {@code dnsRefresh} at most. */
     public ClusterConfig withDnsRefresh(Duration dnsRefresh) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
-                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes);
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes,
+                tls);
     }
 
     /** The same cluster with {@code endpoints} (an app's address, once its port is chosen). */
     public ClusterConfig withEndpoints(List<EndpointConfig> endpoints) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
-                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes);
+                loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes,
+                tls);
     }
 
     /** A cluster with the default concurrency limit. */

@@ -61,6 +61,66 @@ final class TlsBinder {
         return Optional.of(new TlsConfig(certificates, handshakeTimeout, watchInterval));
     }
 
+    private static final List<String> UPSTREAM_KEYS = List.of("sni", "ca", "verify", "cert", "key");
+
+    /**
+     * Binds {@code clusters[].tls}: TLS to the cluster's endpoints. {@code tls: {}} (or
+     * {@code tls: true}) verifies each endpoint's certificate against the JDK's trusted CAs and
+     * its name; the CA bundle and client certificate files are read now, like a listener's.
+     */
+    Optional<UpstreamTlsConfig> upstream(YamlNode node, String path) {
+        if (node instanceof YamlNode.Scalar) {
+            Optional<Boolean> on = values.bool(node, path);
+            if (on.isEmpty() || !on.get()) {
+                return Optional.empty();
+            }
+            return Optional.of(new UpstreamTlsConfig(Optional.empty(), Optional.empty(), List.of(), true,
+                    Optional.empty()));
+        }
+        Optional<YamlNode.Mapping> map = values.map(node, path);
+        if (map.isEmpty()) {
+            return Optional.empty();
+        }
+        int before = values.problems().count();
+        Fields f = Fields.of(map.get(), path, UPSTREAM_KEYS, values.problems());
+        Optional<String> sni = f.optional("sni").flatMap(n -> values.text(n, f.path("sni"), "a host name"));
+        Optional<Path> ca = f.optional("ca").flatMap(n -> file(n, f.path("ca")));
+        List<java.security.cert.X509Certificate> trusted = List.of();
+        if (ca.isPresent()) {
+            switch (PemFiles.trusted(ca.get())) {
+                case PemFiles.Trusted.Unusable unusable -> values.problems().add(f.keyAt("ca"),
+                        f.path("ca") + ": " + unusable.reason());
+                case PemFiles.Trusted.Certificates certificates -> trusted = certificates.certificates();
+            }
+        }
+        boolean verify = f.optional("verify").flatMap(n -> values.bool(n, f.path("verify"))).orElse(true);
+        if (!verify) {
+            values.problems().warn(f.keyAt("verify"), f.path("verify") + ": false accepts any certificate for any "
+                    + "name, so anyone on the path to the backend can read and change its traffic; give the "
+                    + "backend's CA in 'ca' instead");
+            if (ca.isPresent()) {
+                values.problems().add(f.keyAt("ca"), f.path("ca") + ": a CA bundle is only used to verify: "
+                        + "remove 'ca' or 'verify: false'");
+            }
+        }
+        Optional<CertificateConfig> client = Optional.empty();
+        if (f.optional("cert").isPresent() || f.optional("key").isPresent()) {
+            client = pair(f);
+        }
+        if (values.problems().count() > before) {
+            return Optional.empty();
+        }
+        UpstreamTlsConfig config = new UpstreamTlsConfig(sni, ca, trusted, verify, client);
+        try {
+            dev.sluice.tls.ClientTls.context(trusted, verify, client.map(CertificateConfig::loaded).orElse(null));
+        } catch (javax.net.ssl.SSLException | RuntimeException e) {
+            values.invalid(node, path, "the TLS provider (" + ServerTls.provider() + ") cannot use this: "
+                    + e.getMessage());
+            return Optional.empty();
+        }
+        return Optional.of(config);
+    }
+
     /** A {@code cert} and {@code key} pair, read and checked; refused at the {@code cert:} key. */
     private Optional<CertificateConfig> pair(Fields f) {
         Optional<Path> cert = f.required("cert").flatMap(n -> file(n, f.path("cert")));

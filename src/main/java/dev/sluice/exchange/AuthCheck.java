@@ -188,7 +188,7 @@ final class AuthCheck implements UpstreamListener, Admission.Withdrawal {
             case Acquire.Connect connect -> {
                 int timeoutMillis = (int) Math.min(cluster.config().connectTimeout().toMillis(),
                         config.timeout().toMillis());
-                context.connector().connect(context.loop(), endpoint, timeoutMillis)
+                context.connector().connect(context.loop(), endpoint, timeoutMillis, cluster.tls())
                         .addListener((Future<UpstreamConnection> f) -> connected(f));
             }
         }

@@ -456,7 +456,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         connectStartedNanos = context.nanoTime();
         log.attemptStarted(endpoint.address(), false, -1, -1);
         int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis());
-        context.connector().connect(context.loop(), endpoint, timeoutMillis)
+        context.connector().connect(context.loop(), endpoint, timeoutMillis, cluster.tls())
                 .addListener((Future<UpstreamConnection> f) -> onConnected(endpoint, f));
     }
 
@@ -642,6 +642,10 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
         if (!sender.headWritten()) {
             attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), log.connectionReused());
+        } else if (!response.started() && FailureKind.ofConnectFailure(cause) == FailureKind.UPSTREAM_TLS_FAILED) {
+            // A TLS alert before any response: with TLS 1.3 the endpoint refuses a client
+            // certificate after Sluice's handshake is done, so its application never read the request.
+            upstreamFailed(FailureKind.UPSTREAM_TLS_FAILED);
         } else if (response.started()) {
             upstreamFailed(FailureKind.RESPONSE_TRUNCATED);
         } else {

@@ -107,7 +107,9 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
                     continue;
                 }
                 Endpoint e = known.get(cc.name() + "|" + address);
-                if (e == null || !e.labels().equals(ec.labels()) || e.weight() != ec.weight()) {
+                // Changed TLS settings make new endpoints, so no connection made with the old ones is reused.
+                boolean tlsChanged = was != null && !was.config().tls().equals(cc.tls());
+                if (e == null || tlsChanged || !e.labels().equals(ec.labels()) || e.weight() != ec.weight()) {
                     e = new Endpoint(cc.name(), address, ec.address().toSocketAddress(), ec.labels(), ec.weight(),
                             cc.healthCheck().isPresent(), nowNanos);
                 }

@@ -24,6 +24,8 @@ public enum FailureKind {
     NO_HEALTHY_ENDPOINT(503, true, "every endpoint of the cluster is down, ejected or draining"),
     CONNECT_REFUSED(502, true, "nothing listens at the endpoint (the application is not running)"),
     CONNECT_TIMEOUT(504, true, "the TCP connection to the endpoint did not open in time"),
+    /** The endpoint's certificate is untrusted, expired or for another name, or it does not speak TLS ({@code clusters[].tls}). */
+    UPSTREAM_TLS_FAILED(502, true, "the TLS handshake with the endpoint failed (certificate untrusted, expired or for another name, or no TLS there)"),
     CONNECT_BACKLOG_FULL(503, true, "the endpoint's accept queue is full (the application is overloaded, not stopped)"),
     /** Never shown to a client: the request is reissued on a fresh connection. */
     CLOSED_BEFORE_SEND(502, true, "a pooled connection was found closed before any request byte was written"),
@@ -98,7 +100,8 @@ public enum FailureKind {
         return switch (this) {
             case OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, APP_CRASH_LOOP, NO_HEALTHY_ENDPOINT,
                  CONNECT_BACKLOG_FULL -> true;
-            case NO_ROUTE, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE, ACCESS_DENIED, UNAUTHENTICATED, CONNECT_REFUSED, CONNECT_TIMEOUT, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
+            case NO_ROUTE, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE, ACCESS_DENIED, UNAUTHENTICATED, CONNECT_REFUSED, CONNECT_TIMEOUT,
+                 UPSTREAM_TLS_FAILED, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
                  RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG,
                  HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT, AUTH_DENIED, AUTH_UNAVAILABLE,
                  AUTH_TIMEOUT -> false;
@@ -107,7 +110,15 @@ public enum FailureKind {
 
     /** What a failed connect means: a timeout, or (ECONNREFUSED, an unreachable network) that nothing could take the request. */
     public static FailureKind ofConnectFailure(Throwable cause) {
-        return cause instanceof io.netty.channel.ConnectTimeoutException ? CONNECT_TIMEOUT : CONNECT_REFUSED;
+        if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+            return CONNECT_TIMEOUT;
+        }
+        for (Throwable c = cause; c != null; c = c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException) {
+                return UPSTREAM_TLS_FAILED;
+            }
+        }
+        return CONNECT_REFUSED;
     }
 
     /**

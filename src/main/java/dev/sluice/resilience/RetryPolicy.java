@@ -158,7 +158,8 @@ public final class RetryPolicy {
 
     private static boolean isRetryableKind(FailureKind failure) {
         return switch (failure) {
-            case CONNECT_REFUSED, CONNECT_TIMEOUT, CONNECT_BACKLOG_FULL, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE -> true;
+            case CONNECT_REFUSED, CONNECT_TIMEOUT, UPSTREAM_TLS_FAILED, CONNECT_BACKLOG_FULL, CLOSED_BEFORE_SEND,
+                 RESET_BEFORE_RESPONSE -> true;
             // A timeout already spent the client's patience; a bad response would likely repeat.
             case RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE -> false;
             case NO_ROUTE, NO_HEALTHY_ENDPOINT, OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, APP_CRASH_LOOP, BAD_REQUEST,

@@ -121,6 +121,42 @@ public final class PemFiles {
         return new Read.Usable(new CertifiedKey(chain, key, names(leaf), notAfter), warnings);
     }
 
+    /** The answer of {@link #trusted}: the certificates a CA bundle holds, or why it cannot be used. */
+    public sealed interface Trusted {
+        record Certificates(List<X509Certificate> certificates) implements Trusted {}
+
+        record Unusable(String reason) implements Trusted {}
+    }
+
+    /**
+     * Reads a CA bundle: the PEM certificates that a backend's chain must lead to (for
+     * {@code clusters[].tls.ca}). Called off the event loops.
+     */
+    public static Trusted trusted(Path bundle) {
+        List<Object> objects;
+        try {
+            objects = pemObjects(bundle);
+        } catch (IOException e) {
+            return new Trusted.Unusable(unreadable(bundle, e));
+        }
+        List<X509Certificate> certificates = new ArrayList<>();
+        JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
+        for (Object o : objects) {
+            if (o instanceof X509CertificateHolder holder) {
+                try {
+                    certificates.add(converter.getCertificate(holder));
+                } catch (CertificateException e) {
+                    return new Trusted.Unusable("'" + bundle + "' holds a certificate that cannot be read: "
+                            + e.getMessage());
+                }
+            }
+        }
+        if (certificates.isEmpty()) {
+            return new Trusted.Unusable("'" + bundle + "' holds no PEM certificate (a '-----BEGIN CERTIFICATE-----' block)");
+        }
+        return new Trusted.Certificates(List.copyOf(certificates));
+    }
+
     private static List<Object> pemObjects(Path file) throws IOException {
         List<Object> objects = new ArrayList<>();
         try (Reader reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII);

@@ -45,6 +45,8 @@ public final class Cluster {
     private final RandomGenerator random;
     private final AtomicInteger next = new AtomicInteger();
     private final ConcurrencyGate gate;
+    /** The client context of {@code clusters[].tls}; null for cleartext. */
+    private final UpstreamTls tls;
     /** Last panic state seen by a first pick; only for saying so once in the log. */
     private volatile boolean inPanic;
 
@@ -86,6 +88,12 @@ public final class Cluster {
         this.members = Members.of(config, endpoints);
         this.retryBudget = RetryBudget.defaults(nowNanos);
         this.slowStartNanos = config.slowStart().toNanos();
+        this.tls = config.tls().map(UpstreamTls::of).orElse(null);
+    }
+
+    /** TLS to the endpoints, or null for cleartext. */
+    public UpstreamTls tls() {
+        return tls;
     }
 
     public String name() {

@@ -109,6 +109,10 @@ public final class HealthChecker implements AutoCloseable {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (cluster.tls() != null) {
+                            // Checked as requests reach it: over TLS, its certificate verified.
+                            ch.pipeline().addLast(cluster.tls().handler(ch.alloc(), endpoint, config.timeout().toMillis()));
+                        }
                         ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(MAX_RESPONSE),
                                 probe);
                     }

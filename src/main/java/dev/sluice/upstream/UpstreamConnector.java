@@ -41,6 +41,16 @@ public final class UpstreamConnector {
     }
 
     public Future<UpstreamConnection> connect(EventLoop loop, Endpoint endpoint, int connectTimeoutMillis) {
+        return connect(loop, endpoint, connectTimeoutMillis, null);
+    }
+
+    /**
+     * Opens a connection to {@code endpoint}; with {@code tls}, the connection is ready once its
+     * TLS handshake is done (bounded by the connect timeout too), and a failed handshake fails it
+     * with the {@code SSLException} that says why.
+     */
+    public Future<UpstreamConnection> connect(EventLoop loop, Endpoint endpoint, int connectTimeoutMillis,
+                                              UpstreamTls tls) {
         Promise<UpstreamConnection> promise = loop.newPromise();
         UpstreamCodec codec = new UpstreamCodec(MAX_RESPONSE_HEADER_SIZE, MAX_CHUNK_SIZE);
         Bootstrap bootstrap = new Bootstrap()
@@ -52,20 +62,38 @@ public final class UpstreamConnector {
                 .handler(new io.netty.channel.ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (tls != null) {
+                            ch.pipeline().addLast("tls", tls.handler(ch.alloc(), endpoint, connectTimeoutMillis));
+                        }
                         ch.pipeline().addLast("http", codec.decoder()).addLast("exchange", new ConnectingGuard());
                     }
                 });
         ChannelFuture f = bootstrap.connect(endpoint.socketAddress());
         f.addListener(done -> {
-            if (done.isSuccess()) {
-                UpstreamConnection connection = new UpstreamConnection(endpoint, f.channel(),
-                                codec.encoder(), nanoClock.getAsLong());
-                f.channel().pipeline().replace("exchange", "exchange", connection);
-                promise.setSuccess(connection);
-            } else {
+            if (!done.isSuccess()) {
                 promise.setFailure(done.cause());
+                return;
             }
+            io.netty.handler.ssl.SslHandler ssl = f.channel().pipeline().get(io.netty.handler.ssl.SslHandler.class);
+            if (ssl == null) {
+                ready(f.channel(), endpoint, codec, promise);
+                return;
+            }
+            ssl.handshakeFuture().addListener(handshake -> {
+                if (handshake.isSuccess()) {
+                    ready(f.channel(), endpoint, codec, promise);
+                } else {
+                    f.channel().close();
+                    promise.tryFailure(handshake.cause());
+                }
+            });
         });
         return promise;
+    }
+
+    private void ready(Channel channel, Endpoint endpoint, UpstreamCodec codec, Promise<UpstreamConnection> promise) {
+        UpstreamConnection connection = new UpstreamConnection(endpoint, channel, codec.encoder(), nanoClock.getAsLong());
+        channel.pipeline().replace("exchange", "exchange", connection);
+        promise.setSuccess(connection);
     }
 }

@@ -67,8 +67,12 @@ public final class TestBackend implements AutoCloseable {
     private final AtomicInteger openConnections = new AtomicInteger();
     private final AtomicLong bytesReceived = new AtomicLong();
 
+    /** The server side of TLS, or null for cleartext. */
+    private final io.netty.handler.ssl.SslContext tls;
+
     private TestBackend(Builder b) {
         this.handler = b.handler;
+        this.tls = b.tls;
         this.idleTimeout = b.idleTimeout;
         this.keepAliveTimeoutSeconds = b.keepAliveTimeoutSeconds;
         this.recordBodyLimit = b.recordBodyLimit;
@@ -117,6 +121,7 @@ public final class TestBackend implements AutoCloseable {
         // 10 000: far more than any assertion reads, and a long load run cannot exhaust the test heap.
         private int recordLimit = 10_000;
         private int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        private io.netty.handler.ssl.SslContext tls;
 
         private InetSocketAddress bindTo = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
 
@@ -161,6 +166,12 @@ public final class TestBackend implements AutoCloseable {
         /** Keeps only the first {@code n} requests in {@link #requests()}; later ones are counted, not kept. */
         public Builder recordLimit(int n) {
             this.recordLimit = n;
+            return this;
+        }
+
+        /** Serves HTTPS with {@code context} (its certificate, and whether it asks for a client's). */
+        public Builder tls(io.netty.handler.ssl.SslContext context) {
+            this.tls = context;
             return this;
         }
 
@@ -328,6 +339,10 @@ public final class TestBackend implements AutoCloseable {
                 .setMaxHeaderSize(64 * 1024)
                 .setMaxChunkSize(64 * 1024);
         ChannelPipeline p = ch.pipeline();
+        if (tls != null) {
+            // AUTO_READ is off for flow control: the handshake reads on its own (SslHandler asks when needed).
+            p.addLast("tls", tls.newHandler(ch.alloc()));
+        }
         p.addLast("bytes", new ByteCounter());
         p.addLast("codec", new HttpServerCodec(decoder));
         p.addLast("flow", new FlowControlHandler());
