@@ -18,7 +18,9 @@ final class ListenerBinder {
     private static final List<String> KEYS = List.of("name", "address", "idle_timeout", "header_timeout", "body_timeout",
             "max_request_line", "max_header_size", "max_headers", "trusted_proxies", "max_connections",
             "idle_timeout_under_pressure", "max_body", "tls", "redirect_https",
-            "websocket_idle_timeout");
+            "websocket_idle_timeout", "http2");
+    private static final List<String> HTTP2_KEYS = List.of("enabled", "h2c", "max_concurrent_streams",
+            "max_header_list_size", "header_table_size", "max_small_continuation_frames", "max_resets", "reset_window");
     private static final String AUTO = "auto";
     private static final String MAX_CONNECTIONS_VALUES = "auto or a whole number of at least 1";
 
@@ -143,6 +145,9 @@ final class ListenerBinder {
         OptionalInt redirectHttps = f.optional("redirect_https")
                 .map(n -> redirectHttps(n, f.path("redirect_https"), tlsConfig.isPresent())).orElse(OptionalInt.empty());
 
+        Http2Config http2 = f.optional("http2").flatMap(n -> http2(n, f.path("http2"), tlsConfig.isPresent()))
+                .orElse(Http2Config.DEFAULT);
+
         boolean duplicateAddress = address.isPresent() && !isFirstUse(address.get(), addressNode.get());
         String effectiveName = name.or(() -> address.map(HostPort::toString)).orElse("");
         // Two unnamed listeners on one address are one mistake, already reported as the address.
@@ -155,7 +160,49 @@ final class ListenerBinder {
         }
         return Optional.of(new ListenerConfig(effectiveName, address.get(), idleTimeout, headerTimeout,
                 maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, underPressure,
-                maxBody, tlsConfig, redirectHttps, webSocketIdleTimeout));
+                maxBody, tlsConfig, redirectHttps, webSocketIdleTimeout, http2));
+    }
+
+    /**
+     * {@code true} / {@code false}, or a map of limits (HTTP/2 on, unless {@code enabled: false}).
+     * {@code h2c} only on a cleartext listener: a TLS one negotiates {@code h2} by ALPN.
+     */
+    private Optional<Http2Config> http2(YamlNode node, String path, boolean tls) {
+        if (!(node instanceof YamlNode.Mapping)) {
+            return values.bool(node, path).map(on -> on ? Http2Config.DEFAULT : Http2Config.OFF);
+        }
+        int before = values.problems().count();
+        Fields f = Fields.of((YamlNode.Mapping) node, path, HTTP2_KEYS, values.problems());
+        boolean enabled = f.optional("enabled").flatMap(n -> values.bool(n, f.path("enabled"))).orElse(true);
+        boolean h2c = f.optional("h2c").flatMap(n -> values.bool(n, f.path("h2c"))).orElse(false);
+        if (h2c && tls) {
+            values.invalid(f.optional("h2c").get(), f.path("h2c"), "h2c is HTTP/2 without TLS; a TLS listener "
+                    + "offers h2 by ALPN already, so leave h2c to a cleartext listener");
+        }
+        int streams = f.optional("max_concurrent_streams")
+                .flatMap(n -> values.integer(n, f.path("max_concurrent_streams"), 1, Integer.MAX_VALUE))
+                .orElse(Http2Config.DEFAULT_MAX_CONCURRENT_STREAMS);
+        int headerList = f.optional("max_header_list_size").flatMap(n -> size(n, f.path("max_header_list_size")))
+                .orElse(Http2Config.DEFAULT_MAX_HEADER_LIST_SIZE);
+        int table = f.optional("header_table_size")
+                .flatMap(n -> values.integer(n, f.path("header_table_size"), 0, 1 << 20))
+                .orElse(Http2Config.DEFAULT_HEADER_TABLE_SIZE);
+        int continuations = f.optional("max_small_continuation_frames")
+                .flatMap(n -> values.integer(n, f.path("max_small_continuation_frames"), 1, 10_000))
+                .orElse(Http2Config.DEFAULT_MAX_SMALL_CONTINUATION_FRAMES);
+        int resets = f.optional("max_resets").flatMap(n -> values.integer(n, f.path("max_resets"), 1, Integer.MAX_VALUE))
+                .orElse(Http2Config.DEFAULT_MAX_RESETS);
+        Optional<YamlNode> windowNode = f.optional("reset_window");
+        Duration window = windowNode.flatMap(n -> values.duration(n, f.path("reset_window")))
+                .orElse(Http2Config.DEFAULT_RESET_WINDOW);
+        if (windowNode.isPresent() && window.toSeconds() < 1) {
+            values.invalid(windowNode.get(), f.path("reset_window"), Durations.format(window)
+                    + " is below 1s; resets are counted over whole seconds");
+        }
+        if (values.problems().count() > before) {
+            return Optional.empty();
+        }
+        return Optional.of(new Http2Config(enabled, h2c, streams, headerList, table, continuations, resets, window));
     }
 
     /**

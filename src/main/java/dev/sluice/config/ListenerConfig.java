@@ -30,6 +30,7 @@ import java.util.OptionalLong;
  *     over HTTPS on this port (no route is asked); empty: routes as usual
  * @param webSocketIdleTimeout how long a WebSocket tunnel may carry nothing either way before both
  *     its connections are closed
+ * @param http2 whether HTTP/2 is offered (ALPN on TLS, prior knowledge on cleartext) and its limits
  */
 public record ListenerConfig(
         String name,
@@ -46,7 +47,8 @@ public record ListenerConfig(
         OptionalLong maxBody,
         Optional<TlsConfig> tls,
         OptionalInt redirectHttps,
-        Duration webSocketIdleTimeout) {
+        Duration webSocketIdleTimeout,
+        Http2Config http2) {
 
     /** 620 s: above the 600 s that Google Cloud's load balancers keep idle connections, so the
      * balancer in front always closes first and never sends a request onto a socket we are closing. */
@@ -75,6 +77,9 @@ public record ListenerConfig(
         if (maxConnections.isPresent() && maxConnections.getAsInt() < 1) {
             throw new IllegalArgumentException("max_connections must be at least 1: " + maxConnections.getAsInt());
         }
+        if (http2.cleartext() && tls.isPresent()) {
+            throw new IllegalArgumentException("h2c (HTTP/2 with prior knowledge) is for cleartext listeners");
+        }
         if (idleTimeoutUnderPressure.compareTo(idleTimeout) > 0) {
             throw new IllegalArgumentException("idle_timeout_under_pressure " + idleTimeoutUnderPressure
                     + " is above idle_timeout " + idleTimeout);
@@ -88,6 +93,17 @@ public record ListenerConfig(
      * whose peers both vanished without closing is freed within minutes.
      */
     public static final Duration DEFAULT_WEBSOCKET_IDLE_TIMEOUT = Duration.ofSeconds(300);
+
+    /** With HTTP/2's defaults: offered by ALPN on a TLS listener, not on a cleartext one. */
+    public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
+                          int maxRequestLine, int maxHeaderSize, int maxHeaders, List<String> trustedProxies,
+                          Duration bodyTimeout, OptionalInt maxConnections, Duration idleTimeoutUnderPressure,
+                          OptionalLong maxBody, Optional<TlsConfig> tls, OptionalInt redirectHttps,
+                          Duration webSocketIdleTimeout) {
+        this(name, address, idleTimeout, headerTimeout, maxRequestLine, maxHeaderSize, maxHeaders, trustedProxies,
+                bodyTimeout, maxConnections, idleTimeoutUnderPressure, maxBody, tls, redirectHttps,
+                webSocketIdleTimeout, Http2Config.DEFAULT);
+    }
 
     /** With the default WebSocket idle timeout. */
     public ListenerConfig(String name, HostPort address, Duration idleTimeout, Duration headerTimeout,
@@ -131,7 +147,7 @@ public record ListenerConfig(
     private ListenerConfig withoutCertificates() {
         return tls.isEmpty() ? this : new ListenerConfig(name, address, idleTimeout, headerTimeout, maxRequestLine,
                 maxHeaderSize, maxHeaders, trustedProxies, bodyTimeout, maxConnections, idleTimeoutUnderPressure,
-                maxBody, tls.map(TlsConfig::settings), redirectHttps, webSocketIdleTimeout);
+                maxBody, tls.map(TlsConfig::settings), redirectHttps, webSocketIdleTimeout, http2);
     }
 
     /** With no body limit. */

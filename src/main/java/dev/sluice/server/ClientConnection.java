@@ -112,6 +112,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
                 gateway.nanoClock()), gateway.deadlines(ctx.channel().eventLoop()));
     }
 
+    /** Replaced by HTTP/2's handlers (ALPN chose h2, or the h2c preface came): its idle deadline goes with it. */
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        deadline.disarm();
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         if (ctx.channel().remoteAddress() instanceof InetSocketAddress peer) {

@@ -249,6 +249,8 @@ public final class Gateway implements AutoCloseable {
                 .addLast("decoder", new StrictRequestDecoder(StrictRequestDecoder.config(config.maxRequestLine(),
                         config.maxHeaderSize(), UpstreamConnector.MAX_CHUNK_SIZE), handler))
                 .addLast("proxy", handler);
+        // HTTP/2 by ALPN (TLS) or prior knowledge (h2c), when the listener offers it.
+        Http2Negotiation.offer(ch.pipeline(), this, listener);
     }
 
     /** The addresses the listeners are bound to, in config order (port 0 resolved). */

@@ -40,7 +40,7 @@ final class ListenerRuntime implements TrustedProxies {
         this.connections = new ConnectionLimit(config.maxConnections().orElse(autoLimit),
                 config.idleTimeout().toNanos(), config.idleTimeoutUnderPressure().toNanos(), refused, evicted);
         this.trustedProxies = config.trustedProxies().stream().map(ListenerRuntime::rule).toList();
-        this.tls = config.tls().map(t -> new TlsTermination(config.name(), t, handshakeFailures));
+        this.tls = config.tls().map(t -> new TlsTermination(config.name(), t, config.http2().enabled(), handshakeFailures));
         this.redirectHttps = config.redirectHttps().isPresent()
                 ? java.util.Optional.of(redirectRoute(config.redirectHttps().getAsInt())) : java.util.Optional.empty();
     }

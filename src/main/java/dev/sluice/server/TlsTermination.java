@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * <p>Pipeline of a connection: {@code tls} (an {@link SniHandler}, which reads the ClientHello
  * and replaces itself with the chosen certificate's {@link SslHandler}) → {@code handshake}
  * ({@link Handshake}, which counts a failure, and leaves once the handshake succeeds) → the
- * HTTP/1.1 decoder → {@link ClientConnection}.
+ * HTTP/1.1 decoder → {@link ClientConnection}; with HTTP/2 offered, {@code alpn} before the
+ * decoder swaps it for HTTP/2's handlers when ALPN chose {@code h2} ({@link Http2Negotiation}).
  */
 final class TlsTermination {
     private static final Logger LOG = LoggerFactory.getLogger(TlsTermination.class);
@@ -61,13 +62,18 @@ final class TlsTermination {
 
     /** Throws IllegalStateException when the provider cannot serve the certificates (the config check already tried). */
     TlsTermination(String listener, TlsConfig config, HandshakeFailures failures) {
+        this(listener, config, false, failures);
+    }
+
+    /** @param http2 ALPN offers {@code h2} before {@code http/1.1} (the listener's {@code http2}) */
+    TlsTermination(String listener, TlsConfig config, boolean http2, HandshakeFailures failures) {
         this.listener = listener;
         this.handshakeTimeoutMillis = config.handshakeTimeout().toMillis();
         this.watchIntervalMillis = Math.max(1, config.watchInterval().toMillis());
         this.failures = failures;
         this.files = config.certificates();
         try {
-            this.certificates = new SniCertificates(loaded(config.certificates()));
+            this.certificates = new SniCertificates(loaded(config.certificates()), http2);
         } catch (SSLException e) {
             throw new IllegalStateException("listener " + listener + ": cannot serve its certificates: " + e.getMessage(), e);
         }

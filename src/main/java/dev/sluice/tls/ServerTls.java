@@ -39,14 +39,25 @@ public final class ServerTls {
             "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
     /**
-     * ALPN offers HTTP/1.1 only: Sluice does not speak HTTP/2 yet, and a client offered nothing
-     * it knows (say, h2 alone) is still served HTTP/1.1 rather than refused.
+     * ALPN on a listener without HTTP/2: {@code http/1.1} only. A client offered nothing it knows
+     * (say, h2 alone) is still served HTTP/1.1 rather than refused.
      */
-    private static final ApplicationProtocolConfig ALPN = new ApplicationProtocolConfig(
+    private static final ApplicationProtocolConfig ALPN_HTTP_1_1 = new ApplicationProtocolConfig(
             ApplicationProtocolConfig.Protocol.ALPN,
             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
             ApplicationProtocolNames.HTTP_1_1);
+
+    /**
+     * ALPN on a listener with HTTP/2: {@code h2} first, so a client offering both (every browser,
+     * curl, gRPC) gets it; {@code http/1.1} for the others, and a client that offers neither (or no
+     * ALPN at all) is served HTTP/1.1, as before HTTP/2 was built.
+     */
+    private static final ApplicationProtocolConfig ALPN_H2 = new ApplicationProtocolConfig(
+            ApplicationProtocolConfig.Protocol.ALPN,
+            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+            ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
 
     private ServerTls() {}
 
@@ -70,13 +81,23 @@ public final class ServerTls {
         return Provider.CHOSEN == SslProvider.JDK ? "jdk" : "openssl";
     }
 
-    /** A server context for one certificate; throws when the provider cannot use it (an unsupported key type). */
+    /** A server context for one certificate, ALPN offering HTTP/1.1 only; throws when the provider cannot use it. */
     public static SslContext context(CertifiedKey certified) throws SSLException {
-        return SslContextBuilder.forServer(certified.key(), certified.chain().toArray(X509Certificate[]::new))
+        return context(certified, false);
+    }
+
+    /**
+     * A server context for one certificate, ALPN offering {@code h2} too when {@code http2};
+     * throws when the provider cannot use it (an unsupported key type).
+     */
+    public static SslContext context(CertifiedKey certified, boolean http2) throws SSLException {
+        SslContextBuilder builder = SslContextBuilder.forServer(certified.key(),
+                        certified.chain().toArray(X509Certificate[]::new))
                 .sslProvider(Provider.CHOSEN)
                 .protocols(PROTOCOLS)
-                .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-                .applicationProtocolConfig(ALPN)
-                .build();
+                .applicationProtocolConfig(http2 ? ALPN_H2 : ALPN_HTTP_1_1);
+        // RFC 9113 §9.2.2: HTTP/2 over TLS 1.2 must not use the cipher suites of its block list;
+        // every TLS 1.2 suite above is an ephemeral AEAD one, none of them on it.
+        return builder.ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE).build();
     }
 }

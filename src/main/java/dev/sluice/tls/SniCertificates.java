@@ -17,14 +17,22 @@ public final class SniCertificates implements Mapping<String, SslContext> {
     private record Serving(List<CertifiedKey> certificates, Mapping<String, SslContext> byName) {}
 
     private volatile Serving serving;
+    /** ALPN offers {@code h2} too (the listener's {@code http2}). */
+    private final boolean http2;
 
     public SniCertificates(List<CertifiedKey> certificates) throws SSLException {
-        this.serving = build(certificates);
+        this(certificates, false);
+    }
+
+    /** @param http2 ALPN offers {@code h2} before {@code http/1.1} */
+    public SniCertificates(List<CertifiedKey> certificates, boolean http2) throws SSLException {
+        this.http2 = http2;
+        this.serving = build(certificates, http2);
     }
 
     /** Serves {@code certificates} from the next handshake on; unchanged when one cannot be used (the exception says why). */
     public void use(List<CertifiedKey> certificates) throws SSLException {
-        serving = build(certificates);
+        serving = build(certificates, http2);
     }
 
     /** What is served now, in the config's order. */
@@ -37,13 +45,13 @@ public final class SniCertificates implements Mapping<String, SslContext> {
         return serving.byName().map(hostname);
     }
 
-    private static Serving build(List<CertifiedKey> certificates) throws SSLException {
+    private static Serving build(List<CertifiedKey> certificates, boolean http2) throws SSLException {
         if (certificates.isEmpty()) {
             throw new IllegalArgumentException("a TLS listener has at least one certificate");
         }
         SslContext[] contexts = new SslContext[certificates.size()];
         for (int i = 0; i < contexts.length; i++) {
-            contexts[i] = ServerTls.context(certificates.get(i));
+            contexts[i] = ServerTls.context(certificates.get(i), http2);
         }
         DomainWildcardMappingBuilder<SslContext> byName = new DomainWildcardMappingBuilder<>(contexts[0]);
         // Added last to first: a later add of the same name replaces an earlier one, and the first listed wins.

@@ -96,11 +96,11 @@ class TlsListenerTest {
     }
 
     @Test
-    void alpnSelectsHttp11EvenWhenTheClientPrefersH2() throws Exception {
+    void alpnSelectsHttp11ForAClientOfferingOnlyIt() throws Exception {
         try (SSLSocket socket = (SSLSocket) ca.sslContext().getSocketFactory().createSocket()) {
             SSLParameters parameters = socket.getSSLParameters();
             parameters.setServerNames(List.of(new SNIHostName("a.test")));
-            parameters.setApplicationProtocols(new String[] {"h2", "http/1.1"});
+            parameters.setApplicationProtocols(new String[] {"http/1.1"});
             socket.setSSLParameters(parameters);
             socket.connect(gateway.address(), 5_000);
             socket.startHandshake();
