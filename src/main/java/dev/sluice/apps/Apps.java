@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * Every app of the running config, by cluster name. A reload goes through {@link #reconcile}:
  * an app whose {@code app:} section is unchanged keeps running untouched; a changed one is
  * replaced gracefully (the new one started and ready first when it can run beside the old, then
- * the switch, then the old one stopped); a removed one is stopped. Off the event loops: the
+ * the switch, then the old one stopped; a replacement that does not become ready refuses the
+ * reload, {@link NotReady}, and the old one keeps serving); a removed one is stopped. Off the event loops: the
  * control plane calls it, and the data plane only reads the published map.
  */
 public final class Apps implements AutoCloseable {
@@ -84,6 +85,39 @@ public final class Apps implements AutoCloseable {
         Map<String, AppSupervisor> next = new LinkedHashMap<>();
         List<AppSupervisor> retired = new ArrayList<>();
         List<ClusterConfig> clusters = new ArrayList<>();
+        try {
+            reconcile(config, before, next, retired, clusters);
+        } catch (NotReady e) {
+            // The reload is refused: the apps it started stop, the old ones keep serving.
+            next.values().stream().filter(created -> !before.containsValue(created)).forEach(AppSupervisor::close);
+            e.replacement.close();
+            throw e;
+        }
+        before.forEach((name, old) -> {
+            if (!next.containsKey(name) && !retired.contains(old)) {
+                retired.add(old);
+            }
+        });
+        apps = Map.copyOf(next);
+        replaced.addAll(retired);
+        return config.withClusters(clusters);
+    }
+
+    /**
+     * A changed app's replacement did not become ready within its {@code ready.timeout}: the
+     * reload that asked for it is refused, and the running app keeps serving.
+     */
+    public static final class NotReady extends RuntimeException {
+        private final transient AppSupervisor replacement;
+
+        NotReady(String message, AppSupervisor replacement) {
+            super(message);
+            this.replacement = replacement;
+        }
+    }
+
+    private void reconcile(SluiceConfig config, Map<String, AppSupervisor> before, Map<String, AppSupervisor> next,
+                           List<AppSupervisor> retired, List<ClusterConfig> clusters) {
         for (ClusterConfig cluster : config.clusters()) {
             if (cluster.app().isEmpty()) {
                 clusters.add(cluster);
@@ -100,14 +134,6 @@ public final class Apps implements AutoCloseable {
             next.put(cluster.name(), now);
             clusters.add(app.runsCommand() ? cluster.withEndpoints(List.of(EndpointConfig.of(now.address()))) : cluster);
         }
-        before.forEach((name, old) -> {
-            if (!next.containsKey(name) && !retired.contains(old)) {
-                retired.add(old);
-            }
-        });
-        apps = Map.copyOf(next);
-        replaced.addAll(retired);
-        return config.withClusters(clusters);
     }
 
     /**
@@ -159,8 +185,10 @@ public final class Apps implements AutoCloseable {
             if (wasRunning && !sharesPort) {
                 LOG.info("app {}: its config changed; starting the new one before stopping the old", cluster.name());
                 if (!created.awaitReady(app.readyTimeout().toNanos() + 1_000_000_000L)) {
-                    LOG.warn("app {}: the new one is not ready ({}); switching to it anyway", cluster.name(),
-                            created.state().label());
+                    throw new NotReady("app " + cluster.name() + ": the changed app did not become ready within its "
+                            + "ready.timeout (" + app.readyTimeout().toSeconds() + "s; it is " + created.state().label()
+                            + ", see its log " + logFile(cluster.name(), app) + "); the running one keeps serving",
+                            created);
                 }
             }
         }

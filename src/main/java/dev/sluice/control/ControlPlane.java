@@ -311,6 +311,12 @@ public final class ControlPlane {
         }
         try {
             gateway.apply(next);
+        } catch (Gateway.NotApplied e) {
+            LOG.warn("config from {} not applied: {}; version {} keeps serving", source, e.getMessage(),
+                    current.number());
+            gateway.reconcileListeners(previous.listeners());
+            return new Result.Refused(409, e.getMessage() + "; version " + current.number() + " keeps serving",
+                    List.of(), checked.warnings());
         } catch (RuntimeException e) {
             // A validated config that still cannot be built is a bug; leave everything as it was.
             LOG.error("cannot apply the config from {}; version {} keeps serving", source, current.number(), e);

@@ -317,12 +317,27 @@ public final class Gateway implements AutoCloseable {
         return snapshot;
     }
 
+    /** A valid config the gateway could not take up (an app's replacement never became ready); nothing changed. */
+    public static final class NotApplied extends RuntimeException {
+        NotApplied(String message) {
+            super(message);
+        }
+    }
+
     /**
      * Builds and publishes the snapshot of a validated config; requests already routed keep the
      * one they read. Endpoints that stay keep their pools and health.
      */
     public synchronized void apply(SluiceConfig config) {
         Snapshot previous = snapshot;
+        // The apps first: a changed one's replacement is ready before the snapshot sends requests to it,
+        // and one that does not become ready refuses the whole config before anything else changed.
+        SluiceConfig withApps;
+        try {
+            withApps = apps.reconcile(config);
+        } catch (Apps.NotReady e) {
+            throw new NotApplied(e.getMessage());
+        }
         RedisBuckets before = redis;
         if (!java.util.Objects.equals(config.redis(), java.util.Optional.ofNullable(before).map(RedisBuckets::config))) {
             // A changed redis: gets its own connection; requests asking the old one get its answer or fall back.
@@ -332,8 +347,7 @@ public final class Gateway implements AutoCloseable {
             }
             meterRedis();
         }
-        // The apps first: a changed one's replacement is ready before the snapshot sends requests to it.
-        Snapshot next = Snapshot.build(apps.reconcile(config), previous, nanoClock);
+        Snapshot next = Snapshot.build(withApps, previous, nanoClock);
         // Its meters first, so its first requests find them.
         metrics.publish(UpstreamMetrics.topology(next));
         this.snapshot = next;

@@ -442,6 +442,38 @@ class OnDemandAppsTest {
         }
     }
 
+    @Test
+    void aChangedAppThatNeverBecomesReadyRefusesTheReloadAndTheRunningOneKeepsServing() throws Exception {
+        String app = """
+                blog
+                    app:
+                      command: %s
+                      env: { TINYAPP_STARTS: "%s", VERSION: "%s" }
+                      ready: { path: %s, timeout: 2s }
+                """;
+        try (InProcessSluice sluice = InProcessSluice.start(config("", app.formatted(gunicorn(), starts("blog"), "1",
+                "/healthz")), dir, LONG_BAKE)) {
+            assertThat(get(sluice, "/blog/").get().statusCode()).isEqualTo(200);
+            long first = app(sluice.admin(), "blog").path("pid").asLong();
+
+            // The new version starts, but its readiness check answers 503 for ever.
+            sluice.writeConfig(config("", app.formatted(gunicorn(), starts("blog"), "2", "/status/503")));
+            AdminHttp.Answer refused = sluice.admin().post("/reload");
+            assertThat(refused.status()).isEqualTo(409);
+            assertThat(refused.body()).contains("app blog: the changed app did not become ready within its ready.timeout")
+                    .contains("keeps serving");
+
+            assertThat(app(sluice.admin(), "blog").path("pid").asLong()).as("the running app kept").isEqualTo(first);
+            HttpResponse<String> after = get(sluice, "/blog/").get();
+            assertThat(after.statusCode()).isEqualTo(200);
+            List<String> starts = startLines("blog");
+            assertThat(starts).as("the replacement was started once").hasSize(2);
+            long replacement = Long.parseLong(starts.get(1).split(" ")[1]);
+            Await.until(AWAIT, () -> processGroup(replacement).isEmpty(), "the replacement stopped");
+            assertThat(processGroup(first)).as("the running app's processes").isNotEmpty();
+        }
+    }
+
     /** Starts the app with a request; its process group (master and workers, found by its pid), all alive. */
     private long startAndFindGroup(ChildSluice sluice, int port) throws Exception {
         HttpResponse<String> worker = get(port, "/blog/pid").get();
