@@ -19,7 +19,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The {@code sluice} command as a user types it, each call a child JVM: help on every
@@ -47,10 +46,28 @@ class CommandLineTest {
         return new Ran(p.exitValue(), out.get(), err.get());
     }
 
+    /** Every subcommand the command line has, nested ones as "parent child": none is left out of the help test. */
+    static java.util.stream.Stream<String> subcommands() {
+        List<String> names = new java.util.ArrayList<>();
+        collect(new picocli.CommandLine(new Sluice()), "", names);
+        return names.stream();
+    }
+
+    private static void collect(picocli.CommandLine command, String prefix, List<String> names) {
+        command.getSubcommands().forEach((name, sub) -> {
+            if (!name.equals("help") && sub.getCommandName().equals(name)) {
+                names.add(prefix + name);
+                collect(sub, prefix + name + " ", names);
+            }
+        });
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"run", "check", "demo", "rollback", "versions"})
+    @org.junit.jupiter.params.provider.MethodSource("subcommands")
     void everySubcommandAnswersHelpWithItsOptionsAndExitsZero(String subcommand) throws Exception {
-        Ran ran = sluice(subcommand, "--help");
+        List<String> args = new java.util.ArrayList<>(List.of(subcommand.split(" ")));
+        args.add("--help");
+        Ran ran = sluice(args.toArray(String[]::new));
 
         assertThat(ran.exit()).as(ran.err()).isZero();
         assertThat(ran.out()).startsWith("Usage: sluice " + subcommand).contains("-h, --help");
