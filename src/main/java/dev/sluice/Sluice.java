@@ -10,6 +10,7 @@ import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.ConfigWarning;
 import dev.sluice.config.EndpointConfig;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.replay.ReplayCommand;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -29,11 +30,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code sluice} command line: {@code run}, {@code check}, {@code demo}, {@code rollback}, {@code versions}, {@code apps}. */
+/** The {@code sluice} command line: {@code run}, {@code check}, {@code demo}, {@code rollback}, {@code versions}, {@code apps}, {@code replay}. */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = Sluice.VERSION,
         description = "An HTTP reverse proxy that makes the safe behaviour the default.",
         subcommands = {Sluice.Run.class, Sluice.Check.class, Sluice.Demo.class, Sluice.Rollback.class,
-                Sluice.Versions.class, Sluice.AppList.class, RecordCommand.class})
+                Sluice.Versions.class, Sluice.AppList.class, RecordCommand.class, ReplayCommand.class})
 public final class Sluice implements Callable<Integer> {
     static final String VERSION = "sluice 0.1.0";
     private static final Logger LOG = LoggerFactory.getLogger(Sluice.class);

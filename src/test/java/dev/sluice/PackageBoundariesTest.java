@@ -95,8 +95,12 @@ class PackageBoundariesTest {
             rule("control", "config admin observe server",
                     "the control plane changes the running gateway's config (server), keeps versions (config) "
                             + "and puts its endpoints on the admin API"),
+            rule("replay", "http config",
+                    "`sluice replay` is a client of a running gateway, not part of one: it reads recordings and "
+                            + "sends them on a Netty client of its own, using only the field syntax (http) and the "
+                            + "duration syntax of config files (config), so its options read like the config"),
             rule(ROOT, "config http failure observe resilience access route upstream exchange server admin control apps "
-                            + "incident record kubernetes",
+                            + "incident record kubernetes replay",
                     "the command line and the wiring of one process; no other package uses it"));
 
     /** Package names as written in the sources: {@code dev.sluice.x}, or {@code dev.sluice.Class} for the root. */
