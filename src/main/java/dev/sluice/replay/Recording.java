@@ -11,6 +11,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +25,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -43,23 +46,26 @@ final class Recording {
 
     private Recording() {}
 
-    /** The entries of all the files, in the order they started (a file's own order for equal times). */
-    static List<RecordedExchange> read(List<Path> files) throws RecordingException {
+    /**
+     * The entries of all the files, in the order they started (a file's own order for equal times).
+     * What is skipped (a cut last line) is told to {@code warn} as {@code FILE:LINE: message}.
+     */
+    static List<RecordedExchange> read(List<Path> files, Consumer<String> warn) throws RecordingException {
         List<RecordedExchange> all = new ArrayList<>();
         for (Path file : files) {
-            all.addAll(read(file));
+            all.addAll(read(file, warn));
         }
         // List.sort is stable: entries started at the same instant keep their file and line order.
         all.sort(Comparator.comparing(RecordedExchange::started));
         return all;
     }
 
-    static List<RecordedExchange> read(Path file) throws RecordingException {
+    static List<RecordedExchange> read(Path file, Consumer<String> warn) throws RecordingException {
         if (!Files.isRegularFile(file)) {
             throw new RecordingException(file + ": no such file");
         }
         try {
-            return isJsonLines(file) ? readJsonLines(file) : readHar(file);
+            return isJsonLines(file) ? readJsonLines(file, warn) : readHar(file);
         } catch (IOException e) {
             throw new RecordingException(file + ": cannot be read: " + e.getMessage());
         }
@@ -82,27 +88,51 @@ final class Recording {
         }
     }
 
-    private static List<RecordedExchange> readJsonLines(Path file) throws IOException, RecordingException {
+    /**
+     * Lines, each a whole entry. The one exception: a last line without its newline that is not
+     * whole JSON is what a crash, or a file still being written, leaves (the recorder writes a
+     * line at once and begins a new file after a restart), so it is skipped with a warning.
+     */
+    private static List<RecordedExchange> readJsonLines(Path file, Consumer<String> warn)
+            throws IOException, RecordingException {
         List<RecordedExchange> entries = new ArrayList<>();
+        boolean endsWithNewline = endsWithNewline(file);
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
+            String line = in.readLine();
             int number = 0;
-            while ((line = in.readLine()) != null) {
+            while (line != null) {
                 number++;
-                if (line.isBlank()) {
-                    continue;
+                String next = in.readLine();
+                if (!line.isBlank()) {
+                    String where = file + ":" + number;
+                    JsonNode entry;
+                    try {
+                        entry = JSON.readTree(line);
+                    } catch (JsonProcessingException e) {
+                        if (next == null && !endsWithNewline) {
+                            warn.accept(where + ": warning: the last line is cut short (a file still being "
+                                    + "written, or one a crash ended); skipped");
+                            break;
+                        }
+                        throw new RecordingException(where + ": not JSON: " + e.getOriginalMessage());
+                    }
+                    entries.add(entry(entry, where));
                 }
-                String where = file + ":" + number;
-                JsonNode entry;
-                try {
-                    entry = JSON.readTree(line);
-                } catch (JsonProcessingException e) {
-                    throw new RecordingException(where + ": not JSON: " + e.getOriginalMessage());
-                }
-                entries.add(entry(entry, where));
+                line = next;
             }
         }
         return entries;
+    }
+
+    private static boolean endsWithNewline(Path file) throws IOException {
+        try (SeekableByteChannel channel = Files.newByteChannel(file)) {
+            if (channel.size() == 0) {
+                return true;
+            }
+            ByteBuffer last = ByteBuffer.allocate(1);
+            channel.position(channel.size() - 1).read(last);
+            return last.get(0) == '\n';
+        }
     }
 
     /** A HAR document, walked as a stream so that each entry is located by the line it starts on. */

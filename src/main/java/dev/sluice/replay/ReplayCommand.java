@@ -87,7 +87,7 @@ public final class ReplayCommand implements Callable<Integer> {
         }
         List<RecordedExchange> entries;
         try {
-            entries = Recording.read(files);
+            entries = Recording.read(files, err::println);
         } catch (RecordingException e) {
             err.println(e.getMessage());
             err.flush();
