@@ -96,6 +96,7 @@ public final class Instance implements AutoCloseable {
                 TrafficCounters.of(gateway.metrics()), timer, Clock.systemUTC(), drain::started, startup.autoRollback());
         this.incidents = IncidentWatch.start(gateway.tallies(), incidentSources(), Clock.systemUTC(), System::nanoTime);
         control.reportAutoRollbacksTo(r -> incidents.autoRolledBack(r.bad(), r.restored(), r.why()));
+        gateway.kubernetes().reportProblemsTo(incidents::sourceProblem);
         dev.sluice.control.ConfigMetrics.register(gateway.metrics(), control, store);
     }
 

@@ -222,7 +222,15 @@ public final class Sluice implements Callable<Integer> {
                 CheckedConfig checked = ConfigLoader.loadWithWarnings(config);
                 checked.warnings().forEach(err::println);
                 SluiceConfig loaded = checked.config();
-                int w = checked.warnings().size();
+                // Clusters from Kubernetes: their Services, and the pods two of them share, on the live cluster.
+                var live = dev.sluice.kubernetes.KubernetesCheck.run(loaded.clusters());
+                live.warnings().forEach(err::println);
+                if (!live.errors().isEmpty()) {
+                    live.errors().forEach(err::println);
+                    err.println(config + ": " + live.errors().size() + " error(s)");
+                    return 1;
+                }
+                int w = checked.warnings().size() + live.warnings().size();
                 out.println(config + ": ok (" + loaded.listeners().size() + " listeners, "
                         + loaded.routes().size() + " routes, " + loaded.clusters().size() + " clusters)"
                         + (w == 0 ? "" : "; " + w + " warning" + (w == 1 ? "" : "s")));

@@ -172,6 +172,12 @@ public final class IncidentWatch implements AutoCloseable {
                 sources.versions()));
     }
 
+    /** A problem with where a cluster's endpoints come from, found or gone: see {@link Incidents#sourceProblem}. */
+    public void sourceProblem(String cluster, String what, boolean present) {
+        announce(incidents.sourceProblem(clock.instant(), cluster, what, present, sources.currentVersion(),
+                sources.versions()));
+    }
+
     /** {@code GET /incidents}. */
     public Map<String, Object> incidentsJson() {
         return incidents.toJson(clock.instant());

@@ -74,6 +74,8 @@ public final class Incidents {
     }
 
     private final Map<String, Watched> clusters = new HashMap<>();
+    /** Open incidents about where a cluster's endpoints come from, by cluster and problem. */
+    private final Map<List<String>, Incident> sourceProblems = new HashMap<>();
     private final List<Incident> open = new ArrayList<>();
     private final Deque<Incident> recent = new ArrayDeque<>();
     private int nextId = 1;
@@ -320,6 +322,31 @@ public final class Incidents {
         open.add(incident);
         return List.of(new Notice("open", incident.id(), "incident " + incident.id() + " opened: " + what,
                 incident.toJson(now)));
+    }
+
+    /**
+     * A problem with where a cluster's endpoints come from, found or gone (two Kubernetes Services
+     * selecting the same pods; a Service that went away): an incident of its own on the cluster,
+     * open while the problem is, whatever its traffic says (the wrong pods may answer well).
+     */
+    public synchronized List<Notice> sourceProblem(Instant now, String cluster, String what, boolean present,
+                                                   ConfigVersion current, List<ConfigVersion> history) {
+        List<String> key = List.of(cluster, what);
+        Incident known = sourceProblems.get(key);
+        List<Notice> notices = new ArrayList<>();
+        if (present && known == null) {
+            Incident incident = new Incident(nextId++, cluster, now, what, configJson(now, current, history));
+            open.add(incident);
+            sourceProblems.put(key, incident);
+            notices.add(new Notice("open", incident.id(), "incident " + incident.id() + " opened on cluster " + cluster
+                    + ": " + what, incident.toJson(now)));
+        } else if (!present && known != null) {
+            sourceProblems.remove(key);
+            if (known.open()) {
+                close(now, known, "the problem is gone", notices);
+            }
+        }
+        return notices;
     }
 
     private void closeConfigIncidents(Instant now, IncidentsConfig config, List<Notice> notices) {

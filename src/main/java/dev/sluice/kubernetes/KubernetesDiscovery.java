@@ -69,10 +69,12 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
          * namespace under {@code /var/run/secrets/kubernetes.io/serviceaccount}).
          */
         static Clients standard() {
-            return kubeconfig -> {
-                Config config = kubeconfig.map(KubernetesDiscovery::readKubeconfig).orElseGet(() -> Config.autoConfigure(null));
-                return new KubernetesClientBuilder().withConfig(config).build();
-            };
+            return kubeconfig -> new KubernetesClientBuilder().withConfig(config(kubeconfig)).build();
+        }
+
+        /** The client configuration of {@code kubeconfig}, or fabric8's autoconfiguration without one. */
+        static Config config(Optional<Path> kubeconfig) {
+            return kubeconfig.map(KubernetesDiscovery::readKubeconfig).orElseGet(() -> Config.autoConfigure(null));
         }
     }
 
@@ -86,6 +88,18 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
     public record Standing(String name, String watch, String service, String resourceVersion, int ready,
                            int terminating, int notReady, String error, List<String> overlaps) {}
 
+    /**
+     * Told (on {@code sluice-kubernetes}) when a problem with a cluster's Service is found and when
+     * it is gone: two Services selecting the same pods, or a Service that went away after it was
+     * there. The instance opens an incident for each.
+     */
+    @FunctionalInterface
+    public interface Problems {
+        void changed(String cluster, String what, boolean present);
+
+        Problems NONE = (cluster, what, present) -> {};
+    }
+
     private final Supplier<Map<String, Cluster>> clusters;
     private final DnsRefresh.Changes changes;
     private final LongSupplier nanoClock;
@@ -98,6 +112,7 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
     private final Map<Optional<Path>, KubernetesClient> clients = new HashMap<>();
     private volatile List<Overlaps.Overlap> overlaps = List.of();
     private volatile boolean closed;
+    private volatile Problems problems = Problems.NONE;
 
     /** One cluster's watch and what was made of it; the mutable fields are the thread's. */
     private final class Followed {
@@ -112,6 +127,8 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
         /** The log said the watch broke, or that the API could not be listed: say when it is back. */
         boolean saidBroken;
         String saidProblem;
+        /** The Service was there once: its going away later is an incident, not only a warning. */
+        boolean everFound;
 
         Followed(String cluster, KubernetesConfig config, KubernetesClient client) {
             this.watch = new ServiceWatch(cluster, config, client, () -> changed(this));
@@ -219,9 +236,19 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
         };
         if (problem != null && !problem.equals(followed.saidProblem)) {
             LOG.warn("cluster {}: {}", watch.cluster, problem);
+            if (followed.saidProblem != null && followed.everFound) {
+                problems.changed(watch.cluster, followed.saidProblem, false);
+            }
+            if (followed.everFound) {
+                problems.changed(watch.cluster, problem, true);
+            }
         } else if (problem == null && followed.saidProblem != null) {
             LOG.info("cluster {}: Service {} is there again", watch.cluster, watch.service());
+            if (followed.everFound) {
+                problems.changed(watch.cluster, followed.saidProblem, false);
+            }
         }
+        followed.everFound |= problem == null;
         followed.saidProblem = problem;
         followed.reading = reading;
         apply(followed);
@@ -333,12 +360,17 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
         for (Overlaps.Overlap o : found) {
             if (!before.contains(o)) {
                 LOG.warn("cluster {}: {}", o.cluster(), o.describe());
+                problems.changed(o.cluster(), o.describe(), true);
             }
         }
         for (Overlaps.Overlap o : before) {
-            if (found.stream().noneMatch(f -> f.cluster().equals(o.cluster()) && f.otherCluster().equals(o.otherCluster()))) {
-                LOG.info("cluster {}: Services {} and {} no longer select the same pods", o.cluster(), o.service(),
-                        o.otherService());
+            if (!found.contains(o)) {
+                problems.changed(o.cluster(), o.describe(), false);
+                if (found.stream().noneMatch(f -> f.cluster().equals(o.cluster())
+                        && f.otherCluster().equals(o.otherCluster()))) {
+                    LOG.info("cluster {}: Services {} and {} no longer select the same pods", o.cluster(), o.service(),
+                            o.otherService());
+                }
             }
         }
         overlaps = List.copyOf(found);
@@ -394,6 +426,14 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
                 .map(Overlaps.Overlap::describe).toList();
         return Optional.of(new Standing(watch.service(), state, service, watch.resourceVersion(), ready, f.terminating,
                 f.notReady, error, shared));
+    }
+
+    /** From now on, tells {@code problems} what is found and gone; the overlaps found so far are told at once. */
+    public void reportProblemsTo(Problems problems) {
+        thread.execute(() -> {
+            this.problems = problems;
+            overlaps.forEach(o -> problems.changed(o.cluster(), o.describe(), true));
+        });
     }
 
     /** The pairs of clusters whose Services select the same pods now (not both {@code shared}). */
