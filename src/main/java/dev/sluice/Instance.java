@@ -7,6 +7,7 @@ import dev.sluice.admin.Status;
 import dev.sluice.config.ConfigStore;
 import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.control.ConfigFileWatch;
 import dev.sluice.control.ControlApi;
 import dev.sluice.control.ControlPlane;
 import dev.sluice.config.AlertsConfig;
@@ -83,12 +84,15 @@ public final class Instance implements AutoCloseable {
     private final long startedMillis = System.currentTimeMillis();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private AdminServer admin;
+    private final Startup startup;
+    private volatile Optional<ConfigFileWatch> configWatch = Optional.empty();
 
     private Instance(Gateway gateway, AccessLog accessLog, Startup startup) {
         this.gateway = gateway;
         this.accessLog = accessLog;
         gateway.metrics().countDroppedLines(accessLog);
         this.store = startup.store();
+        this.startup = startup;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
                 .name("sluice-control").unstarted(r));
         this.drain = new Drain(gateway, System::nanoTime);
@@ -203,6 +207,17 @@ public final class Instance implements AutoCloseable {
     }
 
     /**
+     * {@code run --watch-config}: the config file is applied whenever its content changes (a
+     * ConfigMap update, see {@link ConfigFileWatch}), as on SIGHUP.
+     */
+    public ConfigFileWatch watchConfigFile(Duration interval) {
+        Path file = startup.configFile().orElseThrow(() -> new IllegalStateException("no config file to watch"));
+        ConfigFileWatch watch = ConfigFileWatch.start(file, startup.text(), control, interval);
+        configWatch = Optional.of(watch);
+        return watch;
+    }
+
+    /**
      * Starts a graceful shutdown (see {@link Drain}); when it ends the instance closes and
      * {@link #stopped()} completes. False if one had already started.
      */
@@ -284,6 +299,7 @@ public final class Instance implements AutoCloseable {
         }
         // A drain still waiting ends now; its summary then reports what this close cut.
         drain.hurry();
+        configWatch.ifPresent(ConfigFileWatch::close);
         control.close();
         incidents.close();
         timer.shutdownNow();

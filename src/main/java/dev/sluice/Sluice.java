@@ -10,6 +10,7 @@ import dev.sluice.config.ConfigVersion;
 import dev.sluice.config.ConfigWarning;
 import dev.sluice.config.EndpointConfig;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.control.ConfigFileWatch;
 import dev.sluice.replay.ReplayCommand;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -103,6 +105,11 @@ public final class Sluice implements Callable<Integer> {
                         + "(as versions.auto_rollback: true; default: off)")
         boolean autoRollback;
 
+        @Option(names = "--watch-config",
+                description = "apply the config file whenever its content changes, as SIGHUP would (looked at every 2s; "
+                        + "sees a Kubernetes ConfigMap update)")
+        boolean watchConfig;
+
         @Option(names = "--fallback-to-last-good",
                 description = "if the config file is invalid, start from the last known good version instead")
         boolean fallbackToLastGood;
@@ -158,7 +165,11 @@ public final class Sluice implements Callable<Integer> {
             }
             printWarnings(checked.warnings());
             return serve(checked.config(), new Instance.Startup(text, source, Optional.of(config), store, bakePeriod,
-                    restoredFrom, autoRollback), List.of());
+                    restoredFrom, autoRollback), List.of(), instance -> {
+                        if (watchConfig) {
+                            instance.watchConfigFile(ConfigFileWatch.INTERVAL);
+                        }
+                    });
         }
     }
 
@@ -296,7 +307,7 @@ public final class Sluice implements Callable<Integer> {
                     The access log (JSON, one line per request) is printed below. Ctrl-C or SIGTERM stops.""".formatted(
                     backendAddresses.get(0), backendAddresses.get(1), port, port, port, adminPort);
             // The banner only once the ports are bound: a busy port is the last thing printed, not lost above it.
-            return serve(config, Instance.Startup.inMemory(text, "<demo>"), backends, () -> System.err.println(banner));
+            return serve(config, Instance.Startup.inMemory(text, "<demo>"), backends, instance -> System.err.println(banner));
         }
     }
 
@@ -444,12 +455,12 @@ public final class Sluice implements Callable<Integer> {
      * reopens the access log file. Returns the exit code.
      */
     static int serve(SluiceConfig config, Instance.Startup startup, List<AutoCloseable> extras) throws Exception {
-        return serve(config, startup, extras, () -> { });
+        return serve(config, startup, extras, instance -> { });
     }
 
     /** As {@link #serve(SluiceConfig, Instance.Startup, List)}, calling {@code started} once every port is bound. */
-    static int serve(SluiceConfig config, Instance.Startup startup, List<AutoCloseable> extras, Runnable started)
-            throws Exception {
+    static int serve(SluiceConfig config, Instance.Startup startup, List<AutoCloseable> extras,
+                     Consumer<Instance> started) throws Exception {
         Instance instance;
         try {
             instance = Instance.start(config, startup);
@@ -459,7 +470,7 @@ public final class Sluice implements Callable<Integer> {
             closeAll(extras);
             return 1;
         }
-        started.run();
+        started.accept(instance);
         Signals.onTerminate(signal -> {
             if (!instance.drain(signal)) {
                 instance.hurryDrain();
