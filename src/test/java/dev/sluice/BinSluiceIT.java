@@ -48,7 +48,7 @@ class BinSluiceIT {
         assertThat(jar).as("the packaged jar (run through `mvnw verify`)").isRegularFile();
         Files.createDirectories(root.resolve("bin/lib"));
         Files.createDirectories(root.resolve("target"));
-        for (String file : List.of("bin/sluice", "bin/lib/java.sh")) {
+        for (String file : List.of("bin/sluice", "bin/lib/java.sh", "bin/lib/jvm-options.sh")) {
             Files.copy(project.resolve(file), root.resolve(file), StandardCopyOption.COPY_ATTRIBUTES);
         }
         Files.copy(jar, root.resolve("target/sluice.jar"), StandardCopyOption.COPY_ATTRIBUTES);
