@@ -69,17 +69,17 @@ final class MirrorCopy implements UpstreamListener {
     }
 
     /**
-     * A copy of {@code request}, sampled in; null when its {@code Content-Length} is over the
+     * A copy of {@code request}, sampled in; none when its {@code Content-Length} is over the
      * mirror's {@code max_body} (counted {@code too_large}: a body is never half mirrored when
      * its size is known).
      */
-    static MirrorCopy sampled(ExchangeContext context, MirrorConfig config, RouteTaps counts, HttpRequest request,
-                              boolean bodyless) {
+    static java.util.Optional<MirrorCopy> sampled(ExchangeContext context, MirrorConfig config, RouteTaps counts,
+                                                  HttpRequest request, boolean bodyless) {
         if (!bodyless && HttpUtil.getContentLength(request, -1L) > config.maxBody()) {
             counts.count(MirrorOutcome.TOO_LARGE);
-            return null;
+            return java.util.Optional.empty();
         }
-        return new MirrorCopy(context, config, counts);
+        return java.util.Optional.of(new MirrorCopy(context, config, counts));
     }
 
     /** A part of the client's body; the caller keeps its own reference (the copy takes a duplicate). */

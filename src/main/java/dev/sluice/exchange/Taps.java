@@ -36,7 +36,7 @@ public final class Taps implements AutoCloseable {
              RequestLog log) {
         RouteTaps counts = routes.computeIfAbsent(route.name(), name -> new RouteTaps());
         MirrorCopy mirror = route.mirror().filter(m -> sampled(m.fraction()))
-                .map(m -> MirrorCopy.sampled(context, m, counts, request, bodyless)).orElse(null);
+                .flatMap(m -> MirrorCopy.sampled(context, m, counts, request, bodyless)).orElse(null);
         RecordingCapture recording = route.record().filter(r -> sampled(r.fraction()))
                 .map(r -> new RecordingCapture(r, route.name(), request, secure, log)).orElse(null);
         if (mirror == null && recording == null) {

@@ -28,8 +28,8 @@ final class RecordFiles implements AutoCloseable {
     private static final int BUFFER = 64 * 1024;
 
     private final Path directory;
-    private final long rotateSize;
-    private final int keep;
+    private long rotateSize;
+    private int keep;
     private OutputStream out;
     private Path current;
     private long size;
@@ -37,6 +37,12 @@ final class RecordFiles implements AutoCloseable {
 
     RecordFiles(Path directory, long rotateSize, int keep) {
         this.directory = directory;
+        this.rotateSize = rotateSize;
+        this.keep = keep;
+    }
+
+    /** The rotation a reload asks for: from the next line on (the directory's last route to write says). */
+    void rotation(long rotateSize, int keep) {
         this.rotateSize = rotateSize;
         this.keep = keep;
     }

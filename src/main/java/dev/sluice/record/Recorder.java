@@ -104,6 +104,7 @@ public final class Recorder implements AutoCloseable {
         RecordConfig config = p.config();
         RecordFiles out = files.computeIfAbsent(config.directory().toAbsolutePath().normalize(),
                 dir -> new RecordFiles(dir, config.rotateSize(), config.rotateKeep()));
+        out.rotation(config.rotateSize(), config.rotateKeep());
         try {
             out.write(HarLines.line(p.entry()), clock.instant());
             p.counts().written.increment();
