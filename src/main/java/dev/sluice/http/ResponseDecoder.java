@@ -218,6 +218,9 @@ public final class ResponseDecoder extends ByteToMessageDecoder {
         }
         boolean answersHead = methods.finalResponseAnswersHead();
         boolean bodyless = answersHead || code == 204 || code == 304;
+        // Checked even where no body follows (HEAD, 304): an invalid length is invalid framing
+        // (RFC 9112 §6.3), and the head would reach the client with it. Found by ResponseDecodingFuzzTest.
+        long length = hasLength ? parseLength(h, lengthStart, lengthEnd) : -1;
         response.facts(verbatim && (hasLength || bodyless), keepAlive);
         if (bodyless) {
             if (transferEncoding) {
@@ -244,7 +247,6 @@ public final class ResponseDecoder extends ByteToMessageDecoder {
             state = State.UNTIL_CLOSE;
             return;
         }
-        long length = parseLength(h, lengthStart, lengthEnd);
         out.add(response);
         if (length == 0) {
             out.add(LastHttpContent.EMPTY_LAST_CONTENT);

@@ -87,6 +87,16 @@ class ResponseDecoderTest {
         }
     }
 
+    /** Found by ResponseDecodingFuzzTest: an invalid length went to the client with a response that has no body. */
+    @ParameterizedTest
+    @ValueSource(strings = {"HEAD HTTP/1.1 200 OK\r\nContent-Length: 10\u00d80\r\n\r\n",
+        "HEAD HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "GET HTTP/1.1 304 Not Modified\r\nContent-Length: 1x\r\n\r\n"})
+    void anInvalidLengthFailsAResponseEvenWithoutABody(String methodAndResponse) {
+        String method = methodAndResponse.substring(0, methodAndResponse.indexOf(' '));
+        String response = methodAndResponse.substring(method.length() + 1);
+        assertThat(describe(run(ResponseDecoderTest::sluice, method, List.of(response)))).as(response).endsWith("FAILED");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
         "HTTP/1.1 200 OK\nContent-Length: 0\n\n",
