@@ -409,6 +409,17 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof Http2Exception.HeaderListSizeException tooLarge && tooLarge.duringDecode() && log == null) {
+            // A head past max_header_list_size (RFC 9113 §10.5.1): 431, as an HTTP/1.1 head past
+            // max_header_size gets; it was never decoded whole, so it is logged without its fields.
+            gateway.exchangeStarted();
+            log = new RequestLog(gateway.clock().millis(), gateway.nanoTime());
+            log.received(gateway.newRequestId(), peerAddress, null, null, PROTOCOL, null);
+            log.traceparentIs(TraceParent.start(), true);
+            clientEnded = true;
+            reply(FailureKind.HEADERS_TOO_LARGE, ReplyFields.NONE, false);
+            return;
+        }
         // Netty's decoder found the stream in error (RFC 9113 §5.4.2: DATA that disagree with
         // content-length, a frame on a half-closed stream, ...): the multiplexer hands it to the
         // stream, which resets with its error code.

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -161,6 +162,13 @@ final class Http2ClientConnection extends ChannelInboundHandlerAdapter implement
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof Http2Exception) {
+            // A connection error the codec found (a flood, a protocol error): it sends GOAWAY with
+            // its code (ENHANCE_YOUR_CALM for rapid reset) and closes; closing here first would
+            // send a GOAWAY of NO_ERROR ahead of it.
+            LOG.debug("HTTP/2 connection error from {}: {}", ctx.channel().remoteAddress(), cause.getMessage());
+            return;
+        }
         if (!(cause instanceof IOException)) {
             LOG.debug("closing HTTP/2 connection from {}: {}", ctx.channel().remoteAddress(), cause.toString());
         }

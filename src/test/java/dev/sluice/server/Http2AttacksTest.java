@@ -1,0 +1,238 @@
+package dev.sluice.server;
+
+import static dev.sluice.server.RawH2Client.request;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.testing.BackendHandlers;
+import dev.sluice.testing.TestBackend;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacks on Sluice's HTTP/2 on real sockets (h2c with prior knowledge, frames written by hand):
+ * each is refused as RFC 9113 and the CVEs' fixes say, nothing of it reaches the backend, and
+ * another client is served meanwhile.
+ */
+class Http2AttacksTest {
+    static TestBackend backend;
+    static TestGateway gateway;
+
+    @BeforeAll
+    static void start() throws Exception {
+        backend = TestBackend.start(BackendHandlers.fixed(200, "served"));
+        gateway = TestGateway.fromYaml("""
+                listeners:
+                  - address: 127.0.0.1:0
+                    http2:
+                      h2c: true
+                      max_concurrent_streams: 5
+                      max_resets: 50
+                      reset_window: 30s
+                routes:
+                  - match: { path_prefix: / }
+                    cluster: app
+                clusters:
+                  - name: app
+                    endpoints: [%s]
+                    concurrency: { limit: off }
+                """.formatted(backend.authority()));
+    }
+
+    @AfterAll
+    static void stop() {
+        gateway.close();
+        backend.close();
+    }
+
+    @BeforeEach
+    void forget() {
+        backend.clearRequests();
+    }
+
+    /** Another client, on its own connection: served whatever the attack did to the attacker's. */
+    static void anotherClientIsServed() throws IOException {
+        try (RawH2Client other = new RawH2Client(gateway.address())) {
+            other.headers(1, request("GET", "/other"), true);
+            assertThat(other.status(1)).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void headsHttp11WouldReadDifferentlyAreResetAndNeverForwarded() throws Exception {
+        Map<String, Http2Headers> attempts = new LinkedHashMap<>();
+        attempts.put("uppercase name", request("GET", "/", "X-Upper", "1"));
+        attempts.put("connection", request("GET", "/", "connection", "keep-alive"));
+        attempts.put("keep-alive", request("GET", "/", "keep-alive", "timeout=5"));
+        attempts.put("proxy-connection", request("GET", "/", "proxy-connection", "keep-alive"));
+        attempts.put("transfer-encoding", request("POST", "/", "transfer-encoding", "chunked"));
+        attempts.put("upgrade", request("GET", "/", "upgrade", "websocket"));
+        attempts.put("te other than trailers", request("GET", "/", "te", "gzip"));
+        attempts.put("CRLF in a value", request("GET", "/", "x-a", "1\r\nGET /smuggled HTTP/1.1"));
+        attempts.put("LF in a value", request("GET", "/", "x-a", "1\nx-b: 2"));
+        attempts.put("NUL in a value", request("GET", "/", "x-a", "1\u0000"));
+        attempts.put("space in :path", request("GET", "/a HTTP/1.1\r\nx: y", "x-a", "1"));
+        attempts.put(":path not origin-form", request("GET", "http://elsewhere/", "x-a", "1"));
+        attempts.put("userinfo in :authority", request("GET", "/").authority("user@h2.test"));
+        attempts.put("host disagreeing with :authority", request("GET", "/", "host", "other.test"));
+        attempts.put("unknown pseudo-field", request("GET", "/").set(":foo", "bar"));
+        attempts.put("CONNECT", request("CONNECT", "/"));
+        attempts.put("two content-lengths", request("POST", "/", "content-length", "1", "content-length", "2"));
+        Http2Headers noPath = request("GET", "/");
+        noPath.remove(":path");
+        attempts.put("no :path", noPath);
+        for (Map.Entry<String, Http2Headers> attempt : attempts.entrySet()) {
+            try (RawH2Client attacker = new RawH2Client(gateway.address())) {
+                attacker.headers(1, attempt.getValue(), true);
+                RawH2Client.Frame answer = attacker.endOf(1);
+                assertThat(answer).as(attempt.getKey()).isNotNull();
+                assertThat(answer.type()).as(attempt.getKey() + ": reset (or the connection refused)")
+                        .isIn(RawH2Client.RST_STREAM, RawH2Client.GOAWAY);
+                assertThat(answer.errorCode()).as(attempt.getKey()).isEqualTo(Http2Error.PROTOCOL_ERROR.code());
+            }
+        }
+        anotherClientIsServed();
+        assertThat(backend.requests()).as("only the other client's request reached the backend")
+                .singleElement().satisfies(r -> assertThat(r.uri()).isEqualTo("/other"));
+    }
+
+    @Test
+    void aBodyThatDisagreesWithContentLengthNeverReachesTheBackendWhole() throws Exception {
+        try (RawH2Client attacker = new RawH2Client(gateway.address())) {
+            // More DATA than declared: the rest would be a second request on the backend's connection.
+            attacker.headers(1, request("POST", "/", "content-length", "5"), false);
+            attacker.data(1, "hello GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII), true);
+            RawH2Client.Frame longer = attacker.endOf(1);
+            assertThat(longer.type()).isEqualTo(RawH2Client.RST_STREAM);
+            assertThat(longer.errorCode()).isEqualTo(Http2Error.PROTOCOL_ERROR.code());
+            // Less DATA than declared, then the end.
+            attacker.headers(3, request("POST", "/", "content-length", "50"), false);
+            attacker.data(3, "short".getBytes(StandardCharsets.US_ASCII), true);
+            RawH2Client.Frame shorter = attacker.endOf(3);
+            assertThat(shorter.type()).isEqualTo(RawH2Client.RST_STREAM);
+            assertThat(shorter.errorCode()).isEqualTo(Http2Error.PROTOCOL_ERROR.code());
+            // The connection still serves a good request.
+            attacker.headers(5, request("GET", "/after"), true);
+            assertThat(attacker.status(5)).isEqualTo(200);
+        }
+        assertThat(backend.requests()).as("the backend saw no whole request but the good one")
+                .extracting(dev.sluice.testing.RecordedRequest::uri).containsExactly("/after");
+    }
+
+    @Test
+    void aRapidResetFloodGetsGoAwayEnhanceYourCalmWhileOthersAreServed() throws Exception {
+        try (RawH2Client attacker = new RawH2Client(gateway.address())) {
+            byte[] head = null;
+            for (int stream = 1; stream < 2 * 1000; stream += 2) {
+                // CVE-2023-44487: open a stream and reset it at once, over and over.
+                try {
+                    attacker.frame(RawH2Client.HEADERS, RawH2Client.END_HEADERS | RawH2Client.END_STREAM, stream,
+                            attacker.block(stream, request("GET", "/flood")));
+                    attacker.reset(stream, (int) Http2Error.CANCEL.code());
+                    attacker.flush();
+                } catch (IOException closedMidFlood) {
+                    break;
+                }
+            }
+            RawH2Client.Frame goAway;
+            do {
+                goAway = attacker.next();
+            } while (goAway != null && goAway.type() != RawH2Client.GOAWAY);
+            assertThat(goAway).as("a GOAWAY before the connection closed").isNotNull();
+            assertThat(goAway.errorCode()).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
+            assertThat(attacker.closedByServer()).isTrue();
+        }
+        anotherClientIsServed();
+        assertThat(backend.requestCount()).as("at most the streams let through before the limit")
+                .isLessThanOrEqualTo(51);
+    }
+
+    @Test
+    void aContinuationFloodIsCutOffAfterAFewFrames() throws Exception {
+        int sent = 0;
+        try (RawH2Client attacker = new RawH2Client(gateway.address())) {
+            // CVE-2024-27316: a header block that never ends, in tiny CONTINUATION frames.
+            attacker.frame(RawH2Client.HEADERS, 0, 1, attacker.block(1, request("GET", "/")));
+            byte[] fragment = {0x40, 0x01, 'x'};
+            try {
+                for (; sent < 100_000; sent++) {
+                    attacker.frame(RawH2Client.CONTINUATION, 0, 1, fragment);
+                    if (sent % 100 == 0) {
+                        attacker.flush();
+                    }
+                }
+                attacker.flush();
+            } catch (IOException closed) {
+                // The server closed the connection while the flood was still being written.
+            }
+            RawH2Client.Frame goAway;
+            do {
+                goAway = attacker.next();
+            } while (goAway != null && goAway.type() != RawH2Client.GOAWAY);
+            assertThat(goAway).as("a GOAWAY").isNotNull();
+            assertThat(attacker.closedByServer()).isTrue();
+        }
+        anotherClientIsServed();
+        assertThat(backend.requests()).extracting(dev.sluice.testing.RecordedRequest::uri).containsExactly("/other");
+    }
+
+    @Test
+    void aHeaderListPastTheLimitIsRefusedAndAnHpackBombEndsTheConnection() throws Exception {
+        try (RawH2Client attacker = new RawH2Client(gateway.address())) {
+            // 70 KiB of fields, over the 64 KiB max_header_list_size: 431, the connection stays.
+            Http2Headers big = request("GET", "/big");
+            for (int i = 0; i < 70; i++) {
+                big.add("x-field-" + i, "v".repeat(1000));
+            }
+            attacker.headers(1, big, true);
+            assertThat(attacker.status(1)).isEqualTo(431);
+            attacker.headers(3, request("GET", "/after-431"), true);
+            assertThat(attacker.status(3)).isEqualTo(200);
+        }
+        try (RawH2Client bomber = new RawH2Client(gateway.address())) {
+            // An HPACK bomb: one 4 KiB field in the dynamic table, then a block of 1-byte references to
+            // it: 50 bytes on the wire decode to 200 KiB, far past the limit: GOAWAY, never held whole.
+            String value = "b".repeat(4000);
+            bomber.headers(1, request("GET", "/seed", "x-bomb", value), true);
+            assertThat(bomber.status(1)).isEqualTo(200);
+            Http2Headers bomb = request("GET", "/bomb");
+            for (int i = 0; i < 50; i++) {
+                bomb.add("x-bomb", value);
+            }
+            bomber.headers(3, bomb, true);
+            RawH2Client.Frame answer = bomber.endOf(3);
+            assertThat(answer).isNotNull();
+            assertThat(answer.type() == RawH2Client.GOAWAY
+                    || answer.type() == RawH2Client.HEADERS && "431".contentEquals(answer.headers().status()))
+                    .as("GOAWAY or 431, got frame type " + answer.type()).isTrue();
+        }
+        anotherClientIsServed();
+        assertThat(backend.requests()).extracting(dev.sluice.testing.RecordedRequest::uri)
+                .containsExactly("/after-431", "/seed", "/other");
+    }
+
+    @Test
+    void aStreamPastMaxConcurrentStreamsIsRefused() throws Exception {
+        try (RawH2Client attacker = new RawH2Client(gateway.address())) {
+            // Five streams held open (no END_STREAM), the listener's max_concurrent_streams: 5.
+            for (int stream = 1; stream <= 9; stream += 2) {
+                attacker.headers(stream, request("POST", "/held", "content-length", "1"), false);
+            }
+            attacker.headers(11, request("GET", "/sixth"), true);
+            RawH2Client.Frame refused = attacker.endOf(11);
+            assertThat(refused.type()).isEqualTo(RawH2Client.RST_STREAM);
+            assertThat(refused.errorCode()).isEqualTo(Http2Error.REFUSED_STREAM.code());
+            // The held ones finish normally once their bodies come.
+            attacker.data(1, new byte[] {'x'}, true);
+            assertThat(attacker.status(1)).isEqualTo(200);
+        }
+        anotherClientIsServed();
+    }
+}
