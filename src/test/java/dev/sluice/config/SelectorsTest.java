@@ -167,7 +167,8 @@ class SelectorsTest {
                   - name: api
                     connect_timeout: 1s
                 """)).containsExactly("15:5: missing required key 'endpoints' in clusters[1] (or 'select', to take "
-                + "endpoints by label from the top-level 'endpoints' inventory)");
+                + "endpoints by label from the top-level 'endpoints' inventory, or 'kubernetes', to take them from a "
+                + "Service's EndpointSlices)");
     }
 
     @Test

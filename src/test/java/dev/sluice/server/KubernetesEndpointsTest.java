@@ -50,9 +50,11 @@ class KubernetesEndpointsTest {
                 """ + clusters.formatted(kubeconfig);
     }
 
+    /** No concurrency limit: what these tests count is endpoints and requests, never load shed on a busy machine. */
     private static final String WEB = """
               - name: web
                 kubernetes: { service: web, namespace: shop, port: http, kubeconfig: %s }
+                concurrency: { limit: off }
             """;
 
     private static List<String> endpoints(TestGateway gw, String cluster) {
