@@ -3,6 +3,8 @@ package dev.sluice;
 import dev.sluice.admin.AdminServer;
 import dev.sluice.admin.AppsApi;
 import dev.sluice.apps.Apps;
+import dev.sluice.canary.Canaries;
+import dev.sluice.canary.CanaryApi;
 import dev.sluice.admin.Status;
 import dev.sluice.config.ConfigStore;
 import dev.sluice.config.ConfigVersion;
@@ -80,6 +82,7 @@ public final class Instance implements AutoCloseable {
     private final ControlPlane control;
     private final Drain drain;
     private final IncidentWatch incidents;
+    private final Canaries canaries;
     private final CompletableFuture<Stopped> stopped = new CompletableFuture<>();
     private final long startedMillis = System.currentTimeMillis();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -102,6 +105,44 @@ public final class Instance implements AutoCloseable {
         control.reportAutoRollbacksTo(r -> incidents.autoRolledBack(r.bad(), r.restored(), r.why()));
         gateway.kubernetes().reportProblemsTo(incidents::sourceProblem);
         dev.sluice.control.ConfigMetrics.register(gateway.metrics(), control, store);
+        this.canaries = Canaries.start(canarySources(), canaryOutcomes(), Clock.systemUTC());
+    }
+
+    /** What the canaries read: the running snapshot's routes and the clusters' totals. */
+    private Canaries.Sources canarySources() {
+        return new Canaries.Sources() {
+            @Override
+            public List<dev.sluice.route.Route> routes() {
+                return gateway.snapshot().routes().routes();
+            }
+
+            @Override
+            public java.util.Map<String, dev.sluice.observe.ClusterTallies.Totals> totals() {
+                return gateway.tallies().totals();
+            }
+        };
+    }
+
+    /** Where a canary's end goes: a config version through the control plane, and an incident. */
+    private Canaries.Outcomes canaryOutcomes() {
+        return new Canaries.Outcomes() {
+            @Override
+            public Optional<Integer> record(String route, java.util.Map<String, Integer> weights, String why) {
+                return switch (control.applySplitWeights(route, weights, why)) {
+                    case ControlPlane.Result.Applied applied -> Optional.of(applied.version().number());
+                    case ControlPlane.Result.Refused refused -> {
+                        LOG.error("route {}: {}; the new weights serve but are not recorded as a version: {}", route,
+                                why, refused.reason());
+                        yield Optional.empty();
+                    }
+                };
+            }
+
+            @Override
+            public void rolledBack(String what, Optional<Integer> version) {
+                incidents.canaryRolledBack(what, version.flatMap(store::version));
+            }
+        };
     }
 
     /** What the incident watch reads: the running snapshot's clusters and settings, and the versions. */
@@ -147,7 +188,8 @@ public final class Instance implements AutoCloseable {
             instance.control.started(startup.text(), startup.source(), startup.restoredFrom());
             if (config.admin().isPresent()) {
                 instance.admin = AdminServer.start(config.admin().get(), instance.observed(),
-                        AppsApi.before(new ControlApi(instance.control, instance::drain), instance.gateway.apps()));
+                        CanaryApi.before(AppsApi.before(new ControlApi(instance.control, instance::drain),
+                                instance.gateway.apps()), instance.canaries));
             }
             instance.store.writeInstance(ProcessHandle.current().pid(),
                     instance.adminAddress().map(a -> a.getHostString() + ":" + a.getPort()));
@@ -276,7 +318,7 @@ public final class Instance implements AutoCloseable {
                 return new Status(gateway, control.current(), store.lastKnownGood().map(ConfigVersion::number),
                         control.fileDiffersFromRunning(), store.directory(), drain.started(),
                         Duration.ofMillis(System.currentTimeMillis() - startedMillis), accessLog.droppedLines(),
-                        incidents.traffic());
+                        incidents.traffic(), canaries.toJson());
             }
 
             @Override
@@ -301,6 +343,7 @@ public final class Instance implements AutoCloseable {
         drain.hurry();
         configWatch.ifPresent(ConfigFileWatch::close);
         control.close();
+        canaries.close();
         incidents.close();
         timer.shutdownNow();
         if (admin != null) {

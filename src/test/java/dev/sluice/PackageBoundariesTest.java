@@ -92,6 +92,10 @@ class PackageBoundariesTest {
                     "the admin API reads the data plane for /status and /metrics; the control endpoints plug "
                             + "in from control, so admin never uses control, and the incidents reach it as JSON "
                             + "through the instance"),
+            rule("canary", "config-records observe route admin",
+                    "canaries are judged off the data plane from the totals observe counts, and move a route's "
+                            + "weights (route.Split); their end is recorded as a version and an incident through "
+                            + "the instance, so they never use control or incident"),
             rule("control", "config admin observe server",
                     "the control plane changes the running gateway's config (server), keeps versions (config) "
                             + "and puts its endpoints on the admin API"),
@@ -100,7 +104,7 @@ class PackageBoundariesTest {
                             + "sends them on a Netty client of its own, using only the field syntax (http) and the "
                             + "duration syntax of config files (config), so its options read like the config"),
             rule(ROOT, "config http failure observe resilience access route upstream exchange server admin control apps "
-                            + "incident record kubernetes replay",
+                            + "incident record kubernetes replay canary",
                     "the command line and the wiring of one process; no other package uses it"));
 
     /** Package names as written in the sources: {@code dev.sluice.x}, or {@code dev.sluice.Class} for the root. */

@@ -34,10 +34,19 @@ import java.util.Optional;
  * @param draining a drain has started: {@code /ready} answers 503 and the listeners are on their way out
  * @param traffic each cluster's traffic over the incident window, by cluster name (the incident
  *     watch's {@code traffic()}): shown as {@code traffic} on each cluster, its endpoints and its routes
+ * @param canaries each canary route's run (the canaries' {@code toJson()}): shown as {@code canary} on its route
  */
 public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> lastKnownGood, boolean configFileDiffers,
                      Optional<Path> stateDir, boolean draining, Duration uptime, long accessLogDroppedLines,
-                     Map<String, Object> traffic) {
+                     Map<String, Object> traffic, List<Map<String, Object>> canaries) {
+
+    /** Without canaries. */
+    public Status(Gateway gateway, ConfigVersion config, Optional<Integer> lastKnownGood, boolean configFileDiffers,
+                  Optional<Path> stateDir, boolean draining, Duration uptime, long accessLogDroppedLines,
+                  Map<String, Object> traffic) {
+        this(gateway, config, lastKnownGood, configFileDiffers, stateDir, draining, uptime, accessLogDroppedLines,
+                traffic, List.of());
+    }
 
     /** Without traffic figures (an instance without an incident watch). */
     public Status(Gateway gateway, ConfigVersion config, Optional<Integer> lastKnownGood, boolean configFileDiffers,
@@ -98,6 +107,16 @@ public record Status(Gateway gateway, ConfigVersion config, Optional<Integer> la
                     && byRoute.get(r.name()) != null) {
                 route.put("traffic", byRoute.get(r.name()));
             }
+            r.split().ifPresent(split -> {
+                route.put("backends", split.weightsNow().stream().map(b -> {
+                    Map<String, Object> backend = new LinkedHashMap<>();
+                    backend.put("cluster", b.cluster());
+                    backend.put("weight", b.weight());
+                    return backend;
+                }).toList());
+                canaries.stream().filter(c -> r.name().equals(c.get("route"))).findFirst()
+                        .ifPresent(c -> route.put("canary", c));
+            });
             routes.add(route);
         }
         status.put("routes", routes);

@@ -1,7 +1,5 @@
 package dev.sluice.config;
 
-import dev.sluice.config.YamlNode.Kind;
-import dev.sluice.config.YamlNode.Scalar;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -32,10 +30,10 @@ final class IncidentsBinder {
             Duration window = f.optional("window").flatMap(n -> values.duration(n, f.path("window"))
                     .filter(w -> within(n, f.path("window"), w, Duration.ofSeconds(1), IncidentsConfig.MOST_WINDOW)))
                     .orElse(d.window());
-            double errorRatio = f.optional("error_ratio").flatMap(n -> decimal(n, f.path("error_ratio"), 0, 1, false))
+            double errorRatio = f.optional("error_ratio").flatMap(n -> values.decimal(n, f.path("error_ratio"), 0, 1, false))
                     .orElse(d.errorRatio());
             double overBaseline = f.optional("over_baseline")
-                    .flatMap(n -> decimal(n, f.path("over_baseline"), 1, 1000, true)).orElse(d.overBaseline());
+                    .flatMap(n -> values.decimal(n, f.path("over_baseline"), 1, 1000, true)).orElse(d.overBaseline());
             Duration latency = f.optional("latency_p99").flatMap(n -> values.duration(n, f.path("latency_p99")))
                     .orElse(d.latencyP99());
             int minRequests = f.optional("min_requests")
@@ -136,31 +134,5 @@ final class IncidentsBinder {
         values.invalid(node, path, Durations.format(d) + " is out of range; it must be from " + Durations.format(least)
                 + " to " + Durations.format(most));
         return false;
-    }
-
-    /** A plain YAML number in {@code (min, max]}, or {@code [min, max]} when {@code minIncluded}. */
-    private Optional<Double> decimal(YamlNode node, String path, double min, double max, boolean minIncluded) {
-        if (!(node instanceof Scalar s) || (s.kind() != Kind.DECIMAL && s.kind() != Kind.INTEGER)) {
-            values.invalid(node, path, "expected a number like 0.05, got " + node.describe());
-            return Optional.empty();
-        }
-        double value;
-        try {
-            value = Double.parseDouble(s.text());
-        } catch (NumberFormatException e) {
-            values.invalid(node, path, "write '" + s.text() + "' as a plain decimal number like 0.05");
-            return Optional.empty();
-        }
-        boolean aboveMin = minIncluded ? value >= min : value > min;
-        if (!aboveMin || value > max || Double.isNaN(value)) {
-            values.invalid(node, path, s.text() + " is out of range; it must be " + (minIncluded ? "at least " : "above ")
-                    + fmt(min) + " and at most " + fmt(max));
-            return Optional.empty();
-        }
-        return Optional.of(value);
-    }
-
-    private static String fmt(double d) {
-        return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
     }
 }

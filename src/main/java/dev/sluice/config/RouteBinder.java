@@ -13,11 +13,11 @@ final class RouteBinder {
     private static final List<String> KEYS = List.of("name", "match", "cluster", "redirect", "respond", "timeout",
             "retry", "rate_limits", "strip_prefix", "rewrite", "host", "request_headers", "response_headers", "max_body",
             "allow_ips", "deny_ips", "basic_auth", "cors", "forward_auth", "compress",
-            "mirror", "record");
+            "mirror", "record", "backends", "sticky", "canary");
     /** What a route does to a request it forwards: meaningless on a route that answers by itself. */
     private static final List<String> FORWARDING_KEYS = List.of("timeout", "retry", "rate_limits", "strip_prefix",
             "rewrite", "host", "request_headers", "forward_auth", "compress", "mirror", "record");
-    private static final List<String> TARGETS = List.of("cluster", "redirect", "respond");
+    private static final List<String> TARGETS = List.of("cluster", "backends", "redirect", "respond");
     private static final List<String> RETRY_KEYS = List.of("max_retries", "retry_on_status", "backoff");
 
     private final Values values;
@@ -28,6 +28,7 @@ final class RouteBinder {
     private final ForwardAuthBinder forwardAuth;
     private final CompressionBinder compression;
     private final TapBinder taps;
+    private final SplitBinder splits;
     private final FirstSeen<String> names = new FirstSeen<>();
 
     RouteBinder(Values values) {
@@ -39,6 +40,7 @@ final class RouteBinder {
         this.forwardAuth = new ForwardAuthBinder(values);
         this.compression = new CompressionBinder(values);
         this.taps = new TapBinder(values);
+        this.splits = new SplitBinder(values);
     }
 
     /** Where the routes bound so far wrote {@code scope: global}. */
@@ -101,11 +103,12 @@ final class RouteBinder {
         List<String> targets = TARGETS.stream().filter(k -> f.optional(k).isPresent()).toList();
         if (targets.isEmpty()) {
             values.problems().add(f.at(), "missing required key 'cluster' " + Paths.where(path)
-                    + " (or 'redirect' or 'respond' for a route Sluice answers itself)");
+                    + " (or 'backends' to split across clusters, or 'redirect' or 'respond' for a route Sluice "
+                    + "answers itself)");
         } else if (targets.size() > 1) {
             values.problems().add(f.keyAt(targets.get(1)), path + ": '" + targets.get(0) + "' and '" + targets.get(1)
-                    + "' together; a route sends requests to a cluster, redirects them or answers them "
-                    + "('respond'): choose one");
+                    + "' together; a route sends requests to a cluster, splits them across clusters "
+                    + "('backends'), redirects them or answers them ('respond'): choose one");
         }
         Optional<YamlNode> clusterNode = f.optional("cluster");
         Optional<String> cluster = clusterNode.flatMap(n -> values.name(n, f.path("cluster")));
@@ -115,7 +118,11 @@ final class RouteBinder {
         }
         Optional<LocalAnswerConfig> answer = f.optional("redirect").flatMap(n -> rules.redirect(n, f.path("redirect")))
                 .or(() -> f.optional("respond").flatMap(n -> rules.respond(n, f.path("respond"))));
-        if (clusterNode.isEmpty() && !targets.isEmpty()) {
+        Optional<SplitConfig> split = splits.bind(f, name, clusters);
+        boolean forwards = clusterNode.isPresent() || f.optional("backends").isPresent();
+        // A split route's cluster is its first backend's: what counts as "the route's cluster" where one is meant.
+        String primary = split.map(s -> s.backends().getFirst().cluster()).or(() -> cluster).orElse("");
+        if (!forwards && !targets.isEmpty()) {
             for (String key : FORWARDING_KEYS) {
                 if (f.optional(key).isPresent()) {
                     values.problems().add(f.keyAt(key), f.path(key) + ": only for a route with a cluster; this route "
@@ -128,7 +135,7 @@ final class RouteBinder {
         RetryConfig retry = f.optional("retry").map(n -> retry(n, f.path("retry"))).orElse(RetryConfig.DEFAULT);
         List<RateLimitConfig> limits = f.optional("rate_limits")
                 .map(n -> rateLimits.bind(n, f.path("rate_limits"), name)).orElse(List.of());
-        PathRewriteConfig rewrite = clusterNode.isEmpty() ? PathRewriteConfig.NONE : rules.rewrite(f, match);
+        PathRewriteConfig rewrite = !forwards ? PathRewriteConfig.NONE : rules.rewrite(f, match);
         UpstreamHostConfig host = f.optional("host").map(n -> rules.host(n, f.path("host")))
                 .orElse(UpstreamHostConfig.CLIENT);
         HeaderRulesConfig requestHeaders = f.optional("request_headers")
@@ -138,19 +145,19 @@ final class RouteBinder {
         OptionalLong maxBody = f.optional("max_body").flatMap(n -> size(n, f.path("max_body")))
                 .map(OptionalLong::of).orElse(OptionalLong.empty());
         AccessConfig accessConfig = access.bind(f);
-        Optional<ForwardAuthConfig> auth = clusterNode.isEmpty() ? Optional.empty()
+        Optional<ForwardAuthConfig> auth = !forwards ? Optional.empty()
                 : f.optional("forward_auth").flatMap(n -> forwardAuth.bind(n, f.path("forward_auth"), clusters));
         Optional<CompressionConfig> compress = f.optional("compress")
                 .flatMap(n -> compression.bind(n, f.path("compress")));
-        Optional<MirrorConfig> mirror = clusterNode.isEmpty() ? Optional.empty() : f.optional("mirror")
-                .flatMap(n -> taps.mirror(n, f.path("mirror"), cluster.orElse(""), clusters));
-        Optional<RecordConfig> record = clusterNode.isEmpty() ? Optional.empty() : f.optional("record")
+        Optional<MirrorConfig> mirror = !forwards ? Optional.empty() : f.optional("mirror")
+                .flatMap(n -> taps.mirror(n, f.path("mirror"), primary, clusters));
+        Optional<RecordConfig> record = !forwards ? Optional.empty() : f.optional("record")
                 .flatMap(n -> taps.record(n, f.path("record")));
         if (values.problems().count() > before) {
             return Optional.empty();
         }
-        return Optional.of(new RouteConfig(name, match.get(), cluster.orElse(""), timeout, retry, limits, rewrite, host,
-                requestHeaders, responseHeaders, answer, maxBody, accessConfig, auth, compress, mirror, record));
+        return Optional.of(new RouteConfig(name, match.get(), primary, timeout, retry, limits, rewrite, host,
+                requestHeaders, responseHeaders, answer, maxBody, accessConfig, auth, compress, mirror, record, split));
     }
 
     private Optional<Integer> size(YamlNode node, String path) {

@@ -27,16 +27,35 @@ import java.util.OptionalLong;
  * @param compress how the backend's responses are compressed for clients that accept it; none when empty
  * @param mirror where copies of the route's requests go (a staging cluster); none when empty
  * @param record where the route's sampled exchanges are written; none when empty
+ * @param split the weighted backends ({@code backends}) of a route split across clusters; then
+ *     {@code cluster} is the first backend's name, and the route step chooses per request
  */
 public record RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
                           List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
                           HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
                           Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access,
                           Optional<ForwardAuthConfig> forwardAuth, Optional<CompressionConfig> compress,
-                          Optional<MirrorConfig> mirror, Optional<RecordConfig> record) {
+                          Optional<MirrorConfig> mirror, Optional<RecordConfig> record, Optional<SplitConfig> split) {
 
     public RouteConfig {
         rateLimits = List.copyOf(rateLimits);
+    }
+
+    /** One cluster, no split. */
+    public RouteConfig(String name, MatchConfig match, String cluster, Duration timeout, RetryConfig retry,
+                       List<RateLimitConfig> rateLimits, PathRewriteConfig rewrite, UpstreamHostConfig host,
+                       HeaderRulesConfig requestHeaders, HeaderRulesConfig responseHeaders,
+                       Optional<LocalAnswerConfig> answer, OptionalLong maxBody, AccessConfig access,
+                       Optional<ForwardAuthConfig> forwardAuth, Optional<CompressionConfig> compress,
+                       Optional<MirrorConfig> mirror, Optional<RecordConfig> record) {
+        this(name, match, cluster, timeout, retry, rateLimits, rewrite, host, requestHeaders, responseHeaders, answer,
+                maxBody, access, forwardAuth, compress, mirror, record, Optional.empty());
+    }
+
+    /** Every cluster the route may send a request to: its backends, or its one cluster. */
+    public List<String> clusters() {
+        return split.map(s -> s.backends().stream().map(SplitConfig.Backend::cluster).toList())
+                .orElse(cluster.isEmpty() ? List.of() : List.of(cluster));
     }
 
     /** Without mirror and recording. */

@@ -94,6 +94,32 @@ final class Values {
         return mismatch(node, path, "true or false");
     }
 
+    /** A plain YAML number in {@code (min, max]}, or {@code [min, max]} when {@code minIncluded}. */
+    Optional<Double> decimal(YamlNode node, String path, double min, double max, boolean minIncluded) {
+        if (!(node instanceof Scalar s) || (s.kind() != Kind.DECIMAL && s.kind() != Kind.INTEGER)) {
+            invalid(node, path, "expected a number like 0.05, got " + node.describe());
+            return Optional.empty();
+        }
+        double value;
+        try {
+            value = Double.parseDouble(s.text());
+        } catch (NumberFormatException e) {
+            invalid(node, path, "write '" + s.text() + "' as a plain decimal number like 0.05");
+            return Optional.empty();
+        }
+        boolean aboveMin = minIncluded ? value >= min : value > min;
+        if (!aboveMin || value > max || Double.isNaN(value)) {
+            invalid(node, path, s.text() + " is out of range; it must be " + (minIncluded ? "at least " : "above ")
+                    + fmt(min) + " and at most " + fmt(max));
+            return Optional.empty();
+        }
+        return Optional.of(value);
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
+    }
+
     Optional<Duration> duration(YamlNode node, String path) {
         return parsed(node, path, "a duration like 2s", Durations::parse);
     }

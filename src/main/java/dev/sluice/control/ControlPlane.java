@@ -256,6 +256,27 @@ public final class ControlPlane {
         return result;
     }
 
+    /**
+     * A canary's weights moved for good (rolled back, promoted, or as an operator asked): the
+     * running text with route {@code route}'s weights changed (and nothing else,
+     * {@link dev.sluice.config.SplitWeights}) is applied as a new version whose source says why.
+     */
+    public synchronized Result applySplitWeights(String route, java.util.Map<String, Integer> weights, String why) {
+        String text;
+        try {
+            text = dev.sluice.config.SplitWeights.set(currentText, route, weights);
+        } catch (IllegalArgumentException e) {
+            LOG.error("cannot record the new weights of route {} ({}): {}", route, why, e.getMessage());
+            return new Result.Refused(500, e.getMessage(), List.of(), List.of());
+        }
+        Result result = apply(text, "<" + why + ">", why, Optional.empty());
+        if (result instanceof Result.Applied applied && !applied.unchanged() && fileDiffersFromRunning()) {
+            LOG.warn("route {}: {}; recorded as version {}, but {} still holds the old weights, which a reload would "
+                    + "apply again: change the file", route, why, applied.version().number(), configFile.get());
+        }
+        return result;
+    }
+
     /** Applies the stored text of {@code target} again, as a new version restored from it. */
     private Result restore(ConfigVersion target, String source) {
         Optional<String> text;

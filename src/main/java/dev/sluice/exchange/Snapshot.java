@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Everything a request needs to be routed, built whole by the control plane and published with
@@ -30,8 +31,12 @@ public record Snapshot(SluiceConfig config, RouteTable routes, Map<String, Clust
             var allowed = routes.methodsFor(request, host);
             return allowed.isEmpty() ? Routed.NOWHERE : new Routed.WrongMethod(allowed);
         }
-        // A route's cluster always exists: the config is validated whole before it becomes a snapshot.
-        return new Routed.To(route, route.forwards() ? clusters.get(route.cluster()) : null);
+        if (!route.forwards()) {
+            return new Routed.To(route, null);
+        }
+        // A route's clusters always exist: the config is validated whole before it becomes a snapshot.
+        return new Routed.To(route, clusters.get(route.split()
+                .map(split -> BackendChoice.of(split, request, ThreadLocalRandom.current())).orElse(route.cluster())));
     }
 
     /**

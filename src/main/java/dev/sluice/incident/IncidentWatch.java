@@ -178,6 +178,11 @@ public final class IncidentWatch implements AutoCloseable {
                 sources.versions()));
     }
 
+    /** A canary was rolled back by its analysis: an incident (one log line, one alert). */
+    public void canaryRolledBack(String what, Optional<ConfigVersion> recorded) {
+        announce(incidents.canaryRolledBack(clock.instant(), what, recorded, sources.versions()));
+    }
+
     /** {@code GET /incidents}. */
     public Map<String, Object> incidentsJson() {
         return incidents.toJson(clock.instant());

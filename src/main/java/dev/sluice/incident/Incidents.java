@@ -349,6 +349,22 @@ public final class Incidents {
         return notices;
     }
 
+    /**
+     * A canary was rolled back by its analysis: an incident of its own about the config (no
+     * cluster: the stable keeps serving), which closes after {@code close_after}.
+     *
+     * @param what the route, the canary, its step and why, as one sentence
+     * @param recorded the version that records the canary's weight at 0, when one was recorded
+     */
+    public synchronized List<Notice> canaryRolledBack(Instant now, String what, Optional<ConfigVersion> recorded,
+                                                      List<ConfigVersion> history) {
+        Incident incident = new Incident(nextId++, null, now, what, configJson(now, recorded.orElse(null), history));
+        incident.rolledBack(now, what);
+        open.add(incident);
+        return List.of(new Notice("open", incident.id(), "incident " + incident.id() + " opened: " + what,
+                incident.toJson(now)));
+    }
+
     private void closeConfigIncidents(Instant now, IncidentsConfig config, List<Notice> notices) {
         for (Incident i : List.copyOf(open)) {
             if (i.cluster() == null && i.lasted(now).compareTo(config.closeAfter()) >= 0) {
@@ -395,29 +411,8 @@ public final class Incidents {
         return percentile(window.latency(), 0.99);
     }
 
-    /**
-     * The latency below which {@code q} of the requests fell, interpolated within its bucket
-     * (buckets double, so the error is at most the bucket's width); 0 without requests.
-     */
     static long percentile(long[] buckets, double q) {
-        long total = 0;
-        for (long b : buckets) {
-            total += b;
-        }
-        if (total <= 0) {
-            return 0;
-        }
-        double rank = q * total;
-        long seen = 0;
-        for (int i = 0; i < buckets.length; i++) {
-            if (buckets[i] > 0 && seen + buckets[i] >= rank) {
-                long low = i == 0 ? 0 : ClusterTallies.latencyBucketBoundNanos(i - 1);
-                long high = ClusterTallies.latencyBucketBoundNanos(i);
-                return low + (long) ((high - low) * ((rank - seen) / buckets[i]));
-            }
-            seen += buckets[i];
-        }
-        return ClusterTallies.latencyBucketBoundNanos(buckets.length - 1);
+        return ClusterTallies.percentileNanos(buckets, q);
     }
 
     static String percent(double ratio) {

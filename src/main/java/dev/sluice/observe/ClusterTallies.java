@@ -42,6 +42,10 @@ public final class ClusterTallies {
     private static final int NAMED_FAILURES = 1;
     private static final int NAMED_KIND = 2;
     private static final int NAMED_SLOTS = NAMED_KIND + KINDS.length;
+    // A route's counters go on: responses the backend answered with 5xx, and latency (a canary's comparison).
+    private static final int ROUTE_BACKEND_5XX = NAMED_SLOTS;
+    private static final int ROUTE_LATENCY = ROUTE_BACKEND_5XX + 1;
+    private static final int ROUTE_SLOTS = ROUTE_LATENCY + LATENCY_BUCKETS;
 
     /**
      * The labels of {@code RetryDecision.Why} that the log carries ({@code decisionLabel}): a retry
@@ -131,10 +135,15 @@ public final class ClusterTallies {
         if (gatewayFailure) {
             cluster.add(FAILED_REQUESTS);
         }
-        cluster.add(LATENCY + latencyBucket(log.totalNanos()));
+        int latencyBucket = latencyBucket(log.totalNanos());
+        cluster.add(LATENCY + latencyBucket);
         if (log.route() != null) {
             Tally route = cluster.route(log.route());
             route.add(NAMED_TRIES);
+            route.add(ROUTE_LATENCY + latencyBucket);
+            if (log.status() >= 500 && log.statusSource() == RequestLog.StatusSource.BACKEND) {
+                route.add(ROUTE_BACKEND_5XX);
+            }
             if (failures > 0) {
                 route.add(NAMED_FAILURES);
             }
@@ -200,8 +209,16 @@ public final class ClusterTallies {
         }
     }
 
-    /** An endpoint's tries and failed tries (by kind); a route's requests, those with a failed try, and their final failures by kind. */
-    public record Named(long tries, long failures, long[] byKind) {
+    /**
+     * An endpoint's tries and failed tries (by kind); a route's requests, those with a failed try,
+     * their final failures by kind, the responses its backend answered with a 5xx, and their
+     * latency by bucket (all 0 for an endpoint).
+     */
+    public record Named(long tries, long failures, long[] byKind, long backend5xx, long[] latency) {
+        public Named(long tries, long failures, long[] byKind) {
+            this(tries, failures, byKind, 0, new long[LATENCY_BUCKETS]);
+        }
+
         static Map<String, Named> merge(Map<String, Named> a, Map<String, Named> b, int sign) {
             Map<String, Named> out = new HashMap<>(a);
             b.forEach((name, n) -> out.merge(name, sign > 0 ? n : n.negated(), Named::plus));
@@ -209,12 +226,49 @@ public final class ClusterTallies {
         }
 
         Named plus(Named o) {
-            return new Named(tries + o.tries, failures + o.failures, Totals.add(byKind, o.byKind, 1));
+            return new Named(tries + o.tries, failures + o.failures, Totals.add(byKind, o.byKind, 1),
+                    backend5xx + o.backend5xx, Totals.add(latency, o.latency, 1));
         }
 
         Named negated() {
-            return new Named(-tries, -failures, Totals.add(new long[byKind.length], byKind, -1));
+            return new Named(-tries, -failures, Totals.add(new long[byKind.length], byKind, -1), -backend5xx,
+                    Totals.add(new long[latency.length], latency, -1));
         }
+
+        /** Requests that ended in a gateway failure (the sum of {@link #byKind}, for a route). */
+        public long gatewayFailures() {
+            long sum = 0;
+            for (long n : byKind) {
+                sum += n;
+            }
+            return sum;
+        }
+    }
+
+    /**
+     * The latency below which {@code q} of the requests counted in {@code buckets} fell,
+     * interpolated within its bucket (buckets double, so the error is at most the bucket's
+     * width); 0 without requests.
+     */
+    public static long percentileNanos(long[] buckets, double q) {
+        long total = 0;
+        for (long b : buckets) {
+            total += b;
+        }
+        if (total <= 0) {
+            return 0;
+        }
+        double rank = q * total;
+        long seen = 0;
+        for (int i = 0; i < buckets.length; i++) {
+            if (buckets[i] > 0 && seen + buckets[i] >= rank) {
+                long low = i == 0 ? 0 : latencyBucketBoundNanos(i - 1);
+                long high = latencyBucketBoundNanos(i);
+                return low + (long) ((high - low) * ((rank - seen) / buckets[i]));
+            }
+            seen += buckets[i];
+        }
+        return latencyBucketBoundNanos(buckets.length - 1);
     }
 
     /** One thread's tallies, by cluster name. */
@@ -256,7 +310,7 @@ public final class ClusterTallies {
 
         Tally route(String name) {
             Tally t = routes.get(name);
-            return t != null ? t : routes.computeIfAbsent(name, a -> new Tally(NAMED_SLOTS));
+            return t != null ? t : routes.computeIfAbsent(name, a -> new Tally(ROUTE_SLOTS));
         }
 
         private long get(int slot) {
@@ -283,7 +337,13 @@ public final class ClusterTallies {
                 for (int k = 0; k < byKind.length; k++) {
                     byKind[k] = t.get(NAMED_KIND + k);
                 }
-                out.put(name, new Named(t.get(NAMED_TRIES), t.get(NAMED_FAILURES), byKind));
+                long[] latency = new long[LATENCY_BUCKETS];
+                boolean route = t.counts.length() == ROUTE_SLOTS;
+                for (int b = 0; route && b < latency.length; b++) {
+                    latency[b] = t.get(ROUTE_LATENCY + b);
+                }
+                out.put(name, new Named(t.get(NAMED_TRIES), t.get(NAMED_FAILURES), byKind,
+                        route ? t.get(ROUTE_BACKEND_5XX) : 0, latency));
             });
             return out;
         }

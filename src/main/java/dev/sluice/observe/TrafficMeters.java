@@ -134,14 +134,21 @@ final class TrafficMeters implements MultiCollector {
         Map<String, RouteMeters> routes = new HashMap<>();
         List<RouteMeters> order = new java.util.ArrayList<>();
         for (Topology.RouteAndCluster rc : topology.routes()) {
-            RouteMeters kept = before.routes.get(rc.route());
+            // A split route has a row per backend: its first under the route's name, the others under both names.
+            String key = routes.containsKey(rc.route()) ? splitKey(rc.route(), rc.cluster()) : rc.route();
+            RouteMeters kept = before.routes.get(key);
             RouteMeters meters = kept != null && kept.cluster.equals(rc.cluster()) ? kept
                     : new RouteMeters(rc.route(), rc.cluster());
             meters.clusterMeters = clusters.get(rc.cluster());
-            routes.put(rc.route(), meters);
+            routes.put(key, meters);
             order.add(meters);
         }
         published = new Published(topology, before.unrouted, routes, List.copyOf(order), clusters);
+    }
+
+    /** The key of a split route's row for one of its backends after the first (names hold no spaces). */
+    private static String splitKey(String route, String cluster) {
+        return route + " " + cluster;
     }
 
     /** Counts a finished request; on its event loop, once, after {@code completed}. */
@@ -154,8 +161,9 @@ final class TrafficMeters implements MultiCollector {
         String route = log.route();
         RouteMeters row = route == null ? p.unrouted : p.routes.get(route);
         if (row != null && !row.cluster.equals(log.cluster() == null ? "" : log.cluster())) {
-            // Routed by the snapshot before a reload that sent its route elsewhere: counted in the totals only.
-            row = null;
+            // Another backend of a split route; else routed by the snapshot before a reload that sent
+            // its route elsewhere: counted in the totals only.
+            row = p.routes.get(splitKey(route, log.cluster()));
         }
         if (row != null) {
             row.counts.count(statusClass, source, failure);

@@ -42,6 +42,8 @@ public final class Route {
     private final AccessRules access;
     private final Compression compression;
     private final boolean tapped;
+    /** A route split across clusters: its weights now; null for a route with one cluster. */
+    private final Split split;
 
     public Route(RouteConfig config) {
         this(config, null, System::nanoTime);
@@ -78,6 +80,9 @@ public final class Route {
         this.compression = config.compress().map(Compression::new).orElse(Compression.NONE);
         this.tapped = config.mirror().isPresent() || config.record().isPresent();
         this.access = AccessRules.of(config.access(), previous == null ? null : previous.access);
+        // An unchanged split keeps its weights, so a reload for another reason never resets a canary's progress.
+        this.split = config.split().map(s -> previous != null && previous.split != null
+                && previous.split.config().equals(s) ? previous.split : new Split(s)).orElse(null);
     }
 
     /**
@@ -203,8 +208,18 @@ public final class Route {
         return config.name();
     }
 
+    /** The route's cluster; for a split route its first backend, where the route step chooses by {@link #split()}. */
     public String cluster() {
         return config.cluster();
+    }
+
+    /** The backends and their weights now, for a route split across clusters. */
+    public java.util.Optional<Split> split() {
+        return java.util.Optional.ofNullable(split);
+    }
+
+    public RouteConfig config() {
+        return config;
     }
 
     public long timeoutNanos() {

@@ -68,8 +68,10 @@ final class UpstreamMetrics {
     /** What the per-request counters of {@code snapshot} are kept for. */
     static Topology topology(Snapshot snapshot) {
         List<Topology.RouteAndCluster> routes = new ArrayList<>();
-        snapshot.routes().routes().forEach(r -> routes.add(new Topology.RouteAndCluster(r.name(),
-                r.forwards() ? r.cluster() : "")));
+        snapshot.routes().routes().forEach(r -> {
+            List<String> clusters = r.forwards() ? r.config().clusters() : List.of("");
+            clusters.forEach(c -> routes.add(new Topology.RouteAndCluster(r.name(), c)));
+        });
         Map<String, List<String>> endpoints = new LinkedHashMap<>();
         // By the config's endpoints, not the resolved ones: a host name's addresses (upstream.DnsRefresh)
         // come and go between reloads, and count together under the name as written.
@@ -91,6 +93,10 @@ final class UpstreamMetrics {
                 + "(consecutive failures)", CLUSTER, m::clusterEjections);
         metrics.gauges("sluice_cluster_retry_budget_available", "Retries the cluster's retry budget can pay for now",
                 CLUSTER, rows -> m.eachCluster((c, now) -> rows.add(c.retryBudget().available(now), c.name())));
+        metrics.gauges("sluice_route_backend_weight", "The weight of each backend of a route split across clusters "
+                + "(routes[].backends) now: a canary's moves with its steps", List.of("route", "cluster"),
+                rows -> snapshot.get().routes().routes().forEach(r -> r.split().ifPresent(split ->
+                        split.weightsNow().forEach(b -> rows.add(b.weight(), r.name(), b.cluster())))));
         metrics.gauges("sluice_pool_connections", "Upstream connections of the cluster: idle in the pools, or "
                 + "active (carrying a request)", List.of("cluster", "state"), m::poolConnections);
         metrics.gauges("sluice_endpoint_up", "1 while the endpoint takes traffic (healthy and not ejected)", ENDPOINT,

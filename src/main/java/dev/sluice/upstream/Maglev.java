@@ -10,7 +10,7 @@ package dev.sluice.upstream;
  *
  * <p>Immutable once built; read by every event loop.
  */
-final class Maglev {
+public final class Maglev {
     /** 65,537 slots, Envoy's default: a prime, and above 100 slots per endpoint up to 655 endpoints,
      * where the spread stays within a percent or so of the weights. 256 KiB per sticky cluster. */
     static final int TABLE_SIZE = 65_537;
@@ -105,7 +105,7 @@ final class Maglev {
      * their last character still land far apart. Not for secrets: a client could choose keys that
      * collide, which only puts its own requests together.
      */
-    static long hash(String key, long seed) {
+    public static long hash(String key, long seed) {
         long h = 0xcbf29ce484222325L ^ seed;
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);

@@ -58,10 +58,11 @@ class RoutingRulesConfigTest {
     void aRouteHasExactlyOneOfClusterRedirectAndRespond() {
         assertThat(problems(route("- match: { path: /a }\n  cluster: app\n  redirect: { to: /b }\n")))
                 .containsExactly("6:5: routes[0]: 'cluster' and 'redirect' together; a route sends requests to a "
-                        + "cluster, redirects them or answers them ('respond'): choose one");
+                        + "cluster, splits them across clusters ('backends'), redirects them or answers them "
+                        + "('respond'): choose one");
         assertThat(problems(route("- match: { path: /a }\n")))
-                .containsExactly("4:5: missing required key 'cluster' in routes[0] (or 'redirect' or 'respond' for a "
-                        + "route Sluice answers itself)");
+                .containsExactly("4:5: missing required key 'cluster' in routes[0] (or 'backends' to split across "
+                        + "clusters, or 'redirect' or 'respond' for a route Sluice answers itself)");
         assertThat(problems(route("- match: { path: /a }\n  respond: { body: x }\n  strip_prefix: true\n")))
                 .containsExactly("6:5: routes[0].strip_prefix: only for a route with a cluster; this route answers "
                         + "by itself ('respond')");

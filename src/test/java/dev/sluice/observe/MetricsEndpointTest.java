@@ -41,6 +41,9 @@ class MetricsEndpointTest {
                   - name: broken
                     match: { path_prefix: /broken/ }
                     cluster: broken
+                  - name: split
+                    match: { path_prefix: /split/ }
+                    backends: [{ cluster: api, weight: 1 }, { cluster: broken, weight: 0 }]
                 clusters:
                   - name: api
                     endpoints: [%s]

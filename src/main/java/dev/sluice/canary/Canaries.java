@@ -1,0 +1,242 @@
+package dev.sluice.canary;
+
+import dev.sluice.canary.CanaryJudge.Window;
+import dev.sluice.canary.CanaryRun.Decision;
+import dev.sluice.canary.CanaryRun.Status;
+import dev.sluice.observe.ClusterTallies;
+import dev.sluice.route.Route;
+import dev.sluice.route.Split;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The canaries of the running config, stepped on a thread of their own ({@code sluice-canary}),
+ * never on an event loop: at the end of each step's interval, a run compares its route's canary
+ * with the stable (from {@link ClusterTallies}, per cluster and route) and moves the canary's
+ * weight ({@link Split#setCanaryWeight}: the next request sees it). A rollback or a promotion is
+ * then recorded as a config version with the new weights, and a rollback opens an incident, both
+ * through {@link Outcomes}. An operator's promote or abort goes through the same thread.
+ */
+public final class Canaries implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Canaries.class);
+    /** 1 s: a new or changed canary (a reload) starts within a second. */
+    static final Duration MOST_WAIT = Duration.ofSeconds(1);
+    /** 5 ms: a judgement due now waits for nothing else, without spinning. */
+    static final Duration LEAST_WAIT = Duration.ofMillis(5);
+
+    /** What the canaries read of the running instance. */
+    public interface Sources {
+        /** The running snapshot's routes. */
+        List<Route> routes();
+
+        /** Every cluster's totals so far, with their per-route counts. */
+        Map<String, ClusterTallies.Totals> totals();
+    }
+
+    /** Where a canary's end is recorded. */
+    public interface Outcomes {
+        /**
+         * Records route {@code route}'s weights for good, as a new config version whose source is
+         * {@code why}; its number, or empty when it could not be recorded (logged).
+         */
+        Optional<Integer> record(String route, Map<String, Integer> weights, String why);
+
+        /** A rollback by the analysis: an incident and its alert. */
+        void rolledBack(String what, Optional<Integer> version);
+    }
+
+    /** An operator's request, answered: the HTTP status and what to say. */
+    public record Answer(int status, Map<String, Object> body) {}
+
+    private final Sources sources;
+    private final Outcomes outcomes;
+    private final Clock clock;
+    private final ScheduledExecutorService thread;
+    /** By route name; read and written on the canary thread only. */
+    private final Map<String, CanaryRun> runs = new LinkedHashMap<>();
+    private volatile List<Map<String, Object>> shown = List.of();
+
+    private Canaries(Sources sources, Outcomes outcomes, Clock clock) {
+        this.sources = sources;
+        this.outcomes = outcomes;
+        this.clock = clock;
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
+                .name("sluice-canary").unstarted(r));
+    }
+
+    public static Canaries start(Sources sources, Outcomes outcomes, Clock clock) {
+        Canaries canaries = new Canaries(sources, outcomes, clock);
+        canaries.thread.execute(canaries::tick);
+        return canaries;
+    }
+
+    private void tick() {
+        Duration wait = MOST_WAIT;
+        try {
+            wait = step(clock.instant());
+        } catch (RuntimeException e) {
+            // A bug here must not stop every canary for good.
+            LOG.error("canary step failed", e);
+        }
+        if (!thread.isShutdown()) {
+            thread.schedule(this::tick, Math.max(LEAST_WAIT.toMillis(), wait.toMillis()), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** One pass over the routes: runs started, judged and moved; returns how long until the next is due. */
+    Duration step(Instant now) {
+        Map<String, ClusterTallies.Totals> totals = sources.totals();
+        Duration wait = MOST_WAIT;
+        Set<String> present = new HashSet<>();
+        for (Route route : sources.routes()) {
+            Optional<Split> split = route.split().filter(s -> s.config().canary().isPresent());
+            if (split.isEmpty()) {
+                continue;
+            }
+            present.add(route.name());
+            CanaryRun run = runFor(route.name(), split.get(), now, totals);
+            Decision decision = run.step(now, window(totals, run.config.cluster(), route.name()),
+                    window(totals, stableOf(run), route.name()));
+            if (decision instanceof Decision.Hold hold) {
+                wait = hold.left().compareTo(wait) < 0 ? hold.left() : wait;
+            } else {
+                act(run, decision);
+                wait = LEAST_WAIT;
+            }
+        }
+        runs.keySet().retainAll(present);
+        shown = runs.values().stream().map(r -> r.toJson(now)).toList();
+        return wait;
+    }
+
+    private CanaryRun runFor(String route, Split split, Instant now, Map<String, ClusterTallies.Totals> totals) {
+        CanaryRun run = runs.get(route);
+        if (run != null && run.split() == split) {
+            return run;
+        }
+        if (run != null && run.continuesAs(split)) {
+            run.rebind(split);
+            return run;
+        }
+        String canary = split.config().canary().orElseThrow().cluster();
+        String stable = split.config().stableBackend().orElseThrow().cluster();
+        run = new CanaryRun(route, split, now, window(totals, canary, route), window(totals, stable, route));
+        runs.put(route, run);
+        if (run.status() == Status.RUNNING) {
+            LOG.info("route {}: canary {} starts at {}% (steps {}, each held {} ms)", route, canary, run.weight(),
+                    run.config.steps(), run.config.interval().toMillis());
+        }
+        return run;
+    }
+
+    private static String stableOf(CanaryRun run) {
+        return run.split().config().stableBackend().orElseThrow().cluster();
+    }
+
+    private static Window window(Map<String, ClusterTallies.Totals> totals, String cluster, String route) {
+        ClusterTallies.Totals t = totals.get(cluster);
+        return t == null ? Window.EMPTY : Window.of(t.routes().get(route));
+    }
+
+    private void act(CanaryRun run, Decision decision) {
+        String canary = run.config.cluster();
+        switch (decision) {
+            case Decision.Hold hold -> { }
+            case Decision.Advance advance -> {
+                run.split().setCanaryWeight(advance.weight());
+                LOG.info("route {}: canary {} {}; now at {}%", run.route, canary, advance.why(), advance.weight());
+            }
+            case Decision.Promote promote -> end(run, Status.PROMOTED, 100, "canary " + canary + " promoted on route "
+                    + run.route + ": " + promote.why());
+            case Decision.RollBack rollBack -> end(run, Status.ROLLED_BACK, 0, "canary " + canary
+                    + " rolled back on route " + run.route + ": " + rollBack.why());
+        }
+    }
+
+    /** The weight moves at once; then it is recorded as a version (which takes a reload's time). */
+    private void end(CanaryRun run, Status how, int weight, String why) {
+        run.split().setCanaryWeight(weight);
+        if (how == Status.PROMOTED) {
+            LOG.info("{}", why);
+        } else {
+            LOG.warn("{}", why);
+        }
+        Map<String, Integer> weights = Map.of(run.config.cluster(), weight, stableOf(run), 100 - weight);
+        Optional<Integer> version = outcomes.record(run.route, weights, why);
+        run.ended(how, why, version);
+        if (how == Status.ROLLED_BACK) {
+            outcomes.rolledBack(why, version);
+        }
+    }
+
+    /** {@code GET /canaries}: every canary route's run, as of the last step. */
+    public List<Map<String, Object>> toJson() {
+        return shown;
+    }
+
+    /** {@code POST /canaries/ROUTE/promote}: the canary takes everything now, recorded as a version. */
+    public Answer promote(String route) {
+        return onThread(route, run -> {
+            if (run.weight() == 100) {
+                return new Answer(409, Map.of("route", route, "reason", "the canary already takes every request"));
+            }
+            end(run, Status.PROMOTED, 100, "canary " + run.config.cluster() + " promoted on route " + route
+                    + " by an operator, at " + run.weight() + "%");
+            return new Answer(200, run.toJson(clock.instant()));
+        });
+    }
+
+    /** {@code POST /canaries/ROUTE/abort}: the canary's weight goes to 0 now, recorded as a version; no incident. */
+    public Answer abort(String route) {
+        return onThread(route, run -> {
+            if (run.weight() == 0) {
+                return new Answer(409, Map.of("route", route, "reason", "the canary takes no requests already"));
+            }
+            end(run, Status.ABORTED, 0, "canary " + run.config.cluster() + " aborted on route " + route
+                    + " by an operator, at " + run.weight() + "%");
+            return new Answer(200, run.toJson(clock.instant()));
+        });
+    }
+
+    private Answer onThread(String route, java.util.function.Function<CanaryRun, Answer> action) {
+        try {
+            return thread.submit(() -> {
+                step(clock.instant());
+                CanaryRun run = runs.get(route);
+                if (run == null) {
+                    List<String> names = new ArrayList<>(runs.keySet());
+                    return new Answer(404, Map.of("route", route, "reason", "no route '" + route
+                            + "' with a canary; canary routes: " + names));
+                }
+                Answer answer = action.apply(run);
+                shown = runs.values().stream().map(r -> r.toJson(clock.instant())).toList();
+                return answer;
+            }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Answer(503, Map.of("reason", "interrupted"));
+        } catch (ExecutionException e) {
+            LOG.error("canary action on route {} failed", route, e.getCause());
+            return new Answer(500, Map.of("reason", String.valueOf(e.getCause())));
+        }
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+}

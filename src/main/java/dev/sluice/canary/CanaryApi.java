@@ -1,0 +1,52 @@
+package dev.sluice.canary;
+
+import dev.sluice.admin.AdminServer;
+import dev.sluice.admin.AdminServer.AdminResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The canaries on the admin API (behind its guard, like every endpoint): {@code GET /canaries},
+ * {@code POST /canaries/ROUTE/promote} and {@code POST /canaries/ROUTE/abort}.
+ */
+public final class CanaryApi implements AdminServer.Endpoints {
+    private static final String PREFIX = "/canaries/";
+
+    private final Canaries canaries;
+
+    private CanaryApi(Canaries canaries) {
+        this.canaries = canaries;
+    }
+
+    /** {@code others} with the canary endpoints in front. */
+    public static AdminServer.Endpoints before(AdminServer.Endpoints others, Canaries canaries) {
+        CanaryApi api = new CanaryApi(canaries);
+        return (method, path, query, body) -> api.handle(method, path, query, body)
+                .or(() -> others.handle(method, path, query, body));
+    }
+
+    @Override
+    public Optional<AdminResponse> handle(HttpMethod method, String path, Map<String, String> query, String body) {
+        if (path.equals("/canaries")) {
+            return Optional.of(HttpMethod.GET.equals(method)
+                    ? AdminResponse.json(200, Map.of("canaries", canaries.toJson()))
+                    : AdminResponse.text(405, "use GET\n"));
+        }
+        if (!path.startsWith(PREFIX)) {
+            return Optional.empty();
+        }
+        String rest = path.substring(PREFIX.length());
+        int slash = rest.lastIndexOf('/');
+        String action = slash < 0 ? "" : rest.substring(slash + 1);
+        if (slash <= 0 || !(action.equals("promote") || action.equals("abort"))) {
+            return Optional.of(AdminResponse.text(404, "use POST /canaries/ROUTE/promote or /canaries/ROUTE/abort\n"));
+        }
+        if (!HttpMethod.POST.equals(method)) {
+            return Optional.of(AdminResponse.text(405, "use POST\n"));
+        }
+        String route = rest.substring(0, slash);
+        Canaries.Answer answer = action.equals("promote") ? canaries.promote(route) : canaries.abort(route);
+        return Optional.of(AdminResponse.json(answer.status(), answer.body()));
+    }
+}

@@ -1,0 +1,381 @@
+package dev.sluice.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.Sluice;
+import dev.sluice.testing.Await;
+import dev.sluice.testing.PrometheusText;
+import dev.sluice.testing.TestBackend;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * Weighted backends and canaries end to end, on real sockets: a canary that fails 20% of POSTs is
+ * rolled back by its first judgement, recorded as a version and an incident with an alert, and
+ * its clients saw no more errors than its weight allows; a good canary goes through every step
+ * to 100% by itself; an operator promotes and aborts over the admin API; a sticky key keeps a
+ * user on one backend, and the access log names the cluster each request went to.
+ */
+class CanaryTest {
+    private static final String SECRET = "0123456789abcdef0123456789abcdef";
+    private static final Duration AWAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    /** A backend answering with its name; with {@code failEvery} > 0, every n-th POST gets a 500. */
+    private static TestBackend backend(String name, int failEvery) {
+        AtomicLong posts = new AtomicLong();
+        return TestBackend.builder().recordLimit(10).handler(ex -> {
+            boolean fail = failEvery > 0 && ex.method().equals("POST") && posts.incrementAndGet() % failEvery == 0;
+            ex.respond(fail ? 500 : 200, name);
+        }).start();
+    }
+
+    private static String config(TestBackend stable, TestBackend canary, String split, String extra) {
+        return """
+                listeners:
+                  - address: 127.0.0.1:0
+                routes:
+                  - name: api
+                    match: { path_prefix: / }
+                %s
+                clusters:
+                  - name: stable
+                    endpoints: [127.0.0.1:%d]
+                  - name: canary
+                    endpoints: [127.0.0.1:%d]
+                admin:
+                  address: 127.0.0.1:0
+                incidents: { close_after: 1s }
+                %s
+                """.formatted(split.indent(4).stripTrailing(), stable.port(), canary.port(), extra);
+    }
+
+    /**
+     * Stable and canary weights to fill in: a run starts when a reload gives the canary a step's
+     * weight. 2 s intervals hold enough requests on a loaded machine (34 a second were seen); the
+     * bad canary's 5 requests hold at least one of its 500s (every fifth POST).
+     */
+    private static final String BAD_CANARY = """
+            backends: [{ cluster: stable, weight: %d }, { cluster: canary, weight: %d }]
+            canary: { steps: [25, 50, 100], interval: 2s, min_requests: 5 }""";
+    private static final String GOOD_CANARY = """
+            backends: [{ cluster: stable, weight: %d }, { cluster: canary, weight: %d }]
+            canary:
+              steps: [20, 50, 100]
+              interval: 2s
+              min_requests: 5
+              # A loaded test machine's scheduling noise is not the canary's latency.
+              latency: { min_increase: 1s }""";
+
+    private static String alerts(WebhookReceiver hook) {
+        return "access_log: off\nalerts: { webhook: \"" + hook.url() + "\", secret: " + SECRET + " }";
+    }
+
+    /** The new config in the file, reloaded: how a canary is deployed. */
+    private static void deploy(InProcessSluice sluice, String yaml) throws Exception {
+        sluice.writeConfig(yaml);
+        AdminHttp.Answer reloaded = sluice.admin().post("/reload");
+        assertThat(reloaded.status()).as(reloaded.body()).isEqualTo(200);
+        Await.until(AWAIT, () -> canaries(sluice).path(0).path("status").asText().equals("running"),
+                "the canary's run started");
+    }
+
+    @Test
+    void aCanaryFailingOneInFivePostsIsRolledBackAtItsFirstJudgementAndItsClientsSawAtMostItsShareOfErrors()
+            throws Exception {
+        try (WebhookReceiver hook = new WebhookReceiver(SECRET);
+             TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 5);
+             InProcessSluice sluice = InProcessSluice.start(config(stable, canary, BAD_CANARY.formatted(100, 0),
+                     alerts(hook)), dir, Duration.ofMinutes(10))) {
+            Clients clients = Clients.start(sluice.listener(), 8, i -> Map.of());
+            Await.until(AWAIT, () -> clients.tally().total() >= 200, "the clients are under way");
+            Clients.Tally before = clients.tally();
+            deploy(sluice, config(stable, canary, BAD_CANARY.formatted(75, 25), alerts(hook)));
+            JsonNode run = Await.value(AWAIT, () -> canaries(sluice).get(0), c -> !c.path("status").asText()
+                    .equals("running"), "the canary's run ended");
+            clients.stop();
+
+            assertThat(run.path("status").asText()).isEqualTo("rolled_back");
+            assertThat(run.path("weight").asInt()).isZero();
+            assertThat(run.path("judged")).as("rolled back at its first judgement, within two intervals").hasSize(1);
+            assertThat(run.path("judged").get(0).path("weight").asInt()).isEqualTo(25);
+            assertThat(run.path("ended_because").asText()).startsWith("canary canary rolled back on route api: step 1 "
+                    + "of 3 (25%) failed: error ratio");
+            // The canary answered 20% of its POSTs with 500; at 25% of the traffic that is 5% of all
+            // requests. 2 points of noise: the weight is a draw per request, not a schedule.
+            Clients.Tally all = clients.tally().minus(before);
+            assertThat(all.byBackend().get("canary")).as("the canary took part").isPositive();
+            assertThat(all.errors()).as("its 500s reached clients").isPositive();
+            assertThat((double) all.errors() / all.total()).isLessThanOrEqualTo(0.25 * 0.20 + 0.02);
+            assertThat(all.errorsFrom()).containsOnlyKeys("canary");
+
+            // Recorded as a version with the canary's weight at 0, and as an incident with its alert.
+            int recorded = run.path("recorded_version").asInt();
+            JsonNode versions = sluice.admin().get("/config/versions").json();
+            assertThat(versions.path("current").asInt()).isEqualTo(recorded).isEqualTo(3);
+            assertThat(sluice.admin().get("/config").body())
+                    .contains("backends: [{ cluster: stable, weight: 100 }, { cluster: canary, weight: 0 }]");
+            JsonNode incident = sluice.admin().get("/incidents").json().path("open").get(0);
+            assertThat(incident.path("opened_because").asText()).startsWith("canary canary rolled back on route api");
+            assertThat(incident.path("config").path("version").asInt()).isEqualTo(recorded);
+            Await.until(AWAIT, () -> !hook.alerts("open").isEmpty(), "the alert arrived");
+            assertThat(hook.alerts("open").getFirst().signed()).isTrue();
+
+            // From now on the stable takes everything.
+            Clients after = Clients.start(sluice.listener(), 2, i -> Map.of());
+            Await.until(AWAIT, () -> after.tally().total() >= 200, "200 requests after the rollback");
+            after.stop();
+            assertThat(after.tally().byBackend()).containsOnlyKeys("stable");
+            assertThat(after.tally().errors()).isZero();
+        }
+    }
+
+    @Test
+    void aGoodCanaryGoesThroughEveryStepToOneHundredPercentByItself() throws Exception {
+        try (TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 0);
+             InProcessSluice sluice = InProcessSluice.start(config(stable, canary, GOOD_CANARY.formatted(100, 0),
+                     "access_log: off"), dir, Duration.ofMinutes(10))) {
+            Clients clients = Clients.start(sluice.listener(), 8, i -> Map.of());
+            Await.until(AWAIT, () -> clients.tally().total() >= 200, "the clients are under way");
+            deploy(sluice, config(stable, canary, GOOD_CANARY.formatted(80, 20), "access_log: off"));
+            JsonNode run = Await.value(AWAIT, () -> canaries(sluice).get(0), c -> !c.path("status").asText()
+                    .equals("running"), "the canary's run ended");
+            clients.stop();
+
+            assertThat(run.path("status").asText()).as(run.toString()).isEqualTo("promoted");
+            assertThat(run.path("weight").asInt()).isEqualTo(100);
+            List<Integer> passed = new ArrayList<>();
+            run.path("judged").forEach(j -> {
+                assertThat(j.path("passed").asBoolean()).as(j.toString()).isTrue();
+                passed.add(j.path("weight").asInt());
+            });
+            assertThat(passed).containsExactly(20, 50);
+            assertThat(clients.tally().errors()).isZero();
+            assertThat(sluice.admin().get("/config").body())
+                    .contains("backends: [{ cluster: stable, weight: 0 }, { cluster: canary, weight: 100 }]");
+            JsonNode route = sluice.admin().get("/status").json().path("routes").get(0);
+            assertThat(route.path("backends").toString()).isEqualTo(
+                    "[{\"cluster\":\"stable\",\"weight\":0},{\"cluster\":\"canary\",\"weight\":100}]");
+            assertThat(route.path("canary").path("status").asText()).isEqualTo("promoted");
+            PrometheusText metrics = PrometheusText.parse(sluice.admin().get("/metrics").body());
+            assertThat(metrics.value("sluice_route_backend_weight", "route", "api", "cluster", "canary")).isEqualTo(100);
+            assertThat(metrics.value("sluice_route_backend_weight", "route", "api", "cluster", "stable")).isZero();
+            assertThat(metrics.sum("sluice_requests_total", "route", "api", "cluster", "canary")).isPositive();
+            assertThat(metrics.sum("sluice_requests_total", "route", "api", "cluster", "stable")).isPositive();
+
+            Clients after = Clients.start(sluice.listener(), 2, i -> Map.of());
+            Await.until(AWAIT, () -> after.tally().total() >= 100, "100 requests after the promotion");
+            after.stop();
+            assertThat(after.tally().byBackend()).containsOnlyKeys("canary");
+        }
+    }
+
+    @Test
+    void anOperatorPromotesAndAbortsOverTheAdminApi() throws Exception {
+        try (TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 0);
+             InProcessSluice sluice = InProcessSluice.start(config(stable, canary, """
+                     backends: [{ cluster: stable, weight: 95 }, { cluster: canary, weight: 5 }]
+                     canary: { steps: [5, 25, 50], interval: 10m }""", "access_log: off"), dir,
+                     Duration.ofMinutes(10))) {
+            Await.until(AWAIT, () -> canaries(sluice).size() == 1, "the canary is listed");
+            JsonNode running = canaries(sluice).get(0);
+            assertThat(running.path("status").asText()).isEqualTo("running");
+            assertThat(running.path("step").asInt()).isEqualTo(1);
+            assertThat(running.path("weight").asInt()).isEqualTo(5);
+
+            String admin = "127.0.0.1:" + sluice.instance().adminAddress().orElseThrow().getPort();
+            StringWriter out = new StringWriter();
+            assertThat(cli(out, "canary", "status", "--admin", admin)).isZero();
+            assertThat(out.toString()).contains("ROUTE", "api", "canary", "running", "5%", "1/3");
+
+            assertThat(sluice.admin().post("/canaries/nope/promote").status()).isEqualTo(404);
+            assertThat(sluice.admin().get("/canaries/api/promote").status()).isEqualTo(405);
+            out = new StringWriter();
+            assertThat(cli(out, "canary", "promote", "api", "--admin", admin)).as(out.toString()).isZero();
+            assertThat(out.toString()).contains("route api: canary canary promoted, now at 100%; recorded as config "
+                    + "version 2");
+            assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("promoted");
+            assertThat(sluice.admin().post("/canaries/api/promote").status()).isEqualTo(409);
+            assertThat(sluice.admin().get("/config").body())
+                    .contains("backends: [{ cluster: stable, weight: 0 }, { cluster: canary, weight: 100 }]");
+            assertThat(sent(sluice, 20)).containsOnlyKeys("canary");
+
+            AdminHttp.Answer aborted = sluice.admin().post("/canaries/api/abort");
+            assertThat(aborted.status()).as(aborted.body()).isEqualTo(200);
+            assertThat(aborted.json().path("status").asText()).isEqualTo("aborted");
+            assertThat(sluice.admin().get("/config").body())
+                    .contains("backends: [{ cluster: stable, weight: 100 }, { cluster: canary, weight: 0 }]");
+            assertThat(sluice.admin().get("/config/versions").json().path("current").asInt()).isEqualTo(3);
+            assertThat(sent(sluice, 20)).containsOnlyKeys("stable");
+            assertThat(sluice.admin().post("/canaries/api/abort").status()).isEqualTo(409);
+            assertThat(sluice.admin().get("/incidents").json().path("open")).as("an operator's abort is no incident")
+                    .isEmpty();
+        }
+    }
+
+    @Test
+    void aStickyHeaderKeepsEachUserOnOneBackendAndTheAccessLogNamesIt() throws Exception {
+        Path log = dir.resolve("access.log");
+        try (TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 0);
+             InProcessSluice sluice = InProcessSluice.start(config(stable, canary, """
+                     backends: [{ cluster: stable, weight: 50 }, { cluster: canary, weight: 50 }]
+                     sticky: { header: x-user }""", "access_log: { path: " + log + " }"), dir,
+                     Duration.ofMinutes(10))) {
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            Map<String, Set<String>> backendsOfUser = new HashMap<>();
+            for (int user = 0; user < 20; user++) {
+                for (int i = 0; i < 5; i++) {
+                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri(sluice, "/u" + user))
+                            .header("x-user", "user-" + user).GET().build(), HttpResponse.BodyHandlers.ofString());
+                    backendsOfUser.computeIfAbsent("user-" + user, u -> new HashSet<>()).add(r.body());
+                }
+            }
+            assertThat(backendsOfUser.values()).allSatisfy(b -> assertThat(b).hasSize(1));
+            Set<String> used = new HashSet<>();
+            backendsOfUser.values().forEach(used::addAll);
+            assertThat(used).as("20 users at 50/50 land on both").containsExactlyInAnyOrder("stable", "canary");
+
+            String user0 = backendsOfUser.get("user-0").iterator().next();
+            Await.until(AWAIT, () -> lines(log).stream().filter(l -> l.contains("/u0")).count() == 5,
+                    "user-0's requests are logged");
+            assertThat(lines(log).stream().filter(l -> l.contains("\"/u0\"")).toList())
+                    .allSatisfy(l -> assertThat(l).contains("\"cluster\":\"" + user0 + "\""));
+        }
+    }
+
+    /** {@code sluice ARGS} in this JVM: its exit code; what it printed goes to {@code out}. */
+    private static int cli(StringWriter out, String... args) {
+        PrintStream oldOut = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true));
+        try {
+            return new CommandLine(new Sluice()).setOut(new PrintWriter(out)).execute(args);
+        } finally {
+            System.setOut(oldOut);
+            out.write(printed.toString());
+        }
+    }
+
+    private static List<String> lines(Path log) {
+        try {
+            return Files.exists(log) ? Files.readAllLines(log) : List.of();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static URI uri(InProcessSluice sluice, String path) {
+        return URI.create("http://127.0.0.1:" + sluice.listener().getPort() + path);
+    }
+
+    /** {@code n} GETs one after the other: how many each backend answered. */
+    private static Map<String, Integer> sent(InProcessSluice sluice, int n) throws Exception {
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        Map<String, Integer> by = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            by.merge(http.send(HttpRequest.newBuilder(uri(sluice, "/x")).GET().build(),
+                    HttpResponse.BodyHandlers.ofString()).body(), 1, Integer::sum);
+        }
+        return by;
+    }
+
+    private static JsonNode canaries(InProcessSluice sluice) {
+        return sluice.admin().get("/canaries").json().path("canaries");
+    }
+
+    /** Clients POSTing back to back, each on its own virtual thread, counting answers by backend and status. */
+    private static final class Clients {
+        record Tally(long total, long errors, Map<String, Long> byBackend, Map<String, Long> errorsFrom) {
+            Tally minus(Tally earlier) {
+                Map<String, Long> backends = new HashMap<>(byBackend);
+                earlier.byBackend.forEach((b, n) -> backends.merge(b, -n, Long::sum));
+                Map<String, Long> failing = new HashMap<>(errorsFrom);
+                earlier.errorsFrom.forEach((b, n) -> failing.merge(b, -n, Long::sum));
+                failing.values().removeIf(n -> n == 0);
+                return new Tally(total - earlier.total, errors - earlier.errors, backends, failing);
+            }
+        }
+
+        private final List<Thread> threads = new ArrayList<>();
+        private final Map<String, LongAdder> byBackend = new ConcurrentHashMap<>();
+        private final Map<String, LongAdder> errorsFrom = new ConcurrentHashMap<>();
+        private final LongAdder total = new LongAdder();
+        private final LongAdder errors = new LongAdder();
+        private volatile boolean stopped;
+
+        static Clients start(InetSocketAddress target, int n, java.util.function.IntFunction<Map<String, String>> headers) {
+            Clients clients = new Clients();
+            URI uri = URI.create("http://127.0.0.1:" + target.getPort() + "/orders");
+            for (int i = 0; i < n; i++) {
+                Map<String, String> fields = headers.apply(i);
+                clients.threads.add(Thread.ofVirtual().start(() -> clients.run(uri, fields)));
+            }
+            return clients;
+        }
+
+        private void run(URI uri, Map<String, String> fields) {
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            while (!stopped) {
+                HttpRequest.Builder request = HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofString("{}"));
+                fields.forEach(request::header);
+                try {
+                    HttpResponse<String> r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+                    total.increment();
+                    byBackend.computeIfAbsent(r.body(), b -> new LongAdder()).increment();
+                    if (r.statusCode() >= 500) {
+                        errors.increment();
+                        errorsFrom.computeIfAbsent(r.body(), b -> new LongAdder()).increment();
+                    }
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        Tally tally() {
+            Map<String, Long> backends = new HashMap<>();
+            byBackend.forEach((b, n) -> backends.put(b, n.sum()));
+            Map<String, Long> failing = new HashMap<>();
+            errorsFrom.forEach((b, n) -> failing.put(b, n.sum()));
+            return new Tally(total.sum(), errors.sum(), backends, failing);
+        }
+
+        void stop() throws InterruptedException {
+            stopped = true;
+            for (Thread t : threads) {
+                t.join();
+            }
+        }
+    }
+}
