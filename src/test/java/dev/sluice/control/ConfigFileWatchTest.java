@@ -84,8 +84,8 @@ class ConfigFileWatchTest {
             assertThat(versions.path("versions").get(1).path("source").asText())
                     .isEqualTo("file " + volume.file() + " (--watch-config: its content changed)");
             assertThat(versions.path("refused").get(0).path("errors").get(0).asText())
-                    .isEqualTo(volume.file() + ":6:5: routes[0]: 'cluster' and 'respond' together; a route sends requests to a cluster, "
-                            + "redirects them or answers them ('respond'): choose one");
+                    .startsWith(volume.file() + ":6:5: routes[0]: 'cluster' and 'respond' together; ")
+                    .endsWith(": choose one");
             assertThat(volume.folders()).as("the kubelet's old folders are gone; the path read never changed").isEqualTo(1);
         }
     }
