@@ -105,7 +105,9 @@ class RedirectHttpsListenerTest {
             assertThat(next.status()).as("the same connection, kept alive").isEqualTo(308);
             assertThat(next.header("location")).isEqualTo("https://shop.test/");
         }
-        assertThat(gateway.accessLogLines()).anySatisfy(line -> assertThat(line)
-                .contains("\"route\":\"redirect-https\"").contains("\"status\":308"));
+        // The line is written once the response is, a moment after the client read it.
+        dev.sluice.testing.Await.until(WAIT, () -> gateway.accessLogLines().stream()
+                .anyMatch(line -> line.contains("\"route\":\"redirect-https\"") && line.contains("\"status\":308")),
+                "the redirect's access-log line");
     }
 }
