@@ -7,6 +7,8 @@ import dev.sluice.resilience.RetryPolicy;
 import dev.sluice.upstream.Affinity;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
+import dev.sluice.upstream.UpstreamConnection;
+import io.netty.util.concurrent.Future;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 
@@ -18,6 +20,20 @@ import io.netty.handler.codec.http.HttpResponse;
  * Made when the request is admitted; used on the request's loop only.
  */
 final class Attempts {
+    /** Where an attempt's connection goes: the exchange, on the request's loop. */
+    interface Connections {
+        /** The attempt has its connection, pooled or new. */
+        void acquired(UpstreamConnection connection);
+
+        /** The attempt could not start or connect: no endpoint to pick ({@code endpoint} null), or the connect failed. */
+        void notAcquired(FailureKind kind, Endpoint endpoint);
+
+        /** The exchange ended while connecting: a connection that opens late is closed. */
+        boolean ended();
+    }
+
+    private final ExchangeContext context;
+    private final Connections connections;
     private final Cluster cluster;
     private final RetryPolicy policy;
     private final RequestLog log;
@@ -31,8 +47,12 @@ final class Attempts {
     private boolean freshConnectionsOnly;
     /** When the route's timeout runs out (set once the whole request is sent); 0 before. */
     private long deadlineNanos;
+    private long connectStartedNanos;
 
-    Attempts(Cluster cluster, RetryPolicy policy, RequestLog log, HttpMethod method, boolean idempotencyKey) {
+    Attempts(ExchangeContext context, Connections connections, Cluster cluster, RetryPolicy policy, RequestLog log,
+             HttpMethod method, boolean idempotencyKey) {
+        this.context = context;
+        this.connections = connections;
         this.cluster = cluster;
         this.policy = policy;
         this.log = log;
@@ -40,22 +60,64 @@ final class Attempts {
         this.idempotencyKey = idempotencyKey;
     }
 
-    /** The pick step for the next attempt; the endpoint picked counts as tried. */
-    Pick next(Affinity affinity, long now) {
-        Pick pick = Pick.next(cluster, triedEndpoints, retries, lastFailure, affinity, now);
-        if (pick instanceof Pick.To to) {
-            triedEndpoints |= cluster.bitOf(to.endpoint());
+    /**
+     * The pick and acquire steps of the next attempt: an endpoint (which counts as tried), then a
+     * pooled connection to it or a new one; the outcome goes to {@link Connections}.
+     *
+     * @param bodyReplayable a failure after sending could be retried as far as the body goes
+     */
+    void start(Affinity affinity, boolean bodyReplayable, long now) {
+        Endpoint endpoint;
+        switch (Pick.next(cluster, triedEndpoints, retries, lastFailure, affinity, now)) {
+            case Pick.None none -> {
+                connections.notAcquired(none.why(), null);
+                return;
+            }
+            case Pick.To to -> endpoint = to.endpoint();
         }
-        return pick;
+        triedEndpoints |= cluster.bitOf(endpoint);
+        var pool = context.pools().pool(endpoint, cluster.config().maxIdlePerEndpoint());
+        boolean retryableOnceSent = bodyReplayable && RetryPolicy.isIdempotent(method, idempotencyKey);
+        switch (Acquire.from(pool, endpoint, freshConnectionsOnly, retryableOnceSent, now)) {
+            case Acquire.Pooled pooled -> {
+                UpstreamConnection connection = pooled.connection();
+                log.attemptStarted(endpoint.address(), true, (now - connection.idleSinceNanos()) / 1_000_000,
+                        (now - connection.createdNanos()) / 1_000_000);
+                connections.acquired(connection);
+            }
+            case Acquire.Connect connect -> connect(endpoint);
+        }
     }
 
-    boolean freshConnectionsOnly() {
-        return freshConnectionsOnly;
+    /** Opens a new connection to {@code endpoint} (over TLS for a cluster with it), within the cluster's connect timeout. */
+    void connect(Endpoint endpoint) {
+        connectStartedNanos = context.nanoTime();
+        log.attemptStarted(endpoint.address(), false, -1, -1);
+        int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis());
+        context.connector().connect(context.loop(), endpoint, timeoutMillis, cluster.tls())
+                .addListener((Future<UpstreamConnection> f) -> connected(endpoint, f));
     }
 
-    /** Whether a failure after sending could be retried: an idempotent request with a body that can be sent again. */
-    boolean retryableOnceSent(boolean bodyReplayable) {
-        return bodyReplayable && RetryPolicy.isIdempotent(method, idempotencyKey);
+    private void connected(Endpoint endpoint, Future<UpstreamConnection> f) {
+        if (connections.ended()) {
+            // The exchange ended (client gone, timeout) while connecting.
+            if (f.isSuccess()) {
+                f.getNow().close();
+            }
+            return;
+        }
+        log.connected(context.nanoTime() - connectStartedNanos);
+        if (f.isSuccess()) {
+            connections.acquired(f.getNow());
+            return;
+        }
+        connections.notAcquired(FailureKind.ofConnectFailure(f.cause(), appRunning()), endpoint);
+    }
+
+    /** True when the cluster is an app whose process lives and was ready: a failed connect is then its full accept queue. */
+    private boolean appRunning() {
+        return cluster.config().app().isPresent()
+                && context.apps().app(cluster.name()).map(dev.sluice.apps.AppSupervisor::running).orElse(false);
     }
 
     /** The whole request went out: the route's timeout starts, once for every attempt (retries never stretch it). */

@@ -23,7 +23,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * ({@link Downstream#flush()}), and the client's body only while the endpoint can
  * ({@link #acceptsBody()}).
  */
-public final class Exchange implements UpstreamListener, Admission.Resume, AccessStep.Outcome {
+public final class Exchange implements UpstreamListener, Admission.Resume, AccessStep.Outcome, Attempts.Connections {
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
 
     private final ExchangeContext context;
@@ -85,7 +84,6 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     private Attempts attempts;
     /** What the request brings to a sticky cluster's pick; read before the first attempt, null until then. */
     private Affinity affinity;
-    private long connectStartedNanos;
     /** The route's mirror copy and recording of this request, if sampled; {@link Tap#NONE} otherwise. */
     private Tap tap = Tap.NONE;
     /** The exchange ended (answered, cut, or its client went away): late events are ignored. */
@@ -305,7 +303,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         } else {
             tap.forwarded(request, now);
         }
-        attempts = new Attempts(cluster, route.retryPolicy(), log, request.method(), idempotencyKey);
+        attempts = new Attempts(context, this, cluster, route.retryPolicy(), log, request.method(),
+                idempotencyKey);
         startAttempt(now);
     }
 
@@ -423,67 +422,28 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         if (affinity == null) {
             affinity = RequestAffinity.of(cluster.config().sticky(), request, keys);
         }
-        Endpoint endpoint;
-        switch (attempts.next(affinity, now)) {
-            case Pick.None none -> {
-                reply(none.why(), false);
-                return;
-            }
-            case Pick.To to -> endpoint = to.endpoint();
-        }
-        var pool = context.pools().pool(endpoint, cluster.config().maxIdlePerEndpoint());
-        switch (Acquire.from(pool, endpoint, attempts.freshConnectionsOnly(), retryableOnceSent(), now)) {
-            case Acquire.Pooled pooled -> {
-                UpstreamConnection connection = pooled.connection();
-                log.attemptStarted(endpoint.address(), true, (now - connection.idleSinceNanos()) / 1_000_000,
-                        (now - connection.createdNanos()) / 1_000_000);
-                bind(connection);
-            }
-            case Acquire.Connect connect -> connect(endpoint);
-        }
+        attempts.start(affinity, bodyReplayable(), now);
     }
 
-    /** Whether a failure after sending could be retried: idempotent, and a body that fits the replay buffer. */
-    private boolean retryableOnceSent() {
-        if (!attempts.retryableOnceSent(sender.replayable())) {
-            return false;
-        }
-        return bodyless || !HttpUtil.isTransferEncodingChunked(request)
-                && HttpUtil.getContentLength(request, Long.MAX_VALUE) <= RequestBody.REPLAY_LIMIT;
+    /** Whether the body could be sent again after a failure: none, or one that fits the replay buffer. */
+    private boolean bodyReplayable() {
+        return sender.replayable() && (bodyless || !HttpUtil.isTransferEncodingChunked(request)
+                && HttpUtil.getContentLength(request, Long.MAX_VALUE) <= RequestBody.REPLAY_LIMIT);
     }
 
-    private void connect(Endpoint endpoint) {
-        connectStartedNanos = context.nanoTime();
-        log.attemptStarted(endpoint.address(), false, -1, -1);
-        int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis());
-        context.connector().connect(context.loop(), endpoint, timeoutMillis, cluster.tls())
-                .addListener((Future<UpstreamConnection> f) -> onConnected(endpoint, f));
-    }
-
-    private void onConnected(Endpoint endpoint, Future<UpstreamConnection> f) {
-        if (ended) {
-            // The exchange ended (client gone, timeout) while connecting.
-            if (f.isSuccess()) {
-                f.getNow().close();
-            }
-            return;
+    /** The pick or acquire step found no connection: no endpoint to pick ({@code endpoint} null), or a failed connect. */
+    @Override
+    public void notAcquired(FailureKind kind, Endpoint endpoint) {
+        if (endpoint == null) {
+            reply(kind, false);
+        } else {
+            attemptFailed(kind, endpoint, false);
         }
-        log.connected(context.nanoTime() - connectStartedNanos);
-        if (f.isSuccess()) {
-            bind(f.getNow());
-            return;
-        }
-        attemptFailed(FailureKind.ofConnectFailure(f.cause(), appRunning()), endpoint, false);
-    }
-
-    /** True when the cluster is an app whose process lives and was ready: a failed connect is then its full accept queue. */
-    private boolean appRunning() {
-        return cluster.config().app().isPresent()
-                && context.apps().app(cluster.name()).map(dev.sluice.apps.AppSupervisor::running).orElse(false);
     }
 
     /** The attempt has its connection: the send step writes the request on it. */
-    private void bind(UpstreamConnection connection) {
+    @Override
+    public void acquired(UpstreamConnection connection) {
         upstream = connection;
         connection.attach(this);
         connection.endpoint().attemptStarted();
@@ -552,7 +512,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     /** Sends the request again after {@code delayNanos}: to {@code sameEndpoint} on a fresh connection, or as the balancer picks. */
     private void retryAfter(long delayNanos, Endpoint sameEndpoint) {
         sender.rewind();
-        Runnable attempt = sameEndpoint != null ? () -> connect(sameEndpoint) : () -> startAttempt(context.nanoTime());
+        Runnable attempt = sameEndpoint != null ? () -> attempts.connect(sameEndpoint) : () -> startAttempt(context.nanoTime());
         if (delayNanos <= 0) {
             attempt.run();
             return;
