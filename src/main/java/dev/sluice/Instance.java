@@ -188,8 +188,8 @@ public final class Instance implements AutoCloseable {
             instance.control.started(startup.text(), startup.source(), startup.restoredFrom());
             if (config.admin().isPresent()) {
                 instance.admin = AdminServer.start(config.admin().get(), instance.observed(),
-                        CanaryApi.before(AppsApi.before(new ControlApi(instance.control, instance::drain),
-                                instance.gateway.apps()), instance.canaries));
+                        new CanaryApi(instance.canaries).orElse(new AppsApi(instance.gateway.apps()))
+                                .orElse(new ControlApi(instance.control, instance::drain)));
             }
             instance.store.writeInstance(ProcessHandle.current().pid(),
                     instance.adminAddress().map(a -> a.getHostString() + ":" + a.getPort()));

@@ -73,6 +73,12 @@ public final class AdminServer implements AutoCloseable {
     public interface Endpoints {
         /** The answer, or empty when there is no such endpoint. */
         Optional<AdminResponse> handle(HttpMethod method, String path, Map<String, String> query, String body);
+
+        /** These endpoints first, then {@code next}'s for a path none of these has. */
+        default Endpoints orElse(Endpoints next) {
+            return (method, path, query, body) -> handle(method, path, query, body)
+                    .or(() -> next.handle(method, path, query, body));
+        }
     }
 
     /** A JSON or text answer, with any fields beyond {@code Content-Type} and {@code Content-Length}. */

@@ -30,13 +30,6 @@ public final class AppsApi implements AdminServer.Endpoints {
         this.apps = apps;
     }
 
-    /** The apps' endpoints, then {@code others}. */
-    public static AdminServer.Endpoints before(AdminServer.Endpoints others, Apps apps) {
-        AppsApi api = new AppsApi(apps);
-        return (method, path, query, body) -> api.handle(method, path, query, body)
-                .or(() -> others.handle(method, path, query, body));
-    }
-
     @Override
     public Optional<AdminResponse> handle(HttpMethod method, String path, Map<String, String> query, String body) {
         if (path.equals("/apps")) {

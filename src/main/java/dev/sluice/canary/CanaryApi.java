@@ -15,15 +15,8 @@ public final class CanaryApi implements AdminServer.Endpoints {
 
     private final Canaries canaries;
 
-    private CanaryApi(Canaries canaries) {
+    public CanaryApi(Canaries canaries) {
         this.canaries = canaries;
-    }
-
-    /** {@code others} with the canary endpoints in front. */
-    public static AdminServer.Endpoints before(AdminServer.Endpoints others, Canaries canaries) {
-        CanaryApi api = new CanaryApi(canaries);
-        return (method, path, query, body) -> api.handle(method, path, query, body)
-                .or(() -> others.handle(method, path, query, body));
     }
 
     @Override
