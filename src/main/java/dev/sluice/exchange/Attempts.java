@@ -40,6 +40,8 @@ final class Attempts {
     private final HttpMethod method;
     /** The client sent an {@code Idempotency-Key}: its request may be repeated like an idempotent one. */
     private final boolean idempotencyKey;
+    /** What the request brings to a sticky cluster's pick. */
+    private final Affinity affinity;
     private long triedEndpoints;
     private FailureKind lastFailure;
     private int retries;
@@ -50,7 +52,7 @@ final class Attempts {
     private long connectStartedNanos;
 
     Attempts(ExchangeContext context, Connections connections, Cluster cluster, RetryPolicy policy, RequestLog log,
-             HttpMethod method, boolean idempotencyKey) {
+             HttpMethod method, boolean idempotencyKey, Affinity affinity) {
         this.context = context;
         this.connections = connections;
         this.cluster = cluster;
@@ -58,6 +60,7 @@ final class Attempts {
         this.log = log;
         this.method = method;
         this.idempotencyKey = idempotencyKey;
+        this.affinity = affinity;
     }
 
     /**
@@ -66,7 +69,7 @@ final class Attempts {
      *
      * @param bodyReplayable a failure after sending could be retried as far as the body goes
      */
-    void start(Affinity affinity, boolean bodyReplayable, long now) {
+    void start(boolean bodyReplayable, long now) {
         Endpoint endpoint;
         switch (Pick.next(cluster, triedEndpoints, retries, lastFailure, affinity, now)) {
             case Pick.None none -> {
@@ -120,12 +123,54 @@ final class Attempts {
                 && context.apps().app(cluster.name()).map(dev.sluice.apps.AppSupervisor::running).orElse(false);
     }
 
+    /**
+     * The next attempt, after {@code delayNanos} unless the exchange ended meanwhile: to
+     * {@code sameEndpoint} on a fresh connection, or as the balancer picks ({@code pick}).
+     */
+    void retryAfter(long delayNanos, Endpoint sameEndpoint, Runnable pick) {
+        Runnable attempt = sameEndpoint != null ? () -> connect(sameEndpoint) : pick;
+        if (delayNanos <= 0) {
+            attempt.run();
+            return;
+        }
+        context.loop().schedule(() -> {
+            if (!connections.ended()) {
+                attempt.run();
+            }
+        }, delayNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The {@code Set-Cookie} value that keeps the client on {@code served}, when the cluster sticks
+     * by cookie and the request's cookie named another endpoint or none; else null.
+     */
+    String stickyCookie(Endpoint served) {
+        return cluster.stickyCookie(served, affinity);
+    }
+
     /** The whole request went out: the route's timeout starts, once for every attempt (retries never stretch it). */
     long sent(long now, long timeoutNanos) {
         if (deadlineNanos == 0) {
             deadlineNanos = now + timeoutNanos;
         }
         return deadlineNanos;
+    }
+
+    /**
+     * Why an attempt's connection closed under it: before the head was written (nothing of the
+     * request left Sluice, so a retry is safe), a TLS alert before any response (with TLS 1.3 an
+     * endpoint refuses a client certificate after Sluice's handshake is done, so its application
+     * never read the request), mid-response, or before any response.
+     */
+    static FailureKind closedKind(boolean headWritten, boolean responseStarted, Throwable cause) {
+        if (!headWritten) {
+            return FailureKind.CLOSED_BEFORE_SEND;
+        }
+        if (responseStarted) {
+            return FailureKind.RESPONSE_TRUNCATED;
+        }
+        return FailureKind.ofConnectFailure(cause) == FailureKind.UPSTREAM_TLS_FAILED
+                ? FailureKind.UPSTREAM_TLS_FAILED : FailureKind.RESET_BEFORE_RESPONSE;
     }
 
     /**

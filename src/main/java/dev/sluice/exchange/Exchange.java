@@ -8,22 +8,15 @@ import dev.sluice.observe.RequestLog;
 import dev.sluice.resilience.RetryDecision;
 import dev.sluice.route.Route;
 import dev.sluice.route.Variables;
-import dev.sluice.upstream.Affinity;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 import dev.sluice.upstream.UpstreamConnection;
 import dev.sluice.upstream.UpstreamListener;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * ({@link Downstream#flush()}), and the client's body only while the endpoint can
  * ({@link #acceptsBody()}).
  */
-public final class Exchange implements UpstreamListener, Admission.Resume, AccessStep.Outcome, Attempts.Connections {
+public final class Exchange implements UpstreamListener, AccessStep.Outcome, AdmitStep.Outcome, Attempts.Connections {
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
 
     private final ExchangeContext context;
@@ -61,34 +54,27 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     private RequestKeys keys;
     private Route route;
     private RequestVariables variables;
-    /** The route's {@code max_body}, else its listener's, or -1; and how much of the body came so far. */
-    private long maxBody;
-    private long bodyBytes;
-    /** The route answers by itself once the request's end arrives; its body, if any, is read and dropped. */
-    private boolean answeringLocally;
+    private final BodyIntake intake;
     /** Sluice's own answer to this request (a CORS preflight's), in place of the route's; null for the route's. */
     private LocalAnswer ownAnswer;
     /** The access and forward-auth steps; null until the request is routed. */
     private AccessStep access;
     private Cluster cluster;
-    /** Held from admission to the end; given back once, by {@link #end}. */
-    private Admission.Ticket ticket;
-    /** Set while the request waits for its access check or admission: how it stops waiting if its client leaves. */
+    /** The admit step, which holds the request's place from admission to {@link #end}; null until routed. */
+    private AdmitStep admission;
+    /** Set while the request waits for an off-loop access check: how it stops waiting if its client leaves. */
     private Admission.Withdrawal waiting;
-    private long routedNanos;
 
     /** The current attempt's connection; null while connecting, between attempts, and once ended. */
     private UpstreamConnection upstream;
     private final ResponseReader response;
     /** The request's attempts at its cluster and their retries; made when it is admitted. */
     private Attempts attempts;
-    /** What the request brings to a sticky cluster's pick; read before the first attempt, null until then. */
-    private Affinity affinity;
     /** The route's mirror copy and recording of this request, if sampled; {@link Tap#NONE} otherwise. */
     private Tap tap = Tap.NONE;
     /** The exchange ended (answered, cut, or its client went away): late events are ignored. */
     private boolean ended;
-    /** The client asked for a WebSocket upgrade, which goes to the endpoint (see {@link #forwardsWebSocketUpgrade}). */
+    /** The client asked for a WebSocket upgrade, which goes to the endpoint (see {@link WebSocketUpgrade}). */
     private boolean webSocketUpgrade;
 
     /**
@@ -100,7 +86,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     public Exchange(ExchangeContext context, Downstream downstream, RequestLog log, HttpRequest request,
                     ReceivedRequest verbatim, String clientAddress, boolean clientTrusted, TrustedProxies trustedProxies,
                     boolean bodyless, long listenerMaxBody) {
-        this.maxBody = listenerMaxBody;
+        this.intake = new BodyIntake(listenerMaxBody);
         this.context = context;
         this.downstream = downstream;
         this.log = log;
@@ -115,10 +101,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     }
 
     /**
-     * The request asks to upgrade its connection to a WebSocket (RFC 6455 §4.1: a GET with
-     * {@code Upgrade: websocket}, {@code Connection: Upgrade}): the upgrade is asked of the
-     * endpoint too, and a 101 from it turns the two connections into a tunnel
-     * ({@link #switchedProtocols}). Said before {@link #start}; the request's header map is forwarded.
+     * The request asks to upgrade its connection to a WebSocket: the upgrade is asked of the
+     * endpoint too ({@link WebSocketUpgrade}). Said before {@link #start}; the request's header map is forwarded.
      */
     public void forwardsWebSocketUpgrade() {
         webSocketUpgrade = true;
@@ -131,18 +115,14 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     /**
      * The endpoint accepted the WebSocket upgrade: the exchange ends here (its admission ticket
      * back, the response deadline off) and its upstream connection never goes back to a pool:
-     * the downstream makes it and the client's one tunnel ({@link Downstream#tunnel}).
+     * the downstream makes it and the client's one tunnel.
      */
     void switchedProtocols(HttpResponse switching) {
         UpstreamConnection connection = upstream;
         downstream.responseDeadlineMet();
         detachUpstream();
         end(false);
-        HttpHeaders headers = switching.headers();
-        HeaderPolicy.removeHopByHop(headers);
-        HeaderPolicy.appendVia(headers);
-        headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET).set(HttpHeaderNames.CONNECTION,
-                HttpHeaderValues.UPGRADE);
+        WebSocketUpgrade.answerClient(switching.headers());
         downstream.tunnel(switching, connection.channel());
     }
 
@@ -166,32 +146,21 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         Routed routed = listenerRoute.isPresent() ? new Routed.To(listenerRoute.get(), null)
                 : snapshot.route(request, log.host());
         switch (routed) {
-            case Routed.Nowhere nowhere -> {
+            case Routed.Refused refused -> {
                 end(true);
-                downstream.reply(FailureKind.NO_ROUTE, false);
-                return;
-            }
-            case Routed.WrongMethod wrong -> {
-                end(true);
-                // RFC 9110 §15.5.6: a 405 lists the methods the target supports.
-                downstream.reply(FailureKind.METHOD_NOT_ALLOWED,
-                        ReplyFields.NONE.with(HttpHeaderNames.ALLOW, String.join(", ", wrong.allowed())), false);
+                downstream.reply(refused.kind(), refused.fields(), false);
                 return;
             }
             case Routed.To matched -> to = matched;
         }
         route = to.route();
         cluster = to.cluster();
-        routedNanos = now;
+        admission = new AdmitStep(context, log, now + route.timeoutNanos(), this);
         log.routed(route.name(), cluster == null ? null : cluster.name(), now);
         if (route.tapped()) {
             tap = context.taps().open(context, route, request, bodyless, downstream.secure(), log);
         }
-        if (route.maxBody() >= 0) {
-            // A route's own limit overrides its listener's, either way (nginx's client_max_body_size in a location).
-            maxBody = route.maxBody();
-        }
-        if (maxBody >= 0 && !bodyless && HttpUtil.getContentLength(request, -1L) > maxBody) {
+        if (intake.routed(route.maxBody(), request, bodyless)) {
             // Content-Length says it all: refused before a byte is forwarded or read.
             end(true);
             downstream.reply(FailureKind.REQUEST_TOO_LARGE, true);
@@ -220,7 +189,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
                     return;
                 }
                 if (route.forwards()) {
-                    admit(context.nanoTime());
+                    admission.admit(route, cluster, keys);
                 } else {
                     answerOnceRead();
                 }
@@ -237,7 +206,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
                     // the request was not forwarded, and its body not read.
                     end(true);
                     log.failed(denied.kind());
-                    respondWhole(denied.answer());
+                    denied.answer().sendTo(downstream, log, responseFields());
                 }
             }
         }
@@ -248,70 +217,34 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         return ended;
     }
 
-    /** The admit step: the route's rate limits and the cluster's concurrency. */
-    private void admit(long now) {
-        cluster.retryBudget().deposit();
-        switch (context.admission().admit(route, cluster, keys, this)) {
-            case Admission.Decision.Refused refused -> refused(refused.kind(), refused.fields());
-            case Admission.Decision.Admitted admitted -> admitted(admitted.ticket(), now);
-            case Admission.Decision.Queued queued -> waiting = queued.withdrawal();
-        }
-    }
-
     /**
      * The answer waits for the request's end (the body read and dropped), so the connection can
      * stay open; a client expecting 100 Continue gets it.
      */
     private void answerOnceRead() {
-        answeringLocally = true;
+        intake.answerOnceRead();
         downstream.bodyWanted();
     }
 
+    /** Admitted by the admit step, now or after a wait: the request is prepared for its cluster and the first attempt goes out. */
     @Override
-    public io.netty.channel.EventLoop loop() {
-        return context.loop();
-    }
-
-    @Override
-    public long deadlineNanos() {
-        return routedNanos + route.timeoutNanos();
-    }
-
-    /** Admitted, now or after a wait in the cluster's queue: the first attempt goes out. */
-    @Override
-    public void admitted(Admission.Ticket ticket) {
-        admitted(ticket, context.nanoTime());
-    }
-
-    private void admitted(Admission.Ticket ticket, long now) {
-        waiting = null;
-        if (ended) {
-            // Its client left while the place was being handed over: the place goes back at once.
-            ticket.release(now, now, false);
-            return;
-        }
-        this.ticket = ticket;
-        log.admitted(now);
+    public void admitted(long now) {
         boolean idempotencyKey = HeaderPolicy.prepareForwarding(request, verbatim, log.requestId(),
                 log.traceStarted() ? log.traceparent() : null, log.host(), clientAddress, clientTrusted,
                 downstream.secure(), route, variables());
         if (webSocketUpgrade) {
-            // Hop-by-hop, so removed above with the rest; asked again of the endpoint on this connection
-            // (RFC 6455 §4.1; the Sec-WebSocket-* fields are end-to-end and went through).
-            request.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET)
-                    .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+            WebSocketUpgrade.askEndpoint(request.headers());
         } else {
             tap.forwarded(request, now);
         }
         attempts = new Attempts(context, this, cluster, route.retryPolicy(), log, request.method(),
-                idempotencyKey);
+                idempotencyKey, RequestAffinity.of(cluster.config().sticky(), request, keys));
         startAttempt(now);
     }
 
     /** Refused admission, at once or after a wait that ran out; or refused by an off-loop access check. */
     @Override
     public void refused(FailureKind kind, ReplyFields fields) {
-        waiting = null;
         if (!ended) {
             end(true);
             downstream.reply(kind, fields.with(responseFields()), false);
@@ -328,23 +261,23 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         }
         int size = part.content().readableBytes();
         log.bodyIn(size);
-        bodyBytes += size;
-        if (maxBody >= 0 && bodyBytes > maxBody) {
-            // A chunked body crossed the route's limit: 413 when nothing of a response went out
-            // (the endpoint, if it had the first parts, loses its connection mid-request), else cut.
-            part.release();
-            requestFailed(FailureKind.REQUEST_TOO_LARGE);
-            return;
-        }
-        if (answeringLocally) {
-            part.release();
-            if (last) {
+        switch (intake.take(size, last)) {
+            case FORWARD -> {
+                tap.requestContent(part, last);
+                sender.content(part, last);
+            }
+            case TOO_LARGE -> {
+                // A chunked body crossed the route's limit: 413 when nothing of a response went out
+                // (the endpoint, if it had the first parts, loses its connection mid-request), else cut.
+                part.release();
+                requestFailed(FailureKind.REQUEST_TOO_LARGE);
+            }
+            case DROP -> part.release();
+            case ANSWER -> {
+                part.release();
                 answerLocally();
             }
-            return;
         }
-        tap.requestContent(part, last);
-        sender.content(part, last);
     }
 
     /**
@@ -352,22 +285,13 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
      * more, or the route answers by itself and drops the body.
      */
     public boolean acceptsBody() {
-        return answeringLocally || sender.acceptsBody();
+        return intake.draining() || sender.acceptsBody();
     }
 
     /** A redirect or fixed response, with the route's response header rules applied; or Sluice's own answer. */
     private void answerLocally() {
         end(false);
-        respondWhole(ownAnswer != null ? ownAnswer : LocalAnswer.of(route, variables()));
-    }
-
-    /** Sends a whole answer made here (with the access step's fields, CORS), head and body in one go. */
-    private void respondWhole(LocalAnswer answer) {
-        AccessCheck.addTo(answer.head().headers(), responseFields());
-        log.bodyOut(answer.body().length);
-        downstream.respond(answer.head());
-        downstream.respond(new DefaultLastHttpContent(Unpooled.wrappedBuffer(answer.body())));
-        downstream.responseComplete();
+        (ownAnswer != null ? ownAnswer : LocalAnswer.of(route, variables())).sendTo(downstream, log, responseFields());
     }
 
     /** The request's values for the route's templates (header rules, a redirect's target), made once asked. */
@@ -383,7 +307,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
      * by cookie and the request's cookie named another endpoint or none; else null.
      */
     String stickyCookie(Endpoint served) {
-        return affinity == null ? null : cluster.stickyCookie(served, affinity);
+        return attempts == null ? null : attempts.stickyCookie(served);
     }
 
     /** The route's response header rules, applied by the respond step to a backend's response. */
@@ -419,10 +343,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     }
 
     private void startAttempt(long now) {
-        if (affinity == null) {
-            affinity = RequestAffinity.of(cluster.config().sticky(), request, keys);
-        }
-        attempts.start(affinity, bodyReplayable(), now);
+        attempts.start(bodyReplayable(), now);
     }
 
     /** Whether the body could be sent again after a failure: none, or one that fits the replay buffer. */
@@ -512,16 +433,7 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
     /** Sends the request again after {@code delayNanos}: to {@code sameEndpoint} on a fresh connection, or as the balancer picks. */
     private void retryAfter(long delayNanos, Endpoint sameEndpoint) {
         sender.rewind();
-        Runnable attempt = sameEndpoint != null ? () -> attempts.connect(sameEndpoint) : () -> startAttempt(context.nanoTime());
-        if (delayNanos <= 0) {
-            attempt.run();
-            return;
-        }
-        context.loop().schedule(() -> {
-            if (!ended) {
-                attempt.run();
-            }
-        }, delayNanos, TimeUnit.NANOSECONDS);
+        attempts.retryAfter(delayNanos, sameEndpoint, () -> startAttempt(context.nanoTime()));
     }
 
     // The response, endpoint → client.
@@ -600,16 +512,11 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
         if (cause != null) {
             LOG.debug("upstream {} failed: {}", connection.endpoint(), cause.toString());
         }
-        if (!sender.headWritten()) {
-            attemptFailed(FailureKind.CLOSED_BEFORE_SEND, connection.endpoint(), log.connectionReused());
-        } else if (!response.started() && FailureKind.ofConnectFailure(cause) == FailureKind.UPSTREAM_TLS_FAILED) {
-            // A TLS alert before any response: with TLS 1.3 the endpoint refuses a client
-            // certificate after Sluice's handshake is done, so its application never read the request.
-            upstreamFailed(FailureKind.UPSTREAM_TLS_FAILED);
-        } else if (response.started()) {
-            upstreamFailed(FailureKind.RESPONSE_TRUNCATED);
+        FailureKind kind = Attempts.closedKind(sender.headWritten(), response.started(), cause);
+        if (kind == FailureKind.CLOSED_BEFORE_SEND) {
+            attemptFailed(kind, connection.endpoint(), log.connectionReused());
         } else {
-            upstreamFailed(FailureKind.RESET_BEFORE_RESPONSE);
+            upstreamFailed(kind);
         }
     }
 
@@ -647,6 +554,9 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             waiting.withdraw();
             waiting = null;
         }
+        if (admission != null) {
+            admission.withdraw();
+        }
         closeUpstream();
         end(false);
     }
@@ -658,9 +568,8 @@ public final class Exchange implements UpstreamListener, Admission.Resume, Acces
             tap.ended();
             sender.release();
             response.discardCompressor();
-            if (ticket != null) {
-                ticket.release(log.admittedNanos(), context.nanoTime(), failed);
-                ticket = null;
+            if (admission != null) {
+                admission.release(failed);
             }
         }
     }

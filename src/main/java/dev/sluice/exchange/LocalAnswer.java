@@ -1,9 +1,13 @@
 package dev.sluice.exchange;
 
 import dev.sluice.config.LocalAnswerConfig;
+import dev.sluice.failure.ReplyFields;
+import dev.sluice.observe.RequestLog;
 import dev.sluice.route.Route;
 import dev.sluice.route.Variables;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -11,8 +15,9 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 
 /**
- * What a route that does not forward answers by itself: a redirect or a fixed response, with the
- * route's response header rules applied.
+ * An answer made in Sluice, not by an endpoint: what a route that does not forward answers by
+ * itself (a redirect or a fixed response, with the route's response header rules applied), a
+ * CORS preflight's, or a forward-auth service's refusal.
  */
 record LocalAnswer(HttpResponse head, byte[] body) {
     static LocalAnswer of(Route route, Variables variables) {
@@ -35,5 +40,14 @@ record LocalAnswer(HttpResponse head, byte[] body) {
         }
         route.responseHeaders().apply(head.headers(), variables);
         return new LocalAnswer(head, body);
+    }
+
+    /** Sends the whole answer, with {@code fields} (the access step's, CORS) added, head and body in one go. */
+    void sendTo(Downstream downstream, RequestLog log, ReplyFields fields) {
+        AccessCheck.addTo(head.headers(), fields);
+        log.bodyOut(body.length);
+        downstream.respond(head);
+        downstream.respond(new DefaultLastHttpContent(Unpooled.wrappedBuffer(body)));
+        downstream.responseComplete();
     }
 }
