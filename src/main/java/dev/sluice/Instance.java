@@ -139,6 +139,17 @@ public final class Instance implements AutoCloseable {
             }
 
             @Override
+            public Optional<Integer> resume(String route, java.util.Map<String, Integer> weights, String why) {
+                return switch (control.resumeCanary(route, weights, why)) {
+                    case ControlPlane.Result.Applied applied -> Optional.of(applied.version().number());
+                    case ControlPlane.Result.Refused refused -> {
+                        LOG.error("route {}: {}; refused: {}", route, why, refused.reason());
+                        yield Optional.empty();
+                    }
+                };
+            }
+
+            @Override
             public void rolledBack(String what, Optional<Integer> version) {
                 incidents.canaryRolledBack(what, version.flatMap(store::version));
             }
@@ -177,6 +188,16 @@ public final class Instance implements AutoCloseable {
 
     /** Starts everything the config describes; on failure nothing is left running. */
     public static Instance start(SluiceConfig config, Startup startup) throws IOException, InterruptedException {
+        String held = ControlPlane.heldAtStart(startup.store(), startup.text(), config);
+        if (!held.equals(startup.text())) {
+            try {
+                config = dev.sluice.config.ConfigLoader.parse(held, config.source());
+            } catch (dev.sluice.config.ConfigException e) {
+                throw new IllegalStateException("the config with the canaries' held weights cannot be read again", e);
+            }
+            startup = new Startup(held, startup.source() + "; canary weights held", startup.configFile(),
+                    startup.store(), startup.bakePeriod(), startup.restoredFrom(), startup.autoRollback());
+        }
         AccessLog accessLog = openAccessLog(config);
         Gateway gateway = null;
         Instance instance = null;

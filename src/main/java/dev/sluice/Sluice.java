@@ -402,13 +402,14 @@ public final class Sluice implements Callable<Integer> {
 
     @Command(name = "canary", mixinStandardHelpOptions = true, version = VERSION, description = "Show the running "
             + "sluice's canaries (status), or end one now: promote (the canary takes every request) or abort (it "
-            + "takes none); either is recorded as a config version. Through its admin API.")
+            + "takes none); or resume one at 0 (rolled back or aborted) from its first step. Each is recorded as a "
+            + "config version. Through its admin API.")
     static final class CanaryCommand implements Callable<Integer> {
-        @CommandLine.Parameters(index = "0", paramLabel = "status|promote|abort", description = "what to do")
+        @CommandLine.Parameters(index = "0", paramLabel = "status|promote|abort|resume", description = "what to do")
         String action;
 
         @CommandLine.Parameters(index = "1", arity = "0..1", paramLabel = "ROUTE",
-                description = "the canary's route (promote and abort need it)")
+                description = "the canary's route (promote, abort and resume need it)")
         String route;
 
         @CommandLine.Mixin
@@ -424,8 +425,8 @@ public final class Sluice implements Callable<Integer> {
                 printCanaries(new ObjectMapper().readTree(reply.get().body()).path("canaries"));
                 return 0;
             }
-            if (!action.equals("promote") && !action.equals("abort") || route == null) {
-                System.err.println("sluice: usage: sluice canary status | promote ROUTE | abort ROUTE");
+            if (!List.of("promote", "abort", "resume").contains(action) || route == null) {
+                System.err.println("sluice: usage: sluice canary status | promote ROUTE | abort ROUTE | resume ROUTE");
                 return 2;
             }
             String path = "/canaries/" + java.net.URLEncoder.encode(route, java.nio.charset.StandardCharsets.UTF_8)

@@ -55,6 +55,13 @@ public final class Canaries implements AutoCloseable {
          */
         Optional<Integer> record(String route, Map<String, Integer> weights, String why);
 
+        /**
+         * An operator resumed route {@code route}'s canary at {@code weights} (its first step):
+         * recorded as a version, and the weights its run ended at no longer held against the
+         * config; the version's number, or empty when it was refused (logged).
+         */
+        Optional<Integer> resume(String route, Map<String, Integer> weights, String why);
+
         /** A rollback by the analysis: an incident and its alert. */
         void rolledBack(String what, Optional<Integer> version);
     }
@@ -209,6 +216,41 @@ public final class Canaries implements AutoCloseable {
             end(run, Status.ABORTED, 0, "canary " + run.config.cluster() + " aborted on route " + route
                     + " by an operator, at " + run.weight() + "%");
             return new Answer(200, run.toJson(clock.instant()));
+        });
+    }
+
+    /**
+     * {@code POST /canaries/ROUTE/resume}: a canary at 0 (rolled back, aborted, or not started)
+     * runs again from its first step, recorded as a version; the config's canary is no longer held at 0.
+     */
+    public Answer resume(String route) {
+        return onThread(route, run -> {
+            if (run.status() == Status.RUNNING) {
+                return new Answer(409, Map.of("route", route, "reason", "the canary is running already, at step "
+                        + run.toJson(clock.instant()).get("step") + " (" + run.weight() + "%)"));
+            }
+            if (run.weight() != 0) {
+                return new Answer(409, Map.of("route", route, "reason", "the canary takes every request (promoted); "
+                        + "a new canary is a config change"));
+            }
+            int first = run.config.steps().getFirst();
+            String why = "canary " + run.config.cluster() + " resumed on route " + route + " by an operator, at step 1 ("
+                    + first + "%)";
+            Optional<Integer> version = outcomes.resume(route, Map.of(run.config.cluster(), first, stableOf(run),
+                    100 - first), why);
+            if (version.isEmpty()) {
+                return new Answer(500, Map.of("route", route, "reason", "the config with the canary at " + first
+                        + "% was refused; see the log"));
+            }
+            LOG.info("{}; recorded as config version {}", why, version.get());
+            step(clock.instant());
+            CanaryRun resumed = runs.get(route);
+            if (resumed == null) {
+                return new Answer(500, Map.of("route", route, "reason", "the route has no canary now"));
+            }
+            Map<String, Object> answer = new LinkedHashMap<>(resumed.toJson(clock.instant()));
+            answer.put("recorded_version", version.get());
+            return new Answer(200, answer);
         });
     }
 

@@ -8,7 +8,7 @@ import java.util.Optional;
 
 /**
  * The canaries on the admin API (behind its guard, like every endpoint): {@code GET /canaries},
- * {@code POST /canaries/ROUTE/promote} and {@code POST /canaries/ROUTE/abort}.
+ * {@code POST /canaries/ROUTE/promote}, {@code /abort} and {@code /resume}.
  */
 public final class CanaryApi implements AdminServer.Endpoints {
     private static final String PREFIX = "/canaries/";
@@ -32,14 +32,19 @@ public final class CanaryApi implements AdminServer.Endpoints {
         String rest = path.substring(PREFIX.length());
         int slash = rest.lastIndexOf('/');
         String action = slash < 0 ? "" : rest.substring(slash + 1);
-        if (slash <= 0 || !(action.equals("promote") || action.equals("abort"))) {
-            return Optional.of(AdminResponse.text(404, "use POST /canaries/ROUTE/promote or /canaries/ROUTE/abort\n"));
+        if (slash <= 0 || !(action.equals("promote") || action.equals("abort") || action.equals("resume"))) {
+            return Optional.of(AdminResponse.text(404,
+                    "use POST /canaries/ROUTE/promote, /canaries/ROUTE/abort or /canaries/ROUTE/resume\n"));
         }
         if (!HttpMethod.POST.equals(method)) {
             return Optional.of(AdminResponse.text(405, "use POST\n"));
         }
         String route = rest.substring(0, slash);
-        Canaries.Answer answer = action.equals("promote") ? canaries.promote(route) : canaries.abort(route);
+        Canaries.Answer answer = switch (action) {
+            case "promote" -> canaries.promote(route);
+            case "abort" -> canaries.abort(route);
+            default -> canaries.resume(route);
+        };
         return Optional.of(AdminResponse.json(answer.status(), answer.body()));
     }
 }

@@ -48,39 +48,68 @@ final class CanaryJudge {
         }
     }
 
-    /** A step's verdict. */
+    /**
+     * The figures a step was judged on, for {@code GET /canaries} and the dashboard: each side's
+     * requests, error ratio and latency percentile over the step's interval (the thresholds they
+     * were held to are the run's config).
+     */
+    record Analysis(long canaryRequests, long stableRequests, double canaryErrorRatio, double stableErrorRatio,
+                    int percentile, long canaryLatencyNanos, long stableLatencyNanos) {
+        static Analysis of(CanaryConfig config, Window canary, Window stable) {
+            int p = config.latencyPercentile();
+            return new Analysis(canary.requests(), stable.requests(), canary.errorRatio(), stable.errorRatio(), p,
+                    canary.percentileNanos(p), stable.percentileNanos(p));
+        }
+    }
+
+    /** Which threshold a failed step missed (its name in the config, as the admin API and the page show it). */
+    enum Check {
+        MIN_REQUESTS, MAX_ERROR_RATIO_INCREASE, LATENCY;
+
+        String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** A step's verdict, with the figures it was reached on. */
     sealed interface Judgement {
         String text();
 
-        record Pass(String text) implements Judgement {}
+        Analysis analysis();
 
-        record Fail(String text) implements Judgement {}
+        record Pass(String text, Analysis analysis) implements Judgement {}
+
+        record Fail(Check missed, String text, Analysis analysis) implements Judgement {}
     }
 
     static Judgement judge(CanaryConfig config, Window canary, Window stable) {
+        Analysis analysis = Analysis.of(config, canary, stable);
         if (canary.requests() < config.minRequests() || stable.requests() < config.minRequests()) {
             // No data is no proof (Flagger's rule): a canary nobody used has not shown it works.
-            return new Judgement.Fail("too few requests to judge: the canary had " + canary.requests()
-                    + " and the stable " + stable.requests() + ", each needs min_requests " + config.minRequests());
+            return new Judgement.Fail(Check.MIN_REQUESTS, "too few requests to judge: the canary had "
+                    + canary.requests() + " and the stable " + stable.requests() + ", each needs min_requests "
+                    + config.minRequests(), analysis);
         }
         double increase = canary.errorRatio() - stable.errorRatio();
         if (increase > config.maxErrorRatioIncrease()) {
-            return new Judgement.Fail("error ratio " + percent(canary.errorRatio()) + " (" + canary.gatewayFailures()
-                    + " gateway failures and " + canary.backend5xx() + " backend 5xx in " + canary.requests()
-                    + " requests) against the stable's " + percent(stable.errorRatio()) + ": more than "
-                    + percent(config.maxErrorRatioIncrease()) + " above it");
+            return new Judgement.Fail(Check.MAX_ERROR_RATIO_INCREASE, "error ratio " + percent(canary.errorRatio())
+                    + " (" + canary.gatewayFailures() + " gateway failures and " + canary.backend5xx()
+                    + " backend 5xx in " + canary.requests() + " requests) against the stable's "
+                    + percent(stable.errorRatio()) + ": more than " + percent(config.maxErrorRatioIncrease())
+                    + " above it", analysis);
         }
         int p = config.latencyPercentile();
-        long canaryLatency = canary.percentileNanos(p);
-        long stableLatency = stable.percentileNanos(p);
+        long canaryLatency = analysis.canaryLatencyNanos();
+        long stableLatency = analysis.stableLatencyNanos();
         if (canaryLatency > stableLatency * config.maxLatencyFactor()
                 && canaryLatency - stableLatency > config.minLatencyIncrease().toNanos()) {
-            return new Judgement.Fail("p" + p + " latency " + millis(canaryLatency) + " against the stable's "
-                    + millis(stableLatency) + ": more than " + config.maxLatencyFactor() + " times it");
+            return new Judgement.Fail(Check.LATENCY, "p" + p + " latency " + millis(canaryLatency)
+                    + " against the stable's " + millis(stableLatency) + ": more than " + config.maxLatencyFactor()
+                    + " times it", analysis);
         }
         return new Judgement.Pass("error ratio " + percent(canary.errorRatio()) + " against " + percent(stable.errorRatio())
                 + ", p" + p + " " + millis(canaryLatency) + " against " + millis(stableLatency) + ", "
-                + canary.requests() + " requests against " + stable.requests());
+                + canary.requests() + " requests against " + stable.requests(), analysis);
     }
 
     static String percent(double ratio) {

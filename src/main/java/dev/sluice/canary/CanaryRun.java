@@ -51,8 +51,15 @@ final class CanaryRun {
         record RollBack(String why) implements Decision {}
     }
 
-    /** One judged step, for {@code GET /canaries}. */
-    record Judged(Instant at, int weight, boolean passed, String text) {}
+    /**
+     * One judged step, for {@code GET /canaries} and the dashboard: which step (1-based) at which
+     * weight, held from {@code startedAt} to {@code at}, and its verdict with the figures.
+     */
+    record Judged(int step, Instant startedAt, Instant at, int weight, Judgement judgement) {
+        boolean passed() {
+            return judgement instanceof Judgement.Pass;
+        }
+    }
 
     final String route;
     final CanaryConfig config;
@@ -120,7 +127,7 @@ final class CanaryRun {
         Judgement judgement = CanaryJudge.judge(config, canaryTotals.minus(canaryAtStart),
                 stableTotals.minus(stableAtStart));
         int weight = weight();
-        judged.add(new Judged(now, weight, judgement instanceof Judgement.Pass, judgement.text()));
+        judged.add(new Judged(stepIndex + 1, stepStartedAt, now, weight, judgement));
         String at = "step " + (stepIndex + 1) + " of " + config.steps().size() + " (" + weight + "%)";
         if (judgement instanceof Judgement.Fail) {
             return new Decision.RollBack(at + " failed: " + judgement.text());
@@ -159,14 +166,43 @@ final class CanaryRun {
         }
         json.put("ended_because", endedBecause.isEmpty() ? null : endedBecause);
         json.put("recorded_version", recordedVersion.orElse(null));
-        json.put("judged", judged.stream().map(j -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("at", j.at().toString());
-            m.put("weight", j.weight());
-            m.put("passed", j.passed());
-            m.put("text", j.text());
-            return m;
-        }).toList());
+        json.put("thresholds", thresholds());
+        json.put("judged", judged.stream().map(CanaryRun::toJson).toList());
         return json;
+    }
+
+    /** What each step is held to, as the config names it. */
+    private Map<String, Object> thresholds() {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("min_requests", config.minRequests());
+        t.put("max_error_ratio_increase", config.maxErrorRatioIncrease());
+        t.put("latency_percentile", config.latencyPercentile());
+        t.put("latency_max_factor", config.maxLatencyFactor());
+        t.put("latency_min_increase_ms", config.minLatencyIncrease().toMillis());
+        return t;
+    }
+
+    private static Map<String, Object> toJson(Judged j) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", j.step());
+        m.put("weight", j.weight());
+        m.put("started_at", j.startedAt().toString());
+        m.put("at", j.at().toString());
+        m.put("passed", j.passed());
+        m.put("missed", j.judgement() instanceof Judgement.Fail f ? f.missed().label() : null);
+        m.put("text", j.judgement().text());
+        CanaryJudge.Analysis a = j.judgement().analysis();
+        m.put("canary", side(a.canaryRequests(), a.canaryErrorRatio(), a.canaryLatencyNanos()));
+        m.put("stable", side(a.stableRequests(), a.stableErrorRatio(), a.stableLatencyNanos()));
+        m.put("latency_percentile", a.percentile());
+        return m;
+    }
+
+    private static Map<String, Object> side(long requests, double errorRatio, long latencyNanos) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("requests", requests);
+        m.put("error_ratio", errorRatio);
+        m.put("latency_ms", latencyNanos / 1e6);
+        return m;
     }
 }

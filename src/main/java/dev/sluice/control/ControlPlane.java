@@ -73,6 +73,8 @@ public final class ControlPlane {
     private final Clock clock;
     private final BooleanSupplier draining;
     private final boolean autoRollbackForced;
+    /** The weights canaries ended at, held against configs that deploy the same canary again. */
+    private final CanaryHolds holds;
     /** Told of each automatic rollback (the incident watch records it as an incident and alerts). */
     private volatile java.util.function.Consumer<AutoRollback> autoRollbacks = rollback -> {};
 
@@ -108,6 +110,23 @@ public final class ControlPlane {
         this.timer = timer;
         this.clock = clock;
         this.draining = draining;
+        this.holds = CanaryHolds.of(store);
+    }
+
+    /**
+     * The config an instance starts with, with the weights of the canaries that ended held as
+     * {@link CanaryHolds} says (kept in {@code store}'s directory): a restart from a file that
+     * still starts a canary that was rolled back keeps it at 0. The text unchanged when nothing is held.
+     */
+    public static String heldAtStart(ConfigStore store, String text, SluiceConfig config) {
+        try {
+            CanaryHolds.Pinned pinned = CanaryHolds.of(store).pin(text, config);
+            pinned.held().forEach(h -> LOG.warn("{}", h));
+            return pinned.text();
+        } catch (IllegalArgumentException e) {
+            LOG.warn("cannot hold the canaries' weights in the config: {}; it starts as written", e.getMessage());
+            return text;
+        }
     }
 
     /**
@@ -259,9 +278,24 @@ public final class ControlPlane {
     /**
      * A canary's weights moved for good (rolled back, promoted, or as an operator asked): the
      * running text with route {@code route}'s weights changed (and nothing else,
-     * {@link dev.sluice.config.SplitWeights}) is applied as a new version whose source says why.
+     * {@link dev.sluice.config.SplitWeights}) is applied as a new version whose source says why,
+     * and the weights are held against later configs that deploy the same canary ({@link CanaryHolds}).
      */
     public synchronized Result applySplitWeights(String route, java.util.Map<String, Integer> weights, String why) {
+        holds.hold(route, gateway.snapshot().config(), weights, why);
+        return applyWeights(route, weights, why);
+    }
+
+    /**
+     * {@code sluice canary resume}: route {@code route}'s hold is released and its canary set to
+     * {@code weights} (its first step), recorded as a version; the canary runs again from there.
+     */
+    public synchronized Result resumeCanary(String route, java.util.Map<String, Integer> weights, String why) {
+        holds.release(route);
+        return applyWeights(route, weights, why);
+    }
+
+    private Result applyWeights(String route, java.util.Map<String, Integer> weights, String why) {
         String text;
         try {
             text = dev.sluice.config.SplitWeights.set(currentText, route, weights);
@@ -271,8 +305,9 @@ public final class ControlPlane {
         }
         Result result = apply(text, "<" + why + ">", why, Optional.empty());
         if (result instanceof Result.Applied applied && !applied.unchanged() && fileDiffersFromRunning()) {
-            LOG.warn("route {}: {}; recorded as version {}, but {} still holds the old weights, which a reload would "
-                    + "apply again: change the file", route, why, applied.version().number(), configFile.get());
+            LOG.info("route {}: {}; recorded as version {}; {} still holds the old weights, which a reload applies "
+                    + "held as they are now (see `sluice canary resume`)", route, why, applied.version().number(),
+                    configFile.get());
         }
         return result;
     }
@@ -305,6 +340,25 @@ public final class ControlPlane {
             return refuse(e, text, source);
         }
         checked.warnings().forEach(w -> LOG.warn("{}", w));
+        CanaryHolds.Pinned pinned;
+        try {
+            pinned = holds.pin(text, checked.config());
+        } catch (IllegalArgumentException e) {
+            LOG.warn("cannot hold the canaries' weights in the config from {}: {}; it is applied as written", source,
+                    e.getMessage());
+            pinned = new CanaryHolds.Pinned(text, List.of(), List.of());
+        }
+        List<String> held = pinned.held();
+        if (pinned.changed()) {
+            held.forEach(h -> LOG.warn("{}", h));
+            text = pinned.text();
+            source = source + "; canary weights held on route(s) " + String.join(", ", pinned.routes());
+            try {
+                checked = ConfigLoader.parseWithWarnings(text, sourceName);
+            } catch (ConfigException e) {
+                return refuse(e, text, source);
+            }
+        }
         String hash = ConfigStore.sha256(text);
         if (hash.equals(current.sha256())) {
             // The same text may name certificate files renewed since: served from the next handshake on.
@@ -317,7 +371,7 @@ public final class ControlPlane {
             }
             LOG.info("config from {} is the running version {}; nothing to change", source, current.number());
             return new Result.Applied(current, true, checked.warnings(),
-                    new Gateway.ListenerChanges(List.of(), List.of(), List.of()), List.of());
+                    new Gateway.ListenerChanges(List.of(), List.of(), List.of()), held);
         }
         SluiceConfig next = checked.config();
         SluiceConfig previous = gateway.snapshot().config();
@@ -350,6 +404,10 @@ public final class ControlPlane {
         }
         List<String> notes = restartOnlyChanges(previous, next);
         notes.forEach(n -> LOG.warn("{}", n));
+        notes.addAll(held);
+        List<String> released = holds.releaseChanged(next);
+        released.forEach(r -> LOG.info("{}", r));
+        notes.addAll(released);
 
         long requests = counters.requests() - bakeStartRequests;
         long localReplies = bakeLocalReplies(requests);

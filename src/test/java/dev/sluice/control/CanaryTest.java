@@ -19,6 +19,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -77,17 +78,18 @@ class CanaryTest {
 
     /**
      * Stable and canary weights to fill in: a run starts when a reload gives the canary a step's
-     * weight. 2 s intervals hold enough requests on a loaded machine (34 a second were seen); the
-     * bad canary's 5 requests hold at least one of its 500s (every fifth POST).
+     * weight. 3 s intervals hold enough requests on a loaded machine (34 a second were seen, so
+     * about 25 on the canary at 25%); the bad canary's 5 requests hold at least one of its 500s
+     * (every fifth POST), so its first judgement fails on its error ratio whatever the load.
      */
     private static final String BAD_CANARY = """
             backends: [{ cluster: stable, weight: %d }, { cluster: canary, weight: %d }]
-            canary: { steps: [25, 50, 100], interval: 2s, min_requests: 5 }""";
+            canary: { steps: [25, 50, 100], interval: 3s, min_requests: 5 }""";
     private static final String GOOD_CANARY = """
             backends: [{ cluster: stable, weight: %d }, { cluster: canary, weight: %d }]
             canary:
               steps: [20, 50, 100]
-              interval: 2s
+              interval: 3s
               min_requests: 5
               # A loaded test machine's scheduling noise is not the canary's latency.
               latency: { min_increase: 1s }""";
@@ -115,30 +117,45 @@ class CanaryTest {
                      alerts(hook)), dir, Duration.ofMinutes(10))) {
             Clients clients = Clients.start(sluice.listener(), 8, i -> Map.of());
             Await.until(AWAIT, () -> clients.tally().total() >= 200, "the clients are under way");
-            Clients.Tally before = clients.tally();
+            Instant deployed = Instant.now();
             deploy(sluice, config(stable, canary, BAD_CANARY.formatted(75, 25), alerts(hook)));
             JsonNode run = Await.value(AWAIT, () -> canaries(sluice).get(0), c -> !c.path("status").asText()
                     .equals("running"), "the canary's run ended");
             clients.stop();
 
+            // Counted from Sluice's own analysis records, not from a clock: one judgement, of step 1, failed.
             assertThat(run.path("status").asText()).isEqualTo("rolled_back");
             assertThat(run.path("weight").asInt()).isZero();
-            assertThat(run.path("judged")).as("rolled back at its first judgement, within two intervals").hasSize(1);
-            assertThat(run.path("judged").get(0).path("weight").asInt()).isEqualTo(25);
+            JsonNode judged = run.path("judged");
+            assertThat(judged).as("rolled back at its first judgement, within two intervals").hasSize(1);
+            JsonNode first = judged.get(0);
+            assertThat(first.path("step").asInt()).isEqualTo(1);
+            assertThat(first.path("weight").asInt()).isEqualTo(25);
+            assertThat(first.path("passed").asBoolean()).isFalse();
+            assertThat(first.path("missed").asText()).as(first.toString()).isEqualTo("max_error_ratio_increase");
+            assertThat(first.path("canary").path("error_ratio").asDouble()).isGreaterThan(0.01);
+            assertThat(first.path("stable").path("error_ratio").asDouble()).isZero();
             assertThat(run.path("ended_because").asText()).startsWith("canary canary rolled back on route api: step 1 "
                     + "of 3 (25%) failed: error ratio");
-            // The canary answered 20% of its POSTs with 500; at 25% of the traffic that is 5% of all
-            // requests. 2 points of noise: the weight is a draw per request, not a schedule.
-            Clients.Tally all = clients.tally().minus(before);
-            assertThat(all.byBackend().get("canary")).as("the canary took part").isPositive();
-            assertThat(all.errors()).as("its 500s reached clients").isPositive();
-            assertThat((double) all.errors() / all.total()).isLessThanOrEqualTo(0.25 * 0.20 + 0.02);
-            assertThat(all.errorsFrom()).containsOnlyKeys("canary");
+
+            // What the clients got while the canary had its first step's weight: from the reload to
+            // the judgement that set it to 0, by the time each answer reached its client.
+            Clients.Tally step1 = clients.answeredBetween(deployed, Instant.parse(first.path("at").asText()));
+            assertThat(step1.byBackend().getOrDefault("canary", 0L)).as("the canary took part").isPositive();
+            assertThat(step1.errors()).as("its 500s reached clients").isPositive();
+            assertThat(step1.errorsFrom()).containsOnlyKeys("canary");
+            // The canary fails at most every fifth of its answers (20%); it takes each request with
+            // probability 25%, so the noise is that draw's: three standard deviations of its share.
+            double noise = 0.20 * 3 * Math.sqrt(0.25 * 0.75 / step1.total());
+            assertThat((double) step1.errors() / step1.total()).as("%s errors in %s answers", step1.errors(),
+                    step1.total()).isLessThanOrEqualTo(0.25 * 0.20 + noise);
 
             // Recorded as a version with the canary's weight at 0, and as an incident with its alert.
             int recorded = run.path("recorded_version").asInt();
             JsonNode versions = sluice.admin().get("/config/versions").json();
             assertThat(versions.path("current").asInt()).isEqualTo(recorded).isEqualTo(3);
+            assertThat(source(sluice, recorded)).startsWith("canary canary rolled back on route api: step 1 of 3 (25%) "
+                    + "failed: error ratio");
             assertThat(sluice.admin().get("/config").body())
                     .contains("backends: [{ cluster: stable, weight: 100 }, { cluster: canary, weight: 0 }]");
             JsonNode incident = sluice.admin().get("/incidents").json().path("open").get(0);
@@ -148,11 +165,66 @@ class CanaryTest {
             assertThat(hook.alerts("open").getFirst().signed()).isTrue();
 
             // From now on the stable takes everything.
-            Clients after = Clients.start(sluice.listener(), 2, i -> Map.of());
-            Await.until(AWAIT, () -> after.tally().total() >= 200, "200 requests after the rollback");
-            after.stop();
-            assertThat(after.tally().byBackend()).containsOnlyKeys("stable");
-            assertThat(after.tally().errors()).isZero();
+            assertStableOnly(sluice);
+
+            // The file still gives the canary 25%: reloading it keeps the canary at 0.
+            AdminHttp.Answer reloaded = sluice.admin().post("/reload");
+            assertThat(reloaded.status()).as(reloaded.body()).isEqualTo(200);
+            assertThat(reloaded.json().path("unchanged").asBoolean()).as(reloaded.body()).isTrue();
+            assertThat(reloaded.json().path("notes").toString()).contains("route api: the canary's weights stay");
+            assertThat(sluice.admin().get("/config/versions").json().path("current").asInt()).isEqualTo(3);
+            assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("rolled_back");
+            assertStableOnly(sluice);
+        }
+    }
+
+    @Test
+    void aRolledBackCanaryStaysAtZeroOverReloadsUntilResumedOrChanged() throws Exception {
+        try (TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 0);
+             TestBackend fixed = backend("canary-fixed", 0);
+             InProcessSluice sluice = InProcessSluice.start(config(stable, canary, """
+                     backends: [{ cluster: stable, weight: 75 }, { cluster: canary, weight: 25 }]
+                     canary: { steps: [25, 50], interval: 10m }""", "access_log: off"), dir,
+                     Duration.ofMinutes(10))) {
+            Await.until(AWAIT, () -> canaries(sluice).path(0).path("status").asText().equals("running"),
+                    "the canary's run started");
+            assertThat(sluice.admin().post("/canaries/api/abort").status()).isEqualTo(200);
+            assertThat(source(sluice, 2)).startsWith("canary canary aborted on route api by an operator, at 25%");
+
+            // Another change in the file, the canary's as it was: applied with the canary held at 0.
+            sluice.writeConfig(config(stable, canary, """
+                    backends: [{ cluster: stable, weight: 75 }, { cluster: canary, weight: 25 }]
+                    canary: { steps: [25, 50], interval: 10m }""", "access_log: off\n# the file changed elsewhere"));
+            AdminHttp.Answer reloaded = sluice.admin().post("/reload");
+            assertThat(reloaded.json().path("version").asInt()).as(reloaded.body()).isEqualTo(3);
+            assertThat(source(sluice, 3)).contains("canary weights held on route(s) api");
+            assertThat(sluice.admin().get("/config").body()).contains("# the file changed elsewhere")
+                    .contains("backends: [{ cluster: stable, weight: 100 }, { cluster: canary, weight: 0 }]");
+            assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("aborted");
+            assertThat(sent(sluice, 20)).containsOnlyKeys("stable");
+
+            // An operator resumes it: from its first step, recorded as a version.
+            String admin = "127.0.0.1:" + sluice.instance().adminAddress().orElseThrow().getPort();
+            StringWriter out = new StringWriter();
+            assertThat(cli(out, "canary", "resume", "api", "--admin", admin)).as(out.toString()).isZero();
+            assertThat(out.toString()).contains("route api: canary canary running, now at 25%; recorded as config "
+                    + "version 4");
+            assertThat(source(sluice, 4)).isEqualTo("canary canary resumed on route api by an operator, at step 1 (25%)");
+            assertThat(sluice.admin().post("/canaries/api/resume").status()).as("running already").isEqualTo(409);
+            assertThat(sent(sluice, 40)).containsOnlyKeys("stable", "canary");
+
+            // Aborted again, then a new version behind the canary cluster: a new canary, not held.
+            assertThat(sluice.admin().post("/canaries/api/abort").status()).isEqualTo(200);
+            sluice.writeConfig(config(stable, fixed, """
+                    backends: [{ cluster: stable, weight: 75 }, { cluster: canary, weight: 25 }]
+                    canary: { steps: [25, 50], interval: 10m }""", "access_log: off"));
+            reloaded = sluice.admin().post("/reload");
+            assertThat(reloaded.json().path("notes").toString()).as(reloaded.body())
+                    .contains("route api: its canary changed");
+            Await.until(AWAIT, () -> canaries(sluice).path(0).path("status").asText().equals("running"),
+                    "the new canary's run started");
+            assertThat(sent(sluice, 40)).containsOnlyKeys("stable", "canary-fixed");
         }
     }
 
@@ -175,9 +247,16 @@ class CanaryTest {
             run.path("judged").forEach(j -> {
                 assertThat(j.path("passed").asBoolean()).as(j.toString()).isTrue();
                 passed.add(j.path("weight").asInt());
+                // Each step's weight reached the clients: the canary answered some of them in it.
+                Clients.Tally inStep = clients.answeredBetween(Instant.parse(j.path("started_at").asText()),
+                        Instant.parse(j.path("at").asText()));
+                assertThat(inStep.byBackend().getOrDefault("canary", 0L)).as(j.toString()).isPositive();
             });
             assertThat(passed).containsExactly(20, 50);
             assertThat(clients.tally().errors()).isZero();
+            int recorded = run.path("recorded_version").asInt();
+            assertThat(source(sluice, recorded)).startsWith("canary canary promoted on route api: step 2 of 3 (50%) "
+                    + "passed");
             assertThat(sluice.admin().get("/config").body())
                     .contains("backends: [{ cluster: stable, weight: 0 }, { cluster: canary, weight: 100 }]");
             JsonNode route = sluice.admin().get("/status").json().path("routes").get(0);
@@ -190,11 +269,31 @@ class CanaryTest {
             assertThat(metrics.sum("sluice_requests_total", "route", "api", "cluster", "canary")).isPositive();
             assertThat(metrics.sum("sluice_requests_total", "route", "api", "cluster", "stable")).isPositive();
 
-            Clients after = Clients.start(sluice.listener(), 2, i -> Map.of());
-            Await.until(AWAIT, () -> after.tally().total() >= 100, "100 requests after the promotion");
-            after.stop();
-            assertThat(after.tally().byBackend()).containsOnlyKeys("canary");
+            assertThat(sent(sluice, 50)).containsOnlyKeys("canary");
+            // The file still says 80/20: reloading it keeps the promotion.
+            AdminHttp.Answer reloaded = sluice.admin().post("/reload");
+            assertThat(reloaded.json().path("unchanged").asBoolean()).as(reloaded.body()).isTrue();
+            assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("promoted");
+            assertThat(sent(sluice, 50)).containsOnlyKeys("canary");
         }
+    }
+
+    private static void assertStableOnly(InProcessSluice sluice) throws Exception {
+        Clients after = Clients.start(sluice.listener(), 2, i -> Map.of());
+        Await.until(AWAIT, () -> after.tally().total() >= 200, "200 requests");
+        after.stop();
+        assertThat(after.tally().byBackend()).containsOnlyKeys("stable");
+        assertThat(after.tally().errors()).isZero();
+    }
+
+    /** Version {@code n}'s source in the history: why it was recorded. */
+    private static String source(InProcessSluice sluice, int n) {
+        for (JsonNode v : sluice.admin().get("/config/versions").json().path("versions")) {
+            if (v.path("version").asInt() == n) {
+                return v.path("source").asText();
+            }
+        }
+        throw new AssertionError("no version " + n);
     }
 
     @Test
@@ -315,17 +414,13 @@ class CanaryTest {
     /** Clients POSTing back to back, each on its own virtual thread, counting answers by backend and status. */
     private static final class Clients {
         record Tally(long total, long errors, Map<String, Long> byBackend, Map<String, Long> errorsFrom) {
-            Tally minus(Tally earlier) {
-                Map<String, Long> backends = new HashMap<>(byBackend);
-                earlier.byBackend.forEach((b, n) -> backends.merge(b, -n, Long::sum));
-                Map<String, Long> failing = new HashMap<>(errorsFrom);
-                earlier.errorsFrom.forEach((b, n) -> failing.merge(b, -n, Long::sum));
-                failing.values().removeIf(n -> n == 0);
-                return new Tally(total - earlier.total, errors - earlier.errors, backends, failing);
-            }
         }
 
+        /** One answer as its client got it. */
+        record Answer(Instant at, int status, String backend) {}
+
         private final List<Thread> threads = new ArrayList<>();
+        private final java.util.Queue<Answer> answers = new java.util.concurrent.ConcurrentLinkedQueue<>();
         private final Map<String, LongAdder> byBackend = new ConcurrentHashMap<>();
         private final Map<String, LongAdder> errorsFrom = new ConcurrentHashMap<>();
         private final LongAdder total = new LongAdder();
@@ -349,6 +444,7 @@ class CanaryTest {
                 fields.forEach(request::header);
                 try {
                     HttpResponse<String> r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+                    answers.add(new Answer(Instant.now(), r.statusCode(), r.body()));
                     total.increment();
                     byBackend.computeIfAbsent(r.body(), b -> new LongAdder()).increment();
                     if (r.statusCode() >= 500) {
@@ -369,6 +465,26 @@ class CanaryTest {
             Map<String, Long> failing = new HashMap<>();
             errorsFrom.forEach((b, n) -> failing.put(b, n.sum()));
             return new Tally(total.sum(), errors.sum(), backends, failing);
+        }
+
+        /** The answers that reached their clients between {@code from} and {@code to}. */
+        Tally answeredBetween(Instant from, Instant to) {
+            long n = 0;
+            long failed = 0;
+            Map<String, Long> backends = new HashMap<>();
+            Map<String, Long> failing = new HashMap<>();
+            for (Answer a : answers) {
+                if (a.at().isBefore(from) || a.at().isAfter(to)) {
+                    continue;
+                }
+                n++;
+                backends.merge(a.backend(), 1L, Long::sum);
+                if (a.status() >= 500) {
+                    failed++;
+                    failing.merge(a.backend(), 1L, Long::sum);
+                }
+            }
+            return new Tally(n, failed, backends, failing);
         }
 
         void stop() throws InterruptedException {

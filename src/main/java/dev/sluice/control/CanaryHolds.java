@@ -1,0 +1,197 @@
+package dev.sluice.control;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.config.ClusterConfig;
+import dev.sluice.config.ConfigStore;
+import dev.sluice.config.RouteConfig;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.config.SplitConfig;
+import dev.sluice.config.SplitWeights;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The weights a canary's run ended at (rolled back or aborted: 0; promoted: 100), held against
+ * every later config that deploys the same canary again. The file on disk keeps the weights that
+ * started the run; without a hold, the next reload of it (SIGHUP, {@code --watch-config}, a
+ * restart, a rollback to the version that started it) would silently send the failed canary its
+ * share again. So a config whose route has the same canary (the same backends apart from their
+ * weights, {@code sticky} and {@code canary}, and the same canary cluster) is applied with the
+ * held weights, and says so in its version's source. The hold goes when that changes (a new
+ * version deployed behind the canary is a new canary), or when an operator resumes or ends the
+ * canary ({@code sluice canary resume|promote|abort}).
+ *
+ * <p>Kept in the state directory ({@value #FILE}) so that a restart holds too. Used under the
+ * control plane's lock.
+ */
+final class CanaryHolds {
+    private static final Logger LOG = LoggerFactory.getLogger(CanaryHolds.class);
+    static final String FILE = "canary-holds.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * One route's held weights.
+     *
+     * @param identity what makes the canary the same one ({@link #identity}): a config with another
+     *     identity for the route releases the hold
+     * @param weights by cluster
+     * @param why how the run ended, as its version's source says
+     */
+    record Hold(String route, String identity, Map<String, Integer> weights, String why) {}
+
+    /** A config text with the held weights put back: the routes held, and one sentence for each. */
+    record Pinned(String text, List<String> routes, List<String> held) {
+        boolean changed() {
+            return !held.isEmpty();
+        }
+    }
+
+    private final Optional<Path> file;
+    private final Map<String, Hold> holds = new LinkedHashMap<>();
+
+    private CanaryHolds(Optional<Path> file) {
+        this.file = file;
+    }
+
+    /** The holds recorded in {@code store}'s directory (none for a store in memory, or an unreadable file: logged). */
+    static CanaryHolds of(ConfigStore store) {
+        CanaryHolds holds = new CanaryHolds(store.directory().map(d -> d.resolve(FILE)));
+        holds.file.filter(Files::exists).ifPresent(f -> {
+            try {
+                for (JsonNode h : JSON.readTree(Files.readString(f))) {
+                    Map<String, Integer> weights = new TreeMap<>();
+                    h.path("weights").properties().forEach(e -> weights.put(e.getKey(), e.getValue().asInt()));
+                    holds.holds.put(h.path("route").asText(), new Hold(h.path("route").asText(),
+                            h.path("identity").asText(), weights, h.path("why").asText()));
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("cannot read the canary holds in {}: {}; no canary is held", f, e.getMessage());
+            }
+        });
+        return holds;
+    }
+
+    /**
+     * What makes route {@code route}'s canary the same one: its backends' clusters (not their
+     * weights), {@code sticky}, {@code canary} and the canary cluster's config; empty when the
+     * route has no canary. A digest, so that it can be kept in the state directory.
+     */
+    static Optional<String> identity(SluiceConfig config, String route) {
+        Optional<SplitConfig> split = config.routes().stream().filter(r -> r.name().equals(route)).findFirst()
+                .flatMap(RouteConfig::split).filter(s -> s.canary().isPresent());
+        if (split.isEmpty()) {
+            return Optional.empty();
+        }
+        String canary = split.get().canary().orElseThrow().cluster();
+        Optional<ClusterConfig> cluster = config.clusters().stream().filter(c -> c.name().equals(canary)).findFirst();
+        String described = split.get().backends().stream().map(SplitConfig.Backend::cluster).toList() + "|"
+                + split.get().sticky() + "|" + split.get().canary() + "|" + cluster;
+        return Optional.of(ConfigStore.sha256(described));
+    }
+
+    /** Route {@code route}'s canary ended at {@code weights}: held from now on against {@code config}'s canary. */
+    void hold(String route, SluiceConfig config, Map<String, Integer> weights, String why) {
+        Optional<String> identity = identity(config, route);
+        if (identity.isEmpty()) {
+            return;
+        }
+        holds.put(route, new Hold(route, identity.get(), new TreeMap<>(weights), why));
+        save();
+    }
+
+    /** An operator resumed route {@code route}'s canary: nothing holds it. */
+    void release(String route) {
+        if (holds.remove(route) != null) {
+            save();
+        }
+    }
+
+    Optional<Hold> of(String route) {
+        return Optional.ofNullable(holds.get(route));
+    }
+
+    /**
+     * {@code text} (parsed as {@code config}) with each held route's weights put back where the
+     * config deploys the same canary at other weights; the text unchanged when nothing is held.
+     *
+     * @throws IllegalArgumentException when a weight is not written as a plain number ({@link SplitWeights})
+     */
+    Pinned pin(String text, SluiceConfig config) {
+        String pinned = text;
+        List<String> routes = new ArrayList<>();
+        List<String> held = new ArrayList<>();
+        for (Hold hold : holds.values()) {
+            if (!identity(config, hold.route()).equals(Optional.of(hold.identity()))
+                    || weightsOf(config, hold.route()).equals(hold.weights())) {
+                continue;
+            }
+            pinned = SplitWeights.set(pinned, hold.route(), hold.weights());
+            routes.add(hold.route());
+            held.add("route " + hold.route() + ": the canary's weights stay " + hold.weights() + " (" + hold.why()
+                    + "); `sluice canary resume " + hold.route() + "` runs it again, as does a change to the route's "
+                    + "backends, sticky or canary or to the canary cluster");
+        }
+        return new Pinned(pinned, routes, held);
+    }
+
+    /** {@code applied} is serving: holds whose route no longer has the same canary are released, each said once. */
+    List<String> releaseChanged(SluiceConfig applied) {
+        List<String> released = new ArrayList<>();
+        holds.values().removeIf(hold -> {
+            if (identity(applied, hold.route()).equals(Optional.of(hold.identity()))) {
+                return false;
+            }
+            released.add("route " + hold.route() + ": its canary changed, so the weights held since \"" + hold.why()
+                    + "\" are released");
+            return true;
+        });
+        if (!released.isEmpty()) {
+            save();
+        }
+        return released;
+    }
+
+    private static Map<String, Integer> weightsOf(SluiceConfig config, String route) {
+        Map<String, Integer> weights = new TreeMap<>();
+        config.routes().stream().filter(r -> r.name().equals(route)).findFirst().flatMap(RouteConfig::split)
+                .ifPresent(s -> s.backends().forEach(b -> weights.put(b.cluster(), b.weight())));
+        return weights;
+    }
+
+    private void save() {
+        if (file.isEmpty()) {
+            return;
+        }
+        ArrayNode all = JSON.createArrayNode();
+        for (Hold hold : holds.values()) {
+            ObjectNode h = all.addObject();
+            h.put("route", hold.route());
+            h.put("identity", hold.identity());
+            ObjectNode weights = h.putObject("weights");
+            hold.weights().forEach(weights::put);
+            h.put("why", hold.why());
+        }
+        Path target = file.get();
+        Path tmp = target.resolveSibling(FILE + ".tmp");
+        try {
+            Files.writeString(tmp, all.toPrettyString() + "\n", StandardCharsets.UTF_8);
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.warn("cannot record the canary holds in {}: {}; they hold until a restart", target, e.getMessage());
+        }
+    }
+}
