@@ -9,8 +9,8 @@ import java.util.Map;
 
 /**
  * The dashboard: one page on the admin listener ({@code GET /}), its script and its style, read
- * from the jar once (no CDN, no build step). The page polls {@code /status}, {@code /incidents} and
- * {@code /config/versions} and rolls back through {@code POST /rollback}, sending the
+ * from the jar once (no CDN, no build step). The page polls {@code /status}, {@code /incidents},
+ * {@code /canaries} and {@code /config/versions} and rolls back through {@code POST /rollback}, sending the
  * {@value AdminGuard#CSRF_HEADER} field (and the admin token, when one is asked for) like any client.
  */
 final class Dashboard {

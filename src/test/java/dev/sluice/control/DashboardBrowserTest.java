@@ -3,6 +3,7 @@ package dev.sluice.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.testing.Await;
 import dev.sluice.testing.Ports;
 import java.io.File;
@@ -26,8 +27,9 @@ import org.openqa.selenium.chrome.ChromeOptions;
  * The dashboard in a real browser (Debian's headless Chromium, driven by its chromedriver): under
  * load, an endpoint killed shows as not healthy and an incident naming {@code connect_refused} and
  * the endpoint appears; once it is back the endpoint is healthy and the incident closed. The
- * rollback button works from the page; a page of another origin cannot roll back. Screenshots go
- * to {@code target/}.
+ * rollback button works from the page; a page of another origin cannot roll back. A canary is
+ * drawn step by step as it goes to 100%, each judged step with its figures. Screenshots go to
+ * {@code target/}.
  */
 class DashboardBrowserTest {
     private static final Duration AWAIT = Duration.ofSeconds(30);
@@ -136,6 +138,98 @@ class DashboardBrowserTest {
                 otherSite.stop(0);
             }
         }
+    }
+
+    /** Route {@code api} split between {@code stable} and {@code canary}, the canary at {@code weight}. */
+    private static String canaryConfig(CountingBackend stable, CountingBackend canary, int weight) {
+        return """
+                listeners:
+                  - address: 127.0.0.1:0
+                routes:
+                  - name: api
+                    match: { path_prefix: / }
+                    backends: [{ cluster: stable, weight: %d }, { cluster: canary, weight: %d }]
+                    canary:
+                      steps: [20, 50, 100]
+                      # Long enough for the page (polling every second) to show each step on a loaded machine.
+                      interval: 4s
+                      min_requests: 5
+                      latency: { min_increase: 1s }
+                clusters:
+                  - name: stable
+                    endpoints: [%s]
+                  - name: canary
+                    endpoints: [%s]
+                admin:
+                  address: 127.0.0.1:0
+                access_log: off
+                """.formatted(100 - weight, weight, stable.address(), canary.address());
+    }
+
+    @Test
+    void theDashboardShowsACanaryStepByStepToItsPromotion() throws Exception {
+        try (CountingBackend stable = new CountingBackend("stable");
+             CountingBackend canary = new CountingBackend("canary");
+             InProcessSluice sluice = InProcessSluice.start(canaryConfig(stable, canary, 0), dir,
+                     Duration.ofMinutes(10))) {
+            SteadyLoad load = SteadyLoad.start(sluice.listener(), 4, "/x");
+            WebDriver browser = browser();
+            try {
+                browser.get("http://127.0.0.1:" + sluice.instance().adminAddress().orElseThrow().getPort() + "/");
+                Await.until(AWAIT, () -> canary(browser).equals("idle  0"), "the page shows the canary idle at 0%");
+
+                // Deployed: the canary's first step.
+                sluice.writeConfig(canaryConfig(stable, canary, 20));
+                assertThat(sluice.admin().post("/reload").status()).isEqualTo(200);
+                Await.until(AWAIT, () -> canary(browser).equals("running 1 20"), "the page shows step 1 at 20%");
+                assertThat(judged(browser)).isEmpty();
+                assertThat(text(browser, "return document.querySelector(\".canary[data-route='api']\").innerText;"))
+                        .contains("route api · canary canary against stable · running · 20%")
+                        .contains("error ratio at most 1.0% above the stable's · p99 at most 1.5× the stable's "
+                                + "(or under 1000 ms above it) · at least 5 requests each");
+
+                Await.until(AWAIT, () -> canary(browser).equals("running 2 50"), "the page shows step 2 at 50%");
+                assertThat(judged(browser)).singleElement().asString().startsWith("1 passed step 1 (20%)");
+                screenshot(browser, "dashboard-canary-running.png");
+
+                Await.until(AWAIT, () -> canary(browser).equals("promoted  100"), "the page shows the promotion");
+                screenshot(browser, "dashboard-canary-promoted.png");
+                List<String> rows = judged(browser);
+                assertThat(rows).hasSize(2);
+                // The figures drawn are those of GET /canaries.
+                JsonNode run = sluice.admin().get("/canaries").json().path("canaries").get(0);
+                for (int i = 0; i < 2; i++) {
+                    JsonNode j = run.path("judged").get(i);
+                    assertThat(rows.get(i)).startsWith((i + 1) + " passed step " + (i + 1) + " (" + j.path("weight")
+                            .asInt() + "%)").contains(j.path("canary").path("requests").asLong() + " req · 0.0% errors · p99")
+                            .contains(j.path("stable").path("requests").asLong() + " req · 0.0% errors · p99")
+                            .contains(j.path("text").asText());
+                }
+                assertThat(text(browser, "return document.querySelector(\".canary[data-route='api'] .ended\").innerText;"))
+                        .startsWith("canary canary promoted on route api: step 2 of 3 (50%) passed")
+                        .endsWith("recorded as version " + run.path("recorded_version").asInt());
+
+                assertThat(sluice.admin().post("/canaries/api/abort").status()).isEqualTo(200);
+                Await.until(AWAIT, () -> canary(browser).equals("aborted  0"), "the page shows the abort");
+            } finally {
+                browser.quit();
+                load.stop();
+            }
+        }
+    }
+
+    /** The canary of route api as the page draws it: "status step weight", or "" before it is drawn. */
+    private static String canary(WebDriver browser) {
+        return text(browser, "const c = document.querySelector(\".canary[data-route='api']\");"
+                + " return c ? c.dataset.status + ' ' + c.dataset.step + ' ' + c.dataset.weight : '';");
+    }
+
+    /** The judged steps the page shows: "STEP VERDICT" then the row's text, one per step. */
+    private static List<String> judged(WebDriver browser) {
+        String rows = text(browser, "return Array.from(document.querySelectorAll(\".canary[data-route='api'] tr.judged\"))"
+                + ".map(r => r.dataset.step + ' ' + r.dataset.verdict + ' ' + r.innerText.replace(/\\s+/g, ' '))"
+                + ".join('\\n');");
+        return rows.isEmpty() ? List.of() : rows.lines().toList();
     }
 
     /**

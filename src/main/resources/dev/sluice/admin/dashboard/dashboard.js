@@ -1,4 +1,4 @@
-// Sluice's dashboard: polls /status, /incidents and /config/versions every second and draws them.
+// Sluice's dashboard: polls /status, /incidents, /canaries and /config/versions every second and draws them.
 // Every value from the API goes in as text (textContent), never as HTML.
 'use strict';
 
@@ -53,14 +53,18 @@ function drawClusters(status) {
   const root = document.getElementById('clusters');
   const routesByCluster = {};
   for (const r of status.routes) {
-    const key = r.cluster || '(answers itself)';
-    (routesByCluster[key] = routesByCluster[key] || []).push(r);
+    // A route split across clusters (routes[].backends) is listed under each, with its weight there.
+    const shares = r.backends ? r.backends.map(b => [b.cluster, ' at ' + b.weight + '%'])
+        : [[r.cluster || '(answers itself)', '']];
+    for (const [key, share] of shares) {
+      (routesByCluster[key] = routesByCluster[key] || []).push(Object.assign({ share: share }, r));
+    }
   }
   const boxes = [];
   for (const c of status.clusters) {
     const t = c.traffic || {};
-    const routes = (routesByCluster[c.name] || []).map(r => r.name + (r.traffic ? ' (' + r.traffic.requests_per_second
-        + '/s, ' + percent(r.traffic.error_ratio) + ' failed)' : '')).join('; ');
+    const routes = (routesByCluster[c.name] || []).map(r => r.name + r.share + (r.traffic ? ' ('
+        + r.traffic.requests_per_second + '/s, ' + percent(r.traffic.error_ratio) + ' failed)' : '')).join('; ');
     const conc = c.concurrency || {};
     const rows = c.endpoints.map(e => {
       const state = endpointState(e);
@@ -115,6 +119,63 @@ function drawIncidents(incidents) {
       el('ol', {}, ...i.timeline.map(e => el('li', {}, e.at.substring(11, 19) + '  ' + e.event))))));
 }
 
+const ms = v => (v < 10 ? v.toFixed(1) : Math.round(v)) + ' ms';
+
+/** One side of a judged step: its requests, error ratio and latency percentile over the step. */
+function side(figures, percentile) {
+  return figures.requests + ' req · ' + percent(figures.error_ratio) + ' errors · p' + percentile + ' '
+      + ms(figures.latency_ms);
+}
+
+/** What each step is held to, in the config's words. */
+function thresholds(t) {
+  return 'each step: error ratio at most ' + percent(t.max_error_ratio_increase) + ' above the stable\'s · p'
+      + t.latency_percentile + ' at most ' + t.latency_max_factor + '× the stable\'s (or under '
+      + t.latency_min_increase_ms + ' ms above it) · at least ' + t.min_requests + ' requests each';
+}
+
+/** The steps in order, the one running (or reached) marked. */
+function stepsLine(c) {
+  return el('span', { class: 'steps' }, ...c.steps.flatMap((w, i) => {
+    const state = c.step === i + 1 ? 'current' : (c.judged.some(j => j.step === i + 1 && j.passed)
+        || (c.status === 'promoted' && w === 100) ? 'passed' : (c.judged.some(j => j.step === i + 1) ? 'failed'
+        : 'ahead'));
+    return [i ? ' → ' : '', el('span', { class: 'step step-' + state, 'data-step': i + 1 }, w + '%')];
+  }));
+}
+
+function drawCanaries(canaries) {
+  const section = document.getElementById('canaries-section');
+  section.hidden = canaries.length === 0;
+  const boxes = canaries.map(c => {
+    const rows = c.judged.map(j => el('tr', { class: 'judged', 'data-step': j.step, 'data-verdict': j.passed
+            ? 'passed' : 'failed' },
+        el('td', {}, 'step ' + j.step + ' (' + j.weight + '%)'),
+        el('td', {}, j.started_at.substring(11, 19) + '–' + j.at.substring(11, 19)),
+        el('td', { class: 'figures', 'data-side': 'canary' }, side(j.canary, j.latency_percentile)),
+        el('td', { class: 'figures', 'data-side': 'stable' }, side(j.stable, j.latency_percentile)),
+        el('td', { class: j.passed ? 'verdict passed' : 'verdict failed' },
+            j.passed ? 'passed' : 'failed: ' + j.missed),
+        el('td', { class: 'quiet' }, j.text)));
+    const running = c.status === 'running';
+    return el('div', { class: 'canary', 'data-route': c.route, 'data-status': c.status, 'data-weight': c.weight,
+            'data-step': c.step ?? '' },
+        el('h3', {}, 'route ' + c.route + ' · canary ' + c.canary + ' against ' + c.stable + ' · ',
+            el('span', { class: 'canary-status status-' + c.status }, c.status.replace('_', ' ')),
+            ' · ' + c.weight + '%'),
+        el('div', { class: 'facts' }, 'steps ', stepsLine(c), running ? ' · step ' + c.step + ' of ' + c.steps.length
+            + ', judged in ' + (c.next_judgement_in_ms / 1000).toFixed(1) + ' s (every ' + c.interval_ms / 1000
+            + ' s)' : ''),
+        el('div', { class: 'facts' }, thresholds(c.thresholds)),
+        c.ended_because ? el('div', { class: 'ended' }, c.ended_because + (c.recorded_version ? ' · recorded as version '
+            + c.recorded_version : '')) : null,
+        rows.length === 0 ? el('p', { class: 'quiet' }, 'no step judged yet')
+            : el('table', {}, el('thead', {}, el('tr', {}, ...['step', 'held', 'canary', 'stable', 'verdict',
+                'analysis'].map(h => el('th', {}, h)))), el('tbody', {}, ...rows)));
+  });
+  document.getElementById('canaries').replaceChildren(...boxes);
+}
+
 function drawVersions(versions, status) {
   const body = document.querySelector('#versions tbody');
   const rows = versions.versions.slice().reverse().map(v => {
@@ -149,8 +210,8 @@ async function rollback(version) {
 async function poll() {
   const error = document.getElementById('error');
   try {
-    const [status, incidents, versions] = await Promise.all([getJson('/status'), getJson('/incidents'),
-        getJson('/config/versions')]);
+    const [status, incidents, canaries, versions] = await Promise.all([getJson('/status'), getJson('/incidents'),
+        getJson('/canaries'), getJson('/config/versions')]);
     const state = document.getElementById('state');
     state.textContent = status.state;
     state.className = 'pill ' + status.state;
@@ -158,6 +219,7 @@ async function poll() {
         + status.config_outcome + ')' + (status.last_known_good ? ', last known good ' + status.last_known_good : '');
     document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
     drawIncidents(incidents);
+    drawCanaries(canaries.canaries);
     drawClusters(status);
     drawVersions(versions, status);
     error.hidden = true;
