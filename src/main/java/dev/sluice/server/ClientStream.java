@@ -227,10 +227,22 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
                     bodyMalformed();
                     return;
                 }
+                if (framingTrailer(name)) {
+                    // RFC 9110 §6.5.1: framing belongs to the head. Dropped, as Netty's HTTP/1.1
+                    // decoder drops it from a chunked body's trailers (so both protocols forward the same).
+                    continue;
+                }
                 end.trailingHeaders().add(name, field.getValue());
             }
         }
         exchange.requestContent(end, true);
+    }
+
+    /** The trailer fields HTTP/1.1 cannot carry ({@code DefaultLastHttpContent} refuses them). */
+    private static boolean framingTrailer(CharSequence name) {
+        return AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
+                || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)
+                || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRAILER);
     }
 
     /**

@@ -127,6 +127,26 @@ class Http2AttacksTest {
     }
 
     @Test
+    void framingFieldsInTrailersAreDroppedAndTheRestGoesOn() throws Exception {
+        // Found by Http2FramesFuzzTest: a content-length trailer made the stream fail with an
+        // unexpected error (HTTP/1.1's trailers cannot hold it) instead of being dealt with.
+        try (RawH2Client client = new RawH2Client(gateway.address())) {
+            client.headers(1, request("POST", "/trailers"), false);
+            client.data(1, "hello".getBytes(StandardCharsets.US_ASCII), false);
+            Http2Headers trailers = new io.netty.handler.codec.http2.DefaultHttp2Headers(false)
+                    .add("content-length", "9").add("trailer", "x").add("x-sum", "5");
+            client.headers(1, trailers, true);
+            assertThat(client.status(1)).isEqualTo(200);
+        }
+        backend.awaitRequests(1, java.time.Duration.ofSeconds(10));
+        assertThat(backend.requests()).singleElement().satisfies(r -> {
+            assertThat(r.failure()).isNull();
+            assertThat(r.bodyString()).isEqualTo("hello");
+            assertThat(r.trailers()).containsExactly(Map.entry("x-sum", "5"));
+        });
+    }
+
+    @Test
     void aRapidResetFloodGetsGoAwayEnhanceYourCalmWhileOthersAreServed() throws Exception {
         try (RawH2Client attacker = new RawH2Client(gateway.address())) {
             byte[] head = null;

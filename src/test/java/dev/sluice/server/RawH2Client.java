@@ -56,6 +56,12 @@ final class RawH2Client implements AutoCloseable {
         socket.setSoTimeout(10_000);
         out = socket.getOutputStream();
         in = new DataInputStream(socket.getInputStream());
+        try {
+            // Whatever table the server's encoder is allowed (a client's SETTINGS_HEADER_TABLE_SIZE may raise it).
+            decoder.maxHeaderTableSize(Http2CodecUtil.MAX_HEADER_TABLE_SIZE);
+        } catch (Http2Exception e) {
+            throw new IllegalStateException(e);
+        }
         out.write(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
         frame(SETTINGS, 0, 0, new byte[0]);
         out.flush();
@@ -122,13 +128,19 @@ final class RawH2Client implements AutoCloseable {
         out.flush();
     }
 
+    /** Writes {@code bytes} as they are, unflushed: frames or not. */
+    void raw(byte[] bytes) throws IOException {
+        out.write(bytes);
+    }
+
     private static byte[] int32(int value) {
         return new byte[] {(byte) (value >>> 24), (byte) (value >>> 16), (byte) (value >>> 8), (byte) value};
     }
 
     /**
-     * The next frame from the server, answering its SETTINGS and PINGs on the way; null once it
-     * closed the connection (or reset it, after a GOAWAY).
+     * The next frame from the server, answering its SETTINGS on the way and skipping its WINDOW_UPDATEs
+     * (a PING's ACK is returned: it answers one of the client's); null once it closed the connection
+     * (or reset it, after a GOAWAY).
      */
     Frame next() throws IOException {
         while (true) {
@@ -158,7 +170,7 @@ final class RawH2Client implements AutoCloseable {
                 }
                 continue;
             }
-            if (type == SETTINGS || type == WINDOW_UPDATE || type == PING) {
+            if (type == SETTINGS || type == WINDOW_UPDATE || type == PING && (flags & ACK) == 0) {
                 continue;
             }
             Http2Headers decoded = null;
