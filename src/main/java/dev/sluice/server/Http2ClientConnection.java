@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * in flight finish), and its streams' count. Each stream is a {@link ClientStream} in a child
  * channel of Netty's {@link Http2MultiplexHandler}.
  *
- * <p>Pipeline after TLS (or the h2c preface): {@code h2} ({@link Http2FrameCodec}: frames, HPACK,
- * flow control, and the protections below) → {@code h2-streams} ({@link Http2MultiplexHandler}:
+ * <p>Pipeline after TLS (or the h2c preface): {@code h2-ids} ({@link Http2StreamIds}: a HEADERS
+ * frame on a stream the client ended or skipped is a connection error) → {@code h2} ({@link
+ * Http2FrameCodec}: frames, HPACK, flow control, and the protections below) → {@code h2-streams} ({@link Http2MultiplexHandler}:
  * one child channel per stream, on this connection's event loop) → {@code h2-connection} (this).
  *
  * <p>Protections, each a setting of Netty's codec ({@link #codec}): streams open at once
@@ -71,7 +72,9 @@ final class Http2ClientConnection extends ChannelInboundHandlerAdapter implement
         String peerAddress = peer;
         boolean peerTrusted = trusted;
         Http2ClientConnection connection = new Http2ClientConnection(gateway, listener);
-        pipeline.addLast("h2", codec(listener.config.http2()))
+        Http2FrameCodec codec = codec(listener.config.http2());
+        pipeline.addLast("h2-ids", new Http2StreamIds(codec, listener.config.http2().maxConcurrentStreams()))
+                .addLast("h2", codec)
                 .addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                     @Override
                     protected void initChannel(Http2StreamChannel stream) {

@@ -127,6 +127,44 @@ class Http2AttacksTest {
     }
 
     @Test
+    void headersOnAStreamTheClientEndedOrSkippedEndTheConnection() throws Exception {
+        // RFC 9113 §5.1: HEADERS on a stream closed both ways is a connection error STREAM_CLOSED.
+        try (RawH2Client client = new RawH2Client(gateway.address())) {
+            client.headers(1, request("GET", "/first"), true);
+            assertThat(client.status(1)).isEqualTo(200);
+            client.headers(1, request("GET", "/again"), true);
+            RawH2Client.Frame answer = client.endOf(1);
+            assertThat(answer.type()).isEqualTo(RawH2Client.GOAWAY);
+            assertThat(answer.errorCode()).isEqualTo(Http2Error.STREAM_CLOSED.code());
+            assertThat(client.closedByServer()).isTrue();
+        }
+        // §5.1.1: a stream id lower than one already opened is a connection error PROTOCOL_ERROR.
+        try (RawH2Client client = new RawH2Client(gateway.address())) {
+            client.headers(5, request("GET", "/five"), true);
+            assertThat(client.status(5)).isEqualTo(200);
+            client.headers(3, request("GET", "/three"), true);
+            RawH2Client.Frame answer = client.endOf(3);
+            assertThat(answer.type()).isEqualTo(RawH2Client.GOAWAY);
+            assertThat(answer.errorCode()).isEqualTo(Http2Error.PROTOCOL_ERROR.code());
+        }
+        assertThat(backend.requests()).extracting(dev.sluice.testing.RecordedRequest::uri)
+                .containsExactly("/first", "/five");
+    }
+
+    @Test
+    void trailersInFlightOnAStreamSluiceAlreadyAnsweredKeepTheConnection() throws Exception {
+        try (RawH2Client client = new RawH2Client(gateway.address())) {
+            // Refused at once (a connection-specific field): the client's trailers were already on their way.
+            client.headers(1, request("POST", "/refused", "connection", "close"), false);
+            client.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers(false).add("x-t", "1"), true);
+            RawH2Client.Frame answer = client.endOf(1);
+            assertThat(answer.type()).isEqualTo(RawH2Client.RST_STREAM);
+            client.headers(3, request("GET", "/after"), true);
+            assertThat(client.status(3)).isEqualTo(200);
+        }
+    }
+
+    @Test
     void framingFieldsInTrailersAreDroppedAndTheRestGoesOn() throws Exception {
         // Found by Http2FramesFuzzTest: a content-length trailer made the stream fail with an
         // unexpected error (HTTP/1.1's trailers cannot hold it) instead of being dealt with.
