@@ -4,6 +4,7 @@ import dev.sluice.config.MirrorConfig;
 import dev.sluice.exchange.RouteTaps.MirrorOutcome;
 import dev.sluice.http.BodyFraming;
 import dev.sluice.http.ReceivedRequest;
+import dev.sluice.observe.RequestLog;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
 import dev.sluice.upstream.UpstreamConnection;
@@ -47,6 +48,8 @@ final class MirrorCopy implements UpstreamListener {
     private final ExchangeContext context;
     private final MirrorConfig config;
     private final RouteTaps counts;
+    /** The client's request's log: its {@code mirror} says what became of the copy while the request lasts. */
+    private final RequestLog log;
     private State state = State.SAMPLED;
     /** Duplicates of the body parts that came before the copy had a connection. */
     private ArrayDeque<HttpContent> held;
@@ -57,15 +60,19 @@ final class MirrorCopy implements UpstreamListener {
     private UpstreamConnection connection;
     private boolean requestWritten;
     private boolean finalHead;
+    private int status;
     private boolean reusable;
     /** The copy is a HEAD: its answer has no body whatever its framing says. */
     private boolean headRequest;
     private io.netty.util.concurrent.ScheduledFuture<?> timeout;
 
-    private MirrorCopy(ExchangeContext context, MirrorConfig config, RouteTaps counts) {
+    private MirrorCopy(ExchangeContext context, MirrorConfig config, RouteTaps counts, RequestLog log) {
         this.context = context;
         this.config = config;
         this.counts = counts;
+        this.log = log;
+        // Until it is sent (or dropped): a request never forwarded is logged so.
+        log.mirror(MirrorOutcome.NOT_FORWARDED.label());
     }
 
     /**
@@ -74,12 +81,13 @@ final class MirrorCopy implements UpstreamListener {
      * its size is known).
      */
     static java.util.Optional<MirrorCopy> sampled(ExchangeContext context, MirrorConfig config, RouteTaps counts,
-                                                  HttpRequest request, boolean bodyless) {
+                                                  HttpRequest request, boolean bodyless, RequestLog log) {
         if (!bodyless && HttpUtil.getContentLength(request, -1L) > config.maxBody()) {
             counts.count(MirrorOutcome.TOO_LARGE);
+            log.mirror(MirrorOutcome.TOO_LARGE.label());
             return java.util.Optional.empty();
         }
-        return java.util.Optional.of(new MirrorCopy(context, config, counts));
+        return java.util.Optional.of(new MirrorCopy(context, config, counts, log));
     }
 
     /** A part of the client's body; the caller keeps its own reference (the copy takes a duplicate). */
@@ -91,6 +99,7 @@ final class MirrorCopy implements UpstreamListener {
         if (bodyBytes > config.maxBody()) {
             // A chunked body grew past max_body: the mirror's half request is cut with its connection.
             finish(MirrorOutcome.TOO_LARGE);
+            log.mirror(MirrorOutcome.TOO_LARGE.label());
             return;
         }
         bodyComplete = last;
@@ -113,6 +122,7 @@ final class MirrorCopy implements UpstreamListener {
         }
         if (!counts.takeMirrorPlace(config.maxInFlight())) {
             finish(MirrorOutcome.DROPPED_BUSY);
+            log.mirror(MirrorOutcome.DROPPED_BUSY.label());
             return;
         }
         placeTaken = true;
@@ -122,8 +132,11 @@ final class MirrorCopy implements UpstreamListener {
         // copies), copies are dropped without a connect, so a down staging costs nothing per request.
         if (endpoint == null || endpoint.isEjected(now) || endpoint.health() != Endpoint.Health.HEALTHY) {
             finish(MirrorOutcome.DROPPED_NO_ENDPOINT);
+            log.mirror(MirrorOutcome.DROPPED_NO_ENDPOINT.label());
             return;
         }
+        counts.countSent();
+        log.mirror(RouteTaps.SENT);
         HttpRequest head = head(forwarded, endpoint.address(), config.hostSuffix());
         headRequest = HttpMethod.HEAD.equals(forwarded.method());
         timeout = context.loop().schedule(() -> {
@@ -217,8 +230,9 @@ final class MirrorCopy implements UpstreamListener {
     /** The client's request ended (answered, refused, cut, or its client left): a copy whose body is incomplete is cut. */
     void primaryEnded() {
         if (state == State.SAMPLED) {
-            // Never admitted: nothing was sent and no place taken; the held parts go.
+            // Never forwarded: nothing was sent and no place taken; the held parts go.
             state = State.DONE;
+            counts.count(MirrorOutcome.NOT_FORWARDED);
             releaseHeld();
         } else if (state != State.DONE && !bodyComplete) {
             finish(MirrorOutcome.CUT);
@@ -236,7 +250,7 @@ final class MirrorCopy implements UpstreamListener {
                     finish(MirrorOutcome.FAILED);
                     return;
                 }
-                int status = response.status().code();
+                status = response.status().code();
                 finalHead = status >= 200;
                 if (finalHead) {
                     reusable = HttpUtil.isKeepAlive(response)
@@ -293,6 +307,7 @@ final class MirrorCopy implements UpstreamListener {
             long now = context.nanoTime();
             if (outcome == MirrorOutcome.ANSWERED) {
                 c.endpoint().recordSuccess();
+                counts.countAnswer(status);
             }
             if (outcome == MirrorOutcome.ANSWERED && reusable && requestWritten) {
                 context.pools().pool(c.endpoint(), cluster.config().maxIdlePerEndpoint())

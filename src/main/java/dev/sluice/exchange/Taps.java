@@ -1,5 +1,6 @@
 package dev.sluice.exchange;
 
+import dev.sluice.config.MirrorConfig;
 import dev.sluice.exchange.RouteTaps.MirrorOutcome;
 import dev.sluice.observe.GatewayMetrics;
 import dev.sluice.observe.RequestLog;
@@ -35,8 +36,16 @@ public final class Taps implements AutoCloseable {
     Tap open(ExchangeContext context, Route route, HttpRequest request, boolean bodyless, boolean secure,
              RequestLog log) {
         RouteTaps counts = routes.computeIfAbsent(route.name(), name -> new RouteTaps());
-        MirrorCopy mirror = route.mirror().filter(m -> sampled(m.fraction()))
-                .flatMap(m -> MirrorCopy.sampled(context, m, counts, request, bodyless)).orElse(null);
+        MirrorCopy mirror = null;
+        if (route.mirror().isPresent()) {
+            MirrorConfig m = route.mirror().get();
+            if (sampled(m.fraction())) {
+                mirror = MirrorCopy.sampled(context, m, counts, request, bodyless, log).orElse(null);
+            } else {
+                counts.count(MirrorOutcome.NOT_SAMPLED);
+                log.mirror(MirrorOutcome.NOT_SAMPLED.label());
+            }
+        }
         RecordingCapture recording = route.record().filter(r -> sampled(r.fraction()))
                 .map(r -> new RecordingCapture(r, route.name(), request, secure, log)).orElse(null);
         if (mirror == null && recording == null) {
@@ -70,9 +79,15 @@ public final class Taps implements AutoCloseable {
             mirror.put("fraction", m.fraction());
             mirror.put("in_flight", counts.mirrorInFlight.get());
             mirror.put("max_in_flight", m.maxInFlight());
+            mirror.put("sent", counts.sent());
             for (MirrorOutcome o : MirrorOutcome.values()) {
                 mirror.put(o.label(), counts.mirrored(o));
             }
+            Map<String, Object> answers = new LinkedHashMap<>();
+            for (int hundreds = 2; hundreds <= 5; hundreds++) {
+                answers.put(hundreds + "xx", counts.answered(hundreds));
+            }
+            mirror.put("answers", answers);
             status.put("mirror", mirror);
         });
         route.record().ifPresent(r -> {
@@ -88,17 +103,30 @@ public final class Taps implements AutoCloseable {
     }
 
     /**
-     * Registers {@code sluice_mirror_requests_total{route,outcome}}, {@code sluice_mirror_in_flight{route}}
+     * Registers {@code sluice_mirror_requests_total{route,outcome}}, {@code sluice_mirror_sent_total{route}},
+     * {@code sluice_mirror_responses_total{route,class}}, {@code sluice_mirror_in_flight{route}}
      * and {@code sluice_record_entries_total{route,outcome}}, read at each scrape for the routes
      * {@code current} has (so a route a reload removes goes).
      */
     public void registerMetrics(GatewayMetrics metrics, Supplier<List<Route>> current) {
-        metrics.counters("sluice_mirror_requests", "Sampled requests' mirror copies by how they ended (answered, "
-                + "failed, timed_out, dropped_busy, dropped_no_endpoint, too_large, cut)", List.of("route", "outcome"),
+        metrics.counters("sluice_mirror_requests", "Requests of a route with a mirror by what became of their copy: "
+                + "not_sampled, not_forwarded, too_large, dropped_busy, dropped_no_endpoint, or sent and then "
+                + "answered, failed, timed_out or cut", List.of("route", "outcome"),
                 rows -> current.get().stream().filter(r -> r.mirror().isPresent()).forEach(r -> {
                     RouteTaps counts = routes.getOrDefault(r.name(), EMPTY);
                     for (MirrorOutcome o : MirrorOutcome.values()) {
                         rows.add(counts.mirrored(o), r.name(), o.label());
+                    }
+                }));
+        metrics.counters("sluice_mirror_sent", "Mirror copies sent: an in-flight place and a healthy endpoint",
+                List.of("route"), rows -> current.get().stream().filter(r -> r.mirror().isPresent()).forEach(r ->
+                        rows.add(routes.getOrDefault(r.name(), EMPTY).sent(), r.name())));
+        metrics.counters("sluice_mirror_responses", "The mirror's whole answers to copies, by status class (read "
+                + "and dropped)", List.of("route", "class"),
+                rows -> current.get().stream().filter(r -> r.mirror().isPresent()).forEach(r -> {
+                    RouteTaps counts = routes.getOrDefault(r.name(), EMPTY);
+                    for (int hundreds = 2; hundreds <= 5; hundreds++) {
+                        rows.add(counts.answered(hundreds), r.name(), hundreds + "xx");
                     }
                 }));
         metrics.gauges("sluice_mirror_in_flight", "Mirror copies in flight now", List.of("route"),

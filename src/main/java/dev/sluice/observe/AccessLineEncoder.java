@@ -29,6 +29,7 @@ final class AccessLineEncoder {
     private static final byte[] CLIENT = name("client");
     private static final byte[] PEER = name("peer");
     private static final byte[] SHADOW_LIMITED = name("shadow_limited");
+    private static final byte[] MIRROR = name("mirror");
     private static final byte[] USER = name("user");
     private static final byte[] METHOD = name("method");
     private static final byte[] HOST = name("host");
@@ -81,7 +82,7 @@ final class AccessLineEncoder {
         long chars = length(r.requestId()) + length(r.client()) + length(r.peer())
                 + length(r.shadowLimited()) + length(r.user()) + length(r.userAgent()) + length(r.referer()) + length(r.method()) + length(r.host())
                 + length(redactedPath(r)) + length(r.protocol()) + length(r.route()) + length(r.cluster())
-                + length(r.endpoint());
+                + length(r.endpoint()) + length(r.mirror());
         List<RequestLog.Attempt> attempts = r.attempts();
         long fixed = FIXED_BYTES + (long) FIXED_BYTES_PER_ATTEMPT * attempts.size();
         for (int i = 0; i < attempts.size(); i++) {
@@ -143,6 +144,9 @@ final class AccessLineEncoder {
         }
         if (e.shadowLimited() != null) {
             string(SHADOW_LIMITED, e.shadowLimited());
+        }
+        if (e.mirror() != null) {
+            string(MIRROR, e.mirror());
         }
         // Failed attempts are recorded; a successful last one is not.
         number(ATTEMPTS, e.attempts().size() + (e.failure() == null && e.upstreamStatus() > 0 ? 1 : 0));

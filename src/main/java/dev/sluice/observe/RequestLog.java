@@ -80,6 +80,8 @@ public final class RequestLog {
     private long bytesOut;
     private List<Attempt> attempts;
     private int attemptCount;
+    /** What became of the request's mirror copy by the time it ended; null on a route without a mirror. */
+    private String mirror;
 
     public RequestLog(long startEpochMillis, long receivedNanos) {
         this.startEpochMillis = startEpochMillis;
@@ -212,6 +214,14 @@ public final class RequestLog {
 
     public void bodyOut(long bytes) {
         this.bytesOut += bytes;
+    }
+
+    /**
+     * The route mirrors: what became of this request's copy ({@code not_sampled}, {@code sent},
+     * {@code dropped_busy}, ...: a constant label, so that logging it allocates nothing).
+     */
+    public void mirror(String outcome) {
+        this.mirror = outcome;
     }
 
     /** The client went away before the response was complete. */
@@ -371,6 +381,11 @@ public final class RequestLog {
 
     public long bytesOut() {
         return bytesOut;
+    }
+
+    /** What became of the request's mirror copy (see {@link #mirror(String)}), or null on a route without a mirror. */
+    public String mirror() {
+        return mirror;
     }
 
     /** The attempts that ended without ending the request (failed, or their status retried). */

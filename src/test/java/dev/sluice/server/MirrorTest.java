@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * Mirroring on real sockets: the copy's head and body at the mirror, and above all what the
  * client never sees: a mirror that holds its copies, one that is down, a body too large to copy.
  * Each judged by behaviour (responses arriving while the mirror still holds its copies), not by time.
+ * What became of each request's copy is in its access-log line ({@code mirror}) and the metrics.
  */
 class MirrorTest {
     private static final Duration T = Duration.ofSeconds(10);
@@ -72,6 +73,20 @@ class MirrorTest {
         return ((Number) status().get(outcome)).longValue();
     }
 
+    /** The access log's {@code mirror} of each line, waiting until there are {@code n} lines. */
+    private List<String> mirrorFields(int n) {
+        Await.until(T, () -> gateway.accessLogLines().size() == n, () -> n + " access-log lines, not "
+                + gateway.accessLogLines());
+        return gateway.accessLogLines().stream().map(line -> {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"mirror\":\"([a-z_]+)\"").matcher(line);
+            return m.find() ? m.group(1) : "(none)";
+        }).toList();
+    }
+
+    private double metric(String name, String... labels) {
+        return dev.sluice.testing.PrometheusText.parse(gateway.gateway().metrics().scrape()).value(name, labels);
+    }
+
     private RawResponse post(RawHttpClient client, String path, String body) {
         client.send("POST " + path + " HTTP/1.1\r\nHost: api.example:8080\r\nContent-Type: text/plain\r\nContent-Length: "
                 + body.length() + "\r\n\r\n" + body);
@@ -111,6 +126,13 @@ class MirrorTest {
         assertThat(get.header("host")).isEqualTo("shop.example-shadow");
         assertThat(get.bodyLength()).isZero();
         Await.until(T, () -> counted("answered") == 2, "the GET's copy answered too");
+        assertThat(mirrorFields(2)).containsExactly("sent", "sent");
+        assertThat(counted("sent")).isEqualTo(2);
+        assertThat(metric("sluice_mirror_sent_total", "route", "api")).isEqualTo(2);
+        assertThat(metric("sluice_mirror_responses_total", "route", "api", "class", "5xx")).as("staging's 500s")
+                .isEqualTo(2);
+        assertThat(metric("sluice_mirror_responses_total", "route", "api", "class", "2xx")).isZero();
+        assertThat(metric("sluice_mirror_requests_total", "route", "api", "outcome", "answered")).isEqualTo(2);
     }
 
     @Test
@@ -143,6 +165,11 @@ class MirrorTest {
         }
         String scrape = gateway.gateway().metrics().scrape();
         assertThat(scrape).contains("sluice_mirror_requests_total{outcome=\"dropped_busy\",route=\"api\"} 7.0");
+        List<String> logged = mirrorFields(11);
+        assertThat(logged.stream().filter("sent"::equals).count()).isEqualTo(4);
+        assertThat(logged.stream().filter("dropped_busy"::equals).count()).isEqualTo(7);
+        assertThat(metric("sluice_mirror_sent_total", "route", "api")).isEqualTo(4);
+        assertThat(metric("sluice_mirror_responses_total", "route", "api", "class", "2xx")).isEqualTo(4);
     }
 
     @Test
@@ -164,6 +191,11 @@ class MirrorTest {
         assertThat(counted("in_flight")).isZero();
         Await.until(T, () -> gateway.accessLogLines().size() == 20, "20 access-log lines");
         assertThat(gateway.accessLogLines()).allMatch(line -> line.contains("\"status\":200"));
+        // The five tried were sent (and failed: the metrics say so); the rest never left.
+        List<String> logged = mirrorFields(20);
+        assertThat(logged.stream().filter("sent"::equals).count()).isEqualTo(5);
+        assertThat(logged.stream().filter("dropped_no_endpoint"::equals).count()).isEqualTo(15);
+        assertThat(metric("sluice_mirror_sent_total", "route", "api")).isEqualTo(5);
     }
 
     @Test
@@ -203,6 +235,41 @@ class MirrorTest {
         Await.until(T, () -> counted("too_large") == 2 && counted("answered") == 1, "two too large, one copied");
         List<RecordedRequest> copies = mirror.requests();
         assertThat(copies).extracting(RecordedRequest::uri).containsExactly("/small");
+        assertThat(mirrorFields(3)).containsExactly("too_large", "too_large", "sent");
+    }
+
+    @Test
+    void aRequestNeverForwardedHasNoCopyAndARouteWithoutAMirrorLogsNone() {
+        primary = TestBackend.start(ex -> ex.respond(200, "primary"));
+        mirror = TestBackend.start(ex -> ex.respond(200, "copy"));
+        gateway = start("""
+                listeners:
+                  - address: 127.0.0.1:0
+                routes:
+                  - name: plain
+                    match: { path_prefix: /plain }
+                    cluster: app
+                  - name: api
+                    match: { path_prefix: / }
+                    cluster: app
+                    max_body: 1KiB
+                    mirror: { cluster: staging }
+                clusters:
+                  - name: app
+                    endpoints: [%s]
+                  - name: staging
+                    endpoints: [%s]
+                """.formatted(primary.authority(), mirror.authority()));
+        try (RawHttpClient client = RawHttpClient.connect(gateway.address())) {
+            assertThat(post(client, "/upload", "x".repeat(2048)).status()).isEqualTo(413);
+        }
+        try (RawHttpClient client = RawHttpClient.connect(gateway.address())) {
+            assertThat(post(client, "/plain", "y").status()).isEqualTo(200);
+        }
+        assertThat(mirrorFields(2)).containsExactly("not_forwarded", "(none)");
+        assertThat(metric("sluice_mirror_requests_total", "route", "api", "outcome", "not_forwarded")).isEqualTo(1);
+        assertThat(metric("sluice_mirror_sent_total", "route", "api")).isZero();
+        assertThat(mirror.connectionsAccepted()).isZero();
     }
 
     @Test
@@ -217,6 +284,8 @@ class MirrorTest {
         }
         assertThat(primary.requestCount()).isEqualTo(5);
         assertThat(mirror.connectionsAccepted()).isZero();
+        assertThat(mirrorFields(5)).containsOnly("not_sampled");
+        assertThat(metric("sluice_mirror_requests_total", "route", "api", "outcome", "not_sampled")).isEqualTo(5);
     }
 
     private static TestGateway start(String yaml) {
