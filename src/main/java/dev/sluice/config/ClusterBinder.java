@@ -17,7 +17,7 @@ final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
             "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared", "concurrency",
-            "sticky", "app", "dns_refresh", "kubernetes", "tls");
+            "sticky", "app", "dns_refresh", "kubernetes", "tls", "protocol");
     private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";
@@ -182,13 +182,16 @@ final class ClusterBinder {
                 .orElse(ClusterConfig.DEFAULT_DNS_REFRESH);
         Optional<UpstreamTlsConfig> tls = f.optional("tls")
                 .flatMap(n -> new TlsBinder(values, values.problems().source()).upstream(n, f.path("tls")));
+        ClusterConfig.Protocol protocol = f.optional("protocol")
+                .flatMap(n -> protocol(n, f.path("protocol"), tls.isPresent() || f.optional("tls").isPresent()))
+                .orElse(ClusterConfig.Protocol.DEFAULT);
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new ClusterConfig(name.get(), endpoints, connectTimeout,
                 fixedIdleTimeout.orElse(ClusterConfig.DEFAULT_IDLE_TIMEOUT), fixedIdleTimeout.isEmpty(),
                 maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared, concurrency.get(),
-                sticky, dnsRefresh, app, kubernetes, tls));
+                sticky, dnsRefresh, app, kubernetes, tls, protocol));
     }
 
     /**
@@ -404,6 +407,32 @@ final class ClusterBinder {
         return values.parsed(node, path, "a duration like 4s, or auto", text -> switch (Durations.parse(text)) {
             case Parsed.Ok<Duration> ok -> ok;
             case Parsed.Invalid<Duration> bad -> Parsed.invalid(bad.reason() + ", or 'auto'");
+        });
+    }
+
+    /**
+     * {@code h2} is negotiated by ALPN inside TLS, so it needs the cluster's {@code tls};
+     * {@code h2c} is cleartext, so a cluster with {@code tls} cannot have it.
+     */
+    private Optional<ClusterConfig.Protocol> protocol(YamlNode node, String path, boolean tls) {
+        List<String> names = Arrays.stream(ClusterConfig.Protocol.values()).map(ClusterConfig.Protocol::text).toList();
+        return values.parsed(node, path, "a protocol name", text -> {
+            int index = names.indexOf(text);
+            if (index < 0) {
+                String help = Suggestions.closest(text, names).map(c -> " (did you mean '" + c + "'?)")
+                        .orElse(" (supported: " + String.join(", ", names) + ")");
+                return Parsed.invalid("unknown protocol '" + text + "'" + help);
+            }
+            ClusterConfig.Protocol protocol = ClusterConfig.Protocol.values()[index];
+            if (protocol == ClusterConfig.Protocol.H2 && !tls) {
+                return Parsed.invalid("h2 is HTTP/2 over TLS and needs the cluster's 'tls'; use h2c for "
+                        + "HTTP/2 in cleartext");
+            }
+            if (protocol == ClusterConfig.Protocol.H2C && tls) {
+                return Parsed.invalid("h2c is HTTP/2 in cleartext, but the cluster has 'tls'; use h2 for "
+                        + "HTTP/2 over TLS");
+            }
+            return Parsed.ok(protocol);
         });
     }
 

@@ -31,7 +31,9 @@ import java.util.Optional;
  *     {@code endpoints} is its one loopback address once the app's port is known (see {@code apps.Apps})
  * @param kubernetes the Kubernetes Service whose EndpointSlices are this cluster's endpoints; for
  *     one, {@code endpoints} is empty and the endpoints are the watch's (see {@code kubernetes.KubernetesDiscovery})
- * @param tls TLS to the endpoints; empty for cleartext HTTP/1.1
+ * @param tls TLS to the endpoints; empty for cleartext
+ * @param protocol what Sluice speaks to the endpoints: HTTP/1.1 (the default), or HTTP/2 over TLS
+ *     ({@code h2}, chosen by ALPN) or in cleartext ({@code h2c}, by prior knowledge)
  */
 public record ClusterConfig(
         String name,
@@ -50,7 +52,8 @@ public record ClusterConfig(
         Duration dnsRefresh,
         Optional<AppConfig> app,
         Optional<KubernetesConfig> kubernetes,
-        Optional<UpstreamTlsConfig> tls) {
+        Optional<UpstreamTlsConfig> tls,
+        Protocol protocol) {
 
     /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
      * delays the failover to the next endpoint. */
@@ -74,6 +77,18 @@ public record ClusterConfig(
     public ClusterConfig {
         endpoints = List.copyOf(endpoints);
         select = Collections.unmodifiableMap(new LinkedHashMap<>(select));
+    }
+
+    /** A cluster spoken to over HTTP/1.1, {@link Protocol#DEFAULT}. */
+    public ClusterConfig(String name, List<EndpointConfig> endpoints, Duration connectTimeout, Duration idleTimeout,
+                         boolean learnIdleTimeout, int maxIdlePerEndpoint, LoadBalancerKind loadBalancer,
+                         Duration slowStart, Optional<HealthCheckConfig> healthCheck, Map<String, String> select,
+                         boolean shared, ConcurrencyConfig concurrency, Optional<StickyConfig> sticky,
+                         Duration dnsRefresh, Optional<AppConfig> app, Optional<KubernetesConfig> kubernetes,
+                         Optional<UpstreamTlsConfig> tls) {
+        this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
+                slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes, tls,
+                Protocol.DEFAULT);
     }
 
     /** A cluster that takes its endpoints from the config (or an app), not from Kubernetes. */
@@ -110,21 +125,21 @@ public record ClusterConfig(
     public ClusterConfig withSticky(StickyConfig sticky) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
                 loadBalancer, slowStart, healthCheck, select, shared, concurrency, Optional.of(sticky), dnsRefresh, app, kubernetes,
-                tls);
+                tls, protocol);
     }
 
     /** This cluster with its names asked again every {@code dnsRefresh} at most. */
     public ClusterConfig withDnsRefresh(Duration dnsRefresh) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
                 loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes,
-                tls);
+                tls, protocol);
     }
 
     /** The same cluster with {@code endpoints} (an app's address, once its port is chosen). */
     public ClusterConfig withEndpoints(List<EndpointConfig> endpoints) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
                 loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes,
-                tls);
+                tls, protocol);
     }
 
     /** A cluster with the default concurrency limit. */
@@ -157,4 +172,34 @@ public record ClusterConfig(
      * weighted; round_robin ignores them.
      */
     public enum LoadBalancerKind { LEAST_REQUEST, ROUND_ROBIN, WEIGHTED }
+
+    /**
+     * {@code clusters[].protocol}. {@code http1.1} (default): every backend speaks it, and a pooled
+     * connection per request in flight costs a backend nothing it is not built for. {@code h2}:
+     * HTTP/2 over the cluster's {@code tls}, offered by ALPN; {@code h2c}: HTTP/2 in cleartext by
+     * prior knowledge (RFC 9113 §3.3). Both multiplex requests on one connection per endpoint per
+     * event loop, and are what gRPC backends need (trailers, streams).
+     */
+    public enum Protocol {
+        HTTP1_1("http1.1"), H2("h2"), H2C("h2c");
+
+        /** HTTP/1.1: what every backend speaks; HTTP/2 is asked for, never guessed. */
+        public static final Protocol DEFAULT = HTTP1_1;
+
+        private final String text;
+
+        Protocol(String text) {
+            this.text = text;
+        }
+
+        /** As written in the config. */
+        public String text() {
+            return text;
+        }
+
+        /** HTTP/2: streams multiplexed on a shared connection, not a connection per request. */
+        public boolean multiplexed() {
+            return this != HTTP1_1;
+        }
+    }
 }

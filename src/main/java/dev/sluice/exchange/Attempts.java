@@ -7,6 +7,7 @@ import dev.sluice.resilience.RetryPolicy;
 import dev.sluice.upstream.Affinity;
 import dev.sluice.upstream.Cluster;
 import dev.sluice.upstream.Endpoint;
+import dev.sluice.upstream.Http2Pool;
 import dev.sluice.upstream.UpstreamConnection;
 import io.netty.util.concurrent.Future;
 import io.netty.handler.codec.http.HttpMethod;
@@ -79,6 +80,10 @@ final class Attempts {
             case Pick.To to -> endpoint = to.endpoint();
         }
         triedEndpoints |= cluster.bitOf(endpoint);
+        if (cluster.config().protocol().multiplexed()) {
+            stream(endpoint, freshConnectionsOnly);
+            return;
+        }
         var pool = context.pools().pool(endpoint, cluster.config().maxIdlePerEndpoint());
         boolean retryableOnceSent = bodyReplayable && RetryPolicy.isIdempotent(method, idempotencyKey);
         switch (Acquire.from(pool, endpoint, freshConnectionsOnly, retryableOnceSent, now)) {
@@ -94,6 +99,10 @@ final class Attempts {
 
     /** Opens a new connection to {@code endpoint} (over TLS for a cluster with it), within the cluster's connect timeout. */
     void connect(Endpoint endpoint) {
+        if (cluster.config().protocol().multiplexed()) {
+            stream(endpoint, true);
+            return;
+        }
         connectStartedNanos = context.nanoTime();
         log.attemptStarted(endpoint.address(), false, -1, -1);
         int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis());
@@ -115,6 +124,36 @@ final class Attempts {
             return;
         }
         connections.notAcquired(FailureKind.ofConnectFailure(f.cause(), appRunning()), endpoint);
+    }
+
+    /**
+     * The acquire step of an HTTP/2 cluster: a stream on this loop's connection to {@code endpoint}
+     * that has room, or on a new one ({@code fresh}: after a failure on a shared connection). A
+     * stream that could not be opened on a connection already open is as a pooled connection found
+     * closed: tried again on a new one.
+     */
+    private void stream(Endpoint endpoint, boolean fresh) {
+        Http2Pool pool = context.pools().http2(endpoint);
+        boolean shared = !fresh && pool.hasRoom();
+        connectStartedNanos = context.nanoTime();
+        log.attemptStarted(endpoint.address(), shared, -1, -1);
+        pool.stream(fresh, cluster, context.connector()).addListener((Future<UpstreamConnection> f) -> {
+            if (connections.ended()) {
+                if (f.isSuccess()) {
+                    f.getNow().close();
+                }
+                return;
+            }
+            if (!shared) {
+                log.connected(context.nanoTime() - connectStartedNanos);
+            }
+            if (f.isSuccess()) {
+                connections.acquired(f.getNow());
+            } else {
+                connections.notAcquired(shared ? FailureKind.CLOSED_BEFORE_SEND
+                        : FailureKind.ofConnectFailure(f.cause(), appRunning()), endpoint);
+            }
+        });
     }
 
     /** True when the cluster is an app whose process lives and was ready: a failed connect is then its full accept queue. */
@@ -160,7 +199,8 @@ final class Attempts {
      * Why an attempt's connection closed under it: before the head was written (nothing of the
      * request left Sluice, so a retry is safe), a TLS alert before any response (with TLS 1.3 an
      * endpoint refuses a client certificate after Sluice's handshake is done, so its application
-     * never read the request), mid-response, or before any response.
+     * never read the request), mid-response, or before any response; or an HTTP/2 stream the
+     * endpoint refused unprocessed (GOAWAY, REFUSED_STREAM), whose request may be sent again.
      */
     static FailureKind closedKind(boolean headWritten, boolean responseStarted, Throwable cause) {
         if (!headWritten) {
@@ -169,16 +209,20 @@ final class Attempts {
         if (responseStarted) {
             return FailureKind.RESPONSE_TRUNCATED;
         }
+        if (UpstreamConnection.streamRefused(cause)) {
+            return FailureKind.STREAM_REFUSED;
+        }
         return FailureKind.ofConnectFailure(cause) == FailureKind.UPSTREAM_TLS_FAILED
                 ? FailureKind.UPSTREAM_TLS_FAILED : FailureKind.RESET_BEFORE_RESPONSE;
     }
 
     /**
-     * A pooled connection that was dead before the request's head could go out: the retry goes
-     * to the same endpoint on a new connection and does not count against the retries.
+     * A pooled connection that was dead before the request's head could go out, or a shared
+     * HTTP/2 connection whose endpoint refused the stream unprocessed (it is going away): the retry
+     * goes to the same endpoint on a new connection and does not count against the retries.
      */
     static boolean pooledDeath(FailureKind kind, boolean reused) {
-        return kind == FailureKind.CLOSED_BEFORE_SEND && reused;
+        return (kind == FailureKind.CLOSED_BEFORE_SEND || kind == FailureKind.STREAM_REFUSED) && reused;
     }
 
     /**

@@ -113,8 +113,9 @@ final class ResponseReader {
             connection.learn(KeepAlive.parse(headers.get(HttpHeaderNames.KEEP_ALIVE)));
             // A body the backend ends by closing, or a response before the whole request was read,
             // leaves the connection unusable.
-            reusable = HttpUtil.isKeepAlive(response) && !BodyFraming.closeDelimited(response, answersHead)
-                    && requestFullyWritten;
+            // An HTTP/2 stream is never reused: it closes with the exchange (its connection stays).
+            reusable = !connection.multiplexed() && HttpUtil.isKeepAlive(response)
+                    && !BodyFraming.closeDelimited(response, answersHead) && requestFullyWritten;
             HeaderPolicy.removeHopByHop(headers);
             HeaderPolicy.appendVia(headers);
             rules.apply(headers, exchange.variables());

@@ -29,6 +29,12 @@ public enum FailureKind {
     CONNECT_BACKLOG_FULL(503, true, "the endpoint's accept queue is full (the application is overloaded, not stopped)"),
     /** Never shown to a client: the request is reissued on a fresh connection. */
     CLOSED_BEFORE_SEND(502, true, "a pooled connection was found closed before any request byte was written"),
+    /**
+     * Over HTTP/2: a GOAWAY whose last stream id is below the request's stream, or RST_STREAM
+     * REFUSED_STREAM, which say the endpoint did not process it (RFC 9113 §8.7): sent again like
+     * a request on a pooled connection found closed.
+     */
+    STREAM_REFUSED(502, true, "the endpoint refused the HTTP/2 stream before processing it (GOAWAY or REFUSED_STREAM)"),
     RESET_BEFORE_RESPONSE(502, false, "the request was written, then the connection closed before any response byte"),
     RESPONSE_TIMEOUT(504, false, "no response header arrived within the route's timeout"),
     /** The client sees a cut stream, not a status: the response head was already sent. */
@@ -101,7 +107,7 @@ public enum FailureKind {
             case OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, APP_CRASH_LOOP, NO_HEALTHY_ENDPOINT,
                  CONNECT_BACKLOG_FULL -> true;
             case NO_ROUTE, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE, ACCESS_DENIED, UNAUTHENTICATED, CONNECT_REFUSED, CONNECT_TIMEOUT,
-                 UPSTREAM_TLS_FAILED, CLOSED_BEFORE_SEND, RESET_BEFORE_RESPONSE,
+                 UPSTREAM_TLS_FAILED, CLOSED_BEFORE_SEND, STREAM_REFUSED, RESET_BEFORE_RESPONSE,
                  RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG,
                  HEADERS_TOO_LARGE, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT, AUTH_DENIED, AUTH_UNAVAILABLE,
                  AUTH_TIMEOUT -> false;

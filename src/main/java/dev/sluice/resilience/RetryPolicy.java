@@ -124,8 +124,10 @@ public final class RetryPolicy {
         if (!request.bodyReplayable()) {
             return RetryDecision.stop(RetryDecision.Why.STOPPED_BODY_STREAMED, "the request body was streamed past the replay buffer");
         }
-        if (failure == FailureKind.CLOSED_BEFORE_SEND && request.connectionReused()) {
-            // Not a failure of the endpoint: a pooled connection died before use. Always reissued.
+        if ((failure == FailureKind.CLOSED_BEFORE_SEND || failure == FailureKind.STREAM_REFUSED)
+                && request.connectionReused()) {
+            // Not a failure of the endpoint: a pooled connection died before use, or a shared HTTP/2
+            // one is going away. Always reissued.
             // (A brand-new connection closed before use is the endpoint's failure: handled below.)
             return RetryDecision.retry(RetryDecision.Why.RETRIED_FRESH_CONNECTION, "nothing was sent, fresh connection");
         }
@@ -159,7 +161,7 @@ public final class RetryPolicy {
     private static boolean isRetryableKind(FailureKind failure) {
         return switch (failure) {
             case CONNECT_REFUSED, CONNECT_TIMEOUT, UPSTREAM_TLS_FAILED, CONNECT_BACKLOG_FULL, CLOSED_BEFORE_SEND,
-                 RESET_BEFORE_RESPONSE -> true;
+                 STREAM_REFUSED, RESET_BEFORE_RESPONSE -> true;
             // A timeout already spent the client's patience; a bad response would likely repeat.
             case RESPONSE_TIMEOUT, RESPONSE_TRUNCATED, BAD_RESPONSE -> false;
             case NO_ROUTE, NO_HEALTHY_ENDPOINT, OVERLOADED, RATE_LIMITED, APP_STARTING_TIMEOUT, APP_CRASH_LOOP, BAD_REQUEST,

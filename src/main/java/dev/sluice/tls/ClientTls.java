@@ -1,5 +1,7 @@
 package dev.sluice.tls;
 
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
@@ -27,6 +29,16 @@ public final class ClientTls {
      */
     public static SslContext context(List<X509Certificate> trusted, boolean verify, CertifiedKey client)
             throws SSLException {
+        return context(trusted, verify, client, false);
+    }
+
+    /**
+     * A client context; with {@code h2}, one that offers only HTTP/2 by ALPN (RFC 7301), for a
+     * cluster that speaks it: a backend that does not choose it fails the connection
+     * ({@code Http2Upstream} checks the choice), rather than Sluice guessing what it speaks.
+     */
+    public static SslContext context(List<X509Certificate> trusted, boolean verify, CertifiedKey client, boolean h2)
+            throws SSLException {
         SslContextBuilder builder = SslContextBuilder.forClient()
                 .sslProvider(ServerTls.provider().equals("jdk") ? io.netty.handler.ssl.SslProvider.JDK
                         : io.netty.handler.ssl.SslProvider.OPENSSL)
@@ -43,6 +55,11 @@ public final class ClientTls {
         }
         if (client != null) {
             builder.keyManager(client.key(), client.chain());
+        }
+        if (h2) {
+            builder.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                    ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2));
         }
         return builder.build();
     }

@@ -88,7 +88,7 @@ public final class Cluster {
         this.members = Members.of(config, endpoints);
         this.retryBudget = RetryBudget.defaults(nowNanos);
         this.slowStartNanos = config.slowStart().toNanos();
-        this.tls = config.tls().map(UpstreamTls::of).orElse(null);
+        this.tls = config.tls().map(t -> UpstreamTls.of(t, config.protocol() == ClusterConfig.Protocol.H2)).orElse(null);
     }
 
     /** TLS to the endpoints, or null for cleartext. */

@@ -12,12 +12,26 @@ import io.netty.util.ReferenceCountUtil;
  * One HTTP/1.1 connection to an endpoint. Either carries exactly one exchange (its listener) or
  * sits idle in its {@link ConnectionPool}. While idle it keeps reading, so a backend's FIN or
  * RST closes it at once and it leaves the pool before anyone can pick it.
+ *
+ * <p>Or one HTTP/2 stream to an endpoint ({@link #multiplexed()}): its channel is the stream's
+ * child channel, whose {@link Http2StreamCodec} turns the same request and response objects into
+ * frames; it carries one exchange and closes with it, never pooled (its connection is shared:
+ * {@link Http2Connection}).
  */
 public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
+    /** Writes a request's head or body part with the connection's handler context. */
+    interface Writer {
+        void write(ChannelHandlerContext ctx, Object part, ChannelPromise promise);
+    }
+
+    /** An HTTP/2 stream's: its codec is a handler ahead of the connection's in the stream's pipeline. */
+    private static final Writer THROUGH_PIPELINE = ChannelHandlerContext::write;
+
     private final Endpoint endpoint;
     private final Channel channel;
     /** Writes requests: called with this handler's context, see {@link UpstreamCodec}. */
-    private final UpstreamCodec.Encoder encoder;
+    private final Writer encoder;
+    private final boolean multiplexed;
     private ChannelHandlerContext ctx;
     private final long createdNanos;
     private UpstreamListener listener = UpstreamListener.NONE;
@@ -32,10 +46,34 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private boolean closedByUs;
 
     UpstreamConnection(Endpoint endpoint, Channel channel, UpstreamCodec.Encoder encoder, long createdNanos) {
+        this(endpoint, channel, encoder::write, false, createdNanos);
+    }
+
+    private UpstreamConnection(Endpoint endpoint, Channel channel, Writer encoder, boolean multiplexed,
+                               long createdNanos) {
         this.endpoint = endpoint;
         this.channel = channel;
         this.encoder = encoder;
+        this.multiplexed = multiplexed;
         this.createdNanos = createdNanos;
+    }
+
+    /** An HTTP/2 stream to {@code endpoint}, on {@code stream}'s child channel. */
+    static UpstreamConnection stream(Endpoint endpoint, Channel stream, long createdNanos) {
+        return new UpstreamConnection(endpoint, stream, THROUGH_PIPELINE, true, createdNanos);
+    }
+
+    /**
+     * Whether {@code cause}, with which a stream closed, says the endpoint never processed its
+     * request (a GOAWAY below its id, RST_STREAM REFUSED_STREAM): it may be sent again whatever its method.
+     */
+    public static boolean streamRefused(Throwable cause) {
+        return cause == Http2StreamCodec.REFUSED;
+    }
+
+    /** An HTTP/2 stream: carries one exchange, is closed when it ends, never goes to a pool. */
+    public boolean multiplexed() {
+        return multiplexed;
     }
 
     @Override

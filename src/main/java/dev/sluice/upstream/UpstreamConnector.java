@@ -91,6 +91,57 @@ public final class UpstreamConnector {
         return promise;
     }
 
+    /**
+     * Opens a connection for HTTP/2 to {@code endpoint} with {@code handlers} after its TLS handler
+     * (for {@code tls}): done once connected and, with TLS, once the handshake is done and ALPN chose
+     * {@code h2}; an endpoint that chose nothing or {@code http/1.1} fails it with an
+     * {@code SSLHandshakeException} that says so (an {@code upstream_tls_failed}).
+     */
+    public Future<Channel> connectForHttp2(EventLoop loop, Endpoint endpoint, int connectTimeoutMillis, UpstreamTls tls,
+                                           io.netty.channel.ChannelHandler... handlers) {
+        Promise<Channel> promise = loop.newPromise();
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(channelClass)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .handler(new io.netty.channel.ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        if (tls != null) {
+                            ch.pipeline().addLast("tls", tls.handler(ch.alloc(), endpoint, connectTimeoutMillis));
+                        }
+                        ch.pipeline().addLast(handlers);
+                    }
+                });
+        ChannelFuture f = bootstrap.connect(endpoint.socketAddress());
+        f.addListener(done -> {
+            if (!done.isSuccess()) {
+                promise.tryFailure(done.cause());
+                return;
+            }
+            io.netty.handler.ssl.SslHandler ssl = f.channel().pipeline().get(io.netty.handler.ssl.SslHandler.class);
+            if (ssl == null) {
+                promise.trySuccess(f.channel());
+                return;
+            }
+            ssl.handshakeFuture().addListener(handshake -> {
+                if (!handshake.isSuccess()) {
+                    f.channel().close();
+                    promise.tryFailure(handshake.cause());
+                } else if (!io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+                    f.channel().close();
+                    promise.tryFailure(new javax.net.ssl.SSLHandshakeException(endpoint
+                            + " did not choose h2 by ALPN (chose " + ssl.applicationProtocol() + "): it does not speak HTTP/2 over TLS"));
+                } else {
+                    promise.trySuccess(f.channel());
+                }
+            });
+        });
+        return promise;
+    }
+
     private void ready(Channel channel, Endpoint endpoint, UpstreamCodec codec, Promise<UpstreamConnection> promise) {
         UpstreamConnection connection = new UpstreamConnection(endpoint, channel, codec.encoder(), nanoClock.getAsLong());
         channel.pipeline().replace("exchange", "exchange", connection);

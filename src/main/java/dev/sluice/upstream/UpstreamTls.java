@@ -25,9 +25,14 @@ public final class UpstreamTls {
 
     /** The context for {@code config}, which the config check has already built once. */
     public static UpstreamTls of(UpstreamTlsConfig config) {
+        return of(config, false);
+    }
+
+    /** The context for {@code config}; with {@code h2}, offering HTTP/2 alone by ALPN ({@code protocol: h2}). */
+    public static UpstreamTls of(UpstreamTlsConfig config, boolean h2) {
         try {
             return new UpstreamTls(ClientTls.context(config.trusted(), config.verify(),
-                    config.client().map(CertificateConfig::loaded).orElse(null)), config.sni().orElse(null));
+                    config.client().map(CertificateConfig::loaded).orElse(null), h2), config.sni().orElse(null));
         } catch (SSLException e) {
             throw new IllegalStateException("TLS to the cluster's endpoints cannot be set up: " + e.getMessage(), e);
         }

@@ -1,0 +1,220 @@
+package dev.sluice.testing;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.util.ReferenceCountUtil;
+import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An HTTP/2 backend for tests, on Netty's server codec: h2c by prior knowledge, or TLS with ALPN
+ * {@code h2}. Each request is answered once its END_STREAM came: status 200, its method, path,
+ * authority, scheme and {@code te} in {@code x-seen-*} fields, its body echoed back, and, when the
+ * request had trailers, the same trailers and {@code x-body-length}. Every request it answered
+ * is recorded ({@link #seen}). It can limit its concurrent streams, and send GOAWAY refusing the
+ * N-th stream of each connection (then closing once the streams below it are answered).
+ */
+public final class H2Backend implements AutoCloseable {
+    /** One request as the backend read it. */
+    public record Seen(String method, String path, String authority, Map<String, String> fields, byte[] body,
+                       Map<String, String> trailers) {
+        public String bodyString() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+    }
+
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final Channel server;
+    private final List<Seen> seen = new CopyOnWriteArrayList<>();
+    private final AtomicInteger connections = new AtomicInteger();
+    private final int goAwayAtStream;
+    private final long answerDelayMillis;
+
+    private H2Backend(SslContext tls, long maxConcurrentStreams, int goAwayAtStream, long answerDelayMillis) {
+        this.goAwayAtStream = goAwayAtStream;
+        this.answerDelayMillis = answerDelayMillis;
+        server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        connections.incrementAndGet();
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                        }
+                        Http2Settings settings = Http2Settings.defaultSettings();
+                        if (maxConcurrentStreams > 0) {
+                            settings.maxConcurrentStreams(maxConcurrentStreams);
+                        }
+                        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().initialSettings(settings).build();
+                        AtomicInteger streams = new AtomicInteger();
+                        ch.pipeline().addLast(codec, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+                            @Override
+                            protected void initChannel(Http2StreamChannel stream) {
+                                stream.pipeline().addLast(new Answer(codec, streams.incrementAndGet()));
+                            }
+                        }));
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+    }
+
+    /** h2c by prior knowledge. */
+    public static H2Backend cleartext() {
+        return new H2Backend(null, 0, 0, 0);
+    }
+
+    /** h2c, allowing {@code maxConcurrentStreams} streams per connection, each answered after {@code answerDelayMillis}. */
+    public static H2Backend cleartext(long maxConcurrentStreams, long answerDelayMillis) {
+        return new H2Backend(null, maxConcurrentStreams, 0, answerDelayMillis);
+    }
+
+    /** h2c, sending GOAWAY that refuses the {@code n}-th stream of each connection, which then closes. */
+    public static H2Backend goingAwayAtStream(int n) {
+        return new H2Backend(null, 0, n, 0);
+    }
+
+    /** h2 over TLS with {@code certificate}, chosen by ALPN. */
+    public static H2Backend tls(TestCertificates.Issued certificate) throws Exception {
+        SslContext context = SslContextBuilder.forServer(certificate.key(), certificate.certificate())
+                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2))
+                .build();
+        return new H2Backend(context, 0, 0, 0);
+    }
+
+    public String authority() {
+        return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    public List<Seen> seen() {
+        return seen;
+    }
+
+    /** Connections accepted so far. */
+    public int connections() {
+        return connections.get();
+    }
+
+    @Override
+    public void close() {
+        server.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    private final class Answer extends ChannelInboundHandlerAdapter {
+        private final Http2FrameCodec codec;
+        private final int ordinal;
+        private Http2Headers head;
+        private Http2Headers trailers;
+        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+
+        Answer(Http2FrameCodec codec, int ordinal) {
+            this.codec = codec;
+            this.ordinal = ordinal;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            boolean end = false;
+            if (msg instanceof Http2HeadersFrame frame) {
+                if (head == null) {
+                    head = frame.headers();
+                    if (ordinal == goAwayAtStream) {
+                        refuseFromHere(ctx, frame.stream().id());
+                        return;
+                    }
+                } else {
+                    trailers = frame.headers();
+                }
+                end = frame.isEndStream();
+            } else if (msg instanceof Http2DataFrame frame) {
+                ByteBuf data = frame.content();
+                body.writeBytes(ByteBufUtil.getBytes(data));
+                end = frame.isEndStream();
+            }
+            ReferenceCountUtil.release(msg);
+            if (end) {
+                if (answerDelayMillis > 0) {
+                    ctx.executor().schedule(() -> answer(ctx), answerDelayMillis, TimeUnit.MILLISECONDS);
+                } else {
+                    answer(ctx);
+                }
+            }
+        }
+
+        /** GOAWAY whose last stream is the one before {@code streamId}: this stream and later ones are refused. */
+        private void refuseFromHere(ChannelHandlerContext ctx, int streamId) {
+            Channel parent = ctx.channel().parent();
+            ChannelHandlerContext codecContext = parent.pipeline().context(codec);
+            codec.goAway(codecContext, streamId - 2, Http2Error.NO_ERROR.code(), Unpooled.EMPTY_BUFFER,
+                    codecContext.newPromise());
+            codecContext.flush();
+            // A graceful close: the streams below the last one are answered first.
+            parent.close();
+        }
+
+        private void answer(ChannelHandlerContext ctx) {
+            byte[] bytes = body.toByteArray();
+            Map<String, String> fields = new java.util.LinkedHashMap<>();
+            head.forEach(e -> fields.put(e.getKey().toString(), e.getValue().toString()));
+            Map<String, String> trailing = new java.util.LinkedHashMap<>();
+            if (trailers != null) {
+                trailers.forEach(e -> trailing.put(e.getKey().toString(), e.getValue().toString()));
+            }
+            seen.add(new Seen(String.valueOf(head.method()), String.valueOf(head.path()), String.valueOf(head.authority()),
+                    fields, bytes, trailing));
+            Http2Headers response = new DefaultHttp2Headers().status("200")
+                    .add("content-type", "text/plain")
+                    .add("x-seen-method", String.valueOf(head.method()))
+                    .add("x-seen-path", String.valueOf(head.path()))
+                    .add("x-seen-authority", String.valueOf(head.authority()))
+                    .add("x-seen-scheme", String.valueOf(head.scheme()))
+                    .add("x-seen-te", String.valueOf(head.get("te")));
+            boolean bodyless = bytes.length == 0 && trailers == null;
+            ctx.write(new DefaultHttp2HeadersFrame(response, bodyless));
+            if (!bodyless) {
+                ctx.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(bytes), trailers == null));
+            }
+            if (trailers != null) {
+                Http2Headers echoed = new DefaultHttp2Headers();
+                trailers.forEach(e -> echoed.add(e.getKey(), e.getValue()));
+                echoed.add("x-body-length", String.valueOf(bytes.length));
+                ctx.write(new DefaultHttp2HeadersFrame(echoed, true));
+            }
+            ctx.flush();
+        }
+    }
+}
