@@ -185,6 +185,12 @@ final class ClusterBinder {
         ClusterConfig.Protocol protocol = f.optional("protocol")
                 .flatMap(n -> protocol(n, f.path("protocol"), tls.isPresent() || f.optional("tls").isPresent()))
                 .orElse(ClusterConfig.Protocol.DEFAULT);
+        if (protocol.multiplexed() && f.optional("health_check").isPresent()) {
+            // The checks speak HTTP/1.1, which an HTTP/2-only backend (a gRPC server) does not.
+            values.invalid(f.optional("health_check").get(), f.path("health_check"), "health checks speak HTTP/1.1, "
+                    + "and this cluster's protocol is " + protocol.text() + "; its endpoints' health is passive only "
+                    + "(failed requests eject them), so remove health_check or the protocol");
+        }
         if (values.problems().count() > before) {
             return Optional.empty();
         }

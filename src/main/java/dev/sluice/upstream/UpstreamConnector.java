@@ -3,6 +3,11 @@ package dev.sluice.upstream;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import javax.net.ssl.SSLHandshakeException;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
@@ -92,13 +97,15 @@ public final class UpstreamConnector {
     }
 
     /**
-     * Opens a connection for HTTP/2 to {@code endpoint} with {@code handlers} after its TLS handler
-     * (for {@code tls}): done once connected and, with TLS, once the handshake is done and ALPN chose
-     * {@code h2}; an endpoint that chose nothing or {@code http/1.1} fails it with an
-     * {@code SSLHandshakeException} that says so (an {@code upstream_tls_failed}).
+     * Opens a connection for HTTP/2 to {@code endpoint}, {@code handlers} its pipeline: at once in
+     * cleartext ({@code h2c}, prior knowledge), or after its TLS handshake once ALPN chose
+     * {@code h2} (Netty's {@link ApplicationProtocolNegotiationHandler} keeps what came meanwhile).
+     * Done when they are in place; an endpoint that chose no protocol or {@code http/1.1} fails it
+     * with an {@code SSLHandshakeException} that says so (an {@code upstream_tls_failed}), before a
+     * byte of HTTP/2 went to it.
      */
     public Future<Channel> connectForHttp2(EventLoop loop, Endpoint endpoint, int connectTimeoutMillis, UpstreamTls tls,
-                                           io.netty.channel.ChannelHandler... handlers) {
+                                           ChannelHandler... handlers) {
         Promise<Channel> promise = loop.newPromise();
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
@@ -109,37 +116,55 @@ public final class UpstreamConnector {
                 .handler(new io.netty.channel.ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        if (tls != null) {
-                            ch.pipeline().addLast("tls", tls.handler(ch.alloc(), endpoint, connectTimeoutMillis));
+                        if (tls == null) {
+                            ch.pipeline().addLast(handlers);
+                            return;
                         }
-                        ch.pipeline().addLast(handlers);
+                        ch.pipeline().addLast("tls", tls.handler(ch.alloc(), endpoint, connectTimeoutMillis))
+                                .addLast(new AlpnH2(endpoint, handlers, promise));
                     }
                 });
         ChannelFuture f = bootstrap.connect(endpoint.socketAddress());
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 promise.tryFailure(done.cause());
-                return;
-            }
-            io.netty.handler.ssl.SslHandler ssl = f.channel().pipeline().get(io.netty.handler.ssl.SslHandler.class);
-            if (ssl == null) {
+            } else if (tls == null) {
                 promise.trySuccess(f.channel());
-                return;
             }
-            ssl.handshakeFuture().addListener(handshake -> {
-                if (!handshake.isSuccess()) {
-                    f.channel().close();
-                    promise.tryFailure(handshake.cause());
-                } else if (!io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
-                    f.channel().close();
-                    promise.tryFailure(new javax.net.ssl.SSLHandshakeException(endpoint
-                            + " did not choose h2 by ALPN (chose " + ssl.applicationProtocol() + "): it does not speak HTTP/2 over TLS"));
-                } else {
-                    promise.trySuccess(f.channel());
-                }
-            });
         });
         return promise;
+    }
+
+    /** After the handshake: the HTTP/2 handlers when ALPN chose {@code h2}, else the connection fails. */
+    private static final class AlpnH2 extends ApplicationProtocolNegotiationHandler {
+        private final Endpoint endpoint;
+        private final ChannelHandler[] handlers;
+        private final Promise<Channel> promise;
+
+        AlpnH2(Endpoint endpoint, ChannelHandler[] handlers, Promise<Channel> promise) {
+            super("none");
+            this.endpoint = endpoint;
+            this.handlers = handlers;
+            this.promise = promise;
+        }
+
+        @Override
+        protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                ctx.pipeline().addLast(handlers);
+                promise.trySuccess(ctx.channel());
+                return;
+            }
+            promise.tryFailure(new SSLHandshakeException(endpoint + " did not choose h2 by ALPN (it chose "
+                    + protocol + "): it does not speak HTTP/2 over TLS"));
+            ctx.close();
+        }
+
+        @Override
+        protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+            promise.tryFailure(cause);
+            ctx.close();
+        }
     }
 
     private void ready(Channel channel, Endpoint endpoint, UpstreamCodec codec, Promise<UpstreamConnection> promise) {

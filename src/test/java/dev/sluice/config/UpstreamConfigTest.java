@@ -7,7 +7,7 @@ import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** {@code clusters[].sticky} and {@code clusters[].dns_refresh}: defaults, and mistakes reported where they are. */
+/** {@code clusters[].sticky}, {@code clusters[].dns_refresh} and {@code clusters[].protocol}: defaults, and mistakes reported where they are. */
 class UpstreamConfigTest {
 
     private static String cluster(String extra) {
@@ -56,6 +56,31 @@ class UpstreamConfigTest {
                 .contains(new StickyConfig.Hash(new StickyConfig.HashSource.Client()));
         assertThat(bind("    sticky: { hash: header:X-User-Id }\n").sticky())
                 .contains(new StickyConfig.Hash(new StickyConfig.HashSource.Header("x-user-id")));
+    }
+
+    @Test
+    void aClusterSpeaksHttp11UnlessAskedForH2cOrH2OverTls() throws ConfigException {
+        assertThat(bind("").protocol()).isEqualTo(ClusterConfig.Protocol.HTTP1_1);
+        assertThat(bind("    protocol: h2c\n").protocol()).isEqualTo(ClusterConfig.Protocol.H2C);
+        assertThat(bind("    protocol: http1.1\n").protocol()).isEqualTo(ClusterConfig.Protocol.HTTP1_1);
+        ClusterConfig h2 = bind("    protocol: h2\n    tls: { verify: false }\n");
+        assertThat(h2.protocol()).isEqualTo(ClusterConfig.Protocol.H2);
+        assertThat(h2.protocol().multiplexed()).isTrue();
+    }
+
+    @Test
+    void aProtocolThatDoesNotFitTheClustersTlsOrHealthCheckIsLocated() {
+        assertThat(problems(cluster("    protocol: h3\n"))).containsExactly(
+                "9:15: clusters[0].protocol: unknown protocol 'h3' (did you mean 'h2'?)");
+        assertThat(problems(cluster("    protocol: h2\n"))).containsExactly(
+                "9:15: clusters[0].protocol: h2 is HTTP/2 over TLS and needs the cluster's 'tls'; use h2c for "
+                        + "HTTP/2 in cleartext");
+        assertThat(problems(cluster("    protocol: h2c\n    tls: { verify: false }\n"))).containsExactly(
+                "9:15: clusters[0].protocol: h2c is HTTP/2 in cleartext, but the cluster has 'tls'; use h2 for "
+                        + "HTTP/2 over TLS");
+        assertThat(problems(cluster("    protocol: h2c\n    health_check: { path: /health }\n")))
+                .singleElement().asString().startsWith("10:19: clusters[0].health_check: health checks speak HTTP/1.1, "
+                        + "and this cluster's protocol is h2c");
     }
 
     @Test

@@ -3,6 +3,11 @@ package dev.sluice.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.testing.Await;
+import dev.sluice.testing.BackendHandlers;
+import dev.sluice.testing.TestBackend;
+import dev.sluice.testing.TestCertificates;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.nio.file.Path;
 import dev.sluice.testing.H2Backend;
 import dev.sluice.testing.Ports;
 import dev.sluice.testing.RawHttpClient;
@@ -13,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code clusters[].protocol: h2c} on real sockets: HTTP/1.1 clients reach an HTTP/2 backend
@@ -137,6 +143,57 @@ class Http2UpstreamTest {
             Await.untilAsserted(T, () -> assertThat(gateway.accessLogLines())
                     .anySatisfy(line -> assertThat(line).contains("\"failure\":\"stream_refused\"")
                             .contains("\"status\":200")));
+        }
+    }
+
+    @Test
+    void h2OverTlsIsChosenByAlpnAndTheCertificateChecked(@TempDir Path dir) throws Exception {
+        TestCertificates ca = TestCertificates.authority();
+        Path caFile = ca.writeCa(dir.resolve("ca.pem"));
+        try (H2Backend backend = H2Backend.tls(ca.issue("api.internal"));
+             TestGateway gateway = TestGateway.fromYaml("""
+                     listeners:
+                       - address: 127.0.0.1:0
+                     routes:
+                       - match: { path_prefix: / }
+                         cluster: app
+                     clusters:
+                       - name: app
+                         endpoints: [%s]
+                         protocol: h2
+                         tls: { ca: %s, sni: api.internal }
+                     """.formatted(backend.authority(), caFile))) {
+            RawResponse r = send(gateway, "GET /secure HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("x-seen-scheme")).isEqualTo("https");
+            assertThat(r.header("x-seen-path")).isEqualTo("/secure");
+        }
+    }
+
+    @Test
+    void anH2ClusterWhoseEndpointDoesNotChooseH2ByAlpnIsUpstreamTlsFailed(@TempDir Path dir) throws Exception {
+        TestCertificates ca = TestCertificates.authority();
+        Path caFile = ca.writeCa(dir.resolve("ca.pem"));
+        TestCertificates.Issued issued = ca.issue("api.internal");
+        // An HTTPS backend that speaks HTTP/1.1 only (no ALPN at all).
+        try (TestBackend backend = TestBackend.builder().handler(BackendHandlers.fixed(200, "h1"))
+                .tls(SslContextBuilder.forServer(issued.key(), issued.certificate()).build()).start();
+             TestGateway gateway = TestGateway.fromYaml("""
+                     listeners:
+                       - address: 127.0.0.1:0
+                     routes:
+                       - match: { path_prefix: / }
+                         cluster: app
+                     clusters:
+                       - name: app
+                         endpoints: [%s]
+                         protocol: h2
+                         tls: { ca: %s, sni: api.internal }
+                     """.formatted(backend.authority(), caFile))) {
+            RawResponse r = send(gateway, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.header("x-sluice-error")).isEqualTo("upstream_tls_failed");
+            assertThat(backend.requestCount()).isZero();
         }
     }
 
