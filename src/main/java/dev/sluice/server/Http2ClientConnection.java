@@ -12,6 +12,7 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import org.slf4j.Logger;
@@ -23,10 +24,12 @@ import org.slf4j.LoggerFactory;
  * in flight finish), and its streams' count. Each stream is a {@link ClientStream} in a child
  * channel of Netty's {@link Http2MultiplexHandler}.
  *
- * <p>Pipeline after TLS (or the h2c preface): {@code h2-ids} ({@link Http2StreamIds}: a HEADERS
- * frame on a stream the client ended or skipped is a connection error) → {@code h2} ({@link
- * Http2FrameCodec}: frames, HPACK, flow control, and the protections below) → {@code h2-streams} ({@link Http2MultiplexHandler}:
- * one child channel per stream, on this connection's event loop) → {@code h2-connection} (this).
+ * <p>Pipeline after TLS (or the h2c preface): {@code h2-flush} ({@link FlushConsolidationHandler}:
+ * the streams' flushes of one turn of the event loop go out as one write) → {@code h2-ids}
+ * ({@link Http2StreamIds}: a HEADERS frame on a stream the client ended or skipped is a connection
+ * error) → {@code h2} ({@link Http2FrameCodec}: frames, HPACK, flow control, and the protections
+ * below) → {@code h2-streams} ({@link Http2MultiplexHandler}: one child channel per stream, on this
+ * connection's event loop) → {@code h2-connection} (this).
  *
  * <p>Protections, each a setting of Netty's codec ({@link #codec}): streams open at once
  * ({@code REFUSED_STREAM} beyond), the header list's size (431 beyond, GOAWAY far beyond: a
@@ -73,7 +76,13 @@ final class Http2ClientConnection extends ChannelInboundHandlerAdapter implement
         boolean peerTrusted = trusted;
         Http2ClientConnection connection = new Http2ClientConnection(gateway, listener);
         Http2FrameCodec codec = codec(listener.config.http2());
-        pipeline.addLast("h2-ids", new Http2StreamIds(codec, listener.config.http2().maxConcurrentStreams()))
+        // Each stream's response ends with a flush of the connection, and the responses of many
+        // streams arrive in one turn of the event loop (one read from each endpoint): flushed one
+        // by one, each would be its own TLS record and write(2). Consolidated, the flush runs once
+        // after the turn's reads (or after 256 flushes), for all of them.
+        pipeline.addLast("h2-flush", new FlushConsolidationHandler(
+                        FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
+                .addLast("h2-ids", new Http2StreamIds(codec, listener.config.http2().maxConcurrentStreams()))
                 .addLast("h2", codec)
                 .addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                     @Override
