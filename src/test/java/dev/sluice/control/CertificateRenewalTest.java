@@ -12,6 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,8 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A TLS listener's certificate renewed on disk (as certbot or cert-manager do) or reloaded is
- * served to the next connection, while a connection open since before keeps working; a renewal
- * that cannot be used is refused at its {@code cert:} key and the old certificate keeps serving.
+ * served to the next connection, while connections open since before keep working, under load
+ * too; a renewal that cannot be used is refused at its {@code cert:} key and the old certificate
+ * keeps serving.
  */
 class CertificateRenewalTest {
     private static final Duration AWAIT = Duration.ofSeconds(15);
@@ -96,6 +102,109 @@ class CertificateRenewalTest {
                 assertThat(get(open).status()).as("the connection open since before the renewal").isEqualTo(200);
                 assertThat(TlsClients.servedSerial(before)).isEqualTo(first);
             }
+        }
+    }
+
+    @Test
+    void underLoadARenewalOnDiskDropsNoConnectionAndFailsNoRequest() throws Exception {
+        try (CountingBackend backend = new CountingBackend("app");
+             InProcessSluice sluice = InProcessSluice.start(config(backend, "100ms"), dir, LONG_BAKE)) {
+            BigInteger first = servedToANewConnection(sluice);
+            List<KeptAliveClient> clients = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                clients.add(KeptAliveClient.start(ca, sluice, "busy-" + i));
+            }
+            try {
+                Await.until(AWAIT, () -> clients.stream().allMatch(c -> c.answered() >= 20),
+                        "every client well under way on its connection");
+
+                TestCertificates.Issued renewed = renew();
+                Await.until(AWAIT, () -> renewed.certificate().getSerialNumber().equals(uncheckedServed(sluice)),
+                        "the renewed certificate served to a new connection");
+                List<Long> atRenewal = clients.stream().map(KeptAliveClient::answered).toList();
+                Await.until(AWAIT, () -> {
+                    for (int i = 0; i < clients.size(); i++) {
+                        if (clients.get(i).answered() < atRenewal.get(i) + 20) {
+                            return false;
+                        }
+                    }
+                    return true;
+                }, "every client going on with requests on its connection after the renewal");
+            } finally {
+                clients.forEach(KeptAliveClient::stop);
+            }
+
+            for (KeptAliveClient client : clients) {
+                assertThat(client.failures()).as(client.name + ": failed requests").isEmpty();
+                assertThat(client.servedSerial()).as(client.name + ": the certificate of its handshake")
+                        .isEqualTo(first);
+            }
+        }
+    }
+
+    /**
+     * One client on one TLS keep-alive connection, sending requests back to back on its own thread
+     * until stopped. It never reconnects: a request that fails, or a connection that ends, is
+     * recorded as a failure, and the thread stops.
+     */
+    private static final class KeptAliveClient {
+        final String name;
+        private final SSLSocket socket;
+        private final RawHttpClient http;
+        private final AtomicLong answered = new AtomicLong();
+        private final List<String> failures = new CopyOnWriteArrayList<>();
+        private final AtomicBoolean stopping = new AtomicBoolean();
+        private final Thread thread;
+
+        private KeptAliveClient(String name, SSLSocket socket) {
+            this.name = name;
+            this.socket = socket;
+            this.http = RawHttpClient.over(socket);
+            this.thread = Thread.ofPlatform().name(name).daemon().start(this::run);
+        }
+
+        static KeptAliveClient start(TestCertificates ca, InProcessSluice sluice, String name) {
+            return new KeptAliveClient(name, TlsClients.connect(ca.sslContext(), sluice.listener(), "shop.test", "TLSv1.3"));
+        }
+
+        private void run() {
+            while (!stopping.get()) {
+                try {
+                    RawResponse response = get(http);
+                    if (response.status() != 200 || response.connectionClose()) {
+                        failures.add("request " + (answered.get() + 1) + ": " + response.status()
+                                + (response.connectionClose() ? " with Connection: close" : ""));
+                        return;
+                    }
+                    answered.incrementAndGet();
+                } catch (RuntimeException | AssertionError e) {
+                    failures.add("request " + (answered.get() + 1) + ": " + e);
+                    return;
+                }
+            }
+        }
+
+        long answered() {
+            return answered.get();
+        }
+
+        List<String> failures() {
+            return List.copyOf(failures);
+        }
+
+        BigInteger servedSerial() {
+            return TlsClients.servedSerial(socket);
+        }
+
+        /** Lets the request in progress finish, then closes the connection. */
+        void stop() {
+            stopping.set(true);
+            try {
+                thread.join(Duration.ofSeconds(15));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            http.close();
         }
     }
 
