@@ -80,6 +80,8 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     private boolean chunked;
     /** The stream's HEADERS frame was taken: a second one is the trailers. */
     private boolean headersSeen;
+    /** The response's head, written with its first part; null before and after. */
+    private Http2Headers heldHead;
 
     ClientStream(Gateway gateway, ListenerRuntime listener, String peerAddress, boolean peerTrusted) {
         this.gateway = gateway;
@@ -297,12 +299,26 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
             fields.add(HttpHeaderNames.VIA, VIA_VALUE);
         }
         log.responded(head.status().code());
-        ctx.write(new DefaultHttp2HeadersFrame(fields, false), ctx.voidPromise());
+        // Held until the first part, which the exchange hands over right after: a response that is
+        // its head alone goes out as one HEADERS frame with END_STREAM (gRPC's Trailers-Only,
+        // whose grpc-status a client reads only there).
+        heldHead = fields;
     }
 
     @Override
     public void respond(HttpContent part) {
         ByteBuf content = part.content();
+        if (heldHead != null) {
+            Http2Headers fields = heldHead;
+            heldHead = null;
+            boolean headAlone = part instanceof LastHttpContent last && !content.isReadable()
+                    && last.trailingHeaders().isEmpty();
+            ctx.write(new DefaultHttp2HeadersFrame(fields, headAlone), ctx.voidPromise());
+            if (headAlone) {
+                part.release();
+                return;
+            }
+        }
         if (!(part instanceof LastHttpContent last)) {
             if (content.isReadable()) {
                 ctx.write(new DefaultHttp2DataFrame(content, false), ctx.voidPromise());
