@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A TLS listener on real sockets: TLS 1.2 and 1.3 handshakes with a CA made for the test, the
  * certificate chosen by SNI, ALPN, {@code X-Forwarded-Proto: https} at the backend, and failed
- * handshakes (plain HTTP, a cipher outside the list, silence past the deadline) counted and closed.
+ * handshakes (plain HTTP, a cipher outside the list, silence past the deadline) counted and closed,
+ * and a returning client's session resumed.
  */
 class TlsListenerTest {
     @TempDir
@@ -155,6 +156,45 @@ class TlsListenerTest {
             Await.untilAsserted(Duration.ofSeconds(10), () -> assertThat(strict.gateway().metrics().scrape())
                     .contains("sluice_tls_handshake_failures_total{listener=\"strict\",reason=\"timeout\"} 1.0"));
         }
+    }
+
+    /**
+     * A returning client resumes its session instead of a full handshake, over TLS 1.3 (by the
+     * session ticket Sluice sends after the handshake, RFC 8446 §4.6.1: the only way TLS 1.3
+     * resumes) and TLS 1.2. Driven by {@code openssl s_client}, which says {@code Reused} or
+     * {@code New} for each connection.
+     */
+    @Test
+    void aReturningClientResumesItsSessionOverTls13AndTls12() throws Exception {
+        for (String protocol : List.of("-tls1_3", "-tls1_2")) {
+            Path session = dir.resolve("session" + protocol + ".pem");
+            String first = sClient(protocol, "-sess_out", session);
+            assertThat(first).as(protocol + " first connection").contains("HTTP/1.1 200").containsPattern("(?m)^New, TLSv1\\.[23]");
+            assertThat(session).as(protocol + ": the session (with its ticket) openssl kept").isNotEmptyFile();
+
+            String second = sClient(protocol, "-sess_in", session);
+
+            assertThat(second).as(protocol + " second connection").contains("HTTP/1.1 200")
+                    .containsPattern("(?m)^Reused, TLSv1\\.[23]");
+        }
+    }
+
+    /** One {@code openssl s_client} connection sending a GET with {@code Connection: close}; its output. */
+    private static String sClient(String protocol, String sessionOption, Path session) throws Exception {
+        // Never skipped: bin/test installs openssl where it can, and a machine without it fails here saying so.
+        assertThat(Path.of("/usr/bin/openssl")).as("openssl (Debian's package; bin/test installs it when run as root)")
+                .isExecutable();
+        Process process = new ProcessBuilder("/usr/bin/openssl", "s_client", protocol, "-connect",
+                "127.0.0.1:" + gateway.address().getPort(), "-servername", "default.test", sessionOption,
+                session.toString(), "-ign_eof").redirectErrorStream(true).start();
+        try (var in = process.getOutputStream()) {
+            in.write("GET / HTTP/1.1\r\nHost: default.test\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("openssl s_client did not finish within 20 s");
+        }
+        return new String(process.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
     }
 
     private static List<String> servedNames(String sni) throws Exception {
