@@ -1,74 +1,66 @@
 package dev.sluice.exchange;
 
 import dev.sluice.config.RecordConfig;
+import dev.sluice.http.HeaderBytes;
 import dev.sluice.http.ReceivedRequest;
 import dev.sluice.http.ReceivedResponse;
 import dev.sluice.observe.RequestLog;
-import dev.sluice.record.HarLines;
 import dev.sluice.record.RecordedExchange;
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.TreeSet;
 
 /**
- * One sampled exchange as it passes, on its event loop: the client's head as it came (less the
- * redacted fields), the first {@code max_body} bytes of its body, the response head as sent to the
- * client (less the redacted fields) and a SHA-256 of the response body as sent (hashed part by
- * part, never kept). {@link #entry} turns it into a {@link RecordedExchange} once the exchange is
- * over; the recorder's thread writes it.
+ * One sampled exchange as it passes, on its event loop, taking only copies of bytes: the client's
+ * field lines as they came, the first {@code max_body} bytes of its body, the response's field
+ * lines as sent to the client, and its body (a short one, for the writer to hash; a long one is
+ * hashed part by part as it passes, never kept). {@link #entry} hands them over as a
+ * {@link RecordedExchange} once the exchange is over; the recorder's thread parses, redacts,
+ * hashes and encodes them (docs/recording.md).
  */
 final class RecordingCapture {
+    /**
+     * 16 KiB: a response body up to this is copied and hashed by the recorder's thread (one copy
+     * costs the loop less than a digest's set-up and finish); a longer one is hashed here, part by
+     * part, so the loop never holds more than this of a response.
+     */
+    static final int RESPONSE_KEPT = 16 * 1024;
+    private static final byte[] EMPTY = new byte[0];
+
     private final RecordConfig config;
     private final String route;
     private final String method;
-    private final String url;
+    private final boolean secure;
+    private final String host;
+    private final String target;
     private final String httpVersion;
-    private final List<Map.Entry<String, String>> requestHeaders;
-    private final TreeSet<String> redacted = new TreeSet<>();
+    private final byte[] requestFields;
     private byte[] body = EMPTY;
     private int kept;
     private long bodySize;
     private boolean responded;
     private int status;
     private String statusText;
-    private List<Map.Entry<String, String>> responseHeaders = List.of();
+    private byte[] responseFields = EMPTY;
+    private byte[] responseBody = EMPTY;
+    private int responseKept;
     private MessageDigest sha256;
     private long responseBytes;
-
-    private static final byte[] EMPTY = new byte[0];
 
     RecordingCapture(RecordConfig config, String route, HttpRequest request, boolean secure, RequestLog log) {
         this.config = config;
         this.route = route;
         this.method = request.method().name();
-        this.url = HarLines.absoluteUrl(secure, log.host(), request.uri());
+        this.secure = secure;
+        this.host = log.host();
+        this.target = request.uri();
         this.httpVersion = request.protocolVersion().text();
         // Read before the request is prepared for forwarding: the client's fields, not Sluice's.
-        this.requestHeaders = kept(request instanceof ReceivedRequest r ? r.fieldsCopy() : request.headers());
-    }
-
-    private List<Map.Entry<String, String>> kept(HttpHeaders headers) {
-        List<Map.Entry<String, String>> kept = new ArrayList<>(headers.size());
-        for (Map.Entry<String, String> h : headers) {
-            String name = h.getKey().toLowerCase(Locale.ROOT);
-            if (config.redact().contains(name)) {
-                redacted.add(name);
-            } else {
-                kept.add(Map.entry(h.getKey(), h.getValue()));
-            }
-        }
-        return kept;
+        this.requestFields = request instanceof ReceivedRequest r ? r.fieldLines() : HeaderBytes.lines(request.headers());
     }
 
     /** A part of the request body: counted, and kept while the entry holds less than {@code max_body}. */
@@ -91,20 +83,31 @@ final class RecordingCapture {
         responded = true;
         status = head.status().code();
         statusText = head.status().reasonPhrase();
-        responseHeaders = kept(head instanceof ReceivedResponse r ? r.fieldsCopy() : head.headers());
-        try {
-            sha256 = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java has SHA-256", e);
-        }
+        responseFields = head instanceof ReceivedResponse r ? r.fieldLines() : HeaderBytes.lines(head.headers());
     }
 
-    /** A part of the response body, as it goes to the client: hashed, not kept. */
+    /** A part of the response body, as it goes to the client: kept while the body is short, else hashed. */
     void responseBody(ByteBuf part) {
-        if (sha256 != null && part.isReadable()) {
-            responseBytes += part.readableBytes();
-            sha256.update(part.nioBuffer());
+        int size = part.readableBytes();
+        if (!responded || size == 0) {
+            return;
         }
+        responseBytes += size;
+        if (sha256 == null && responseKept + size <= RESPONSE_KEPT) {
+            if (responseKept + size > responseBody.length) {
+                responseBody = Arrays.copyOf(responseBody, Math.min(RESPONSE_KEPT,
+                        Math.max(responseKept + size, responseBody.length * 2)));
+            }
+            part.getBytes(part.readerIndex(), responseBody, responseKept, size);
+            responseKept += size;
+            return;
+        }
+        if (sha256 == null) {
+            sha256 = sha256();
+            sha256.update(responseBody, 0, responseKept);
+            responseBody = null;
+        }
+        sha256.update(part.nioBuffer());
     }
 
     /**
@@ -124,11 +127,11 @@ final class RecordingCapture {
         boolean cut = responded && (log.failure() != null || log.clientAborted());
         int finalStatus = responded ? status : log.status();
         String text = responded ? statusText : HttpResponseStatus.valueOf(finalStatus).reasonPhrase();
-        return new RecordedExchange(route, log.startEpochMillis(), millis(done - received), method, url, httpVersion,
-                requestHeaders, kept == body.length ? body : Arrays.copyOf(body, kept), bodySize, bodySize > kept,
-                finalStatus, text, responseHeaders, responded ? responseBytes : -1,
-                responded ? HexFormat.of().formatHex(sha256.digest()) : null, cut, millis(sent - received),
-                millis(firstByte - sent), millis(done - firstByte), List.copyOf(redacted),
+        return new RecordedExchange(route, log.startEpochMillis(), done - received, method, secure, host,
+                target, httpVersion, requestFields, body, kept, bodySize,
+                finalStatus, text, responded ? responseFields : EMPTY, responded ? responseBytes : -1,
+                sha256 == null ? responseBody : null, responseKept, sha256 == null ? null : sha256.digest(), cut,
+                sent - received, firstByte - sent, done - firstByte,
                 log.failure() == null ? null : log.failure().label());
     }
 
@@ -136,7 +139,11 @@ final class RecordingCapture {
         return config;
     }
 
-    private static double millis(long nanos) {
-        return Math.max(nanos, 0) / 1e6;
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java has SHA-256", e);
+        }
     }
 }

@@ -46,8 +46,10 @@ public final class Taps implements AutoCloseable {
                 log.mirror(MirrorOutcome.NOT_SAMPLED.label());
             }
         }
-        RecordingCapture recording = route.record().filter(r -> sampled(r.fraction()))
-                .map(r -> new RecordingCapture(r, route.name(), request, secure, log)).orElse(null);
+        RecordingCapture recording = null;
+        if (route.record().isPresent() && sampled(route.record().get().fraction())) {
+            recording = new RecordingCapture(route.record().get(), route.name(), request, secure, log);
+        }
         if (mirror == null && recording == null) {
             return Tap.NONE;
         }

@@ -150,6 +150,22 @@ final class HeadFields {
         return map != null ? map.copy() : fresh();
     }
 
+    /**
+     * The fields as {@link #map} has them, as lines ({@code name: value CRLF} each) in a new array
+     * of exactly their size, without making the map: one copy of the bytes (a recording's).
+     */
+    byte[] lines() {
+        if (map != null) {
+            return HeaderBytes.lines(map);
+        }
+        if (added == null) {
+            return Arrays.copyOfRange(head, fieldsStart, fieldsEnd);
+        }
+        byte[] a = new byte[fieldsEnd - fieldsStart - droppedBytes + added.length];
+        copyForwarded(a, 0);
+        return a;
+    }
+
     private HttpHeaders fresh() {
         HttpHeaders h = HEADERS.newHeaders();
         boolean forwarded = added != null;

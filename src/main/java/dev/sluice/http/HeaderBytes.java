@@ -45,6 +45,16 @@ public final class HeaderBytes {
         buf.writeBytes(holder[0], 0, n);
     }
 
+    /**
+     * The fields as lines ({@code name: value CRLF} each), in a new array of exactly their size:
+     * the bytes the encoders would send (a recording's copy of a head, docs/recording.md).
+     */
+    public static byte[] lines(HttpHeaders headers) {
+        byte[][] holder = SCRATCH.get();
+        int n = fields(holder, 0, headers);
+        return java.util.Arrays.copyOf(holder[0], n);
+    }
+
     /** Lays out {@code name: value CRLF} for each field after {@code n} bytes of scratch; returns the new length. */
     private static int fields(byte[][] holder, int n, HttpHeaders headers) {
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {

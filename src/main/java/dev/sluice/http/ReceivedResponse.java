@@ -136,4 +136,12 @@ public final class ReceivedResponse extends DefaultHttpResponse {
     public HttpHeaders fieldsCopy() {
         return fields.copy();
     }
+
+    /**
+     * The fields as {@link #headers()} has them, as lines ({@code name: value CRLF} each) in a new
+     * array: one copy of the head's bytes, no map made (a recording's copy, docs/recording.md).
+     */
+    public byte[] fieldLines() {
+        return fields.lines();
+    }
 }

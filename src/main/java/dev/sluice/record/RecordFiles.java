@@ -1,12 +1,18 @@
 package dev.sluice.record;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonFactoryBuilder;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Instant;
+import java.time.Clock;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -19,24 +25,40 @@ import java.util.regex.Pattern;
  * The files of one recording directory: lines go to the current file,
  * {@code sluice-record-YYYYMMDD-HHMMSS-N.jsonl} (UTC, when it was begun; N tells apart files begun
  * in the same second), until it holds {@code rotateSize} bytes; then a new one is begun and only the
- * newest {@code keep} files stay. Used by the recorder's thread only.
+ * newest {@code keep} files stay. Each file has one streaming JSON generator, on which the
+ * entries are encoded straight into the file's buffer ({@link #line}, {@link #endLine}); the buffer
+ * goes to the disk when it is full and when the recorder {@link #flush}es. Used by the recorder's
+ * thread only.
  */
 final class RecordFiles implements AutoCloseable {
     static final Pattern NAME = Pattern.compile("sluice-record-(\\d{8}-\\d{6})-(\\d+)\\.jsonl");
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
-    /** Lines are gathered and written 64 KiB at a time, and whatever is gathered when the queue runs dry. */
+    /** Lines are gathered and written 64 KiB at a time, and whatever is gathered when the recorder flushes. */
     private static final int BUFFER = 64 * 1024;
+    /**
+     * A generator's flush hands its bytes to the file's buffer, no further (the recorder decides
+     * when the disk is written); closing it neither closes open objects (a line cut by a failed
+     * write stays cut, and readers skip it) nor adds a separator between entries (each line ends
+     * with its own newline).
+     */
+    private static final JsonFactory JSON = new JsonFactoryBuilder()
+            .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
+            .disable(StreamWriteFeature.AUTO_CLOSE_CONTENT)
+            .rootValueSeparator((String) null)
+            .build();
 
     private final Path directory;
+    private final Clock clock;
     private long rotateSize;
     private int keep;
-    private OutputStream out;
+    private Counted out;
+    private JsonGenerator json;
     private Path current;
-    private long size;
     private int sequence;
 
-    RecordFiles(Path directory, long rotateSize, int keep) {
+    RecordFiles(Path directory, Clock clock, long rotateSize, int keep) {
         this.directory = directory;
+        this.clock = clock;
         this.rotateSize = rotateSize;
         this.keep = keep;
     }
@@ -47,17 +69,42 @@ final class RecordFiles implements AutoCloseable {
         this.keep = keep;
     }
 
-    /** Appends one line, beginning a file first when there is none or the current one is full. */
-    void write(byte[] line, Instant now) throws IOException {
-        if (out == null || size >= rotateSize) {
-            begin(now);
+    /** The generator to encode the next line's entry on; a file is begun first when there is none or the current one is full. */
+    JsonGenerator line() throws IOException {
+        if (json == null || out.count >= rotateSize) {
+            begin();
         }
-        out.write(line);
-        size += line.length;
+        return json;
     }
 
+    /** Ends the line just encoded: its newline, and its bytes handed to the file's buffer (counted for the rotation). */
+    void endLine() throws IOException {
+        json.writeRaw('\n');
+        json.flush();
+    }
+
+    /**
+     * After a line failed (the disk, or the encoding): the file is closed as it is, its last line
+     * ended where it was cut (readers skip it), and the next line begins a new file rather than
+     * follow a broken one.
+     */
+    void abandon() {
+        if (json != null) {
+            try {
+                json.writeRaw('\n');
+                close();
+            } catch (IOException ignored) {
+                // the file is given up either way; the failure was counted and logged with its line
+            } finally {
+                json = null;
+                out = null;
+            }
+        }
+    }
+
+    /** Writes what the buffer holds to the disk. */
     void flush() throws IOException {
-        if (out != null) {
+        if (json != null) {
             out.flush();
         }
     }
@@ -66,18 +113,18 @@ final class RecordFiles implements AutoCloseable {
         return current;
     }
 
-    private void begin(Instant now) throws IOException {
+    private void begin() throws IOException {
         close();
         Files.createDirectories(directory);
-        String stamp = STAMP.format(now);
+        String stamp = STAMP.format(clock.instant());
         Path file;
         do {
             file = directory.resolve("sluice-record-" + stamp + "-" + (++sequence) + ".jsonl");
         } while (Files.exists(file));
-        out = new java.io.BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.WRITE), BUFFER);
+        out = new Counted(new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE), BUFFER));
+        json = JSON.createGenerator(out);
         current = file;
-        size = 0;
         removeOld();
     }
 
@@ -109,10 +156,32 @@ final class RecordFiles implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        if (out != null) {
-            OutputStream closing = out;
+        if (json != null) {
+            JsonGenerator closing = json;
+            json = null;
             out = null;
-            closing.close();
+            closing.close(); // and the file (the generator closes its target)
+        }
+    }
+
+    /** The bytes handed to the file so far: its size once flushed. */
+    private static final class Counted extends FilterOutputStream {
+        long count;
+
+        Counted(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            count += len;
         }
     }
 }

@@ -39,6 +39,14 @@ class RecordingTest {
     private static final Duration T = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SECRET = "Bearer s3cr3t-t0ken";
+    /** Longer than the loop keeps of a response (RecordingCapture.RESPONSE_KEPT): hashed as it passes. */
+    private static final byte[] BIG = new byte[100_000];
+
+    static {
+        for (int i = 0; i < BIG.length; i++) {
+            BIG[i] = (byte) ('a' + i % 26);
+        }
+    }
 
     @TempDir
     Path dir;
@@ -59,7 +67,7 @@ class RecordingTest {
         backend = TestBackend.start(ex -> ex.respond(ex.path().equals("/missing") ? 404 : 200,
                 new DefaultHttpHeaders().add("content-type", "application/json").add("set-cookie", "session=abc123secret")
                         .add("x-served-by", "app"),
-                ("{\"path\":\"" + ex.path() + "\"}").getBytes(StandardCharsets.UTF_8)));
+                ex.path().equals("/big") ? BIG : ("{\"path\":\"" + ex.path() + "\"}").getBytes(StandardCharsets.UTF_8)));
         gateway = TestGateway.fromYaml("""
                 listeners:
                   - address: 127.0.0.1:0
@@ -188,6 +196,25 @@ class RecordingTest {
         // Not in any form, anywhere in the file: the token, and the cookie both ways.
         String file = Files.readString(files().get(0));
         assertThat(file).doesNotContain("s3cr3t").doesNotContain("abc123secret");
+    }
+
+    @Test
+    void aResponseBodyLongerThanTheLoopKeepsIsHashedWholeAsItPasses() throws Exception {
+        start("{ path: DIR, fraction: 1 }");
+        RawResponse big;
+        RawResponse small;
+        try (RawHttpClient client = RawHttpClient.connect(gateway.address())) {
+            client.send("GET /big HTTP/1.1\r\nHost: h\r\n\r\n");
+            big = client.readResponse(T);
+            client.send("GET /small HTTP/1.1\r\nHost: h\r\n\r\n");
+            small = client.readResponse(T);
+        }
+        assertThat(big.body()).isEqualTo(BIG);
+        List<JsonNode> entries = awaitEntries(2);
+        assertThat(entries.get(0).get("_responseBodySha256").asText()).isEqualTo(Sha256.hex(BIG));
+        assertThat(entries.get(0).get("response").get("bodySize").asLong()).isEqualTo(BIG.length);
+        assertThat(entries.get(1).get("_responseBodySha256").asText()).isEqualTo(Sha256.hex(small.body()));
+        assertThat(entries.get(1).get("response").get("bodySize").asLong()).isEqualTo(small.body().length);
     }
 
     @Test

@@ -191,6 +191,10 @@ class ResponseDecoderTest {
         assertThat(forwarded).startsWith("HTTP/1.1 " + original.status().code() + " ").endsWith("\r\n" + ADDED + "\r\n");
         assertThat(forwarded.toLowerCase()).doesNotContain("\nkeep-alive:", "\nproxy-connection:", "\nte:", "\nupgrade:",
                 "\nhttp2-settings:", "\nproxy-authenticate:", "keep-alive, , close");
+        // A recording's copy of the fields (RecordingCapture): the lines as forwarded, without making the map.
+        assertThat(new String(head.fieldLines(), StandardCharsets.ISO_8859_1))
+                .isEqualTo(forwarded.substring(forwarded.indexOf("\r\n") + 2, forwarded.length() - 2));
+        assertThat(head.forwardedVerbatim()).isTrue();
 
         // What a client reads is what the map (made now, after forwarding began) says goes out.
         EmbeddedChannel client = new EmbeddedChannel(new io.netty.handler.codec.http.HttpResponseDecoder());
@@ -206,6 +210,8 @@ class ResponseDecoderTest {
         expected.add("Via: 1.1 sluice");
         expected.add("Connection: close");
         assertThat(fields(head)).isEqualTo(expected);
+        assertThat(new String(head.fieldLines(), StandardCharsets.ISO_8859_1))
+                .isEqualTo(expected.stream().map(f -> f + "\r\n").collect(java.util.stream.Collectors.joining()));
     }
 
     private static List<String> fields(HttpResponse response) {
