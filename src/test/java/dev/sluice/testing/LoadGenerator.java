@@ -153,9 +153,11 @@ public final class LoadGenerator {
      * @param transportErrors   failed requests by error kind
      * @param connectionsOpened TCP connections the generator opened
      * @param elapsed           wall time of the run
+     * @param refusals          responses other than 2xx by status and the {@code x-sluice-error} they carried
+     *                          ({@code "503 no_healthy_endpoint"}; {@code "404 -"} when none): why a count went wrong
      */
     public record Result(long requests, Map<Integer, Long> statusCounts, Map<String, Long> transportErrors,
-                         long connectionsOpened, Duration elapsed) {
+                         long connectionsOpened, Duration elapsed, Map<String, Long> refusals) {
         /** Responses with this status. */
         public long count(int status) {
             return statusCounts.getOrDefault(status, 0L);
@@ -177,6 +179,7 @@ public final class LoadGenerator {
         private final AtomicLong permits = new AtomicLong(requests);
         private final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
         private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+        private final Map<String, LongAdder> refusals = new ConcurrentHashMap<>();
         private final LongAdder started = new LongAdder();
         private final LongAdder opened = new LongAdder();
         private final long startNanos = System.nanoTime();
@@ -204,6 +207,10 @@ public final class LoadGenerator {
                         client.send(request);
                         RawResponse response = client.readFinalResponse(requestTimeout);
                         statuses.computeIfAbsent(response.status(), s -> new LongAdder()).increment();
+                        if (response.status() / 100 != 2) {
+                            String why = response.status() + " " + Objects.requireNonNullElse(response.header("x-sluice-error"), "-");
+                            refusals.computeIfAbsent(why, k -> new LongAdder()).increment();
+                        }
                         if (response.connectionClose()) {
                             client = discard(client);
                         }
@@ -289,8 +296,10 @@ public final class LoadGenerator {
             statuses.forEach((k, v) -> s.put(k, v.sum()));
             Map<String, Long> e = new TreeMap<>();
             errors.forEach((k, v) -> e.put(k, v.sum()));
+            Map<String, Long> r = new TreeMap<>();
+            refusals.forEach((k, v) -> r.put(k, v.sum()));
             return new Result(started.sum(), Map.copyOf(s), Map.copyOf(e), opened.sum(),
-                    Duration.ofNanos(finishedNanos - startNanos));
+                    Duration.ofNanos(finishedNanos - startNanos), Map.copyOf(r));
         }
 
         @Override
