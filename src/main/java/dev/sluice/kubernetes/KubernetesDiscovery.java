@@ -27,6 +27,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -162,13 +163,16 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
      * Follows the Kubernetes clusters of {@code published} (the clusters just published): a new
      * one starts its watch, one whose Service is unchanged keeps its watch and has its endpoints
      * put into its new {@link Cluster}, a removed or changed one stops. Completes when every new
-     * watch has its first listing; one that cannot list yet gets its endpoints when it does.
+     * watch's first listing is in its cluster (read and applied on this thread, not only
+     * listed), so a start that waits for it serves its first request with the endpoints; one
+     * that cannot list yet gets its endpoints when it does.
      */
     @Override
     public CompletableFuture<Void> track(Map<String, Cluster> published) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         thread.execute(() -> {
             List<CompletableFuture<Void>> first = new ArrayList<>();
+            List<Followed> started = new ArrayList<>();
             Map<String, KubernetesConfig> wanted = new LinkedHashMap<>();
             published.values().forEach(c -> c.config().kubernetes().ifPresent(k -> wanted.put(c.name(), k)));
             watches.entrySet().removeIf(e -> {
@@ -189,6 +193,7 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
                 try {
                     Followed fresh = new Followed(cluster, config, client(config.kubeconfig()));
                     watches.put(cluster, fresh);
+                    started.add(fresh);
                     first.add(fresh.watch.firstListing());
                 } catch (RuntimeException e) {
                     LOG.warn("cluster {}: cannot watch Service {} ({}); it has no endpoints", cluster,
@@ -196,9 +201,23 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
                 }
             });
             findOverlaps();
-            CompletableFuture.allOf(first.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> done.complete(null));
+            // Listed is not yet applied: the listing's own read is only queued behind this. Read
+            // here, after it, so the endpoints are in the cluster when the publisher goes on.
+            CompletableFuture.allOf(first.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> onThread(() -> {
+                started.forEach(this::read);
+                done.complete(null);
+            }, () -> done.complete(null)));
         });
         return done;
+    }
+
+    /** Runs {@code task} on the thread; {@code otherwise} here when the thread has stopped. */
+    private void onThread(Runnable task, Runnable otherwise) {
+        try {
+            thread.execute(task);
+        } catch (RejectedExecutionException e) {
+            otherwise.run();
+        }
     }
 
     private KubernetesClient client(Optional<Path> kubeconfig) {
@@ -410,7 +429,11 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
     public Optional<Standing> standing(String cluster) {
         Followed f = watches.get(cluster);
         if (f == null) {
-            return Optional.empty();
+            // Its watch not made yet (a start or reload whose track is still on the thread, making
+            // the client): listing, as a watch before its first answer.
+            Cluster c = clusters.get().get(cluster);
+            return c == null ? Optional.empty() : c.config().kubernetes().map(k -> new Standing(k.describe(), "listing",
+                    "unknown", null, c.size(), 0, 0, null, List.of()));
         }
         ServiceWatch watch = f.watch;
         Reading reading = f.reading;
