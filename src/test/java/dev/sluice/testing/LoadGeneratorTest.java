@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -21,6 +22,25 @@ class LoadGeneratorTest {
             assertThat(r.count(503)).isEqualTo(200);
             assertThat(r.transportErrors()).isEmpty();
             assertThat(r.connectionsOpened()).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void saysWhyAnswersOtherThan2xxCameByTheirSluiceErrorKind() {
+        AtomicInteger n = new AtomicInteger();
+        BackendHandler handler = ex -> {
+            int i = n.getAndIncrement() % 4;
+            if (i == 1) {
+                ex.respond(503, new io.netty.handler.codec.http.DefaultHttpHeaders().add("x-sluice-error",
+                        "no_healthy_endpoint"), new byte[0]);
+            } else {
+                ex.respond(i == 3 ? 404 : 200, "");
+            }
+        };
+        try (TestBackend backend = TestBackend.start(handler)) {
+            LoadGenerator.Result r = LoadGenerator.to(backend.uri("/")).connections(1).requests(400).run();
+
+            assertThat(r.refusals()).containsOnly(Map.entry("404 -", 100L), Map.entry("503 no_healthy_endpoint", 100L));
         }
     }
 
