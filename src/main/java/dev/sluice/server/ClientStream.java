@@ -82,6 +82,14 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     private boolean headersSeen;
     /** The response's head, written with its first part; null before and after. */
     private Http2Headers heldHead;
+    /**
+     * An extended CONNECT (RFC 8441) waits for the endpoint's answer to its upgrade: the stream is
+     * not read meanwhile, and what DATA came with its HEADERS is held ({@link #early}) for the tunnel.
+     */
+    private boolean tunnelAsked;
+    private java.util.List<ByteBuf> early = new java.util.ArrayList<>(0);
+    /** The key the upgrade asked the endpoint with (HTTP/2 has none): its 101 must answer it. */
+    private String webSocketKey;
 
     ClientStream(Gateway gateway, ListenerRuntime listener, String peerAddress, boolean peerTrusted) {
         this.gateway = gateway;
@@ -131,6 +139,10 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     private void start(Http2Requests.Converted.Request converted, boolean endStream, long now) {
         HttpRequest request = converted.request();
         HttpHeaders headers = request.headers();
+        if (converted.webSocket()) {
+            webSocketKey = WebSocketKeys.newKey();
+            headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, webSocketKey);
+        }
         log.received(null, peerAddress, request.method().name(), request.uri(), PROTOCOL, converted.authority());
         if (gateway.accessLog().enabled()) {
             log.clientSent(headers.get(HttpHeaderNames.USER_AGENT), headers.get(HttpHeaderNames.REFERER));
@@ -139,17 +151,22 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
         TraceParent.Kept kept = TraceParent.ensure(headers);
         log.traceparentIs(kept.value(), kept.started());
         declaredLength = converted.contentLength();
-        chunked = declaredLength < 0 && !endStream;
+        tunnelAsked = converted.webSocket();
+        chunked = declaredLength < 0 && !endStream && !tunnelAsked;
         clientEnded = endStream;
-        if (!endStream) {
+        if (!endStream && !tunnelAsked) {
             deadline.at(ConnectionDeadline.Kind.BODY, now + listener.bodyTimeoutNanos);
         }
         Exchange started = new Exchange(gateway.exchanges(ctx.channel().eventLoop()), this, log, request, null,
                 peerAddress, peerTrusted, listener, converted.bodyless(), listener.config.maxBody().orElse(-1));
         exchange = started;
+        if (tunnelAsked) {
+            started.forwardsWebSocketUpgrade();
+        }
         started.start(now, listener.redirectHttps);
-        if (endStream && exchange == started) {
-            // The HEADERS frame was the whole request: its end, as the HTTP/1.1 decoder marks one.
+        if ((endStream || tunnelAsked) && exchange == started) {
+            // The HEADERS frame was the whole request (an upgrade's GET has no body either): its
+            // end, as the HTTP/1.1 decoder marks one.
             started.requestContent(LastHttpContent.EMPTY_LAST_CONTENT, true);
         }
     }
@@ -178,6 +195,17 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     }
 
     private void onData(Http2DataFrame frame) {
+        if (tunnelAsked) {
+            // The WebSocket's first bytes, sent before the 200 (RFC 9113 §8.5 lets a client): held
+            // for the tunnel. At most one read's worth: the stream is not read again until then.
+            if (frame.content().isReadable()) {
+                early.add(frame.content());
+            } else {
+                frame.release();
+            }
+            clientEnded |= frame.isEndStream();
+            return;
+        }
         if (exchange == null || clientEnded) {
             // The rest of a request already answered: nothing wants it.
             frame.release();
@@ -268,7 +296,7 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
 
     /** Reads the stream (and gives its window back) only while its body has somewhere to go. */
     private void readIfReady() {
-        boolean want = clientEnded || exchange == null || exchange.acceptsBody();
+        boolean want = !tunnelAsked && (clientEnded || exchange == null || exchange.acceptsBody());
         if (ctx.channel().config().isAutoRead() != want) {
             ctx.channel().config().setAutoRead(want);
         }
@@ -414,14 +442,23 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     /** The exchange ended: its log line and counters, and the stream's deadline off. */
     private void finish(long now) {
         deadline.disarm();
+        dropEarly();
         gateway.exchangeFinished(log);
         log = null;
         exchange = null;
     }
 
+    /** The upgrade was answered otherwise than by a tunnel: what the client sent for it is dropped. */
+    private void dropEarly() {
+        tunnelAsked = false;
+        early.forEach(ByteBuf::release);
+        early.clear();
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         deadline.disarm();
+        dropEarly();
         if (log != null) {
             // The client reset the stream, or the connection went.
             log.clientWentAway();
@@ -475,12 +512,44 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
         ctx.close();
     }
 
-    /** Never asked: an HTTP/2 request asks no upgrade of its endpoint (RFC 8441 is not supported). */
+    /**
+     * The endpoint accepted the WebSocket upgrade of an extended CONNECT (RFC 8441 §5): the client
+     * gets {@code 200} with the endpoint's {@code Sec-WebSocket-Protocol} and {@code -Extensions},
+     * the request's log line is written (status 200), and the stream becomes an {@link Http2Tunnel}
+     * with {@code upstream}. A 101 whose {@code Sec-WebSocket-Accept} does not answer the key Sluice
+     * sent (RFC 6455 §4.2.2; over HTTP/1.1 the client checks it, here nobody else can) is a bad response.
+     */
     @Override
     public void tunnel(HttpResponse switching, Channel upstream) {
+        String accept = switching.headers().get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
+        if (webSocketKey == null || !WebSocketKeys.accept(webSocketKey).equals(accept)) {
+            ReferenceCountUtil.release(switching);
+            upstream.close();
+            reply(FailureKind.BAD_RESPONSE, ReplyFields.NONE, false);
+            return;
+        }
+        deadline.disarm();
+        log.responded(200);
+        long now = gateway.nanoTime();
+        log.completed(now);
+        gateway.exchangeFinished(log);
+        log = null;
+        exchange = null;
+        Http2Headers fields = new DefaultHttp2Headers(false);
+        fields.status(io.netty.handler.codec.http.HttpResponseStatus.OK.codeAsText());
+        for (Map.Entry<String, String> field : switching.headers()) {
+            String name = field.getKey().toLowerCase(java.util.Locale.ROOT);
+            if (!name.equals("sec-websocket-accept") && !Http2Requests.connectionSpecific(name)) {
+                fields.add(name, field.getValue());
+            }
+        }
         ReferenceCountUtil.release(switching);
-        upstream.close();
-        abort(FailureKind.BAD_RESPONSE);
+        ctx.writeAndFlush(new DefaultHttp2HeadersFrame(fields, false), ctx.voidPromise());
+        java.util.List<ByteBuf> held = early;
+        early = new java.util.ArrayList<>(0);
+        tunnelAsked = false;
+        Http2Tunnel.join(ctx.channel(), upstream, held, clientEnded, listener.config.webSocketIdleTimeout(),
+                gateway.tunnels());
     }
 
     @Override

@@ -99,7 +99,9 @@ final class Http2ClientConnection extends ChannelInboundHandlerAdapter implement
         Http2Settings settings = new Http2Settings()
                 .maxConcurrentStreams(config.maxConcurrentStreams())
                 .maxHeaderListSize(config.maxHeaderListSize())
-                .headerTableSize(config.headerTableSize());
+                .headerTableSize(config.headerTableSize())
+                // RFC 8441 §3: extended CONNECT, so a WebSocket can be one stream (Http2Tunnel).
+                .connectProtocolEnabled(true);
         return Http2FrameCodecBuilder.forServer()
                 .initialSettings(settings)
                 .validateHeaders(true)

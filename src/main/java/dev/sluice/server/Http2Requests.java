@@ -33,9 +33,12 @@ final class Http2Requests {
          * @param request HTTP/1.1, {@code Host} first; chunked when a body of no declared length follows
          * @param authority the request's host ({@code :authority}, else {@code host})
          * @param contentLength the declared body length, or -1
-         * @param bodyless the HEADERS frame ended the stream
+         * @param bodyless the HEADERS frame ended the stream (or the stream becomes a tunnel)
+         * @param webSocket an extended CONNECT for a WebSocket (RFC 8441): {@code request} is the
+         *     HTTP/1.1 GET that asks the endpoint to upgrade, and the stream becomes the tunnel
          */
-        record Request(HttpRequest request, String authority, long contentLength, boolean bodyless) implements Converted {}
+        record Request(HttpRequest request, String authority, long contentLength, boolean bodyless,
+                       boolean webSocket) implements Converted {}
 
         record Malformed(FailureKind kind, String why) implements Converted {}
     }
@@ -54,6 +57,7 @@ final class Http2Requests {
         CharSequence scheme = null;
         CharSequence path = null;
         CharSequence authority = null;
+        CharSequence protocol = null;
         CharSequence host = null;
         long contentLength = -1;
         int count = 0;
@@ -77,6 +81,7 @@ final class Http2Requests {
                     case ":scheme" -> { repeated = scheme != null; scheme = value; }
                     case ":path" -> { repeated = path != null; path = value; }
                     case ":authority" -> { repeated = authority != null; authority = value; }
+                    case ":protocol" -> { repeated = protocol != null; protocol = value; }
                     default -> {
                         return malformed("pseudo-field " + name + " is not a request's");
                     }
@@ -129,9 +134,18 @@ final class Http2Requests {
         if (!FieldSyntax.isToken(method.toString())) {
             return malformed(":method is not a token");
         }
-        if (HttpMethod.CONNECT.name().contentEquals(method)) {
-            // Sluice is no forward proxy, as for HTTP/1.1; extended CONNECT (RFC 8441) is not supported.
+        boolean connect = HttpMethod.CONNECT.name().contentEquals(method);
+        if (connect && protocol == null) {
+            // Sluice is no forward proxy, as for HTTP/1.1.
             return malformed("CONNECT is not supported");
+        }
+        if (protocol != null && !connect) {
+            // RFC 8441 §4: :protocol belongs to an extended CONNECT only.
+            return malformed(":protocol on a " + method + " request");
+        }
+        if (protocol != null && !AsciiString.contentEquals(protocol, HttpHeaderValues.WEBSOCKET)) {
+            // RFC 8441 §4 registers the tokens; Sluice tunnels only WebSockets.
+            return malformed("extended CONNECT for " + protocol + " is not supported");
         }
         if (!AsciiString.contentEquals(scheme, "https") && !AsciiString.contentEquals(scheme, "http")) {
             return malformed(":scheme " + scheme + " is not http or https");
@@ -153,11 +167,21 @@ final class Http2Requests {
         if (endStream && contentLength > 0) {
             return malformed("content-length " + contentLength + " with no body");
         }
+        if (connect && (endStream || contentLength >= 0)) {
+            // The stream is the tunnel: its DATA frames are the WebSocket's bytes, never a body.
+            return malformed("extended CONNECT with " + (endStream ? "END_STREAM" : "a content-length"));
+        }
         HttpHeaders forwarded = new DefaultHttpHeaders(false);
         forwarded.add(HttpHeaderNames.HOST, target);
         forwarded.add(headers);
         if (cookies != null) {
             forwarded.add(HttpHeaderNames.COOKIE, cookies.toString());
+        }
+        if (connect) {
+            // RFC 8441 §5: the same WebSocket as an HTTP/1.1 GET that asks for the upgrade (which the
+            // exchange adds); a Sec-WebSocket-Key, which HTTP/2 has no use for, is the caller's to add.
+            HttpRequest upgrade = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path.toString(), forwarded);
+            return new Converted.Request(upgrade, target.toString(), -1, true, true);
         }
         if (contentLength >= 0) {
             forwarded.set(HttpHeaderNames.CONTENT_LENGTH, contentLength);
@@ -167,7 +191,7 @@ final class Http2Requests {
         }
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method.toString()),
                 path.toString(), forwarded);
-        return new Converted.Request(request, target.toString(), contentLength, endStream || contentLength == 0);
+        return new Converted.Request(request, target.toString(), contentLength, endStream || contentLength == 0, false);
     }
 
     private static Converted malformed(String why) {

@@ -84,6 +84,9 @@ class Http2AttacksTest {
         attempts.put("host disagreeing with :authority", request("GET", "/", "host", "other.test"));
         attempts.put("unknown pseudo-field", request("GET", "/").set(":foo", "bar"));
         attempts.put("CONNECT", request("CONNECT", "/"));
+        attempts.put(":protocol on a GET", request("GET", "/").set(":protocol", "websocket"));
+        attempts.put("extended CONNECT with a content-length", request("CONNECT", "/", "content-length", "0")
+                .set(":protocol", "websocket"));
         attempts.put("two content-lengths", request("POST", "/", "content-length", "1", "content-length", "2"));
         Http2Headers noPath = request("GET", "/");
         noPath.remove(":path");

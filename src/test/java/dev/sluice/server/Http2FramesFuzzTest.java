@@ -89,7 +89,7 @@ class Http2FramesFuzzTest {
     private static final long BUFFER_CEILING = 256L << 20;
     /** Fields Sluice sets, replaces or removes on the way (framing, forwarding, tracing; cookie crumbs joined). */
     private static final Set<String> EDITED = Set.of("host", "content-length", "transfer-encoding", "te", "cookie",
-            "expect", "trailer", "proxy-authenticate", "http2-settings",
+            "expect", "trailer", "proxy-authenticate", "http2-settings", "sec-websocket-key",
             "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "forwarded", "via",
             "x-request-id", "traceparent", "tracestate");
     private static final Set<String> CONNECTION_SPECIFIC = Set.of("connection", "keep-alive", "proxy-connection",
@@ -368,7 +368,7 @@ class Http2FramesFuzzTest {
                 return Optional.of("whitespace around the value of " + name);
             }
             if (name.startsWith(":")) {
-                if (regular || !Set.of(":method", ":scheme", ":path", ":authority").contains(name)
+                if (regular || !Set.of(":method", ":scheme", ":path", ":authority", ":protocol").contains(name)
                         || pseudo.put(name, value) != null) {
                     return Optional.of("pseudo-field " + name + " out of place, unknown or repeated");
                 }
@@ -399,8 +399,14 @@ class Http2FramesFuzzTest {
         if (method == null || scheme == null || path == null) {
             return Optional.of("no :method, :scheme or :path");
         }
-        if (method.equals("CONNECT")) {
-            return Optional.of("CONNECT");
+        String protocol = pseudo.get(":protocol");
+        if (method.equals("CONNECT") != (protocol != null)) {
+            return Optional.of("CONNECT without :protocol, or :protocol without CONNECT");
+        }
+        if (protocol != null && (!protocol.equals("websocket") || contentLength != null || stream.headEnded)) {
+            // RFC 8441: only WebSockets are tunnelled, and the stream is the tunnel, not a body.
+            return Optional.of("extended CONNECT for " + protocol + (contentLength != null ? " with a content-length"
+                    : stream.headEnded ? " with END_STREAM" : ""));
         }
         if (!scheme.equals("http") && !scheme.equals("https")) {
             return Optional.of(":scheme " + scheme);
@@ -409,7 +415,7 @@ class Http2FramesFuzzTest {
         if (!originForm && !(path.equals("*") && method.equals("OPTIONS"))) {
             return Optional.of(":path " + path);
         }
-        if (contentLength != null && !new java.math.BigInteger(contentLength).equals(java.math.BigInteger.valueOf(stream.data.size()))) {
+        if (protocol == null && contentLength != null && !new java.math.BigInteger(contentLength).equals(java.math.BigInteger.valueOf(stream.data.size()))) {
             return Optional.of("content-length " + contentLength + " with " + stream.data.size() + " bytes of DATA");
         }
         return Optional.empty();
@@ -447,6 +453,8 @@ class Http2FramesFuzzTest {
         boolean ended;
         /** The client reset it: Sluice owes it no answer. */
         boolean reset;
+        /** Its first HEADERS frame carried END_STREAM. */
+        boolean headEnded;
 
         Stream(int id) {
             this.id = id;
@@ -456,15 +464,29 @@ class Http2FramesFuzzTest {
             return blocks.getFirst();
         }
 
-        /** Whether {@code r} is this stream's request: its method, target and whole body. */
+        /** An extended CONNECT (RFC 8441): its DATA are a WebSocket's bytes, never a body. */
+        boolean webSocket() {
+            return !blocks.isEmpty() && head().contains(":protocol");
+        }
+
+        /**
+         * Whether {@code r} is this stream's request: its method, target and whole body; an
+         * extended CONNECT's is the GET that asks the endpoint for the upgrade, with no body.
+         */
         boolean forwardedAs(RecordedRequest r) {
-            if (blocks.isEmpty() || !ended) {
+            if (blocks.isEmpty() || !ended && !webSocket()) {
                 return false;
             }
             CharSequence method = head().method();
             CharSequence path = head().path();
-            return method != null && path != null && method.toString().equals(r.method())
-                    && path.toString().equals(r.uri()) && java.util.Arrays.equals(data.toByteArray(), r.body());
+            if (method == null || path == null || !path.toString().equals(r.uri())) {
+                return false;
+            }
+            if (webSocket()) {
+                return r.method().equals("GET") && r.bodyLength() == 0
+                        && values(r.headers(), "upgrade").equals(List.of("websocket"));
+            }
+            return method.toString().equals(r.method()) && java.util.Arrays.equals(data.toByteArray(), r.body());
         }
 
         @Override
@@ -512,6 +534,7 @@ class Http2FramesFuzzTest {
                                           boolean end) {
                     Stream stream = sent.streams.computeIfAbsent(id, Stream::new);
                     if (!stream.ended) {
+                        stream.headEnded |= stream.blocks.isEmpty() && end;
                         stream.blocks.add(headers);
                         stream.ended = end;
                     }
