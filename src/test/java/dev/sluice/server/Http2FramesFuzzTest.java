@@ -176,6 +176,12 @@ class Http2FramesFuzzTest {
             converse(client, frames, sent, answers);
         }
         settle();
+        if (io.netty.util.ResourceLeakDetector.getLevel() == io.netty.util.ResourceLeakDetector.Level.PARANOID) {
+            // Test runs track every buffer: a buffer this input leaked is collected now and reported
+            // (at the next buffer tracked), so the report names this input. Fuzzing samples instead.
+            System.gc();
+            ByteBufAllocator.DEFAULT.directBuffer(1).release();
+        }
         List<String> logged;
         synchronized (warnings) {
             logged = warnings.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
