@@ -30,23 +30,57 @@ final class TrafficMeters implements MultiCollector {
     private static final RequestLog.StatusSource[] SOURCES = RequestLog.StatusSource.values();
     /** Status classes 1xx to 5xx, at index class - 1. */
     private static final int CLASSES = 5;
+    /** The access log's protocol of an HTTP/2 stream ({@code server.ClientStream.PROTOCOL}). */
+    private static final String HTTP2 = "HTTP/2.0";
 
-    /** Requests answered and failures, by status class and source, and by failure kind. */
+    /**
+     * The protocol the client spoke, the {@code protocol} label of {@code sluice_requests}: two
+     * values, so at most twice its series (and the HTTP/2 ones only once counted). Not a label of
+     * the failures or the duration histograms, where it would double the larger families for what
+     * the access log already says per request.
+     */
+    enum Protocol {
+        /** HTTP/1.1 and 1.0. */
+        HTTP1_1("http1.1"),
+        H2("h2");
+
+        private final String label;
+
+        Protocol(String label) {
+            this.label = label;
+        }
+
+        String label() {
+            return label;
+        }
+
+        static Protocol of(RequestLog log) {
+            return HTTP2.equals(log.protocol()) ? H2 : HTTP1_1;
+        }
+    }
+
+    private static final Protocol[] PROTOCOLS = Protocol.values();
+
+    /** Requests answered and failures, by status class, source and protocol, and by failure kind. */
     static final class Counts {
-        private final LongAdder[] responses = adders(CLASSES * SOURCES.length);
+        private final LongAdder[] responses = adders(CLASSES * SOURCES.length * PROTOCOLS.length);
         private final LongAdder[] failures = adders(KINDS.length);
 
-        void count(int statusClass, RequestLog.StatusSource source, FailureKind failure) {
+        void count(int statusClass, RequestLog.StatusSource source, Protocol protocol, FailureKind failure) {
             if (statusClass >= 1 && statusClass <= CLASSES) {
-                responses[(statusClass - 1) * SOURCES.length + source.ordinal()].increment();
+                responses[index(statusClass, source, protocol)].increment();
             }
             if (failure != null) {
                 failures[failure.ordinal()].increment();
             }
         }
 
-        long responses(int statusClass, RequestLog.StatusSource source) {
-            return responses[(statusClass - 1) * SOURCES.length + source.ordinal()].sum();
+        private static int index(int statusClass, RequestLog.StatusSource source, Protocol protocol) {
+            return ((statusClass - 1) * SOURCES.length + source.ordinal()) * PROTOCOLS.length + protocol.ordinal();
+        }
+
+        long responses(int statusClass, RequestLog.StatusSource source, Protocol protocol) {
+            return responses[index(statusClass, source, protocol)].sum();
         }
 
         long failures(FailureKind kind) {
@@ -156,7 +190,8 @@ final class TrafficMeters implements MultiCollector {
         int statusClass = log.status() / 100;
         RequestLog.StatusSource source = log.statusSource();
         FailureKind failure = log.failure();
-        totals.count(statusClass, source, failure);
+        Protocol protocol = Protocol.of(log);
+        totals.count(statusClass, source, protocol, failure);
         Published p = published;
         String route = log.route();
         RouteMeters row = route == null ? p.unrouted : p.routes.get(route);
@@ -166,7 +201,7 @@ final class TrafficMeters implements MultiCollector {
             row = p.routes.get(splitKey(route, log.cluster()));
         }
         if (row != null) {
-            row.counts.count(statusClass, source, failure);
+            row.counts.count(statusClass, source, protocol, failure);
             if (log.totalNanos() > 0) {
                 row.duration.record(log.totalNanos());
             }
@@ -263,8 +298,8 @@ final class TrafficMeters implements MultiCollector {
     public MetricSnapshots collect() {
         Published p = published;
         CounterSnapshot.Builder requests = CounterSnapshot.builder().name("sluice_requests")
-                .help("Requests answered, by route, cluster, status class and who made the status "
-                        + "(backend, gateway, or client: it left first)");
+                .help("Requests answered, by route, cluster, status class, who made the status "
+                        + "(backend, gateway, or client: it left first) and the protocol the client spoke (http1.1, h2)");
         CounterSnapshot.Builder failures = CounterSnapshot.builder().name("sluice_failures")
                 .help("Requests that ended in a failure Sluice reported (x-sluice-error), by route, cluster and kind");
         HistogramSnapshot.Builder duration = HistogramSnapshot.builder().name("sluice_request_duration_seconds")
@@ -277,10 +312,13 @@ final class TrafficMeters implements MultiCollector {
             boolean forwards = !row.cluster.isEmpty();
             for (int c = 1; c <= CLASSES; c++) {
                 for (RequestLog.StatusSource source : SOURCES) {
-                    long n = row.counts.responses(c, source);
-                    if (n > 0 || expected(routed, forwards, c, source)) {
-                        requests.dataPoint(counter(n, "route", row.route, "cluster", row.cluster, "code", c + "xx",
-                                "source", source.label()));
+                    for (Protocol protocol : PROTOCOLS) {
+                        long n = row.counts.responses(c, source, protocol);
+                        // HTTP/1.1's expected series from the start; HTTP/2's once it is spoken.
+                        if (n > 0 || protocol == Protocol.HTTP1_1 && expected(routed, forwards, c, source)) {
+                            requests.dataPoint(counter(n, "route", row.route, "cluster", row.cluster, "code",
+                                    c + "xx", "source", source.label(), "protocol", protocol.label()));
+                        }
                     }
                 }
             }

@@ -96,11 +96,11 @@ class MetricsEndpointTest {
             String dead = "127.0.0.1:" + deadPort;
 
             assertThat(m.value("sluice_requests_total", "route", "api", "cluster", "api", "code", "2xx",
-                    "source", "backend")).isEqualTo(5);
+                    "source", "backend", "protocol", "http1.1")).isEqualTo(5);
             assertThat(m.value("sluice_requests_total", "route", "broken", "cluster", "broken", "code", "5xx",
-                    "source", "gateway")).isEqualTo(5);
+                    "source", "gateway", "protocol", "http1.1")).isEqualTo(5);
             assertThat(m.value("sluice_requests_total", "route", "", "cluster", "", "code", "4xx",
-                    "source", "gateway")).isEqualTo(1);
+                    "source", "gateway", "protocol", "http1.1")).isEqualTo(1);
             assertThat(m.value("sluice_failures_total", "route", "broken", "cluster", "broken",
                     "kind", "connect_refused")).isEqualTo(5);
             assertThat(m.value("sluice_failures_total", "route", "", "cluster", "", "kind", "no_route")).isEqualTo(1);
