@@ -61,4 +61,31 @@ public final class LocalReply {
         }
         return response;
     }
+
+    /**
+     * The reply to a gRPC call ({@link GrpcStatus#requested}): what a gRPC server answers when it
+     * fails a call before any message, status 200 with the {@code grpc-status} of {@code kind} and
+     * a {@code grpc-message} naming it, no body (Trailers-Only over HTTP/2); {@code x-sluice-error}
+     * and {@code fields} as in any reply.
+     */
+    public static FullHttpResponse grpc(ByteBufAllocator alloc, FailureKind kind, ReplyFields fields, boolean keepAlive) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                io.netty.handler.codec.http.HttpResponseStatus.OK, alloc.buffer(0));
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, GrpcStatus.CONTENT_TYPE)
+                .set(GrpcStatus.STATUS, GrpcStatus.of(kind))
+                .set(GrpcStatus.MESSAGE, GrpcStatus.message(kind))
+                .set(ERROR_HEADER, kind.label())
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+        if (kind.hasRetryAfter()) {
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+        }
+        for (int i = 0; i < fields.size(); i++) {
+            response.headers().set(fields.name(i), fields.value(i));
+        }
+        if (!keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        return response;
+    }
 }

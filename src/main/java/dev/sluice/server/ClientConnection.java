@@ -5,6 +5,7 @@ import dev.sluice.exchange.Exchange;
 import dev.sluice.exchange.ExchangeContext;
 import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.failure.FailureKind;
+import dev.sluice.failure.GrpcStatus;
 import dev.sluice.failure.LocalReply;
 import dev.sluice.failure.ReplyFields;
 import dev.sluice.http.ReceivedRequest;
@@ -91,6 +92,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     private Exchange exchange;
     // What HTTP/1.1 framing needs to know of the current request.
     private HttpVersion clientVersion;
+    /** The current request's head once it passed the checks; null before (a reply then is never gRPC's). */
+    private HttpRequest requestHead;
     private boolean clientKeepAlive;
     private boolean expectContinue;
     private boolean requestComplete;
@@ -237,6 +240,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         // A request forwarded from its bytes has no Connection token but close and keep-alive, so no
         // upgrade; only one with its header map made already is looked at (making it costs the verbatim path).
         boolean webSocket = received == null && Tunnel.webSocketRequested(head);
+        requestHead = head;
         exchange = new Exchange(exchanges, this, log, head, received, peerAddress, peerTrusted, listener,
                 requestBodyless, listener.config.maxBody().orElse(-1));
         if (webSocket) {
@@ -252,6 +256,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         long now = gateway.nanoTime();
         log = new RequestLog(gateway.clock().millis(), now);
         clientVersion = version;
+        requestHead = null;
         requestComplete = false;
         expectContinue = false;
         clientKeepAlive = false;
@@ -376,20 +381,32 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
     public void reply(FailureKind kind, ReplyFields fields, boolean close) {
         deadline.disarm();
         log.failed(kind);
-        log.responded(kind.status().code());
         // A request whose body was not read to its end leaves the connection mid-message: close it.
         // (A bodyless request's empty end marker still follows; it is dropped when it arrives.)
         boolean keep = !close && clientKeepAlive && (requestComplete || requestBodyless)
                 && !gateway.closesAfterResponse(ctx.channel());
-        FullHttpResponse response = LocalReply.build(ctx.alloc(), kind, fields, log.route(), log.requestId(), keep);
+        FullHttpResponse response = grpcRequested()
+                ? LocalReply.grpc(ctx.alloc(), kind, fields, keep)
+                : LocalReply.build(ctx.alloc(), kind, fields, log.route(), log.requestId(), keep);
         if (!HttpVersion.HTTP_1_1.equals(clientVersion) && keep) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
+        log.responded(response.status().code());
         log.bodyOut(response.content().readableBytes());
         long now = gateway.nanoTime();
         log.completed(now);
         toClient(response, ctx.voidPromise());
         endExchange(keep, now);
+    }
+
+    /** Whether the current request is a gRPC call (read only when Sluice answers it itself). */
+    private boolean grpcRequested() {
+        if (requestHead == null) {
+            return false;
+        }
+        CharSequence contentType = requestHead instanceof dev.sluice.http.ReceivedRequest received
+                ? received.field(HttpHeaderNames.CONTENT_TYPE) : requestHead.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        return GrpcStatus.requested(contentType);
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.sluice.exchange.Exchange;
 import dev.sluice.exchange.ExchangeContext;
 import dev.sluice.exchange.HeaderPolicy;
 import dev.sluice.failure.FailureKind;
+import dev.sluice.failure.GrpcStatus;
 import dev.sluice.failure.LocalReply;
 import dev.sluice.failure.ReplyFields;
 import dev.sluice.http.ReceivedResponse;
@@ -80,6 +81,8 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     private boolean chunked;
     /** The stream's HEADERS frame was taken: a second one is the trailers. */
     private boolean headersSeen;
+    /** The request is a gRPC call: Sluice's own replies to it are gRPC statuses ({@link LocalReply#grpc}). */
+    private boolean grpc;
     /** The response's head, written with its first part; null before and after. */
     private Http2Headers heldHead;
     /**
@@ -150,6 +153,7 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
         log.requestIdIs(HeaderPolicy.ensureRequestId(headers, gateway.requestIds()));
         TraceParent.Kept kept = TraceParent.ensure(headers);
         log.traceparentIs(kept.value(), kept.started());
+        grpc = GrpcStatus.requested(headers.get(HttpHeaderNames.CONTENT_TYPE));
         declaredLength = converted.contentLength();
         tunnelAsked = converted.webSocket();
         chunked = declaredLength < 0 && !endStream && !tunnelAsked;
@@ -396,13 +400,25 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     @Override
     public void reply(FailureKind kind, ReplyFields fields, boolean close) {
         log.failed(kind);
-        log.responded(kind.status().code());
-        FullHttpResponse response = LocalReply.build(ctx.alloc(), kind, fields, log.route(), log.requestId(), true);
-        log.bodyOut(response.content().readableBytes());
-        Http2Headers h2 = HttpConversionUtil.toHttp2Headers(response, false);
-        h2.status(response.status().codeAsText());
-        ctx.write(new DefaultHttp2HeadersFrame(h2, false), ctx.voidPromise());
-        ctx.write(new DefaultHttp2DataFrame(response.content(), true), ctx.voidPromise());
+        heldHead = null;
+        if (grpc) {
+            // A gRPC client reads grpc-status, not a status line: Trailers-Only, one HEADERS frame.
+            FullHttpResponse response = LocalReply.grpc(ctx.alloc(), kind, fields, true);
+            log.responded(response.status().code());
+            Http2Headers h2 = HttpConversionUtil.toHttp2Headers(response, false);
+            h2.status(response.status().codeAsText());
+            h2.remove(HttpHeaderNames.CONTENT_LENGTH);
+            response.release();
+            ctx.write(new DefaultHttp2HeadersFrame(h2, true), ctx.voidPromise());
+        } else {
+            log.responded(kind.status().code());
+            FullHttpResponse response = LocalReply.build(ctx.alloc(), kind, fields, log.route(), log.requestId(), true);
+            log.bodyOut(response.content().readableBytes());
+            Http2Headers h2 = HttpConversionUtil.toHttp2Headers(response, false);
+            h2.status(response.status().codeAsText());
+            ctx.write(new DefaultHttp2HeadersFrame(h2, false), ctx.voidPromise());
+            ctx.write(new DefaultHttp2DataFrame(response.content(), true), ctx.voidPromise());
+        }
         long now = gateway.nanoTime();
         log.completed(now);
         finish(now);

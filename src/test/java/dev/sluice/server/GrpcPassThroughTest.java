@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.testing.Await;
 import dev.sluice.testing.GrpcEcho;
+import dev.sluice.testing.Ports;
+import dev.sluice.testing.RawHttpClient;
+import dev.sluice.testing.RawResponse;
 import dev.sluice.testing.TestCertificates;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
@@ -69,6 +72,11 @@ class GrpcPassThroughTest {
                 routes:
                   - match: { host: secure.grpc.test, path_prefix: / }
                     cluster: grpc-tls
+                  - match: { host: dead.grpc.test, path_prefix: / }
+                    cluster: dead
+                  - match: { path: /test.Echo/Hang }
+                    cluster: grpc
+                    timeout: 300ms
                   - match: { path_prefix: / }
                     cluster: grpc
                 clusters:
@@ -79,7 +87,10 @@ class GrpcPassThroughTest {
                     endpoints: [%3$s]
                     protocol: h2
                     tls: { ca: %1$s/ca.pem, sni: backend.internal }
-                """.formatted(dir, plainBackend.authority(), tlsBackend.authority()));
+                  - name: dead
+                    endpoints: [127.0.0.1:%4$d]
+                    protocol: h2c
+                """.formatted(dir, plainBackend.authority(), tlsBackend.authority(), Ports.freeLoopbackPort()));
         InetSocketAddress plainListener = gateway.gateway().boundAddresses().get(0);
         InetSocketAddress tlsListener = gateway.gateway().boundAddresses().get(1);
         h2c = NettyChannelBuilder.forAddress(plainListener).usePlaintext().build();
@@ -191,5 +202,55 @@ class GrpcPassThroughTest {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
                     assertThat(e.getTrailers().get(GrpcEcho.ORDER_ID)).isEqualTo("o-9");
                 });
+    }
+
+    private static final Metadata.Key<String> SLUICE_ERROR = Metadata.Key.of("x-sluice-error", Metadata.ASCII_STRING_MARSHALLER);
+
+    @Test
+    void aCallToAClusterNobodyListensAtIsUnavailableNamingTheKind() throws Exception {
+        ManagedChannel dead = NettyChannelBuilder.forAddress(gateway.gateway().boundAddresses().get(0)).usePlaintext()
+                .overrideAuthority("dead.grpc.test").build();
+        try {
+            assertThatThrownBy(() -> GrpcEcho.unary(dead, "anyone?"))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                        assertThat(e.getStatus().getDescription()).startsWith("connect_refused: ");
+                        assertThat(e.getTrailers().get(SLUICE_ERROR)).isEqualTo("connect_refused");
+                    });
+            assertThatThrownBy(() -> GrpcEcho.count(dead, "3").hasNext())
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+        } finally {
+            dead.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        Await.untilAsserted(Duration.ofSeconds(5), () -> assertThat(gateway.accessLogLines())
+                .anySatisfy(line -> assertThat(line).contains("\"host\":\"dead.grpc.test\"")
+                        .contains("\"failure\":\"connect_refused\"").contains("\"status\":200")));
+    }
+
+    @Test
+    void aCallPastTheRoutesTimeoutIsDeadlineExceededNamingTheKind() {
+        assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(h2c, GrpcEcho.HANG,
+                        io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), new byte[] {1}))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+                    assertThat(e.getStatus().getDescription()).startsWith("response_timeout: ");
+                    assertThat(e.getTrailers().get(SLUICE_ERROR)).isEqualTo("response_timeout");
+                });
+    }
+
+    @Test
+    void aGrpcRequestOverHttp11GetsItsStatusInTheHead() {
+        try (RawHttpClient client = RawHttpClient.connect(gateway.gateway().boundAddresses().get(0))) {
+            RawResponse r = client.send("POST /test.Echo/Unary HTTP/1.1\r\nHost: dead.grpc.test\r\n"
+                    + "Content-Type: application/grpc+proto\r\nContent-Length: 5\r\n\r\n\0\0\0\0\0")
+                    .readResponse(Duration.ofSeconds(10));
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("content-type")).isEqualTo("application/grpc");
+            assertThat(r.header("grpc-status")).isEqualTo("14");
+            assertThat(r.header("grpc-message")).startsWith("connect_refused: ");
+            assertThat(r.header("x-sluice-error")).isEqualTo("connect_refused");
+            assertThat(r.body()).isEmpty();
+        }
     }
 }

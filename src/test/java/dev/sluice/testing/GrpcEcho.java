@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * whose messages are bytes, so no protoc is needed: {@code test.Echo/Unary} answers its request;
  * {@code test.Echo/Count} streams {@code N} messages ("1" … "N") for a request "N", then ends OK,
  * or, for "N!", ends with ABORTED and the trailer {@code x-counted: N}; {@code test.Echo/Fail}
- * answers NOT_FOUND with {@code x-order-id} in its trailers and no message (Trailers-Only). The
+ * answers NOT_FOUND with {@code x-order-id} in its trailers and no message (Trailers-Only);
+ * {@code test.Echo/Hang} never answers. The
  * last call's request metadata and authority are kept.
  */
 public final class GrpcEcho implements AutoCloseable {
@@ -53,6 +54,7 @@ public final class GrpcEcho implements AutoCloseable {
     public static final MethodDescriptor<byte[], byte[]> UNARY = method("Unary", MethodDescriptor.MethodType.UNARY);
     public static final MethodDescriptor<byte[], byte[]> COUNT = method("Count", MethodDescriptor.MethodType.SERVER_STREAMING);
     public static final MethodDescriptor<byte[], byte[]> FAIL = method("Fail", MethodDescriptor.MethodType.UNARY);
+    public static final MethodDescriptor<byte[], byte[]> HANG = method("Hang", MethodDescriptor.MethodType.UNARY);
     public static final Metadata.Key<String> ORDER_ID = Metadata.Key.of("x-order-id", Metadata.ASCII_STRING_MARSHALLER);
     public static final Metadata.Key<String> COUNTED = Metadata.Key.of("x-counted", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -93,6 +95,7 @@ public final class GrpcEcho implements AutoCloseable {
                     trailers.put(ORDER_ID, new String(request, StandardCharsets.UTF_8));
                     answer.onError(Status.NOT_FOUND.withDescription("no such order").asRuntimeException(trailers));
                 }))
+                .addMethod(HANG, ServerCalls.asyncUnaryCall((request, answer) -> { }))
                 .build();
         ServerInterceptor recorder = new ServerInterceptor() {
             @Override
