@@ -89,6 +89,8 @@ public final class Instance implements AutoCloseable {
     private AdminServer admin;
     private final Startup startup;
     private volatile Optional<ConfigFileWatch> configWatch = Optional.empty();
+    /** The config text as read at the start, before any canary's weights were held in it: what the file watch compares. */
+    private String textAsRead;
 
     private Instance(Gateway gateway, AccessLog accessLog, Startup startup) {
         this.gateway = gateway;
@@ -119,6 +121,11 @@ public final class Instance implements AutoCloseable {
             @Override
             public java.util.Map<String, dev.sluice.observe.ClusterTallies.Totals> totals() {
                 return gateway.tallies().totals();
+            }
+
+            @Override
+            public Optional<String> heldBecause(String route) {
+                return control.canaryHeldBecause(route);
             }
         };
     }
@@ -188,7 +195,8 @@ public final class Instance implements AutoCloseable {
 
     /** Starts everything the config describes; on failure nothing is left running. */
     public static Instance start(SluiceConfig config, Startup startup) throws IOException, InterruptedException {
-        String held = ControlPlane.heldAtStart(startup.store(), startup.text(), config);
+        String textAsRead = startup.text();
+        String held = ControlPlane.heldAtStart(startup.store(), textAsRead, config);
         if (!held.equals(startup.text())) {
             try {
                 config = dev.sluice.config.ConfigLoader.parse(held, config.source());
@@ -206,6 +214,7 @@ public final class Instance implements AutoCloseable {
             Apps apps = startup.store().directory().map(Apps::inStateDirectory).orElseGet(Apps::unrecorded);
             gateway = Gateway.start(config, accessLog, apps);
             instance = new Instance(gateway, accessLog, startup);
+            instance.textAsRead = textAsRead;
             instance.control.started(startup.text(), startup.source(), startup.restoredFrom());
             if (config.admin().isPresent()) {
                 instance.admin = AdminServer.start(config.admin().get(), instance.observed(),
@@ -275,7 +284,7 @@ public final class Instance implements AutoCloseable {
      */
     public ConfigFileWatch watchConfigFile(Duration interval) {
         Path file = startup.configFile().orElseThrow(() -> new IllegalStateException("no config file to watch"));
-        ConfigFileWatch watch = ConfigFileWatch.start(file, startup.text(), control, interval);
+        ConfigFileWatch watch = ConfigFileWatch.start(file, textAsRead, control, interval);
         configWatch = Optional.of(watch);
         return watch;
     }

@@ -45,6 +45,9 @@ public final class Canaries implements AutoCloseable {
 
         /** Every cluster's totals so far, with their per-route counts. */
         Map<String, ClusterTallies.Totals> totals();
+
+        /** Why route {@code route}'s canary is held at the weights a run ended at over later configs, if it is. */
+        Optional<String> heldBecause(String route);
     }
 
     /** Where a canary's end is recorded. */
@@ -126,7 +129,7 @@ public final class Canaries implements AutoCloseable {
             }
         }
         runs.keySet().retainAll(present);
-        shown = runs.values().stream().map(r -> r.toJson(now)).toList();
+        shown = runs.values().stream().map(r -> shown(r, now)).toList();
         return wait;
     }
 
@@ -188,6 +191,15 @@ public final class Canaries implements AutoCloseable {
         if (how == Status.ROLLED_BACK) {
             outcomes.rolledBack(why, version);
         }
+    }
+
+    /** A run as {@code GET /canaries} shows it, with why its weights are held when they are. */
+    private Map<String, Object> shown(CanaryRun run, Instant now) {
+        Map<String, Object> json = run.toJson(now);
+        if (run.status() != Status.RUNNING) {
+            sources.heldBecause(run.route).ifPresent(why -> json.put("held_because", why));
+        }
+        return json;
     }
 
     /** {@code GET /canaries}: every canary route's run, as of the last step. */
@@ -265,7 +277,7 @@ public final class Canaries implements AutoCloseable {
                             + "' with a canary; canary routes: " + names));
                 }
                 Answer answer = action.apply(run);
-                shown = runs.values().stream().map(r -> r.toJson(clock.instant())).toList();
+                shown = runs.values().stream().map(r -> shown(r, clock.instant())).toList();
                 return answer;
             }).get();
         } catch (InterruptedException e) {

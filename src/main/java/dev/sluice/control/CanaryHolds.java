@@ -62,6 +62,8 @@ final class CanaryHolds {
 
     private final Optional<Path> file;
     private final Map<String, Hold> holds = new LinkedHashMap<>();
+    /** A copy of {@link #holds} for readers off the control plane's lock (the canary thread). */
+    private volatile Map<String, Hold> published = Map.of();
 
     private CanaryHolds(Optional<Path> file) {
         this.file = file;
@@ -82,6 +84,7 @@ final class CanaryHolds {
                 LOG.warn("cannot read the canary holds in {}: {}; no canary is held", f, e.getMessage());
             }
         });
+        holds.published = Map.copyOf(holds.holds);
         return holds;
     }
 
@@ -120,8 +123,9 @@ final class CanaryHolds {
         }
     }
 
+    /** Route {@code route}'s hold, from any thread. */
     Optional<Hold> of(String route) {
-        return Optional.ofNullable(holds.get(route));
+        return Optional.ofNullable(published.get(route));
     }
 
     /**
@@ -173,6 +177,7 @@ final class CanaryHolds {
     }
 
     private void save() {
+        published = Map.copyOf(holds);
         if (file.isEmpty()) {
             return;
         }

@@ -312,6 +312,11 @@ public final class ControlPlane {
         return result;
     }
 
+    /** Why route {@code route}'s canary is held at the weights its run ended at, if it is; from any thread. */
+    public Optional<String> canaryHeldBecause(String route) {
+        return holds.of(route).map(CanaryHolds.Hold::why);
+    }
+
     /** Applies the stored text of {@code target} again, as a new version restored from it. */
     private Result restore(ConfigVersion target, String source) {
         Optional<String> text;

@@ -202,6 +202,8 @@ class CanaryTest {
             assertThat(sluice.admin().get("/config").body()).contains("# the file changed elsewhere")
                     .contains("backends: [{ cluster: stable, weight: 100 }, { cluster: canary, weight: 0 }]");
             assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("aborted");
+            assertThat(canaries(sluice).get(0).path("held_because").asText())
+                    .isEqualTo("canary canary aborted on route api by an operator, at 25%");
             assertThat(sent(sluice, 20)).containsOnlyKeys("stable");
 
             // An operator resumes it: from its first step, recorded as a version.
@@ -225,6 +227,35 @@ class CanaryTest {
             Await.until(AWAIT, () -> canaries(sluice).path(0).path("status").asText().equals("running"),
                     "the new canary's run started");
             assertThat(sent(sluice, 40)).containsOnlyKeys("stable", "canary-fixed");
+        }
+    }
+
+    @Test
+    void aRestartFromTheSameFileKeepsARolledBackCanaryAtZero() throws Exception {
+        String yaml;
+        try (TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 0)) {
+            yaml = config(stable, canary, """
+                    backends: [{ cluster: stable, weight: 75 }, { cluster: canary, weight: 25 }]
+                    canary: { steps: [25, 50], interval: 10m }""", "access_log: off");
+            try (InProcessSluice sluice = InProcessSluice.start(yaml, dir, Duration.ofMinutes(10))) {
+                Await.until(AWAIT, () -> canaries(sluice).path(0).path("status").asText().equals("running"),
+                        "the canary's run started");
+                assertThat(sluice.admin().post("/canaries/api/abort").status()).isEqualTo(200);
+            }
+            // The same file, the same state directory: the canary stays at 0.
+            try (InProcessSluice sluice = InProcessSluice.start(yaml, dir, Duration.ofMinutes(10))) {
+                assertThat(sent(sluice, 40)).containsOnlyKeys("stable");
+                assertThat(sluice.admin().get("/config").body())
+                        .contains("backends: [{ cluster: stable, weight: 100 }, { cluster: canary, weight: 0 }]");
+                // The file with the held weights is the abort's version: that one goes on serving.
+                assertThat(sluice.admin().get("/config/versions").json().path("current").asInt()).isEqualTo(2);
+                assertThat(source(sluice, 2)).isEqualTo("canary canary aborted on route api by an operator, at 25%");
+                Await.until(AWAIT, () -> canaries(sluice).size() == 1, "the canary is listed");
+                assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("idle");
+                assertThat(canaries(sluice).get(0).path("held_because").asText())
+                        .isEqualTo("canary canary aborted on route api by an operator, at 25%");
+            }
         }
     }
 

@@ -169,6 +169,8 @@ function drawCanaries(canaries) {
         el('div', { class: 'facts' }, thresholds(c.thresholds)),
         c.ended_because ? el('div', { class: 'ended' }, c.ended_because + (c.recorded_version ? ' · recorded as version '
             + c.recorded_version : '')) : null,
+        c.held_because ? el('div', { class: 'held' }, 'held at ' + c.weight + '% over reloads and restarts (' + c.held_because
+            + '); `sluice canary resume ' + c.route + '` or a changed canary runs it again') : null,
         rows.length === 0 ? el('p', { class: 'quiet' }, 'no step judged yet')
             : el('table', {}, el('thead', {}, el('tr', {}, ...['step', 'held', 'canary', 'stable', 'verdict',
                 'analysis'].map(h => el('th', {}, h)))), el('tbody', {}, ...rows)));
