@@ -102,8 +102,41 @@ final class CanaryHolds {
         String canary = split.get().canary().orElseThrow().cluster();
         Optional<ClusterConfig> cluster = config.clusters().stream().filter(c -> c.name().equals(canary)).findFirst();
         String described = split.get().backends().stream().map(SplitConfig.Backend::cluster).toList() + "|"
-                + split.get().sticky() + "|" + split.get().canary() + "|" + cluster;
+                + canonical(split.get().sticky()) + "|" + canonical(split.get().canary()) + "|" + canonical(cluster);
         return Optional.of(ConfigStore.sha256(described));
+    }
+
+    /**
+     * A config value as text that is the same in every JVM: a record's components in order, a
+     * map's entries sorted (the config's maps are {@code Map.copyOf}s, whose order changes from
+     * one run to the next), so that a hold kept in the state directory still matches after a restart.
+     */
+    static String canonical(Object value) {
+        return switch (value) {
+            case null -> "null";
+            case Optional<?> o -> o.map(CanaryHolds::canonical).orElse("none");
+            case Map<?, ?> m -> {
+                Map<String, String> sorted = new TreeMap<>();
+                m.forEach((k, v) -> sorted.put(canonical(k), canonical(v)));
+                yield sorted.toString();
+            }
+            case java.util.Collection<?> c -> c.stream().map(CanaryHolds::canonical).toList().toString();
+            case Record r -> ofRecord(r);
+            default -> value.toString();
+        };
+    }
+
+    private static String ofRecord(Record r) {
+        StringBuilder text = new StringBuilder(r.getClass().getSimpleName()).append('[');
+        for (java.lang.reflect.RecordComponent c : r.getClass().getRecordComponents()) {
+            try {
+                text.append(c.getName()).append('=').append(canonical(c.getAccessor().invoke(r))).append(',');
+            } catch (ReflectiveOperationException e) {
+                // A record that is not public: its own text.
+                return r.toString();
+            }
+        }
+        return text.append(']').toString();
     }
 
     /** Route {@code route}'s canary ended at {@code weights}: held from now on against {@code config}'s canary. */

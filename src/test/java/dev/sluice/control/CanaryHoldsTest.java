@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.ConfigStore;
+import dev.sluice.config.EndpointConfig;
+import dev.sluice.config.HostPort;
 import dev.sluice.config.SluiceConfig;
 import java.nio.file.Path;
 import java.util.Map;
@@ -73,6 +75,21 @@ class CanaryHoldsTest {
         assertThat(holds.releaseChanged(parse(newVersion))).singleElement().asString()
                 .startsWith("route api: its canary changed");
         assertThat(holds.pin(file, parse(file)).changed()).as("released for good").isFalse();
+    }
+
+    @Test
+    void theCanarysIdentityIsTheSameTextInEveryJvm() {
+        Map<String, String> reversed = new java.util.LinkedHashMap<>();
+        reversed.put("track", "canary");
+        reversed.put("app", "shop");
+        EndpointConfig endpoint = new EndpointConfig(new HostPort("10.0.1.12", 3000), Map.of("app", "shop", "track",
+                "canary"));
+        // Map.copyOf's order changes from one JVM to the next; the identity's text does not.
+        assertThat(CanaryHolds.canonical(endpoint)).isEqualTo(CanaryHolds.canonical(
+                new EndpointConfig(new HostPort("10.0.1.12", 3000), reversed)))
+                .isEqualTo("EndpointConfig[address=HostPort[host=10.0.1.12,port=3000,],labels={app=shop, "
+                        + "track=canary},weight=1,]");
+        assertThat(CanaryHolds.canonical(java.util.Optional.empty())).isEqualTo("none");
     }
 
     @Test

@@ -214,6 +214,11 @@ class CanaryTest {
                     + "version 4");
             assertThat(source(sluice, 4)).isEqualTo("canary canary resumed on route api by an operator, at step 1 (25%)");
             assertThat(sluice.admin().post("/canaries/api/resume").status()).as("running already").isEqualTo(409);
+            out = new StringWriter();
+            assertThat(cli(out, "versions", "--admin", admin)).as(out.toString()).isZero();
+            assertThat(out.toString()).contains("canary canary aborted on route api by an operator, at 25%")
+                    .contains("canary weights held on route(s) api")
+                    .contains("canary canary resumed on route api by an operator, at step 1 (25%)");
             assertThat(sent(sluice, 40)).containsOnlyKeys("stable", "canary");
 
             // Aborted again, then a new version behind the canary cluster: a new canary, not held.
