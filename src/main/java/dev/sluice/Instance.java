@@ -260,9 +260,20 @@ public final class Instance implements AutoCloseable {
         return Optional.ofNullable(admin).map(AdminServer::address);
     }
 
-    /** False from the moment a drain starts: {@code /ready} answers 503 so balancers stop sending. */
-    public boolean ready() {
-        return !drain.started();
+    /**
+     * Why {@code /ready} answers 503, or empty when it answers 200: {@code draining} from the moment
+     * a drain starts, so balancers stop sending; before that, while a Kubernetes cluster waits for
+     * its first EndpointSlice listing (its requests would get 503 {@code no_healthy_endpoint}), so
+     * a readiness probe sends nothing to a replica that cannot serve it yet.
+     */
+    public Optional<String> notReady() {
+        if (drain.started()) {
+            return Optional.of("draining");
+        }
+        List<String> waiting = gateway.kubernetes().waitingForFirstListing();
+        return waiting.isEmpty() ? Optional.empty() : Optional.of("not ready: " + waiting.stream()
+                .map(c -> "kubernetes cluster " + c + ": waiting for its first EndpointSlice listing")
+                .collect(java.util.stream.Collectors.joining("; ")));
     }
 
     /**
@@ -339,8 +350,8 @@ public final class Instance implements AutoCloseable {
     private AdminServer.Observed observed() {
         return new AdminServer.Observed() {
             @Override
-            public boolean ready() {
-                return Instance.this.ready();
+            public Optional<String> notReady() {
+                return Instance.this.notReady();
             }
 
             @Override

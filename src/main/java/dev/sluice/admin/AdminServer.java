@@ -55,8 +55,11 @@ public final class AdminServer implements AutoCloseable {
 
     /** What the admin API reads of the running instance: its health, its status, its metrics. */
     public interface Observed {
-        /** False from the moment a drain starts, so balancers stop sending. */
-        boolean ready();
+        /**
+         * Why {@code /ready} answers 503 now, as its body's line ({@code draining} from the moment a
+         * drain starts, so balancers stop sending); empty when it answers 200 {@code ready}.
+         */
+        Optional<String> notReady();
 
         Status status();
 
@@ -184,8 +187,8 @@ public final class AdminServer implements AutoCloseable {
             boolean get = HttpMethod.GET.equals(method);
             return switch (path) {
                 case "/live" -> get ? AdminResponse.text(200, "live\n") : USE_GET;
-                case "/ready" -> !get ? USE_GET
-                        : observed.ready() ? AdminResponse.text(200, "ready\n") : AdminResponse.text(503, "draining\n");
+                case "/ready" -> !get ? USE_GET : observed.notReady().map(why -> AdminResponse.text(503, why + "\n"))
+                        .orElseGet(() -> AdminResponse.text(200, "ready\n"));
                 case "/status" -> get ? AdminResponse.json(200, observed.status().toJson(System.nanoTime())) : USE_GET;
                 case "/metrics" -> get ? new AdminResponse(200, PROMETHEUS_TEXT, observed.metrics()) : USE_GET;
                 case "/incidents" -> get ? AdminResponse.json(200, observed.incidents()) : USE_GET;

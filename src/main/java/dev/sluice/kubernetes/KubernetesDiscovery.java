@@ -114,6 +114,11 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
     private volatile List<Overlaps.Overlap> overlaps = List.of();
     private volatile boolean closed;
     private volatile Problems problems = Problems.NONE;
+    /**
+     * Every Kubernetes cluster of the config Sluice started with had its first listing applied
+     * (or there was none): from then on {@link #waitingForFirstListing} is empty for good.
+     */
+    private volatile boolean startListed;
 
     /** One cluster's watch and what was made of it; the mutable fields are the thread's. */
     private final class Followed {
@@ -121,6 +126,8 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
         /** Not-ready addresses that were endpoints: out of the cluster, their state kept. */
         Map<String, Endpoint> parked = Map.of();
         volatile Reading reading;
+        /** Its first listing is read and applied: the cluster has the endpoints the API has. */
+        volatile boolean applied;
         volatile int terminating;
         volatile int notReady;
         boolean scheduled;
@@ -201,6 +208,7 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
                 }
             });
             findOverlaps();
+            noteStartListed();
             // Listed is not yet applied: the listing's own read is only queued behind this. Read
             // here, after it, so the endpoints are in the cluster when the publisher goes on.
             CompletableFuture.allOf(first.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> onThread(() -> {
@@ -271,7 +279,40 @@ public final class KubernetesDiscovery implements Upstreams.EndpointSource {
         followed.saidProblem = problem;
         followed.reading = reading;
         apply(followed);
+        followed.applied = true;
         findOverlaps();
+        noteStartListed();
+    }
+
+    /** On the thread: once no cluster waits for its first listing, /ready stops asking ({@link #startListed}). */
+    private void noteStartListed() {
+        if (!startListed && waitingForFirstListing().isEmpty()) {
+            startListed = true;
+        }
+    }
+
+    /**
+     * The Kubernetes clusters whose first listing is not yet in them, their names sorted; they answer {@code 503
+     * no_healthy_endpoint} meanwhile, so {@code /ready} answers 503 naming them. A Service that does
+     * not exist counts as listed (a warning, not a wait), and a watch that breaks later keeps its
+     * cluster listed with its last endpoints. Only the start waits: once every cluster of the
+     * config Sluice started with was listed, this is empty for good, so a reload that adds a
+     * cluster, applied by every replica at once from the same ConfigMap, never takes them all out
+     * of their Service together. Lock-free reads, from any thread.
+     */
+    public List<String> waitingForFirstListing() {
+        if (startListed) {
+            return List.of();
+        }
+        List<String> waiting = new ArrayList<>();
+        clusters.get().values().forEach(c -> c.config().kubernetes().ifPresent(k -> {
+            Followed f = watches.get(c.name());
+            if (f == null || !f.applied || !f.watch.config.sameService(k)) {
+                waiting.add(c.name());
+            }
+        }));
+        waiting.sort(null);
+        return waiting;
     }
 
     /** Makes the cluster's endpoints the reading's ready addresses, keeping the Endpoint of each that stays. */

@@ -38,8 +38,8 @@ class AdminServerTest {
         gateway = TestGateway.proxyTo(new InetSocketAddress("127.0.0.1", 9));
         AdminServer.Observed observed = new AdminServer.Observed() {
             @Override
-            public boolean ready() {
-                return !draining.get();
+            public Optional<String> notReady() {
+                return draining.get() ? Optional.of("draining") : Optional.empty();
             }
 
             @Override

@@ -70,8 +70,8 @@ class ListenerStatusTest {
                 }
                 AdminServer.Observed observed = new AdminServer.Observed() {
                     @Override
-                    public boolean ready() {
-                        return true;
+                    public Optional<String> notReady() {
+                        return Optional.empty();
                     }
 
                     @Override
