@@ -156,18 +156,27 @@ class ProxyDifferentialFuzzTest {
         return d.headers().stream().filter(e -> e.getKey().equalsIgnoreCase(name)).map(Map.Entry::getValue).toList();
     }
 
-    /** The path and query of an absolute-form target, else the target (Sluice may send either form). */
+    /**
+     * The path and query of an absolute-form target, else the target (Sluice may send either form).
+     * The authority ends at the first '/', '?' or '#' (RFC 3986 §3.2); an empty path is "/" (RFC
+     * 9110 §4.2.3: {@code http://h?q} and {@code http://h/?q} are the same target).
+     */
     private static String originForm(String uri) {
         String lower = uri.toLowerCase(Locale.ROOT);
         if (lower.startsWith("http://") || lower.startsWith("https://")) {
-            int slash = uri.indexOf('/', lower.indexOf("//") + 2);
-            return slash < 0 ? "/" : uri.substring(slash);
+            int from = lower.indexOf("//") + 2;
+            int end = from;
+            while (end < uri.length() && "/?#".indexOf(uri.charAt(end)) < 0) {
+                end++;
+            }
+            String rest = uri.substring(end);
+            return rest.startsWith("/") ? rest : "/" + rest;
         }
         return uri;
     }
 
     private static boolean same(Decoded d, RecordedRequest r) {
-        return d.method().equals(r.method()) && (d.uri().equals(r.uri()) || originForm(d.uri()).equals(r.uri()));
+        return d.method().equals(r.method()) && (d.uri().equals(r.uri()) || originForm(d.uri()).equals(originForm(r.uri())));
     }
 
     private static void checkForwarded(Decoded d, RecordedRequest r) {
