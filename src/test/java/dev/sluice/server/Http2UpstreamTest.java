@@ -198,6 +198,24 @@ class Http2UpstreamTest {
     }
 
     @Test
+    void aConnectionLostMidRequestFailsItsStreamsByNameAndRetriesOnlyWhatIsSafe() throws Exception {
+        try (H2Backend backend = H2Backend.cleartext();
+             TestGateway gateway = TestGateway.fromYaml(config(backend.authority()))) {
+            RawResponse post = send(gateway, "POST /die HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi");
+            assertThat(post.status()).isEqualTo(502);
+            assertThat(post.header("x-sluice-error")).isEqualTo("reset_before_response");
+            assertThat(backend.deaths()).as("a POST is not sent again").isEqualTo(1);
+
+            RawResponse get = send(gateway, "GET /die HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(get.status()).isEqualTo(502);
+            assertThat(get.header("x-sluice-error")).isEqualTo("reset_before_response");
+            assertThat(backend.deaths()).as("a GET is, on new connections").isGreaterThan(2);
+            // The connection after them serves as before.
+            assertThat(send(gateway, "GET /fine HTTP/1.1\r\nHost: a\r\n\r\n").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void aClusterNobodyListensAtIsConnectRefused() throws Exception {
         int port = Ports.freeLoopbackPort();
         try (TestGateway gateway = TestGateway.fromYaml(config("127.0.0.1:" + port))) {

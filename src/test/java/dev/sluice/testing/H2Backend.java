@@ -43,8 +43,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code h2}. Each request is answered once its END_STREAM came: status 200, its method, path,
  * authority, scheme and {@code te} in {@code x-seen-*} fields, its body echoed back, and, when the
  * request had trailers, the same trailers and {@code x-body-length}. Every request it answered
- * is recorded ({@link #seen}). It can limit its concurrent streams, and send GOAWAY refusing the
- * N-th stream of each connection (then closing once the streams below it are answered).
+ * is recorded ({@link #seen}). A request for {@code /die} closes its connection instead of an
+ * answer (counted in {@link #deaths}). It can limit its concurrent streams, and send GOAWAY
+ * refusing the N-th stream of each connection (then closing once the streams below it are answered).
  */
 public final class H2Backend implements AutoCloseable {
     /** One request as the backend read it. */
@@ -59,6 +60,7 @@ public final class H2Backend implements AutoCloseable {
     private final Channel server;
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger deaths = new AtomicInteger();
     private final int goAwayAtStream;
     private final long answerDelayMillis;
 
@@ -123,6 +125,11 @@ public final class H2Backend implements AutoCloseable {
         return seen;
     }
 
+    /** Requests for {@code /die}, each answered by closing its connection. */
+    public int deaths() {
+        return deaths.get();
+    }
+
     /** Connections accepted so far. */
     public int connections() {
         return connections.get();
@@ -166,6 +173,11 @@ public final class H2Backend implements AutoCloseable {
                 end = frame.isEndStream();
             }
             ReferenceCountUtil.release(msg);
+            if (end && "/die".equals(String.valueOf(head.path()))) {
+                deaths.incrementAndGet();
+                ctx.channel().parent().close();
+                return;
+            }
             if (end) {
                 if (answerDelayMillis > 0) {
                     ctx.executor().schedule(() -> answer(ctx), answerDelayMillis, TimeUnit.MILLISECONDS);
