@@ -151,6 +151,9 @@ final class Attempts {
                 connections.acquired(f.getNow());
             } else {
                 connections.notAcquired(shared ? FailureKind.CLOSED_BEFORE_SEND
+                        : f.cause() instanceof io.netty.handler.codec.http2.Http2Exception
+                        // It answered HTTP/2's preface with something else (an HTTP/1.1 server).
+                        ? FailureKind.BAD_RESPONSE
                         : FailureKind.ofConnectFailure(f.cause(), appRunning()), endpoint);
             }
         });

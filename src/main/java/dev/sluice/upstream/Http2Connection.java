@@ -265,8 +265,11 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // A connection error (the codec has sent its GOAWAY) or a broken socket: the streams see the close.
+        // A connection error (the codec has sent its GOAWAY) or a broken socket: the streams see the
+        // close. Before the endpoint's SETTINGS it says why the connection never became one
+        // (an HTTP/1.1 server answering the preface: an Http2Exception, a bad_response).
         LOG.debug("HTTP/2 connection to {} failed: {}", endpoint, cause.toString());
+        ready.tryFailure(cause);
         ctx.close();
     }
 

@@ -216,6 +216,16 @@ class Http2UpstreamTest {
     }
 
     @Test
+    void anH2cClusterWhoseEndpointSpeaksOnlyHttp11IsABadResponse() throws Exception {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.fixed(200, "h1"));
+             TestGateway gateway = TestGateway.fromYaml(config(backend.authority()))) {
+            RawResponse r = send(gateway, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.header("x-sluice-error")).isEqualTo("bad_response");
+        }
+    }
+
+    @Test
     void aClusterNobodyListensAtIsConnectRefused() throws Exception {
         int port = Ports.freeLoopbackPort();
         try (TestGateway gateway = TestGateway.fromYaml(config("127.0.0.1:" + port))) {
