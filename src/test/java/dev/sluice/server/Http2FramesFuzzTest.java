@@ -295,8 +295,11 @@ class Http2FramesFuzzTest {
                 continue; // a request whose client left is cut short on its way: the backend never sees it whole
             }
             assertThat(r.failure()).as("the backend could not parse what Sluice sent: %s", r).isNull();
+            // Of streams alike (same method, target and body), one Sluice may forward is taken first:
+            // the request is that one's, whichever of the others Sluice refused.
             Optional<Stream> match = sent.streams.values().stream()
-                    .filter(s -> !forwarded.contains(s.id) && s.forwardedAs(r)).findFirst();
+                    .filter(s -> !forwarded.contains(s.id) && s.forwardedAs(r))
+                    .min(java.util.Comparator.comparing(s -> refusal(s).isPresent()));
             assertThat(match).as("the backend got %s %s (body %s) from no stream the client sent: %s", r.method(),
                     r.uri(), r.bodyString(), sent.streams.values()).isPresent();
             Stream stream = match.get();
