@@ -462,6 +462,11 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
         gateway.exchangeFinished(log);
         log = null;
         exchange = null;
+        // The stream may have stopped reading while the exchange could take no body: read on, so
+        // DATA still queued in the stream channel is dropped. Netty closes a stream channel whose
+        // stream has ended only once its queue is empty; one left not reading would hold its
+        // frames (and the connection's read buffers they are slices of) for ever.
+        readIfReady();
     }
 
     /** The upgrade was answered otherwise than by a tunnel: what the client sent for it is dropped. */
