@@ -86,13 +86,10 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     /** The response's head, written with its first part; null before and after. */
     private Http2Headers heldHead;
     /**
-     * An extended CONNECT (RFC 8441) waits for the endpoint's answer to its upgrade: the stream is
-     * not read meanwhile, and what DATA came with its HEADERS is held ({@link #early}) for the tunnel.
+     * An extended CONNECT (RFC 8441) waiting for the endpoint's answer to its upgrade, else null:
+     * the stream is not read meanwhile, and what DATA came with its HEADERS is held for the tunnel.
      */
-    private boolean tunnelAsked;
-    private java.util.List<ByteBuf> early = new java.util.ArrayList<>(0);
-    /** The key the upgrade asked the endpoint with (HTTP/2 has none): its 101 must answer it. */
-    private String webSocketKey;
+    private ExtendedConnect tunnelAsked;
 
     ClientStream(Gateway gateway, ListenerRuntime listener, String peerAddress, boolean peerTrusted) {
         this.gateway = gateway;
@@ -143,8 +140,8 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
         HttpRequest request = converted.request();
         HttpHeaders headers = request.headers();
         if (converted.webSocket()) {
-            webSocketKey = WebSocketKeys.newKey();
-            headers.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, webSocketKey);
+            tunnelAsked = new ExtendedConnect();
+            tunnelAsked.ask(headers);
         }
         log.received(null, peerAddress, request.method().name(), request.uri(), PROTOCOL, converted.authority());
         if (gateway.accessLog().enabled()) {
@@ -155,20 +152,20 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
         log.traceparentIs(kept.value(), kept.started());
         grpc = GrpcStatus.requested(headers.get(HttpHeaderNames.CONTENT_TYPE));
         declaredLength = converted.contentLength();
-        tunnelAsked = converted.webSocket();
-        chunked = declaredLength < 0 && !endStream && !tunnelAsked;
+        boolean webSocket = tunnelAsked != null;
+        chunked = declaredLength < 0 && !endStream && !webSocket;
         clientEnded = endStream;
-        if (!endStream && !tunnelAsked) {
+        if (!endStream && !webSocket) {
             deadline.at(ConnectionDeadline.Kind.BODY, now + listener.bodyTimeoutNanos);
         }
         Exchange started = new Exchange(gateway.exchanges(ctx.channel().eventLoop()), this, log, request, null,
                 peerAddress, peerTrusted, listener, converted.bodyless(), listener.config.maxBody().orElse(-1));
         exchange = started;
-        if (tunnelAsked) {
+        if (webSocket) {
             started.forwardsWebSocketUpgrade();
         }
         started.start(now, listener.redirectHttps);
-        if ((endStream || tunnelAsked) && exchange == started) {
+        if ((endStream || webSocket) && exchange == started) {
             // The HEADERS frame was the whole request (an upgrade's GET has no body either): its
             // end, as the HTTP/1.1 decoder marks one.
             started.requestContent(LastHttpContent.EMPTY_LAST_CONTENT, true);
@@ -199,11 +196,11 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     }
 
     private void onData(Http2DataFrame frame) {
-        if (tunnelAsked) {
+        if (tunnelAsked != null) {
             // The WebSocket's first bytes, sent before the 200 (RFC 9113 §8.5 lets a client): held
             // for the tunnel. At most one read's worth: the stream is not read again until then.
             if (frame.content().isReadable()) {
-                early.add(frame.content());
+                tunnelAsked.hold(frame.content());
             } else {
                 frame.release();
             }
@@ -261,7 +258,7 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
                     bodyMalformed();
                     return;
                 }
-                if (framingTrailer(name)) {
+                if (Http2Requests.framingTrailer(name)) {
                     // RFC 9110 §6.5.1: framing belongs to the head. Dropped, as Netty's HTTP/1.1
                     // decoder drops it from a chunked body's trailers (so both protocols forward the same).
                     continue;
@@ -270,13 +267,6 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
             }
         }
         exchange.requestContent(end, true);
-    }
-
-    /** The trailer fields HTTP/1.1 cannot carry ({@code DefaultLastHttpContent} refuses them). */
-    private static boolean framingTrailer(CharSequence name) {
-        return AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
-                || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)
-                || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRAILER);
     }
 
     /**
@@ -300,7 +290,7 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
 
     /** Reads the stream (and gives its window back) only while its body has somewhere to go. */
     private void readIfReady() {
-        boolean want = !tunnelAsked && (clientEnded || exchange == null || exchange.acceptsBody());
+        boolean want = tunnelAsked == null && (clientEnded || exchange == null || exchange.acceptsBody());
         if (ctx.channel().config().isAutoRead() != want) {
             ctx.channel().config().setAutoRead(want);
         }
@@ -471,9 +461,10 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
 
     /** The upgrade was answered otherwise than by a tunnel: what the client sent for it is dropped. */
     private void dropEarly() {
-        tunnelAsked = false;
-        early.forEach(ByteBuf::release);
-        early.clear();
+        if (tunnelAsked != null) {
+            tunnelAsked.drop();
+            tunnelAsked = null;
+        }
     }
 
     @Override
@@ -542,8 +533,7 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
      */
     @Override
     public void tunnel(HttpResponse switching, Channel upstream) {
-        String accept = switching.headers().get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
-        if (webSocketKey == null || !WebSocketKeys.accept(webSocketKey).equals(accept)) {
+        if (tunnelAsked == null || !tunnelAsked.accepted(switching)) {
             ReferenceCountUtil.release(switching);
             upstream.close();
             reply(FailureKind.BAD_RESPONSE, ReplyFields.NONE, false);
@@ -556,19 +546,11 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
         gateway.exchangeFinished(log);
         log = null;
         exchange = null;
-        Http2Headers fields = new DefaultHttp2Headers(false);
-        fields.status(io.netty.handler.codec.http.HttpResponseStatus.OK.codeAsText());
-        for (Map.Entry<String, String> field : switching.headers()) {
-            String name = field.getKey().toLowerCase(java.util.Locale.ROOT);
-            if (!name.equals("sec-websocket-accept") && !Http2Requests.connectionSpecific(name)) {
-                fields.add(name, field.getValue());
-            }
-        }
+        Http2Headers fields = ExtendedConnect.answer(switching);
         ReferenceCountUtil.release(switching);
         ctx.writeAndFlush(new DefaultHttp2HeadersFrame(fields, false), ctx.voidPromise());
-        java.util.List<ByteBuf> held = early;
-        early = new java.util.ArrayList<>(0);
-        tunnelAsked = false;
+        java.util.List<ByteBuf> held = tunnelAsked.takeHeld();
+        tunnelAsked = null;
         Http2Tunnel.join(ctx.channel(), upstream, held, clientEnded, listener.config.webSocketIdleTimeout(),
                 gateway.tunnels());
     }

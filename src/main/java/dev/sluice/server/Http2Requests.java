@@ -198,6 +198,13 @@ final class Http2Requests {
         return new Converted.Malformed(FailureKind.BAD_REQUEST, why);
     }
 
+    /** The trailer fields HTTP/1.1 cannot carry ({@code DefaultLastHttpContent} refuses them). */
+    static boolean framingTrailer(CharSequence name) {
+        return AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)
+                || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)
+                || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRAILER);
+    }
+
     /** RFC 9113 §8.2.2's list. */
     static boolean connectionSpecific(CharSequence name) {
         return AsciiString.contentEquals(name, HttpHeaderNames.CONNECTION)
