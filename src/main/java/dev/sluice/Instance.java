@@ -108,6 +108,17 @@ public final class Instance implements AutoCloseable {
         gateway.kubernetes().reportProblemsTo(incidents::sourceProblem);
         dev.sluice.control.ConfigMetrics.register(gateway.metrics(), control, store);
         this.canaries = Canaries.start(canarySources(), canaryOutcomes(), Clock.systemUTC());
+        control.reportSwapsTo(new dev.sluice.control.ConfigSwaps() {
+            @Override
+            public void swapping(java.time.Instant at) {
+                canaries.swapping(at);
+            }
+
+            @Override
+            public void swapped() {
+                canaries.swapped();
+            }
+        });
     }
 
     /** What the canaries read: the running snapshot's routes and the clusters' totals. */
@@ -124,8 +135,9 @@ public final class Instance implements AutoCloseable {
             }
 
             @Override
-            public Optional<String> heldBecause(String route) {
-                return control.canaryHeldBecause(route);
+            public Optional<Canaries.Held> held(String route) {
+                return control.canaryHeld(route).map(e -> new Canaries.Held(e.status(), e.at(), e.why(), e.version(),
+                        e.judged()));
             }
         };
     }
@@ -134,8 +146,10 @@ public final class Instance implements AutoCloseable {
     private Canaries.Outcomes canaryOutcomes() {
         return new Canaries.Outcomes() {
             @Override
-            public Optional<Integer> record(String route, java.util.Map<String, Integer> weights, String why) {
-                return switch (control.applySplitWeights(route, weights, why)) {
+            public Optional<Integer> record(String route, java.util.Map<String, Integer> weights, Canaries.Held end) {
+                String why = end.why();
+                return switch (control.applySplitWeights(route, weights, new dev.sluice.control.CanaryEnd(end.status(),
+                        end.at(), why, end.version(), end.judged()))) {
                     case ControlPlane.Result.Applied applied -> Optional.of(applied.version().number());
                     case ControlPlane.Result.Refused refused -> {
                         LOG.error("route {}: {}; the new weights serve but are not recorded as a version: {}", route,

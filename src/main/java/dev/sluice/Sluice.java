@@ -40,7 +40,7 @@ import picocli.CommandLine.Option;
         description = "An HTTP reverse proxy that makes the safe behaviour the default.",
         subcommands = {Sluice.Run.class, Sluice.Check.class, Sluice.Demo.class, Sluice.Rollback.class,
                 Sluice.Versions.class, Sluice.AppList.class, RecordCommand.class, ReplayCommand.class,
-                Sluice.CanaryCommand.class})
+                CanaryCommand.class})
 public final class Sluice implements Callable<Integer> {
     static final String VERSION = "sluice 0.1.0";
     private static final Logger LOG = LoggerFactory.getLogger(Sluice.class);
@@ -397,75 +397,6 @@ public final class Sluice implements Callable<Integer> {
                         app.path("last_error").isNull() ? "" : app.path("last_error").asText());
             }
             return 0;
-        }
-    }
-
-    @Command(name = "canary", mixinStandardHelpOptions = true, version = VERSION, description = "Show the running "
-            + "sluice's canaries (status), or end one now: promote (the canary takes every request) or abort (it "
-            + "takes none); or resume one at 0 (rolled back or aborted) from its first step. Each is recorded as a "
-            + "config version. Through its admin API.")
-    static final class CanaryCommand implements Callable<Integer> {
-        @CommandLine.Parameters(index = "0", paramLabel = "status|promote|abort|resume", description = "what to do")
-        String action;
-
-        @CommandLine.Parameters(index = "1", arity = "0..1", paramLabel = "ROUTE",
-                description = "the canary's route (promote, abort and resume need it)")
-        String route;
-
-        @CommandLine.Mixin
-        RunningInstance running;
-
-        @Override
-        public Integer call() throws Exception {
-            if (action.equals("status")) {
-                Optional<AdminClient.Answer> reply = running.call(c -> c.get("/canaries"));
-                if (reply.isEmpty()) {
-                    return 2;
-                }
-                printCanaries(new ObjectMapper().readTree(reply.get().body()).path("canaries"));
-                return 0;
-            }
-            if (!List.of("promote", "abort", "resume").contains(action) || route == null) {
-                System.err.println("sluice: usage: sluice canary status | promote ROUTE | abort ROUTE | resume ROUTE");
-                return 2;
-            }
-            String path = "/canaries/" + java.net.URLEncoder.encode(route, java.nio.charset.StandardCharsets.UTF_8)
-                    + "/" + action;
-            Optional<AdminClient.Answer> reply = running.call(c -> c.post(path));
-            if (reply.isEmpty()) {
-                return 2;
-            }
-            JsonNode json = new ObjectMapper().readTree(reply.get().body());
-            if (reply.get().status() != 200) {
-                System.err.println("sluice: canary " + action + " refused (" + reply.get().status() + "): "
-                        + json.path("reason").asText());
-                return 1;
-            }
-            System.out.println("route " + route + ": canary " + json.path("canary").asText() + " "
-                    + json.path("status").asText() + ", now at " + json.path("weight").asInt() + "%"
-                    + (json.path("recorded_version").isNull() ? " (not recorded as a version: see the log)"
-                            : "; recorded as config version " + json.path("recorded_version").asInt()));
-            return 0;
-        }
-
-        private static void printCanaries(JsonNode canaries) {
-            if (canaries.isEmpty()) {
-                System.out.println("no route has a canary");
-                return;
-            }
-            System.out.printf("%-16s %-16s %-12s %-7s %-9s %-9s %s%n", "ROUTE", "CANARY", "STATUS", "WEIGHT", "STEP",
-                    "NEXT", "LAST JUDGEMENT");
-            for (JsonNode c : canaries) {
-                JsonNode judged = c.path("judged");
-                String last = judged.isEmpty() ? c.path("ended_because").asText("")
-                        : (judged.get(judged.size() - 1).path("passed").asBoolean() ? "passed: " : "failed: ")
-                                + judged.get(judged.size() - 1).path("text").asText();
-                System.out.printf("%-16s %-16s %-12s %-7s %-9s %-9s %s%n", c.path("route").asText(),
-                        c.path("canary").asText(), c.path("status").asText(), c.path("weight").asInt() + "%",
-                        c.path("step").isNull() ? "-" : c.path("step").asInt() + "/" + c.path("steps").size(),
-                        c.path("next_judgement_in_ms").isMissingNode() ? "-"
-                                : c.path("next_judgement_in_ms").asLong() / 1000.0 + "s", last);
-            }
         }
     }
 

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,7 +34,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class Canaries implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Canaries.class);
-    /** 1 s: a new or changed canary (a reload) starts within a second. */
+    /**
+     * 1 s: the longest the thread sleeps between looks. A config swapped in by the control plane
+     * wakes it at once ({@link #swapped}); this bounds only what nobody reports.
+     */
     static final Duration MOST_WAIT = Duration.ofSeconds(1);
     /** 5 ms: a judgement due now waits for nothing else, without spinning. */
     static final Duration LEAST_WAIT = Duration.ofMillis(5);
@@ -46,17 +50,34 @@ public final class Canaries implements AutoCloseable {
         /** Every cluster's totals so far, with their per-route counts. */
         Map<String, ClusterTallies.Totals> totals();
 
-        /** Why route {@code route}'s canary is held at the weights a run ended at over later configs, if it is. */
-        Optional<String> heldBecause(String route);
+        /**
+         * How route {@code route}'s canary's run ended, when its weights are held at that end over
+         * later configs (reloads and restarts): the same canary in the running config.
+         */
+        Optional<Held> held(String route);
     }
+
+    /**
+     * How a run ended, as {@code GET /canaries} shows it: kept by the instance with the weights it
+     * ended at, so that a restart shows the run as it was.
+     *
+     * @param status {@code rolled_back}, {@code aborted} or {@code promoted}
+     * @param at when the canary's weight moved
+     * @param why what the version's source says
+     * @param version the version that recorded it, once recorded
+     * @param judged its judged steps, as {@code GET /canaries} lists them
+     */
+    public record Held(String status, Instant at, String why, Optional<Integer> version,
+                       List<Map<String, Object>> judged) {}
 
     /** Where a canary's end is recorded. */
     public interface Outcomes {
         /**
          * Records route {@code route}'s weights for good, as a new config version whose source is
-         * {@code why}; its number, or empty when it could not be recorded (logged).
+         * {@code end}'s {@code why}, held with {@code end} over later configs; the version's number,
+         * or empty when it could not be recorded (logged).
          */
-        Optional<Integer> record(String route, Map<String, Integer> weights, String why);
+        Optional<Integer> record(String route, Map<String, Integer> weights, Held end);
 
         /**
          * An operator resumed route {@code route}'s canary at {@code weights} (its first step):
@@ -79,6 +100,10 @@ public final class Canaries implements AutoCloseable {
     /** By route name; read and written on the canary thread only. */
     private final Map<String, CanaryRun> runs = new LinkedHashMap<>();
     private volatile List<Map<String, Object>> shown = List.of();
+    /** When the config about to serve, or serving, was applied: a new run's first step starts then. */
+    private volatile Instant swappedAt;
+    /** The next look; on the canary thread only. */
+    private ScheduledFuture<?> next;
 
     private Canaries(Sources sources, Outcomes outcomes, Clock clock) {
         this.sources = sources;
@@ -102,8 +127,28 @@ public final class Canaries implements AutoCloseable {
             // A bug here must not stop every canary for good.
             LOG.error("canary step failed", e);
         }
+        if (next != null) {
+            next.cancel(false);
+        }
         if (!thread.isShutdown()) {
-            thread.schedule(this::tick, Math.max(LEAST_WAIT.toMillis(), wait.toMillis()), TimeUnit.MILLISECONDS);
+            next = thread.schedule(this::tick, Math.max(LEAST_WAIT.toMillis(), wait.toMillis()), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * A config applied {@code at} is about to be swapped in: a run it starts begins its first step
+     * then, the time its version says, so the step's interval counts from the reload that deployed it.
+     */
+    public void swapping(Instant at) {
+        swappedAt = at;
+    }
+
+    /** The config swapped in serves: a look now, so a run it starts takes its totals from now, not a tick later. */
+    public void swapped() {
+        try {
+            thread.execute(this::tick);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // Closed: no more looks.
         }
     }
 
@@ -124,7 +169,7 @@ public final class Canaries implements AutoCloseable {
             if (decision instanceof Decision.Hold hold) {
                 wait = hold.left().compareTo(wait) < 0 ? hold.left() : wait;
             } else {
-                act(run, decision);
+                act(run, decision, now);
                 wait = LEAST_WAIT;
             }
         }
@@ -144,7 +189,12 @@ public final class Canaries implements AutoCloseable {
         }
         String canary = split.config().canary().orElseThrow().cluster();
         String stable = split.config().stableBackend().orElseThrow().cluster();
-        run = new CanaryRun(route, split, now, window(totals, canary, route), window(totals, stable, route));
+        Instant swapped = swappedAt;
+        run = new CanaryRun(route, split, swapped == null ? now : swapped, window(totals, canary, route),
+                window(totals, stable, route));
+        if (run.status() != Status.RUNNING) {
+            sources.held(route).ifPresent(run::restore);
+        }
         runs.put(route, run);
         if (run.status() == Status.RUNNING) {
             LOG.info("route {}: canary {} starts at {}% (steps {}, each held {} ms)", route, canary, run.weight(),
@@ -162,7 +212,7 @@ public final class Canaries implements AutoCloseable {
         return t == null ? Window.EMPTY : Window.of(t.routes().get(route));
     }
 
-    private void act(CanaryRun run, Decision decision) {
+    private void act(CanaryRun run, Decision decision, Instant now) {
         String canary = run.config.cluster();
         switch (decision) {
             case Decision.Hold hold -> { }
@@ -171,23 +221,24 @@ public final class Canaries implements AutoCloseable {
                 LOG.info("route {}: canary {} {}; now at {}%", run.route, canary, advance.why(), advance.weight());
             }
             case Decision.Promote promote -> end(run, Status.PROMOTED, 100, "canary " + canary + " promoted on route "
-                    + run.route + ": " + promote.why());
+                    + run.route + ": " + promote.why(), now);
             case Decision.RollBack rollBack -> end(run, Status.ROLLED_BACK, 0, "canary " + canary
-                    + " rolled back on route " + run.route + ": " + rollBack.why());
+                    + " rolled back on route " + run.route + ": " + rollBack.why(), now);
         }
     }
 
     /** The weight moves at once; then it is recorded as a version (which takes a reload's time). */
-    private void end(CanaryRun run, Status how, int weight, String why) {
+    private void end(CanaryRun run, Status how, int weight, String why, Instant at) {
         run.split().setCanaryWeight(weight);
         if (how == Status.PROMOTED) {
             LOG.info("{}", why);
         } else {
             LOG.warn("{}", why);
         }
+        run.ended(how, why, at);
         Map<String, Integer> weights = Map.of(run.config.cluster(), weight, stableOf(run), 100 - weight);
-        Optional<Integer> version = outcomes.record(run.route, weights, why);
-        run.ended(how, why, version);
+        Optional<Integer> version = outcomes.record(run.route, weights, run.held());
+        run.recorded(version);
         if (how == Status.ROLLED_BACK) {
             outcomes.rolledBack(why, version);
         }
@@ -197,7 +248,7 @@ public final class Canaries implements AutoCloseable {
     private Map<String, Object> shown(CanaryRun run, Instant now) {
         Map<String, Object> json = run.toJson(now);
         if (run.status() != Status.RUNNING) {
-            sources.heldBecause(run.route).ifPresent(why -> json.put("held_because", why));
+            sources.held(run.route).ifPresent(held -> json.put("held_because", held.why()));
         }
         return json;
     }
@@ -214,7 +265,7 @@ public final class Canaries implements AutoCloseable {
                 return new Answer(409, Map.of("route", route, "reason", "the canary already takes every request"));
             }
             end(run, Status.PROMOTED, 100, "canary " + run.config.cluster() + " promoted on route " + route
-                    + " by an operator, at " + run.weight() + "%");
+                    + " by an operator, at " + run.weight() + "%", clock.instant());
             return new Answer(200, run.toJson(clock.instant()));
         });
     }
@@ -226,7 +277,7 @@ public final class Canaries implements AutoCloseable {
                 return new Answer(409, Map.of("route", route, "reason", "the canary takes no requests already"));
             }
             end(run, Status.ABORTED, 0, "canary " + run.config.cluster() + " aborted on route " + route
-                    + " by an operator, at " + run.weight() + "%");
+                    + " by an operator, at " + run.weight() + "%", clock.instant());
             return new Answer(200, run.toJson(clock.instant()));
         });
     }

@@ -20,7 +20,7 @@ import java.util.Optional;
 final class CanaryRun {
     /** Where a run stands. */
     enum Status {
-        /** The canary's weight is 0 and nothing moves it (not started, or rolled back and recorded). */
+        /** The canary's weight is 0 and nothing moves it: not started (a run that ended and is held shows how it ended). */
         IDLE,
         RUNNING,
         PROMOTED,
@@ -33,6 +33,16 @@ final class CanaryRun {
 
         boolean ended() {
             return this == PROMOTED || this == ROLLED_BACK || this == ABORTED;
+        }
+
+        /** The ended status labelled {@code label}, if it is one. */
+        static Optional<Status> ended(String label) {
+            for (Status s : values()) {
+                if (s.ended() && s.label().equals(label)) {
+                    return Optional.of(s);
+                }
+            }
+            return Optional.empty();
         }
     }
 
@@ -71,7 +81,10 @@ final class CanaryRun {
     private Window stableAtStart = Window.EMPTY;
     private final List<Judged> judged = new ArrayList<>();
     private String endedBecause = "";
+    private Optional<Instant> endedAt = Optional.empty();
     private Optional<Integer> recordedVersion = Optional.empty();
+    /** A run shown again after a restart: the steps judged before it, as they were shown. */
+    private List<Map<String, Object>> judgedBefore = List.of();
 
     /** A run as the route's weights stand: 0 idle, 100 promoted, a step running from there. */
     CanaryRun(String route, Split split, Instant now, Window canaryTotals, Window stableTotals) {
@@ -141,11 +154,36 @@ final class CanaryRun {
         return new Decision.Advance(config.steps().get(next), at + " passed: " + judgement.text());
     }
 
-    /** The canary's weight went to {@code weight} for good: the run has ended so. */
-    void ended(Status how, String why, Optional<Integer> version) {
+    /** The canary's weight went to {@code how}'s for good, at {@code at}: the run has ended so. */
+    void ended(Status how, String why, Instant at) {
         status = how;
         endedBecause = why;
+        endedAt = Optional.of(at);
+    }
+
+    /** Its end was recorded as {@code version} (empty: it could not be). */
+    void recorded(Optional<Integer> version) {
         recordedVersion = version;
+    }
+
+    /** How it ended, to be held with its weights. */
+    Canaries.Held held() {
+        return new Canaries.Held(status.label(), endedAt.orElseThrow(), endedBecause, recordedVersion, judgedJson());
+    }
+
+    /**
+     * A run that ended before a restart, held at the weight it ended at (which this run's split
+     * has): shown as it was, unless {@code held} says another end than that weight.
+     */
+    void restore(Canaries.Held held) {
+        Optional<Status> how = Status.ended(held.status());
+        int weight = weight();
+        if (how.isEmpty() || (how.get() == Status.PROMOTED ? weight != 100 : weight != 0)) {
+            return;
+        }
+        ended(how.get(), held.why(), held.at());
+        recorded(held.version());
+        judgedBefore = List.copyOf(held.judged());
     }
 
     /** For {@code GET /canaries}, {@code /status} and the dashboard. */
@@ -165,10 +203,18 @@ final class CanaryRun {
                     Math.max(0, Duration.between(now, stepStartedAt.plus(config.interval())).toMillis()));
         }
         json.put("ended_because", endedBecause.isEmpty() ? null : endedBecause);
+        json.put("ended_at", endedAt.map(Instant::toString).orElse(null));
         json.put("recorded_version", recordedVersion.orElse(null));
         json.put("thresholds", thresholds());
-        json.put("judged", judged.stream().map(CanaryRun::toJson).toList());
+        json.put("judged", judgedJson());
         return json;
+    }
+
+    /** Each judged step, those shown before a restart first. */
+    private List<Map<String, Object>> judgedJson() {
+        List<Map<String, Object>> steps = new ArrayList<>(judgedBefore);
+        judged.forEach(j -> steps.add(toJson(j)));
+        return steps;
     }
 
     /** What each step is held to, as the config names it. */

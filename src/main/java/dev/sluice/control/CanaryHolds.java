@@ -1,5 +1,6 @@
 package dev.sluice.control;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * version deployed behind the canary is a new canary), or when an operator resumes or ends the
  * canary ({@code sluice canary resume|promote|abort}).
  *
- * <p>Kept in the state directory ({@value #FILE}) so that a restart holds too. Used under the
- * control plane's lock.
+ * <p>Kept in the state directory ({@value #FILE}) so that a restart holds too, with how each run
+ * ended ({@link CanaryEnd}), so that a restart shows it as it was. Used under the control plane's lock.
  */
 final class CanaryHolds {
     private static final Logger LOG = LoggerFactory.getLogger(CanaryHolds.class);
@@ -49,9 +51,13 @@ final class CanaryHolds {
      * @param identity what makes the canary the same one ({@link #identity}): a config with another
      *     identity for the route releases the hold
      * @param weights by cluster
-     * @param why how the run ended, as its version's source says
+     * @param end how the run ended: what its version's source says, and what {@code GET /canaries} shows
      */
-    record Hold(String route, String identity, Map<String, Integer> weights, String why) {}
+    record Hold(String route, String identity, Map<String, Integer> weights, CanaryEnd end) {
+        String why() {
+            return end.why();
+        }
+    }
 
     /** A config text with the held weights put back: the routes held, and one sentence for each. */
     record Pinned(String text, List<String> routes, List<String> held) {
@@ -78,7 +84,7 @@ final class CanaryHolds {
                     Map<String, Integer> weights = new TreeMap<>();
                     h.path("weights").properties().forEach(e -> weights.put(e.getKey(), e.getValue().asInt()));
                     holds.holds.put(h.path("route").asText(), new Hold(h.path("route").asText(),
-                            h.path("identity").asText(), weights, h.path("why").asText()));
+                            h.path("identity").asText(), weights, endOf(h)));
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.warn("cannot read the canary holds in {}: {}; no canary is held", f, e.getMessage());
@@ -86,6 +92,21 @@ final class CanaryHolds {
         });
         holds.published = Map.copyOf(holds.holds);
         return holds;
+    }
+
+    /**
+     * A hold's end as kept; a file written before the end was kept whole has only {@code why},
+     * whose words say how it ended.
+     */
+    private static CanaryEnd endOf(JsonNode h) {
+        String why = h.path("why").asText();
+        String status = h.path("status").asText(why.contains(" promoted on route ") ? "promoted"
+                : why.contains(" aborted on route ") ? "aborted" : "rolled_back");
+        Instant at = h.hasNonNull("at") ? Instant.parse(h.path("at").asText()) : Instant.EPOCH;
+        Optional<Integer> version = h.hasNonNull("version") ? Optional.of(h.path("version").asInt()) : Optional.empty();
+        List<Map<String, Object>> judged = h.has("judged")
+                ? JSON.convertValue(h.path("judged"), new TypeReference<List<Map<String, Object>>>() {}) : List.of();
+        return new CanaryEnd(status, at, why, version, judged);
     }
 
     /**
@@ -140,13 +161,22 @@ final class CanaryHolds {
     }
 
     /** Route {@code route}'s canary ended at {@code weights}: held from now on against {@code config}'s canary. */
-    void hold(String route, SluiceConfig config, Map<String, Integer> weights, String why) {
+    void hold(String route, SluiceConfig config, Map<String, Integer> weights, CanaryEnd end) {
         Optional<String> identity = identity(config, route);
         if (identity.isEmpty()) {
             return;
         }
-        holds.put(route, new Hold(route, identity.get(), new TreeMap<>(weights), why));
+        holds.put(route, new Hold(route, identity.get(), new TreeMap<>(weights), end));
         save();
+    }
+
+    /** Route {@code route}'s end was recorded as version {@code number}. */
+    void recorded(String route, int number) {
+        Hold hold = holds.get(route);
+        if (hold != null) {
+            holds.put(route, new Hold(route, hold.identity(), hold.weights(), hold.end().recordedAs(number)));
+            save();
+        }
     }
 
     /** An operator resumed route {@code route}'s canary: nothing holds it. */
@@ -159,6 +189,11 @@ final class CanaryHolds {
     /** Route {@code route}'s hold, from any thread. */
     Optional<Hold> of(String route) {
         return Optional.ofNullable(published.get(route));
+    }
+
+    /** Route {@code route}'s hold when {@code config} deploys its canary, from any thread. */
+    Optional<Hold> of(String route, SluiceConfig config) {
+        return of(route).filter(hold -> identity(config, route).equals(Optional.of(hold.identity())));
     }
 
     /**
@@ -222,6 +257,10 @@ final class CanaryHolds {
             ObjectNode weights = h.putObject("weights");
             hold.weights().forEach(weights::put);
             h.put("why", hold.why());
+            h.put("status", hold.end().status());
+            h.put("at", hold.end().at().toString());
+            hold.end().version().ifPresent(v -> h.put("version", v));
+            h.set("judged", JSON.valueToTree(hold.end().judged()));
         }
         Path target = file.get();
         Path tmp = target.resolveSibling(FILE + ".tmp");

@@ -106,6 +106,7 @@ public final class ControlApi implements AdminServer.Endpoints {
                 answer.put("applied", true);
                 answer.put("unchanged", a.unchanged());
                 answer.put("version", a.version().number());
+                answer.put("applied_at", a.version().appliedAt().toString());
                 answer.put("sha256", a.version().sha256());
                 answer.put("source", a.version().source());
                 a.version().restoredFrom().ifPresent(r -> answer.put("restored_from", r));

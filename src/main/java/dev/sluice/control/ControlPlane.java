@@ -1,6 +1,5 @@
 package dev.sluice.control;
 
-import dev.sluice.config.AdminConfig;
 import dev.sluice.config.BakeJudgement;
 import dev.sluice.config.CheckedConfig;
 import dev.sluice.config.ConfigException;
@@ -19,7 +18,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
@@ -77,6 +76,8 @@ public final class ControlPlane {
     private final CanaryHolds holds;
     /** Told of each automatic rollback (the incident watch records it as an incident and alerts). */
     private volatile java.util.function.Consumer<AutoRollback> autoRollbacks = rollback -> {};
+    /** Told of each swap (the canaries start a new run's first step at its version's time). */
+    private volatile ConfigSwaps swaps = ConfigSwaps.NONE;
 
     private ConfigVersion current;
     private String currentText;
@@ -134,6 +135,7 @@ public final class ControlPlane {
      * was current keeps that version (and its "good" standing); anything else is a new version.
      */
     public synchronized void started(String text, String source, Optional<Integer> restoredFrom) {
+        holds.releaseChanged(gateway.snapshot().config()).forEach(r -> LOG.info("{}", r));
         String hash = ConfigStore.sha256(text);
         Optional<ConfigVersion> previous = store.current();
         currentText = text;
@@ -163,6 +165,11 @@ public final class ControlPlane {
     /** Where automatic rollbacks are reported, once each, after they are applied and recorded. */
     public void reportAutoRollbacksTo(java.util.function.Consumer<AutoRollback> to) {
         this.autoRollbacks = to;
+    }
+
+    /** Where each config swapped in is reported ({@link ConfigSwaps}: without blocking). */
+    public void reportSwapsTo(ConfigSwaps to) {
+        this.swaps = to;
     }
 
     public synchronized ConfigVersion current() {
@@ -279,11 +286,16 @@ public final class ControlPlane {
      * A canary's weights moved for good (rolled back, promoted, or as an operator asked): the
      * running text with route {@code route}'s weights changed (and nothing else,
      * {@link dev.sluice.config.SplitWeights}) is applied as a new version whose source says why,
-     * and the weights are held against later configs that deploy the same canary ({@link CanaryHolds}).
+     * and the weights are held against later configs that deploy the same canary ({@link CanaryHolds}),
+     * with {@code end} and the version's number, for {@link #canaryHeld}.
      */
-    public synchronized Result applySplitWeights(String route, java.util.Map<String, Integer> weights, String why) {
-        holds.hold(route, gateway.snapshot().config(), weights, why);
-        return applyWeights(route, weights, why);
+    public synchronized Result applySplitWeights(String route, java.util.Map<String, Integer> weights, CanaryEnd end) {
+        holds.hold(route, gateway.snapshot().config(), weights, end);
+        Result result = applyWeights(route, weights, end.why());
+        if (result instanceof Result.Applied applied) {
+            holds.recorded(route, applied.version().number());
+        }
+        return result;
     }
 
     /**
@@ -312,9 +324,12 @@ public final class ControlPlane {
         return result;
     }
 
-    /** Why route {@code route}'s canary is held at the weights its run ended at, if it is; from any thread. */
-    public Optional<String> canaryHeldBecause(String route) {
-        return holds.of(route).map(CanaryHolds.Hold::why);
+    /**
+     * How route {@code route}'s canary ended, when the running config deploys it held at the
+     * weights it ended at (over reloads and restarts); from any thread.
+     */
+    public Optional<CanaryEnd> canaryHeld(String route) {
+        return holds.of(route, gateway.snapshot().config()).map(CanaryHolds.Hold::end);
     }
 
     /** Applies the stored text of {@code target} again, as a new version restored from it. */
@@ -389,7 +404,9 @@ public final class ControlPlane {
             recordRefusal(text, source, List.of(e.getMessage()));
             return new Result.Refused(409, reason, List.of(), checked.warnings());
         }
+        Instant at = clock.instant();
         try {
+            swaps.swapping(at);
             gateway.apply(next);
         } catch (Gateway.NotApplied e) {
             LOG.warn("config from {} not applied: {}; version {} keeps serving", source, e.getMessage(),
@@ -407,7 +424,7 @@ public final class ControlPlane {
         if (!listeners.removed().isEmpty()) {
             drainRetiredListeners(next.drain().timeout());
         }
-        List<String> notes = restartOnlyChanges(previous, next);
+        List<String> notes = RestartOnlySettings.changed(previous, next);
         notes.forEach(n -> LOG.warn("{}", n));
         notes.addAll(held);
         List<String> released = holds.releaseChanged(next);
@@ -425,7 +442,7 @@ public final class ControlPlane {
             record(current.number(), Outcome.REPLACED, requests, localReplies, "replaced before its bake period ended");
         }
         try {
-            current = store.add(text, source, clock.instant(), restoredFrom);
+            current = store.add(text, source, at, restoredFrom);
         } catch (IOException e) {
             LOG.error("applied, but cannot record the config in {}: {}", stateDir(), e.getMessage());
             current = store.current().orElse(current);
@@ -434,6 +451,7 @@ public final class ControlPlane {
         startBaking();
         LOG.info("applied config version {} from {} (sha256 {}){}", current.number(), source, current.shortHash(),
                 listeners.any() ? "; listeners added " + listeners.added() + ", removed " + listeners.removed() : "");
+        swaps.swapped();
         return new Result.Applied(current, false, checked.warnings(), listeners, notes);
     }
 
@@ -534,25 +552,6 @@ public final class ControlPlane {
             case Result.Refused refused -> LOG.error("config version {} was judged bad: {}; auto-rollback to version {} "
                     + "was refused ({}), so it keeps serving", number, judgement.note(), target, refused.reason());
         }
-    }
-
-    /** Settings only a restart applies; a reload says so rather than ignoring them silently. */
-    private static List<String> restartOnlyChanges(SluiceConfig before, SluiceConfig after) {
-        List<String> notes = new ArrayList<>();
-        if (!before.admin().map(AdminConfig::address).equals(after.admin().map(AdminConfig::address))) {
-            notes.add("the admin address change takes effect at the next restart");
-        }
-        if (!before.admin().map(AdminConfig::token).equals(after.admin().map(AdminConfig::token))) {
-            notes.add("the admin token change takes effect at the next restart; the running admin API still wants "
-                    + "the token it started with");
-        }
-        if (!before.server().equals(after.server())) {
-            notes.add("the 'server' section change takes effect at the next restart");
-        }
-        if (!before.accessLog().equals(after.accessLog())) {
-            notes.add("the 'access_log' change takes effect at the next restart");
-        }
-        return notes;
     }
 
     /**

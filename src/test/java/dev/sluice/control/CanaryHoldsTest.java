@@ -8,7 +8,11 @@ import dev.sluice.config.EndpointConfig;
 import dev.sluice.config.HostPort;
 import dev.sluice.config.SluiceConfig;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,12 +42,57 @@ class CanaryHoldsTest {
         return ConfigLoader.parse(text, "sluice.yaml");
     }
 
+    private static CanaryEnd end(String status, String why) {
+        return new CanaryEnd(status, Instant.parse("2026-12-05T08:00:00.123Z"), why, Optional.empty(), List.of());
+    }
+
+    @Test
+    void howTheRunEndedIsKeptWholeOverARestartForTheSameCanaryOnly() throws Exception {
+        String file = config(75, 25, "127.0.0.1:9002", "[25, 50]");
+        Map<String, Object> step = new LinkedHashMap<>();
+        step.put("step", 1);
+        step.put("passed", false);
+        step.put("missed", "min_requests");
+        step.put("canary", Map.of("requests", 3, "error_ratio", 0.0));
+        CanaryEnd end = new CanaryEnd("rolled_back", Instant.parse("2026-12-05T08:00:00.123456Z"),
+                "canary canary rolled back on route api: step 1 of 2 (25%) failed", Optional.empty(), List.of(step));
+        try (ConfigStore store = ConfigStore.open(dir)) {
+            CanaryHolds holds = CanaryHolds.of(store);
+            holds.hold("api", parse(file), Map.of("stable", 100, "canary", 0), end);
+            holds.recorded("api", 3);
+        }
+        try (ConfigStore store = ConfigStore.open(dir)) {
+            CanaryHolds holds = CanaryHolds.of(store);
+            assertThat(holds.of("api", parse(file)).orElseThrow().end()).isEqualTo(new CanaryEnd(end.status(), end.at(),
+                    end.why(), Optional.of(3), List.of(step)));
+            String changed = config(75, 25, "127.0.0.1:9003", "[25, 50]");
+            assertThat(holds.of("api", parse(changed))).as("another canary on the route").isEmpty();
+        }
+    }
+
+    @Test
+    void aHoldKeptBeforeItsEndWasKeptSaysHowItEndedFromItsWords() throws Exception {
+        String file = config(100, 0, "127.0.0.1:9002", "[25, 50]");
+        String identity = CanaryHolds.identity(parse(file), "api").orElseThrow();
+        java.nio.file.Files.writeString(dir.resolve(CanaryHolds.FILE), """
+                [ { "route": "api", "identity": "%s", "weights": { "canary": 0, "stable": 100 },
+                    "why": "canary canary aborted on route api by an operator, at 25%%" } ]
+                """.formatted(identity));
+        try (ConfigStore store = ConfigStore.open(dir)) {
+            CanaryEnd end = CanaryHolds.of(store).of("api", parse(file)).orElseThrow().end();
+            assertThat(end.status()).isEqualTo("aborted");
+            assertThat(end.why()).isEqualTo("canary canary aborted on route api by an operator, at 25%");
+            assertThat(end.version()).isEmpty();
+            assertThat(end.judged()).isEmpty();
+        }
+    }
+
     @Test
     void aConfigDeployingTheSameCanaryAgainGetsTheHeldWeightsEvenAfterARestart() throws Exception {
         String file = config(75, 25, "127.0.0.1:9002", "[25, 50]");
         try (ConfigStore store = ConfigStore.open(dir)) {
             CanaryHolds holds = CanaryHolds.of(store);
-            holds.hold("api", parse(file), Map.of("stable", 100, "canary", 0), "rolled back");
+            holds.hold("api", parse(file), Map.of("stable", 100, "canary", 0), end("rolled_back", "rolled back"));
             assertThat(holds.pin(file, parse(file)).text()).isEqualTo(config(100, 0, "127.0.0.1:9002", "[25, 50]"));
         }
         try (ConfigStore store = ConfigStore.open(dir)) {
@@ -61,7 +110,7 @@ class CanaryHoldsTest {
     void aNewCanaryIsNotHeldAndReleasesTheHold() throws Exception {
         String file = config(75, 25, "127.0.0.1:9002", "[25, 50]");
         CanaryHolds holds = CanaryHolds.of(ConfigStore.inMemory());
-        holds.hold("api", parse(file), Map.of("stable", 100, "canary", 0), "rolled back");
+        holds.hold("api", parse(file), Map.of("stable", 100, "canary", 0), end("rolled_back", "rolled back"));
 
         String otherWeights = config(50, 50, "127.0.0.1:9002", "[25, 50]");
         assertThat(holds.pin(otherWeights, parse(otherWeights)).changed()).as("weights are not the canary's identity")
@@ -96,7 +145,7 @@ class CanaryHoldsTest {
     void aResumedCanaryIsNotHeld() throws Exception {
         String file = config(75, 25, "127.0.0.1:9002", "[25, 50]");
         CanaryHolds holds = CanaryHolds.of(ConfigStore.inMemory());
-        holds.hold("api", parse(file), Map.of("stable", 100, "canary", 0), "aborted");
+        holds.hold("api", parse(file), Map.of("stable", 100, "canary", 0), end("aborted", "aborted"));
         holds.release("api");
         assertThat(holds.pin(file, parse(file)).text()).isEqualTo(file);
     }

@@ -243,10 +243,12 @@ class CanaryTest {
             yaml = config(stable, canary, """
                     backends: [{ cluster: stable, weight: 75 }, { cluster: canary, weight: 25 }]
                     canary: { steps: [25, 50], interval: 10m }""", "access_log: off");
+            JsonNode aborted;
             try (InProcessSluice sluice = InProcessSluice.start(yaml, dir, Duration.ofMinutes(10))) {
                 Await.until(AWAIT, () -> canaries(sluice).path(0).path("status").asText().equals("running"),
                         "the canary's run started");
                 assertThat(sluice.admin().post("/canaries/api/abort").status()).isEqualTo(200);
+                aborted = canaries(sluice).get(0);
             }
             // The same file, the same state directory: the canary stays at 0.
             try (InProcessSluice sluice = InProcessSluice.start(yaml, dir, Duration.ofMinutes(10))) {
@@ -257,11 +259,64 @@ class CanaryTest {
                 assertThat(sluice.admin().get("/config/versions").json().path("current").asInt()).isEqualTo(2);
                 assertThat(source(sluice, 2)).isEqualTo("canary canary aborted on route api by an operator, at 25%");
                 Await.until(AWAIT, () -> canaries(sluice).size() == 1, "the canary is listed");
-                assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("idle");
-                assertThat(canaries(sluice).get(0).path("held_because").asText())
+                // Shown as it was before the restart: aborted and held, when, why and by which version.
+                JsonNode shown = canaries(sluice).get(0);
+                assertThat(shown).isEqualTo(aborted);
+                assertThat(shown.path("status").asText()).isEqualTo("aborted");
+                assertThat(shown.path("ended_at").asText()).isNotEmpty();
+                assertThat(shown.path("recorded_version").asInt()).isEqualTo(2);
+                assertThat(shown.path("held_because").asText())
                         .isEqualTo("canary canary aborted on route api by an operator, at 25%");
             }
         }
+    }
+
+    @Test
+    void aCanarysFirstStepStartsWhenTheReloadThatDeploysItIsAppliedNotAtTheNextLook() throws Exception {
+        String idle = """
+                backends: [{ cluster: stable, weight: 100 }, { cluster: canary, weight: 0 }]
+                canary: { steps: [25, 50], interval: 1s }""";
+        String deployed = """
+                backends: [{ cluster: stable, weight: 75 }, { cluster: canary, weight: 25 }]
+                canary: { steps: [25, 50], interval: 1s }""";
+        try (TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 0);
+             InProcessSluice sluice = InProcessSluice.start(config(stable, canary, idle, "access_log: off"), dir,
+                     Duration.ofMinutes(10))) {
+            Await.until(AWAIT, () -> canaries(sluice).path(0).path("status").asText().equals("idle"),
+                    "the canary is listed, idle");
+            sluice.writeConfig(config(stable, canary, deployed, "access_log: off"));
+            AdminHttp.Answer reloaded = sluice.admin().post("/reload");
+            assertThat(reloaded.status()).as(reloaded.body()).isEqualTo(200);
+            String appliedAt = reloaded.json().path("applied_at").asText();
+            assertThat(appliedAt).isEqualTo(appliedAt(sluice, reloaded.json().path("version").asInt()));
+
+            // No traffic: its first judgement rolls it back (no data is no proof), one interval after the reload.
+            JsonNode run = Await.value(AWAIT, () -> canaries(sluice).get(0), c -> c.path("status").asText()
+                    .equals("rolled_back"), "the canary's first step judged");
+            JsonNode first = run.path("judged").get(0);
+            assertThat(first.path("started_at").asText()).as("step 1 started when the reload was applied")
+                    .isEqualTo(appliedAt);
+            assertThat(Instant.parse(first.path("at").asText())).as("and was held its interval from then")
+                    .isAfterOrEqualTo(Instant.parse(appliedAt).plusSeconds(1));
+            assertThat(first.path("missed").asText()).isEqualTo("min_requests");
+
+            // A resume is a config applied too: its first step starts then.
+            AdminHttp.Answer resumed = sluice.admin().post("/canaries/api/resume");
+            assertThat(resumed.status()).as(resumed.body()).isEqualTo(200);
+            assertThat(resumed.json().path("step_started_at").asText())
+                    .isEqualTo(appliedAt(sluice, resumed.json().path("recorded_version").asInt()));
+        }
+    }
+
+    /** When version {@code n} was applied, as {@code GET /config/versions} says. */
+    private static String appliedAt(InProcessSluice sluice, int n) {
+        for (JsonNode v : sluice.admin().get("/config/versions").json().path("versions")) {
+            if (v.path("version").asInt() == n) {
+                return v.path("applied_at").asText();
+            }
+        }
+        throw new AssertionError("no version " + n);
     }
 
     @Test

@@ -34,6 +34,31 @@ final class ChildSluice implements AutoCloseable {
 
     /** Runs {@code sluice args}; its stderr is kept in {@code logDir}. */
     static ChildSluice start(Path logDir, String... args) throws IOException {
+        Path stderr = Files.createTempFile(logDir, "sluice-", ".stderr");
+        Process process = new ProcessBuilder(command(args))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(stderr.toFile())
+                .start();
+        return new ChildSluice(process, stderr);
+    }
+
+    /** What a command ({@code sluice canary status ...}) run to its end printed, and its exit code. */
+    record Ran(int exitCode, String stdout, String stderr) {}
+
+    /** Runs {@code sluice args} in a child JVM to its end, as {@code bin/sluice args} runs it; its output is kept in {@code logDir}. */
+    static Ran run(Path logDir, Duration timeout, String... args) throws IOException, InterruptedException {
+        Path stdout = Files.createTempFile(logDir, "sluice-", ".stdout");
+        Path stderr = Files.createTempFile(logDir, "sluice-", ".stderr");
+        Process process = new ProcessBuilder(command(args)).redirectOutput(stdout.toFile())
+                .redirectError(stderr.toFile()).start();
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("sluice " + String.join(" ", args) + " still running after " + timeout);
+        }
+        return new Ran(process.exitValue(), Files.readString(stdout), Files.readString(stderr));
+    }
+
+    private static List<String> command(String... args) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.add("--enable-native-access=ALL-UNNAMED");
@@ -44,12 +69,7 @@ final class ChildSluice implements AutoCloseable {
         command.add(System.getProperty("java.class.path"));
         command.add("dev.sluice.Sluice");
         command.addAll(List.of(args));
-        Path stderr = Files.createTempFile(logDir, "sluice-", ".stderr");
-        Process process = new ProcessBuilder(command)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(stderr.toFile())
-                .start();
-        return new ChildSluice(process, stderr);
+        return command;
     }
 
     /** The first listener, once the process has started listening and its admin API is up. */

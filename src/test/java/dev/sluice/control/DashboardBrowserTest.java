@@ -205,12 +205,20 @@ class DashboardBrowserTest {
                             .contains(j.path("stable").path("requests").asLong() + " req · 0.0% errors · p99")
                             .contains(j.path("text").asText());
                 }
+                String endedAt = run.path("ended_at").asText();
                 assertThat(text(browser, "return document.querySelector(\".canary[data-route='api'] .ended\").innerText;"))
-                        .startsWith("canary canary promoted on route api: step 2 of 3 (50%) passed")
+                        .startsWith("ended " + endedAt.substring(0, 10) + " " + endedAt.substring(11, 19)
+                                + " UTC: canary canary promoted on route api: step 2 of 3 (50%) passed")
                         .endsWith("recorded as version " + run.path("recorded_version").asInt());
 
                 assertThat(sluice.admin().post("/canaries/api/abort").status()).isEqualTo(200);
                 Await.until(AWAIT, () -> canary(browser).equals("aborted  0"), "the page shows the abort");
+                // Held at 0 over reloads and restarts, as GET /canaries says (after a restart too: CanaryRestartTest).
+                Await.until(AWAIT, () -> text(browser, "return document.querySelector(\".canary[data-route='api'] "
+                        + ".canary-status\").innerText;").equals("aborted (held)"), "the page shows the hold");
+                assertThat(text(browser, "return document.querySelector(\".canary[data-route='api'] .held\").innerText;"))
+                        .startsWith("held at 0% over reloads and restarts (canary canary aborted on route api by an "
+                                + "operator, at 100%)");
             } finally {
                 browser.quit();
                 load.stop();

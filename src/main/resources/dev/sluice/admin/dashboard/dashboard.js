@@ -161,14 +161,16 @@ function drawCanaries(canaries) {
     return el('div', { class: 'canary', 'data-route': c.route, 'data-status': c.status, 'data-weight': c.weight,
             'data-step': c.step ?? '' },
         el('h3', {}, 'route ' + c.route + ' · canary ' + c.canary + ' against ' + c.stable + ' · ',
-            el('span', { class: 'canary-status status-' + c.status }, c.status.replace('_', ' ')),
+            el('span', { class: 'canary-status status-' + c.status }, c.status.replace('_', ' ')
+                + (c.held_because ? ' (held)' : '')),
             ' · ' + c.weight + '%'),
         el('div', { class: 'facts' }, 'steps ', stepsLine(c), running ? ' · step ' + c.step + ' of ' + c.steps.length
             + ', judged in ' + (c.next_judgement_in_ms / 1000).toFixed(1) + ' s (every ' + c.interval_ms / 1000
             + ' s)' : ''),
         el('div', { class: 'facts' }, thresholds(c.thresholds)),
-        c.ended_because ? el('div', { class: 'ended' }, c.ended_because + (c.recorded_version ? ' · recorded as version '
-            + c.recorded_version : '')) : null,
+        c.ended_because ? el('div', { class: 'ended' }, 'ended ' + c.ended_at.replace('T', ' ').substring(0, 19)
+            + ' UTC: ' + c.ended_because + (c.recorded_version ? ' · recorded as version ' + c.recorded_version : ''))
+            : null,
         c.held_because ? el('div', { class: 'held' }, 'held at ' + c.weight + '% over reloads and restarts (' + c.held_because
             + '); `sluice canary resume ' + c.route + '` or a changed canary runs it again') : null,
         rows.length === 0 ? el('p', { class: 'quiet' }, 'no step judged yet')
