@@ -11,7 +11,10 @@ import io.netty.util.AsciiString;
  * {@code RESOURCE_EXHAUSTED} (8) for shedding and limits (not retried at once by clients, which
  * is the point), {@code PERMISSION_DENIED} (7) and {@code UNAUTHENTICATED} (16) for access,
  * {@code UNIMPLEMENTED} (12) for a method nothing routes (as gRPC maps an HTTP 404),
- * {@code INTERNAL} (13) for malformed messages either way (as gRPC maps an HTTP 400).
+ * {@code INTERNAL} (13) for malformed messages either way (as gRPC maps an HTTP 400). An endpoint
+ * that went away in the middle of its response ({@code response_truncated}) is {@code UNAVAILABLE},
+ * as a client connected to it directly would report its connection lost; such a call has had its
+ * response begun, so a client does not replay it by itself.
  */
 public final class GrpcStatus {
     public static final AsciiString STATUS = AsciiString.cached("grpc-status");
@@ -33,13 +36,13 @@ public final class GrpcStatus {
         return switch (kind) {
             case NO_HEALTHY_ENDPOINT, CONNECT_REFUSED, CONNECT_TIMEOUT, UPSTREAM_TLS_FAILED, CONNECT_BACKLOG_FULL,
                  CLOSED_BEFORE_SEND, STREAM_REFUSED, RESET_BEFORE_RESPONSE, APP_STARTING_TIMEOUT, APP_CRASH_LOOP,
-                 AUTH_UNAVAILABLE, AUTH_TIMEOUT -> UNAVAILABLE;
+                 AUTH_UNAVAILABLE, AUTH_TIMEOUT, RESPONSE_TRUNCATED -> UNAVAILABLE;
             case RESPONSE_TIMEOUT, REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT -> DEADLINE_EXCEEDED;
             case OVERLOADED, RATE_LIMITED, REQUEST_TOO_LARGE, HEADERS_TOO_LARGE -> RESOURCE_EXHAUSTED;
             case ACCESS_DENIED, AUTH_DENIED -> PERMISSION_DENIED;
             case UNAUTHENTICATED -> GrpcStatus.UNAUTHENTICATED;
             case NO_ROUTE, METHOD_NOT_ALLOWED -> UNIMPLEMENTED;
-            case RESPONSE_TRUNCATED, BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG -> INTERNAL;
+            case BAD_RESPONSE, BAD_REQUEST, REQUEST_LINE_TOO_LONG -> INTERNAL;
         };
     }
 

@@ -81,8 +81,8 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
     private boolean chunked;
     /** The stream's HEADERS frame was taken: a second one is the trailers. */
     private boolean headersSeen;
-    /** The request is a gRPC call: Sluice's own replies to it are gRPC statuses ({@link LocalReply#grpc}). */
-    private boolean grpc;
+    /** The request is a gRPC call, and the response (once begun) a gRPC one: Sluice's failures of it are gRPC statuses. */
+    private boolean grpc, grpcResponse;
     /** The response's head, written with its first part; null before and after. */
     private Http2Headers heldHead;
     /**
@@ -321,6 +321,7 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
             fields.add(HttpHeaderNames.VIA, VIA_VALUE);
         }
         log.responded(head.status().code());
+        grpcResponse = GrpcStatus.requested(head.headers().get(HttpHeaderNames.CONTENT_TYPE));
         // Held until the first part, which the exchange hands over right after: a response that is
         // its head alone goes out as one HEADERS frame with END_STREAM (gRPC's Trailers-Only,
         // whose grpc-status a client reads only there).
@@ -393,13 +394,9 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
         heldHead = null;
         if (grpc) {
             // A gRPC client reads grpc-status, not a status line: Trailers-Only, one HEADERS frame.
-            FullHttpResponse response = LocalReply.grpc(ctx.alloc(), kind, fields, true);
-            log.responded(response.status().code());
-            Http2Headers h2 = HttpConversionUtil.toHttp2Headers(response, false);
-            h2.status(response.status().codeAsText());
-            h2.remove(HttpHeaderNames.CONTENT_LENGTH);
-            response.release();
-            ctx.write(new DefaultHttp2HeadersFrame(h2, true), ctx.voidPromise());
+            Http2HeadersFrame status = GrpcStatusFrames.trailersOnly(ctx.alloc(), kind, fields);
+            log.responded(Integer.parseInt(status.headers().status().toString()));
+            ctx.write(status, ctx.voidPromise());
         } else {
             log.responded(kind.status().code());
             FullHttpResponse response = LocalReply.build(ctx.alloc(), kind, fields, log.route(), log.requestId(), true);
@@ -422,8 +419,14 @@ final class ClientStream extends ChannelInboundHandlerAdapter implements Downstr
         long now = gateway.nanoTime();
         log.completed(now);
         finish(now);
-        // A response already begun cannot be answered any more: the stream is cut, the connection stays.
-        reset(Http2Error.INTERNAL_ERROR);
+        if (grpcResponse && ctx.channel().isActive()) {
+            // A gRPC call ends with its status instead of being cut (GrpcStatusFrames says why).
+            ctx.writeAndFlush(GrpcStatusFrames.cut(heldHead, kind), ctx.voidPromise());
+            endStream();
+        } else {
+            // A response already begun cannot be answered any more: the stream is cut, the connection stays.
+            reset(Http2Error.INTERNAL_ERROR);
+        }
     }
 
     /**

@@ -15,6 +15,7 @@ class GrpcStatusTest {
         assertThat(GrpcStatus.of(FailureKind.CONNECT_REFUSED)).isEqualTo(14);
         assertThat(GrpcStatus.of(FailureKind.STREAM_REFUSED)).isEqualTo(14);
         assertThat(GrpcStatus.of(FailureKind.RESET_BEFORE_RESPONSE)).isEqualTo(14);
+        assertThat(GrpcStatus.of(FailureKind.RESPONSE_TRUNCATED)).as("the endpoint went away mid-response").isEqualTo(14);
         assertThat(GrpcStatus.of(FailureKind.RESPONSE_TIMEOUT)).isEqualTo(4);
     }
 

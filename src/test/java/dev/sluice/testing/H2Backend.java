@@ -11,10 +11,12 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -44,7 +46,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * authority, scheme and {@code te} in {@code x-seen-*} fields, its body echoed back, and, when the
  * request had trailers, the same trailers and {@code x-body-length}. Every request it answered
  * is recorded ({@link #seen}). A request for {@code /die} closes its connection instead of an
- * answer (counted in {@link #deaths}). It can limit its concurrent streams, and send GOAWAY
+ * answer (counted in {@link #deaths}). A gRPC call to {@code /test.Cut/*} is answered with three
+ * gRPC messages ("1", "2", "3") and then cut ({@link #cutGrpcCall}). It can limit its concurrent streams, and send GOAWAY
  * refusing the N-th stream of each connection (then closing once the streams below it are answered).
  */
 public final class H2Backend implements AutoCloseable {
@@ -178,6 +181,10 @@ public final class H2Backend implements AutoCloseable {
                 ctx.channel().parent().close();
                 return;
             }
+            if (end && String.valueOf(head.path()).startsWith("/test.Cut/")) {
+                cutGrpcCall(ctx, String.valueOf(head.path()).substring("/test.Cut/".length()));
+                return;
+            }
             if (end) {
                 if (answerDelayMillis > 0) {
                     ctx.executor().schedule(() -> answer(ctx), answerDelayMillis, TimeUnit.MILLISECONDS);
@@ -196,6 +203,32 @@ public final class H2Backend implements AutoCloseable {
             codecContext.flush();
             // A graceful close: the streams below the last one are answered first.
             parent.close();
+        }
+
+        /**
+         * A gRPC response of three messages, then, by {@code how}: {@code Close} closes the
+         * connection (its output first, so every byte sent arrives before the end), {@code Mid}
+         * does so within a fourth message (its 5-byte prefix declares 10 bytes, 4 follow),
+         * {@code Reset} resets the stream (INTERNAL_ERROR). No trailers in any case.
+         */
+        private void cutGrpcCall(ChannelHandlerContext ctx, String how) {
+            ByteBuf messages = Unpooled.buffer();
+            for (String text : List.of("1", "2", "3")) {
+                messages.writeByte(0).writeInt(text.length()).writeBytes(text.getBytes(StandardCharsets.US_ASCII));
+            }
+            if (how.equals("Mid")) {
+                messages.writeByte(0).writeInt(10).writeBytes(new byte[] {'4', '4', '4', '4'});
+            }
+            ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")
+                    .add("content-type", "application/grpc"), false));
+            // Cut once the DATA is on the wire: a RST_STREAM, not flow-controlled, would overtake it.
+            ctx.writeAndFlush(new DefaultHttp2DataFrame(messages, false)).addListener(written -> {
+                if (how.equals("Reset")) {
+                    ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR));
+                } else {
+                    ((DuplexChannel) ctx.channel().parent()).shutdownOutput();
+                }
+            });
         }
 
         private void answer(ChannelHandlerContext ctx) {
