@@ -18,7 +18,7 @@ final class CanaryCommand implements Callable<Integer> {
     String action;
 
     @CommandLine.Parameters(index = "1", arity = "0..1", paramLabel = "ROUTE",
-            description = "the canary's route (promote, abort and resume need it)")
+            description = "the canary's route (promote, abort and resume need it; status shows only it)")
     String route;
 
     @CommandLine.Mixin
@@ -31,11 +31,34 @@ final class CanaryCommand implements Callable<Integer> {
             if (reply.isEmpty()) {
                 return 2;
             }
-            printCanaries(new ObjectMapper().readTree(reply.get().body()).path("canaries"));
+            JsonNode canaries = new ObjectMapper().readTree(reply.get().body()).path("canaries");
+            if (route == null) {
+                printCanaries(canaries);
+                return 0;
+            }
+            List<JsonNode> routes = new java.util.ArrayList<>();
+            List<String> names = new java.util.ArrayList<>();
+            canaries.forEach(c -> {
+                names.add(c.path("route").asText());
+                if (c.path("route").asText().equals(route)) {
+                    routes.add(c);
+                }
+            });
+            if (routes.isEmpty()) {
+                System.err.println("sluice: no canary on route '" + route + "'; canary routes: " + names);
+                return 1;
+            }
+            printCanaries(new ObjectMapper().valueToTree(routes));
             return 0;
         }
-        if (!List.of("promote", "abort", "resume").contains(action) || route == null) {
-            System.err.println("sluice: usage: sluice canary status | promote ROUTE | abort ROUTE | resume ROUTE");
+        if (!List.of("promote", "abort", "resume").contains(action)) {
+            System.err.println("sluice: unknown canary action '" + action + "'; usage: sluice canary status [ROUTE] "
+                    + "| promote ROUTE | abort ROUTE | resume ROUTE");
+            return 2;
+        }
+        if (route == null) {
+            System.err.println("sluice: canary " + action + " needs the canary's ROUTE: sluice canary " + action
+                    + " ROUTE (see sluice canary status)");
             return 2;
         }
         String path = "/canaries/" + java.net.URLEncoder.encode(route, java.nio.charset.StandardCharsets.UTF_8)
@@ -73,14 +96,17 @@ final class CanaryCommand implements Callable<Integer> {
             System.out.printf(row, c.path("route").asText(), c.path("canary").asText(),
                     c.path("status").asText() + (held ? " (held)" : ""), c.path("weight").asInt() + "%",
                     c.path("step").isNull() ? "-" : c.path("step").asInt() + "/" + c.path("steps").size(),
-                    c.path("next_judgement_in_ms").isMissingNode() ? "-"
-                            : c.path("next_judgement_in_ms").asLong() / 1000.0 + "s", last);
+                    c.path("next_judgement_in_ms").isMissingNode() ? "-" : String.format(java.util.Locale.ROOT, "%.1fs",
+                            c.path("next_judgement_in_ms").asLong() / 1000.0), last);
             if (c.hasNonNull("ended_because")) {
                 System.out.println("  ended " + c.path("ended_at").asText() + ": " + c.path("ended_because").asText()
                         + (c.hasNonNull("recorded_version") ? "; config version " + c.path("recorded_version").asInt()
                                 : ""));
             }
-            if (held) {
+            if (held && c.path("status").asText().equals("promoted")) {
+                System.out.println("  held at 100% over reloads and restarts; a config that sets the canary to 0 (the "
+                        + "stable pointed at the new version), or a changed canary, ends it");
+            } else if (held) {
                 System.out.println("  held at " + c.path("weight").asInt() + "% over reloads and restarts; `sluice "
                         + "canary resume " + c.path("route").asText() + "` or a changed canary runs it again");
             }

@@ -323,9 +323,10 @@ public final class Canaries implements AutoCloseable {
                 step(clock.instant());
                 CanaryRun run = runs.get(route);
                 if (run == null) {
-                    List<String> names = new ArrayList<>(runs.keySet());
-                    return new Answer(404, Map.of("route", route, "reason", "no route '" + route
-                            + "' with a canary; canary routes: " + names));
+                    boolean exists = sources.routes().stream().anyMatch(r -> r.name().equals(route));
+                    return new Answer(404, Map.of("route", route, "reason", (exists ? "route '" + route
+                            + "' has no canary (no `canary:` on its backends)" : "no route '" + route + "'")
+                            + "; canary routes: " + new ArrayList<>(runs.keySet())));
                 }
                 Answer answer = action.apply(run);
                 shown = runs.values().stream().map(r -> shown(r, clock.instant())).toList();

@@ -34,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * share again. So a config whose route has the same canary (the same backends apart from their
  * weights, {@code sticky} and {@code canary}, and the same canary cluster) is applied with the
  * held weights, and says so in its version's source. The hold goes when that changes (a new
- * version deployed behind the canary is a new canary), or when an operator resumes or ends the
- * canary ({@code sluice canary resume|promote|abort}).
+ * version deployed behind the canary is a new canary), when a config sets the canary to 0 or
+ * 100 itself (it says where the canary stands: no run starts from there), or when an operator
+ * resumes or ends the canary ({@code sluice canary resume|promote|abort}).
  *
  * <p>Kept in the state directory ({@value #FILE}) so that a restart holds too, with how each run
  * ended ({@link CanaryEnd}), so that a restart shows it as it was. Used under the control plane's lock.
@@ -208,33 +209,60 @@ final class CanaryHolds {
         List<String> held = new ArrayList<>();
         for (Hold hold : holds.values()) {
             if (!identity(config, hold.route()).equals(Optional.of(hold.identity()))
-                    || weightsOf(config, hold.route()).equals(hold.weights())) {
+                    || weightsOf(config, hold.route()).equals(hold.weights()) || settles(config, hold)) {
                 continue;
             }
             pinned = SplitWeights.set(pinned, hold.route(), hold.weights());
             routes.add(hold.route());
             held.add("route " + hold.route() + ": the canary's weights stay " + hold.weights() + " (" + hold.why()
-                    + "); `sluice canary resume " + hold.route() + "` runs it again, as does a change to the route's "
-                    + "backends, sticky or canary or to the canary cluster");
+                    + "); " + (hold.end().status().equals("promoted") ? "a config that sets the canary to 0 or 100 "
+                    + "itself ends the hold" : "`sluice canary resume " + hold.route() + "` runs it again")
+                    + ", as does a change to the route's backends, sticky or canary or to the canary cluster");
         }
         return new Pinned(pinned, routes, held);
     }
 
-    /** {@code applied} is serving: holds whose route no longer has the same canary are released, each said once. */
+    /**
+     * {@code applied} is serving: holds whose route no longer has the same canary, or whose canary
+     * it sets to 0 or 100 itself, are released, each said once.
+     */
     List<String> releaseChanged(SluiceConfig applied) {
         List<String> released = new ArrayList<>();
         holds.values().removeIf(hold -> {
-            if (identity(applied, hold.route()).equals(Optional.of(hold.identity()))) {
-                return false;
+            if (!identity(applied, hold.route()).equals(Optional.of(hold.identity()))) {
+                released.add("route " + hold.route() + ": its canary changed, so the weights held since \""
+                        + hold.why() + "\" are released");
+                return true;
             }
-            released.add("route " + hold.route() + ": its canary changed, so the weights held since \"" + hold.why()
-                    + "\" are released");
-            return true;
+            if (settles(applied, hold)) {
+                released.add("route " + hold.route() + ": the config sets its canary to "
+                        + canaryWeight(applied, hold.route()).orElseThrow() + "% itself, so the weights held since \""
+                        + hold.why() + "\" are released");
+                return true;
+            }
+            return false;
         });
         if (!released.isEmpty()) {
             save();
         }
         return released;
+    }
+
+    /**
+     * {@code config} sets the held canary to 0 or 100 itself, other than held: it says where the
+     * canary stands (retired once promoted, the stable pointed at the new version; or promoted
+     * by hand), no run starts from that weight, and holding it would silently keep traffic where
+     * the file says none goes.
+     */
+    private static boolean settles(SluiceConfig config, Hold hold) {
+        Optional<Integer> weight = canaryWeight(config, hold.route());
+        return weight.isPresent() && (weight.get() == 0 || weight.get() == 100)
+                && !weightsOf(config, hold.route()).equals(hold.weights());
+    }
+
+    private static Optional<Integer> canaryWeight(SluiceConfig config, String route) {
+        return config.routes().stream().filter(r -> r.name().equals(route)).findFirst().flatMap(RouteConfig::split)
+                .flatMap(SplitConfig::canaryBackend).map(SplitConfig.Backend::weight);
     }
 
     private static Map<String, Integer> weightsOf(SluiceConfig config, String route) {

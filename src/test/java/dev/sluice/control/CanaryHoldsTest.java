@@ -127,6 +127,26 @@ class CanaryHoldsTest {
     }
 
     @Test
+    void aConfigThatSetsTheCanaryToZeroOrOneHundredItselfIsAppliedAsWrittenAndEndsTheHold() throws Exception {
+        String file = config(95, 5, "127.0.0.1:9002", "[5, 50]");
+        CanaryHolds holds = CanaryHolds.of(ConfigStore.inMemory());
+        holds.hold("api", parse(file), Map.of("stable", 0, "canary", 100), end("promoted", "promoted"));
+        assertThat(holds.pin(file, parse(file)).changed()).as("the file that started the run").isTrue();
+
+        // Promoted: the stable is pointed at the new version and takes everything again.
+        String retired = config(100, 0, "127.0.0.1:9002", "[5, 50]");
+        assertThat(holds.pin(retired, parse(retired)).text()).isEqualTo(retired);
+        assertThat(holds.releaseChanged(parse(retired))).singleElement().asString().isEqualTo("route api: the config "
+                + "sets its canary to 0% itself, so the weights held since \"promoted\" are released");
+        assertThat(holds.pin(file, parse(file)).changed()).as("released for good").isFalse();
+
+        holds.hold("api", parse(file), Map.of("stable", 100, "canary", 0), end("rolled_back", "rolled back"));
+        assertThat(holds.releaseChanged(parse(config(100, 0, "127.0.0.1:9002", "[5, 50]")))).as("as held").isEmpty();
+        String promotedByHand = config(0, 100, "127.0.0.1:9002", "[5, 50]");
+        assertThat(holds.pin(promotedByHand, parse(promotedByHand)).changed()).isFalse();
+    }
+
+    @Test
     void theCanarysIdentityIsTheSameTextInEveryJvm() {
         Map<String, String> reversed = new java.util.LinkedHashMap<>();
         reversed.put("track", "canary");

@@ -432,6 +432,108 @@ class CanaryTest {
     }
 
     @Test
+    void oncePromotedTheStableIsPointedAtTheNewVersionAndTakesEverythingAgain() throws Exception {
+        String deployed = """
+                backends: [{ cluster: stable, weight: 95 }, { cluster: canary, weight: 5 }]
+                canary: { steps: [5, 50], interval: 10m }""";
+        try (TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 0);
+             InProcessSluice sluice = InProcessSluice.start(config(stable, canary, deployed, "access_log: off"), dir,
+                     Duration.ofMinutes(10))) {
+            Await.until(AWAIT, () -> canaries(sluice).path(0).path("status").asText().equals("running"),
+                    "the canary's run started");
+            assertThat(sluice.admin().post("/canaries/api/promote").status()).isEqualTo(200);
+            // The file that started the run, reloaded: the promotion is held.
+            assertThat(sluice.admin().post("/reload").json().path("unchanged").asBoolean()).isTrue();
+            assertThat(sent(sluice, 20)).containsOnlyKeys("canary");
+            StringWriter out = new StringWriter();
+            assertThat(cli(out, "canary", "status", "api", "--admin", "127.0.0.1:"
+                    + sluice.instance().adminAddress().orElseThrow().getPort())).isZero();
+            assertThat(out.toString()).containsPattern("\\napi +canary +promoted \\(held\\) +100% ")
+                    .contains("\n  held at 100% over reloads and restarts; a config that sets the canary to 0 (the stable "
+                            + "pointed at the new version), or a changed canary, ends it\n");
+
+            // The stable now runs the new version (here: the canary's backend) and the file gives it
+            // everything: applied as written, the hold ended.
+            sluice.writeConfig(config(canary, canary, """
+                    backends: [{ cluster: stable, weight: 100 }, { cluster: canary, weight: 0 }]
+                    canary: { steps: [5, 50], interval: 10m }""", "access_log: off"));
+            AdminHttp.Answer reloaded = sluice.admin().post("/reload");
+            assertThat(reloaded.status()).as(reloaded.body()).isEqualTo(200);
+            assertThat(reloaded.json().path("notes").toString()).as(reloaded.body()).contains("route api: the config "
+                    + "sets its canary to 0% itself, so the weights held since \\\"canary canary promoted on route api "
+                    + "by an operator, at 5%\\\" are released");
+            assertThat(sluice.admin().get("/config").body())
+                    .contains("backends: [{ cluster: stable, weight: 100 }, { cluster: canary, weight: 0 }]");
+            Await.until(AWAIT, () -> canaries(sluice).path(0).path("status").asText().equals("idle"),
+                    "the canary is idle");
+            assertThat(canaries(sluice).get(0).has("held_because")).isFalse();
+            assertThat(sluice.admin().get("/status").json().path("routes").get(0).path("backends").toString())
+                    .isEqualTo("[{\"cluster\":\"stable\",\"weight\":100},{\"cluster\":\"canary\",\"weight\":0}]");
+            assertThat(sent(sluice, 20)).as("the new version, through the stable").containsOnlyKeys("canary");
+        }
+    }
+
+    @Test
+    void anOperatorsCommandOnAnUnknownRouteOrOneWithoutACanarySaysWhichRoutesHaveOne() throws Exception {
+        try (TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 0);
+             InProcessSluice sluice = InProcessSluice.start("""
+                     listeners:
+                       - address: 127.0.0.1:0
+                     routes:
+                       - name: web
+                         match: { path_prefix: /static/ }
+                         cluster: stable
+                       - name: api
+                         match: { path_prefix: / }
+                         backends: [{ cluster: stable, weight: 95 }, { cluster: canary, weight: 5 }]
+                         canary: { steps: [5, 50], interval: 10m }
+                     clusters:
+                       - name: stable
+                         endpoints: [127.0.0.1:%d]
+                       - name: canary
+                         endpoints: [127.0.0.1:%d]
+                     admin:
+                       address: 127.0.0.1:0
+                     access_log: off
+                     """.formatted(stable.port(), canary.port()), dir, Duration.ofMinutes(10))) {
+            Await.until(AWAIT, () -> canaries(sluice).size() == 1, "the canary is listed");
+            AdminHttp.Answer unknown = sluice.admin().post("/canaries/nope/abort");
+            assertThat(unknown.status()).isEqualTo(404);
+            assertThat(unknown.json().path("reason").asText()).isEqualTo("no route 'nope'; canary routes: [api]");
+            AdminHttp.Answer plain = sluice.admin().post("/canaries/web/promote");
+            assertThat(plain.status()).isEqualTo(404);
+            assertThat(plain.json().path("reason").asText())
+                    .isEqualTo("route 'web' has no canary (no `canary:` on its backends); canary routes: [api]");
+
+            String admin = "127.0.0.1:" + sluice.instance().adminAddress().orElseThrow().getPort();
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            assertThat(cli(out, err, "canary", "promote", "web", "--admin", admin)).isEqualTo(1);
+            assertThat(err.toString()).isEqualTo("sluice: canary promote refused (404): route 'web' has no canary (no "
+                    + "`canary:` on its backends); canary routes: [api]\n");
+            err = new StringWriter();
+            assertThat(cli(out, err, "canary", "abort", "--admin", admin)).isEqualTo(2);
+            assertThat(err.toString()).isEqualTo("sluice: canary abort needs the canary's ROUTE: sluice canary abort "
+                    + "ROUTE (see sluice canary status)\n");
+            err = new StringWriter();
+            assertThat(cli(out, err, "canary", "rollback", "api", "--admin", admin)).isEqualTo(2);
+            assertThat(err.toString()).startsWith("sluice: unknown canary action 'rollback'; usage: sluice canary "
+                    + "status [ROUTE] | promote ROUTE");
+            err = new StringWriter();
+            assertThat(cli(out, err, "canary", "status", "nope", "--admin", admin)).isEqualTo(1);
+            assertThat(err.toString()).isEqualTo("sluice: no canary on route 'nope'; canary routes: [api]\n");
+            assertThat(out.toString()).isEmpty();
+
+            assertThat(cli(out, err, "canary", "status", "api", "--admin", admin)).isZero();
+            assertThat(out.toString()).containsPattern("\\napi +canary +running +5% +1/2 +[0-9]+\\.[0-9]s +- *\\n");
+            assertThat(sluice.admin().get("/canaries").json().path("canaries")).as("nothing changed").hasSize(1);
+            assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("running");
+        }
+    }
+
+    @Test
     void aStickyHeaderKeepsEachUserOnOneBackendAndTheAccessLogNamesIt() throws Exception {
         Path log = dir.resolve("access.log");
         try (TestBackend stable = backend("stable", 0);
@@ -464,14 +566,24 @@ class CanaryTest {
 
     /** {@code sluice ARGS} in this JVM: its exit code; what it printed goes to {@code out}. */
     private static int cli(StringWriter out, String... args) {
+        return cli(out, new StringWriter(), args);
+    }
+
+    /** {@code sluice ARGS} in this JVM: its exit code; what it printed goes to {@code out}, its errors to {@code err}. */
+    private static int cli(StringWriter out, StringWriter err, String... args) {
         PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        ByteArrayOutputStream said = new ByteArrayOutputStream();
         System.setOut(new PrintStream(printed, true));
+        System.setErr(new PrintStream(said, true));
         try {
-            return new CommandLine(new Sluice()).setOut(new PrintWriter(out)).execute(args);
+            return new CommandLine(new Sluice()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
         } finally {
             System.setOut(oldOut);
+            System.setErr(oldErr);
             out.write(printed.toString());
+            err.write(said.toString());
         }
     }
 

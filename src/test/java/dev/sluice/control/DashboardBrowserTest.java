@@ -211,6 +211,12 @@ class DashboardBrowserTest {
                                 + " UTC: canary canary promoted on route api: step 2 of 3 (50%) passed")
                         .endsWith("recorded as version " + run.path("recorded_version").asInt());
 
+                Await.until(AWAIT, () -> text(browser, "const h = document.querySelector(\".canary[data-route='api'] "
+                        + ".held\"); return h ? h.innerText : '';").startsWith("held at 100%"), "the page shows the hold");
+                assertThat(text(browser, "return document.querySelector(\".canary[data-route='api'] .held\").innerText;"))
+                        .endsWith("; a config that sets the canary to 0 (the stable pointed at the new version), or a "
+                                + "changed canary, ends it");
+
                 assertThat(sluice.admin().post("/canaries/api/abort").status()).isEqualTo(200);
                 Await.until(AWAIT, () -> canary(browser).equals("aborted  0"), "the page shows the abort");
                 // Held at 0 over reloads and restarts, as GET /canaries says (after a restart too: CanaryRestartTest).

@@ -172,7 +172,9 @@ function drawCanaries(canaries) {
             + ' UTC: ' + c.ended_because + (c.recorded_version ? ' · recorded as version ' + c.recorded_version : ''))
             : null,
         c.held_because ? el('div', { class: 'held' }, 'held at ' + c.weight + '% over reloads and restarts (' + c.held_because
-            + '); `sluice canary resume ' + c.route + '` or a changed canary runs it again') : null,
+            + '); ' + (c.status === 'promoted' ? 'a config that sets the canary to 0 (the stable pointed at the new '
+            + 'version), or a changed canary, ends it' : '`sluice canary resume ' + c.route + '` or a changed canary '
+            + 'runs it again')) : null,
         rows.length === 0 ? el('p', { class: 'quiet' }, 'no step judged yet')
             : el('table', {}, el('thead', {}, el('tr', {}, ...['step', 'held', 'canary', 'stable', 'verdict',
                 'analysis'].map(h => el('th', {}, h)))), el('tbody', {}, ...rows)));
