@@ -50,6 +50,8 @@ final class RecordingCapture {
     private int responseKept;
     private MessageDigest sha256;
     private long responseBytes;
+    /** {@link #entry} was taken: the recorder's thread reads the arrays from now on, so nothing more is written into them. */
+    private boolean taken;
 
     RecordingCapture(RecordConfig config, String route, HttpRequest request, boolean secure, RequestLog log) {
         this.config = config;
@@ -65,6 +67,9 @@ final class RecordingCapture {
 
     /** A part of the request body: counted, and kept while the entry holds less than {@code max_body}. */
     void requestPart(ByteBuf part) {
+        if (taken) {
+            return;
+        }
         int size = part.readableBytes();
         bodySize += size;
         int take = (int) Math.min(size, (long) config.maxBody() - kept);
@@ -89,7 +94,7 @@ final class RecordingCapture {
     /** A part of the response body, as it goes to the client: kept while the body is short, else hashed. */
     void responseBody(ByteBuf part) {
         int size = part.readableBytes();
-        if (!responded || size == 0) {
+        if (!responded || size == 0 || taken) {
             return;
         }
         responseBytes += size;
@@ -120,6 +125,7 @@ final class RecordingCapture {
 
     /** The entry, once the exchange is over; {@code log} says how it ended, {@code now} when. */
     RecordedExchange entry(RequestLog log, long now) {
+        taken = true;
         long done = log.doneNanos() != 0 ? log.doneNanos() : now;
         long received = log.receivedNanos();
         long sent = log.requestSentNanos() != 0 ? log.requestSentNanos() : received;

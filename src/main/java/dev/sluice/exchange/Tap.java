@@ -11,9 +11,10 @@ import io.netty.handler.codec.http.HttpResponse;
  * ({@link #NONE}, the exchange of a route without taps or a request not sampled). The exchange
  * calls it at five points: every body part, when the request is admitted and forwarded, the
  * response's head and body parts as sent to the client, and the end. Nothing here can fail,
- * slow or hold the request: the mirror copy and the recording only take what passes.
+ * slow or hold the request: the mirror copy and the recording only take what passes. A recording
+ * is finished when the exchange's request log is ({@link #run}, {@link RequestLog#whenFinished}).
  */
-final class Tap {
+final class Tap implements Runnable {
     static final Tap NONE = new Tap(null, null, null, null, null, null);
 
     private final ExchangeContext context;
@@ -31,6 +32,9 @@ final class Tap {
         this.log = log;
         this.mirror = mirror;
         this.recording = recording;
+        if (recording != null) {
+            log.whenFinished(this);
+        }
     }
 
     /** A part of the client's body, before it is handed to the send step (which keeps ownership). */
@@ -62,16 +66,20 @@ final class Tap {
         }
     }
 
-    /**
-     * The exchange ended. The recording is finished a moment later, on the same loop, once the
-     * downstream has answered and its request log says how ({@code status}, failure, end time).
-     */
+    /** The exchange ended: the mirror's copy may go on alone. */
     void ended() {
         if (mirror != null) {
             mirror.primaryEnded();
         }
-        if (recording != null) {
-            context.loop().execute(() -> taps.record(recording, counts, log, context.nanoTime()));
-        }
+    }
+
+    /**
+     * The exchange is over and its request log says how ({@code status}, failure, end time): the
+     * recording is handed to the recorder. Runs once, on the exchange's loop, where the access log
+     * line is written; nothing the exchange passes after this reaches the entry.
+     */
+    @Override
+    public void run() {
+        taps.record(recording, counts, log, context.nanoTime());
     }
 }

@@ -82,6 +82,8 @@ public final class RequestLog {
     private int attemptCount;
     /** What became of the request's mirror copy by the time it ended; null on a route without a mirror. */
     private String mirror;
+    /** What waits for this log to be final (a sampled exchange's recording); null for nothing. */
+    private Runnable whenFinished;
 
     public RequestLog(long startEpochMillis, long receivedNanos) {
         this.startEpochMillis = startEpochMillis;
@@ -236,6 +238,23 @@ public final class RequestLog {
 
     public void completed(long now) {
         this.doneNanos = now;
+    }
+
+    /** Runs {@code action} once the exchange is over and this log says how it ended (see {@link #finished}). */
+    public void whenFinished(Runnable action) {
+        this.whenFinished = action;
+    }
+
+    /**
+     * The exchange is over and this log is final (status, failure, end time): what waited for that
+     * runs now, once. Called where the access log line is written, on the exchange's loop.
+     */
+    public void finished() {
+        Runnable action = whenFinished;
+        if (action != null) {
+            whenFinished = null;
+            action.run();
+        }
     }
 
     // What happened, for the access log and the metrics.

@@ -1,9 +1,5 @@
 package dev.sluice.record;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonFactoryBuilder;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.StreamWriteFeature;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -25,8 +21,7 @@ import java.util.regex.Pattern;
  * The files of one recording directory: lines go to the current file,
  * {@code sluice-record-YYYYMMDD-HHMMSS-N.jsonl} (UTC, when it was begun; N tells apart files begun
  * in the same second), until it holds {@code rotateSize} bytes; then a new one is begun and only the
- * newest {@code keep} files stay. Each file has one streaming JSON generator, on which the
- * entries are encoded straight into the file's buffer ({@link #line}, {@link #endLine}); the buffer
+ * newest {@code keep} files stay. Whole lines are {@link #append}ed to the file's buffer, which
  * goes to the disk when it is full and when the recorder {@link #flush}es. Used by the recorder's
  * thread only.
  */
@@ -35,24 +30,12 @@ final class RecordFiles implements AutoCloseable {
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
     /** Lines are gathered and written 64 KiB at a time, and whatever is gathered when the recorder flushes. */
     private static final int BUFFER = 64 * 1024;
-    /**
-     * A generator's flush hands its bytes to the file's buffer, no further (the recorder decides
-     * when the disk is written); closing it neither closes open objects (a line cut by a failed
-     * write stays cut, and readers skip it) nor adds a separator between entries (each line ends
-     * with its own newline).
-     */
-    private static final JsonFactory JSON = new JsonFactoryBuilder()
-            .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
-            .disable(StreamWriteFeature.AUTO_CLOSE_CONTENT)
-            .rootValueSeparator((String) null)
-            .build();
 
     private final Path directory;
     private final Clock clock;
     private long rotateSize;
     private int keep;
     private Counted out;
-    private JsonGenerator json;
     private Path current;
     private int sequence;
 
@@ -69,18 +52,15 @@ final class RecordFiles implements AutoCloseable {
         this.keep = keep;
     }
 
-    /** The generator to encode the next line's entry on; a file is begun first when there is none or the current one is full. */
-    JsonGenerator line() throws IOException {
-        if (json == null || out.count >= rotateSize) {
+    /**
+     * Hands the line {@code bytes[0, length)} (its newline included) to the file's buffer, counted
+     * for the rotation; a file is begun first when there is none or the current one is full.
+     */
+    void append(byte[] bytes, int length) throws IOException {
+        if (out == null || out.count >= rotateSize) {
             begin();
         }
-        return json;
-    }
-
-    /** Ends the line just encoded: its newline, and its bytes handed to the file's buffer (counted for the rotation). */
-    void endLine() throws IOException {
-        json.writeRaw('\n');
-        json.flush();
+        out.write(bytes, 0, length);
     }
 
     /**
@@ -89,14 +69,13 @@ final class RecordFiles implements AutoCloseable {
      * follow a broken one.
      */
     void abandon() {
-        if (json != null) {
+        if (out != null) {
             try {
-                json.writeRaw('\n');
+                out.write('\n');
                 close();
             } catch (IOException ignored) {
                 // the file is given up either way; the failure was counted and logged with its line
             } finally {
-                json = null;
                 out = null;
             }
         }
@@ -104,7 +83,7 @@ final class RecordFiles implements AutoCloseable {
 
     /** Writes what the buffer holds to the disk. */
     void flush() throws IOException {
-        if (json != null) {
+        if (out != null) {
             out.flush();
         }
     }
@@ -123,7 +102,6 @@ final class RecordFiles implements AutoCloseable {
         } while (Files.exists(file));
         out = new Counted(new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE), BUFFER));
-        json = JSON.createGenerator(out);
         current = file;
         removeOld();
     }
@@ -156,11 +134,10 @@ final class RecordFiles implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        if (json != null) {
-            JsonGenerator closing = json;
-            json = null;
+        if (out != null) {
+            Counted closing = out;
             out = null;
-            closing.close(); // and the file (the generator closes its target)
+            closing.close();
         }
     }
 

@@ -141,16 +141,26 @@ public final class Recorder implements AutoCloseable {
         RecordConfig config = p.config();
         RecordFiles out = filesOf(config);
         try {
-            encoder.write(out.line(), p.entry(), config.redact());
-            out.endLine();
-            p.counts().written.increment();
-        } catch (IOException | RuntimeException e) {
-            out.abandon();
-            if (p.counts().failed.sum() == 0) {
-                LOG.warn("recording route '{}' to {} failed: {}", p.entry().route(), config.directory(), e.toString());
-            }
-            p.counts().failed.increment();
+            encoder.encode(p.entry(), config.redact());
+        } catch (RuntimeException e) {
+            // Nothing of the entry reached the file: the file goes on.
+            failed(p, config, e);
+            return;
         }
+        try {
+            out.append(encoder.bytes(), encoder.size());
+            p.counts().written.increment();
+        } catch (IOException e) {
+            out.abandon();
+            failed(p, config, e);
+        }
+    }
+
+    private static void failed(Pending p, RecordConfig config, Exception e) {
+        if (p.counts().failed.sum() == 0) {
+            LOG.warn("recording route '{}' to {} failed: {}", p.entry().route(), config.directory(), e.toString());
+        }
+        p.counts().failed.increment();
     }
 
     private RecordFiles filesOf(RecordConfig config) {

@@ -486,6 +486,7 @@ public final class Gateway implements AutoCloseable {
         accessLog.log(exchange);
         metrics.record(exchange);
         tallies.record(exchange);
+        exchange.finished();
         activeExchanges.decrementAndGet();
     }
 
