@@ -42,18 +42,7 @@ class GrpcCutResponseTest {
     @BeforeAll
     static void start() throws Exception {
         backend = H2Backend.cleartext();
-        gateway = TestGateway.fromYaml("""
-                listeners:
-                  - address: 127.0.0.1:0
-                    http2: { h2c: true }
-                routes:
-                  - match: { path_prefix: / }
-                    cluster: grpc
-                clusters:
-                  - name: grpc
-                    endpoints: [%s]
-                    protocol: h2c
-                """.formatted(backend.authority()));
+        gateway = TestGateway.fromYaml(H2cTarget.yaml("", backend.authority(), "protocol: h2c"));
         client = NettyChannelBuilder.forAddress(gateway.address()).usePlaintext().build();
     }
 

@@ -18,18 +18,8 @@ class Http2DrainTest {
     void aDrainSendsGoAwayLetsTheStreamInFlightFinishThenCloses() throws Exception {
         try (TestBackend backend = TestBackend.start(BackendHandlers.delayed(Duration.ofMillis(700),
                      BackendHandlers.fixed(200, "finished")));
-             TestGateway gateway = TestGateway.fromYaml("""
-                     listeners:
-                       - address: 127.0.0.1:0
-                         http2: { h2c: true }
-                     routes:
-                       - match: { path_prefix: / }
-                         cluster: app
-                     clusters:
-                       - name: app
-                         endpoints: [%s]
-                         concurrency: { limit: off }
-                     """.formatted(backend.authority()));
+             TestGateway gateway = TestGateway.fromYaml(
+                     H2cTarget.yaml("", backend.authority(), "concurrency: { limit: off }"));
              RawH2Client client = new RawH2Client(gateway.address())) {
             client.headers(1, request("GET", "/slow"), true);
             dev.sluice.testing.Await.until(Duration.ofSeconds(5), () -> gateway.gateway().activeExchanges() == 1,

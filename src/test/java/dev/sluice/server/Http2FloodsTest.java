@@ -4,8 +4,6 @@ import static dev.sluice.server.RawH2Client.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.config.Http2Config;
-import dev.sluice.testing.BackendHandlers;
-import dev.sluice.testing.TestBackend;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -31,30 +29,16 @@ import org.junit.jupiter.api.Test;
  * flood ends, holding a bounded number of answers; another client is served meanwhile.
  */
 class Http2FloodsTest {
-    static TestBackend backend;
-    static TestGateway gateway;
+    static H2cTarget target;
 
     @BeforeAll
     static void start() throws Exception {
-        backend = TestBackend.start(BackendHandlers.fixed(200, "served"));
-        gateway = TestGateway.fromYaml("""
-                listeners:
-                  - address: 127.0.0.1:0
-                    http2: { h2c: true }
-                routes:
-                  - match: { path_prefix: / }
-                    cluster: app
-                clusters:
-                  - name: app
-                    endpoints: [%s]
-                    concurrency: { limit: off }
-                """.formatted(backend.authority()));
+        target = H2cTarget.start("");
     }
 
     @AfterAll
     static void stop() {
-        gateway.close();
-        backend.close();
+        target.close();
     }
 
     @Test
@@ -69,9 +53,9 @@ class Http2FloodsTest {
 
     @Test
     void emptyDataFramesEndTheConnectionAndTheRequestIsNeverForwardedWhole() throws Exception {
-        backend.clearRequests();
+        target.backend.clearRequests();
         int sent = 0;
-        try (RawH2Client attacker = new RawH2Client(gateway.address())) {
+        try (RawH2Client attacker = new RawH2Client(target.gateway.address())) {
             attacker.headers(1, request("POST", "/empty-flood"), false);
             try {
                 for (; sent < 10_000; sent++) {
@@ -89,8 +73,8 @@ class Http2FloodsTest {
             assertThat(goAway.errorCode()).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
             assertThat(attacker.closedByServer()).isTrue();
         }
-        anotherClientIsServed();
-        assertThat(backend.requests()).extracting(dev.sluice.testing.RecordedRequest::uri)
+        target.anotherClientIsServed();
+        assertThat(target.backend.requests()).extracting(dev.sluice.testing.RecordedRequest::uri)
                 .as("the flooded request never reached the backend whole").containsExactly("/other");
     }
 
@@ -163,12 +147,5 @@ class Http2FloodsTest {
             frame = client.next();
         } while (frame != null && frame.type() != RawH2Client.GOAWAY);
         return frame;
-    }
-
-    private static void anotherClientIsServed() throws IOException {
-        try (RawH2Client other = new RawH2Client(gateway.address())) {
-            other.headers(1, request("GET", "/other"), true);
-            assertThat(other.status(1)).isEqualTo(200);
-        }
     }
 }
