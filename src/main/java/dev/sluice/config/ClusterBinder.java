@@ -171,8 +171,6 @@ final class ClusterBinder {
                 .orElse(LoadBalancerKind.LEAST_REQUEST);
         Duration slowStart = f.optional("slow_start").flatMap(n -> values.duration(n, f.path("slow_start")))
                 .orElse(Duration.ZERO);
-        Optional<HealthCheckConfig> healthCheck = f.optional("health_check")
-                .flatMap(n -> new HealthCheckBinder(values).bind(n, f.path("health_check")));
         Optional<ConcurrencyConfig> concurrency = f.optional("concurrency")
                 .map(n -> new ConcurrencyBinder(values).bind(n, f.path("concurrency")))
                 .orElse(Optional.of(ConcurrencyConfig.DEFAULT));
@@ -182,15 +180,13 @@ final class ClusterBinder {
                 .orElse(ClusterConfig.DEFAULT_DNS_REFRESH);
         Optional<UpstreamTlsConfig> tls = f.optional("tls")
                 .flatMap(n -> new TlsBinder(values, values.problems().source()).upstream(n, f.path("tls")));
-        ClusterConfig.Protocol protocol = f.optional("protocol")
-                .flatMap(n -> protocol(n, f.path("protocol"), tls.isPresent() || f.optional("tls").isPresent()))
-                .orElse(ClusterConfig.Protocol.DEFAULT);
-        if (protocol.multiplexed() && f.optional("health_check").isPresent()) {
-            // The checks speak HTTP/1.1, which an HTTP/2-only backend (a gRPC server) does not.
-            values.invalid(f.optional("health_check").get(), f.path("health_check"), "health checks speak HTTP/1.1, "
-                    + "and this cluster's protocol is " + protocol.text() + "; its endpoints' health is passive only "
-                    + "(failed requests eject them), so remove health_check or the protocol");
-        }
+        Optional<ClusterConfig.Protocol> written = f.optional("protocol")
+                .flatMap(n -> protocol(n, f.path("protocol"), tls.isPresent() || f.optional("tls").isPresent()));
+        ClusterConfig.Protocol protocol = written.orElse(ClusterConfig.Protocol.DEFAULT);
+        // A protocol already refused says nothing of what the health check may speak.
+        Optional<ClusterConfig.Protocol> known = f.optional("protocol").isPresent() ? written : Optional.of(protocol);
+        Optional<HealthCheckConfig> healthCheck = f.optional("health_check")
+                .flatMap(n -> new HealthCheckBinder(values).bind(n, f.path("health_check"), known));
         if (values.problems().count() > before) {
             return Optional.empty();
         }

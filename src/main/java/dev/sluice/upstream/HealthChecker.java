@@ -11,6 +11,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -18,6 +19,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
@@ -33,20 +35,27 @@ import org.slf4j.LoggerFactory;
 /**
  * Active health checks for one cluster: every interval, a GET of the check path on a fresh
  * connection to each endpoint, judged by status, and by identity (an expected header value and
- * body substring). Runs on one event loop; nothing blocks.
+ * body substring); or, with {@code grpc}, gRPC's {@code Health/Check} ({@link GrpcHealth}). The
+ * check speaks the cluster's protocol: HTTP/1.1 here, HTTP/2 through {@link Http2HealthProbe}.
+ * Runs on one event loop; nothing blocks.
  */
 public final class HealthChecker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HealthChecker.class);
     /** 64 KiB of a health response is read; a health page has no business being larger. */
     static final int MAX_RESPONSE = 64 * 1024;
+    static final String USER_AGENT = "sluice-health-check";
 
     /** What one check found. */
     enum Outcome { PASS, FAIL, WRONG_IDENTITY }
+
+    /** What one check found, and what the log says of it. */
+    record Verdict(Outcome outcome, String detail) { }
 
     private final Cluster cluster;
     private final HealthCheckConfig config;
     private final EventLoop loop;
     private final Class<? extends SocketChannel> channelClass;
+    private final UpstreamConnector http2Connector;
     private final LongSupplier nanoClock;
     private final Map<Endpoint, int[]> streaks = new HashMap<>();
     private final Map<Endpoint, ScheduledFuture<?>> tasks = new HashMap<>();
@@ -58,6 +67,7 @@ public final class HealthChecker implements AutoCloseable {
         this.config = cluster.config().healthCheck().orElseThrow();
         this.loop = loop;
         this.channelClass = channelClass;
+        this.http2Connector = new UpstreamConnector(channelClass, nanoClock);
         this.nanoClock = nanoClock;
     }
 
@@ -104,6 +114,17 @@ public final class HealthChecker implements AutoCloseable {
             return;
         }
         Probe probe = new Probe(endpoint);
+        String authority = config.host().orElse(endpoint.address());
+        if (cluster.config().protocol().multiplexed()) {
+            Http2HealthProbe.send(http2Connector, loop, endpoint, cluster.tls(), config.timeout(), alloc -> {
+                // A GET is its HEADERS alone (END_STREAM); the gRPC call has a body.
+                HttpRequest request = config.grpc() ? GrpcHealth.request(config, alloc)
+                        : new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, config.path());
+                request.headers().set(HttpHeaderNames.HOST, authority).set(HttpHeaderNames.USER_AGENT, USER_AGENT);
+                return request;
+            }, probe);
+            return;
+        }
         Bootstrap bootstrap = new Bootstrap().group(loop).channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.timeout().toMillis())
                 .handler(new ChannelInitializer<Channel>() {
@@ -129,9 +150,9 @@ public final class HealthChecker implements AutoCloseable {
             }, config.timeout().toNanos(), TimeUnit.NANOSECONDS);
             ch.closeFuture().addListener(c -> timeout.cancel(false));
             FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, config.path());
-            request.headers().set(HttpHeaderNames.HOST, config.host().orElse(endpoint.address()))
+            request.headers().set(HttpHeaderNames.HOST, authority)
                     .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
-                    .set(HttpHeaderNames.USER_AGENT, "sluice-health-check");
+                    .set(HttpHeaderNames.USER_AGENT, USER_AGENT);
             ch.writeAndFlush(request);
         });
     }
@@ -208,8 +229,11 @@ public final class HealthChecker implements AutoCloseable {
         loop.execute(() -> tasks.values().forEach(t -> t.cancel(false)));
     }
 
-    /** One check of one endpoint; its outcome is recorded exactly once. */
-    private final class Probe extends SimpleChannelInboundHandler<FullHttpResponse> {
+    /**
+     * One check of one endpoint, last in the pipeline of its connection (HTTP/1.1) or of its
+     * stream (HTTP/2): the answer, whole, is judged; the outcome is recorded exactly once.
+     */
+    final class Probe extends SimpleChannelInboundHandler<FullHttpResponse> {
         private final Endpoint endpoint;
         private boolean finished;
 
@@ -226,10 +250,17 @@ public final class HealthChecker implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
-            String body = response.content().toString(StandardCharsets.UTF_8);
-            Outcome outcome = response.decoderResult().isFailure() ? Outcome.FAIL
-                    : judge(config, response.status().code(), response.headers()::get, body);
-            finish(outcome, "GET " + config.path() + " answered " + response.status().code());
+            Verdict verdict;
+            if (response.decoderResult().isFailure()) {
+                verdict = new Verdict(Outcome.FAIL, "malformed answer: " + response.decoderResult().cause());
+            } else if (config.grpc()) {
+                verdict = GrpcHealth.judge(config, response);
+            } else {
+                String body = response.content().toString(StandardCharsets.UTF_8);
+                verdict = new Verdict(judge(config, response.status().code(), response.headers()::get, body),
+                        "GET " + config.path() + " answered " + response.status().code());
+            }
+            finish(verdict.outcome(), verdict.detail());
             ctx.close();
         }
 

@@ -283,7 +283,7 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
 
     /** Server push is off (SETTINGS_ENABLE_PUSH 0): a pushed stream is a protocol error, closed. */
     @ChannelHandler.Sharable
-    private static final class NoPushedStreams extends ChannelInboundHandlerAdapter {
+    static final class NoPushedStreams extends ChannelInboundHandlerAdapter {
         static final NoPushedStreams INSTANCE = new NoPushedStreams();
 
         @Override

@@ -69,7 +69,7 @@ class UpstreamConfigTest {
     }
 
     @Test
-    void aProtocolThatDoesNotFitTheClustersTlsOrHealthCheckIsLocated() {
+    void aProtocolThatDoesNotFitTheClustersTlsIsLocated() {
         assertThat(problems(cluster("    protocol: h3\n"))).containsExactly(
                 "9:15: clusters[0].protocol: unknown protocol 'h3' (did you mean 'h2'?)");
         assertThat(problems(cluster("    protocol: h2\n"))).containsExactly(
@@ -78,9 +78,6 @@ class UpstreamConfigTest {
         assertThat(problems(cluster("    protocol: h2c\n    tls: { verify: false }\n"))).containsExactly(
                 "9:15: clusters[0].protocol: h2c is HTTP/2 in cleartext, but the cluster has 'tls'; use h2 for "
                         + "HTTP/2 over TLS");
-        assertThat(problems(cluster("    protocol: h2c\n    health_check: { path: /health }\n")))
-                .singleElement().asString().startsWith("10:19: clusters[0].health_check: health checks speak HTTP/1.1, "
-                        + "and this cluster's protocol is h2c");
     }
 
     @Test

@@ -63,6 +63,7 @@ public final class H2Backend implements AutoCloseable {
     private final Channel server;
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger open = new AtomicInteger();
     private final AtomicInteger deaths = new AtomicInteger();
     private final int goAwayAtStream;
     private final long answerDelayMillis;
@@ -75,6 +76,8 @@ public final class H2Backend implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.incrementAndGet();
+                        open.incrementAndGet();
+                        ch.closeFuture().addListener(closed -> open.decrementAndGet());
                         if (tls != null) {
                             ch.pipeline().addLast(tls.newHandler(ch.alloc()));
                         }
@@ -89,7 +92,18 @@ public final class H2Backend implements AutoCloseable {
                             protected void initChannel(Http2StreamChannel stream) {
                                 stream.pipeline().addLast(new Answer(codec, streams.incrementAndGet()));
                             }
-                        }));
+                        }), new ChannelInboundHandlerAdapter() {
+                            // A client that resets its connection (a TLS health check closing as this
+                            // backend's close_notify arrives) ends it: no warning with a stack trace.
+                            @Override
+                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                if (cause instanceof java.io.IOException) {
+                                    ctx.close();
+                                } else {
+                                    ctx.fireExceptionCaught(cause);
+                                }
+                            }
+                        });
                     }
                 })
                 .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
@@ -136,6 +150,16 @@ public final class H2Backend implements AutoCloseable {
     /** Connections accepted so far. */
     public int connections() {
         return connections.get();
+    }
+
+    /**
+     * Connections open now. A test whose client stops (a gateway's health checks) waits for 0
+     * before closing: TLS connections still open at that point are closed by the event loop's
+     * shutdown, after which the leak detector reported the SETTINGS this backend had queued
+     * during a handshake (about two runs in three of Http2HealthCheckTest; none in 3 once it waited).
+     */
+    public int openConnections() {
+        return open.get();
     }
 
     @Override
