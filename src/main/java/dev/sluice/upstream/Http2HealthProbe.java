@@ -54,6 +54,9 @@ final class Http2HealthProbe {
                         .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)
                                 .maxHeaderListSize(UpstreamConnector.MAX_RESPONSE_HEADER_SIZE))
                         .validateHeaders(true)
+                        // Closed at once when the check is done or out of time: Netty's default waits
+                        // up to 30 s for a stream still open (one the endpoint never answered).
+                        .gracefulShutdownTimeoutMillis(0)
                         .build(),
                 new Http2MultiplexHandler(Http2Connection.NoPushedStreams.INSTANCE), watch)
                 .addListener((Future<Channel> connected) -> {

@@ -54,6 +54,17 @@ class Http2HealthCheckTest {
     // The checks' timeout is 5 s: a grpc-java server's first calls, on a loaded machine, take
     // over a second, and a check cut short leaves the server logging the stream it could not finish.
     private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * grpc-java's server logs a warning with a stack trace for each stream it could not finish:
+     * a check in flight when the gateway closes, or cut by its timeout on a loaded machine. Held
+     * here, since java.util.logging keeps its loggers only weakly.
+     */
+    private static final java.util.logging.Logger GRPC_SERVER_STREAMS =
+            java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler");
+
+    static {
+        GRPC_SERVER_STREAMS.setLevel(java.util.logging.Level.OFF);
+    }
     private static final MethodDescriptor<byte[], byte[]> NAME = MethodDescriptor.<byte[], byte[]>newBuilder()
             .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName("test.Who/Name")
             .setRequestMarshaller(GrpcEcho.BYTES).setResponseMarshaller(GrpcEcho.BYTES).build();
