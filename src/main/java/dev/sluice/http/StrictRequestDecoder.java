@@ -88,11 +88,15 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             }
             requestLineChecked = line == RequestLine.WELL_FORMED;
         }
-        if (inHead && buffer.isReadable() && buffer.getByte(buffer.writerIndex() - 1) == '\r') {
-            // Netty's line parser counts a CR whose LF has not come yet against the line's limit,
-            // so a line exactly at the limit (max_request_line, or max_header_size for the head)
-            // would be refused as too long or read, as the packets happened to be cut between its
-            // CR and LF. Netty gets the line once its LF is here. Found by RequestDecodingFuzzTest.
+        // Netty's line parser counts a CR whose LF has not come yet against the line's limit, so a
+        // line exactly at the limit (max_request_line, or max_header_size for the head) would be
+        // refused as too long or read, as the packets happened to be cut between its CR and LF.
+        // So a head's last CR is held back until what follows it is here; everything before it is
+        // decoded now, exactly as if the CR had not arrived yet (had the whole head waited
+        // instead, a bad request line would be refused or not, and a body ending in CR complete
+        // or not, by where the packets were cut). Both found by RequestDecodingFuzzTest.
+        boolean holdCr = inHead && buffer.isReadable() && buffer.getByte(buffer.writerIndex() - 1) == '\r';
+        if (holdCr && buffer.readableBytes() == 1) {
             progress.partialHead();
             return;
         }
@@ -107,7 +111,13 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             return;
         }
         prevalidated = scan == Scan.FIELDS_VALID;
-        super.decode(ctx, buffer, out);
+        if (holdCr && inHead) {
+            ByteBuf beforeCr = buffer.slice(buffer.readerIndex(), buffer.readableBytes() - 1);
+            super.decode(ctx, beforeCr, out);
+            buffer.skipBytes(beforeCr.readerIndex());
+        } else {
+            super.decode(ctx, buffer, out);
+        }
         prevalidated = false;
         track(out, before);
         // Netty consumes a head's complete lines as they come, so a head cut at a line's end leaves

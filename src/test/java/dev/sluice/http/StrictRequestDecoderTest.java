@@ -77,6 +77,28 @@ class StrictRequestDecoderTest {
     }
 
     @Test
+    void aHeadEndingInCrIsDecodedUpToItAsIfTheCrHadNotComeYet() {
+        // Found by RequestDecodingFuzzTest: the whole head waited for the LF of its last CR, so a
+        // bad request line was refused at once when its bytes came one at a time, but not when
+        // they came in one packet ending in CR (the head's last line not ended yet).
+        assertThat(failed(decode("GET / HTtttP/1.1\r\nHost: a\r\nX-A: b\r"))).isTrue();
+        assertThat(failed(decode("GET / HTtttP/1.1\r\n", "Host: a\r\nX-A: b\r"))).isTrue();
+
+        // A body that ends in CR, in the packet of its head: the request is whole, nothing waits.
+        List<HttpObject> out = decode("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab\r\n\r");
+        assertThat(out).filteredOn(o -> o instanceof LastHttpContent).hasSize(1);
+        assertThat(out.stream().filter(o -> o instanceof HttpContent)
+                .map(o -> ((HttpContent) o).content().toString(StandardCharsets.ISO_8859_1)).reduce("", String::concat))
+                .isEqualTo("ab\r\n");
+        assertThat(failed(out)).isFalse();
+        // ... and the CR after it is the next head's, held: a pipelined request that follows decodes whole.
+        out = decode("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nab\r", "\nGET /n HTTP/1.1\r\nHost: h\r\n\r\n");
+        assertThat(out).filteredOn(o -> o instanceof HttpRequest).extracting(o -> ((HttpRequest) o).uri())
+                .containsExactly("/", "/n");
+        assertThat(failed(out)).isFalse();
+    }
+
+    @Test
     void blankLinesBeforeTheRequestLineAreTolerated() {
         assertThat(failed(decode("\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"))).isFalse();
         assertThat(failed(decode("\r\nGET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n"))).isTrue();
