@@ -15,6 +15,7 @@ import dev.sluice.testing.RawResponse;
 import dev.sluice.testing.RecordedRequest;
 import dev.sluice.testing.TestBackend;
 import dev.sluice.upstream.UpstreamConnector;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -180,7 +181,10 @@ class ProxyDifferentialFuzzTest {
     }
 
     private static void checkForwarded(Decoded d, RecordedRequest r) {
-        assertThat(r.bodyString()).as("the body of %s %s", d.method(), d.uri()).isEqualTo(d.body());
+        // Byte for byte: the model reads bodies as ISO-8859-1, one char a byte (as UTF-8 a body of
+        // other bytes would read as U+FFFD; found by bench/fuzz, seed body-not-utf8).
+        assertThat(new String(r.body(), StandardCharsets.ISO_8859_1))
+                .as("the body of %s %s", d.method(), d.uri()).isEqualTo(d.body());
         // Fields named by Connection are hop-by-hop too: removed on the way.
         Set<String> named = new java.util.HashSet<>(EDITED);
         for (String value : values(d, "connection")) {
