@@ -99,7 +99,8 @@ final class CanaryCommand implements Callable<Integer> {
                     c.path("next_judgement_in_ms").isMissingNode() ? "-" : String.format(java.util.Locale.ROOT, "%.1fs",
                             c.path("next_judgement_in_ms").asLong() / 1000.0), last);
             if (c.hasNonNull("ended_because")) {
-                System.out.println("  ended " + c.path("ended_at").asText() + ": " + c.path("ended_because").asText()
+                System.out.println("  ended" + (c.hasNonNull("ended_at") ? " " + c.path("ended_at").asText() : "") + ": "
+                        + c.path("ended_because").asText()
                         + (c.hasNonNull("recorded_version") ? "; config version " + c.path("recorded_version").asInt()
                                 : ""));
             }

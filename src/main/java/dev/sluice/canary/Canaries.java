@@ -62,12 +62,12 @@ public final class Canaries implements AutoCloseable {
      * ended at, so that a restart shows the run as it was.
      *
      * @param status {@code rolled_back}, {@code aborted} or {@code promoted}
-     * @param at when the canary's weight moved
+     * @param at when the canary's weight moved (empty: not known, a hold kept before the time was)
      * @param why what the version's source says
      * @param version the version that recorded it, once recorded
      * @param judged its judged steps, as {@code GET /canaries} lists them
      */
-    public record Held(String status, Instant at, String why, Optional<Integer> version,
+    public record Held(String status, Optional<Instant> at, String why, Optional<Integer> version,
                        List<Map<String, Object>> judged) {}
 
     /** Where a canary's end is recorded. */
@@ -235,7 +235,7 @@ public final class Canaries implements AutoCloseable {
         } else {
             LOG.warn("{}", why);
         }
-        run.ended(how, why, at);
+        run.ended(how, why, Optional.of(at));
         Map<String, Integer> weights = Map.of(run.config.cluster(), weight, stableOf(run), 100 - weight);
         Optional<Integer> version = outcomes.record(run.route, weights, run.held());
         run.recorded(version);

@@ -3,12 +3,13 @@ package dev.sluice.canary;
 import dev.sluice.admin.AdminServer;
 import dev.sluice.admin.AdminServer.AdminResponse;
 import io.netty.handler.codec.http.HttpMethod;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * The canaries on the admin API (behind its guard, like every endpoint): {@code GET /canaries},
- * {@code POST /canaries/ROUTE/promote}, {@code /abort} and {@code /resume}.
+ * {@code GET /canaries/ROUTE}, {@code POST /canaries/ROUTE/promote}, {@code /abort} and {@code /resume}.
  */
 public final class CanaryApi implements AdminServer.Endpoints {
     private static final String PREFIX = "/canaries/";
@@ -30,11 +31,14 @@ public final class CanaryApi implements AdminServer.Endpoints {
             return Optional.empty();
         }
         String rest = path.substring(PREFIX.length());
+        if (!rest.isEmpty() && rest.indexOf('/') < 0) {
+            return Optional.of(HttpMethod.GET.equals(method) ? one(rest) : AdminResponse.text(405, "use GET\n"));
+        }
         int slash = rest.lastIndexOf('/');
         String action = slash < 0 ? "" : rest.substring(slash + 1);
         if (slash <= 0 || !(action.equals("promote") || action.equals("abort") || action.equals("resume"))) {
-            return Optional.of(AdminResponse.text(404,
-                    "use POST /canaries/ROUTE/promote, /canaries/ROUTE/abort or /canaries/ROUTE/resume\n"));
+            return Optional.of(AdminResponse.text(404, "use GET /canaries/ROUTE, or POST /canaries/ROUTE/promote, "
+                    + "/canaries/ROUTE/abort or /canaries/ROUTE/resume\n"));
         }
         if (!HttpMethod.POST.equals(method)) {
             return Optional.of(AdminResponse.text(405, "use POST\n"));
@@ -46,5 +50,14 @@ public final class CanaryApi implements AdminServer.Endpoints {
             default -> canaries.resume(route);
         };
         return Optional.of(AdminResponse.json(answer.status(), answer.body()));
+    }
+
+    /** {@code GET /canaries/ROUTE}: that route's run, as {@code GET /canaries} lists it. */
+    private AdminResponse one(String route) {
+        List<Map<String, Object>> all = canaries.toJson();
+        return all.stream().filter(c -> route.equals(c.get("route"))).findFirst()
+                .map(c -> AdminResponse.json(200, c))
+                .orElseGet(() -> AdminResponse.json(404, Map.of("route", route, "reason", "no canary on route '" + route
+                        + "'; canary routes: " + all.stream().map(c -> c.get("route")).toList())));
     }
 }

@@ -155,10 +155,10 @@ final class CanaryRun {
     }
 
     /** The canary's weight went to {@code how}'s for good, at {@code at}: the run has ended so. */
-    void ended(Status how, String why, Instant at) {
+    void ended(Status how, String why, Optional<Instant> at) {
         status = how;
         endedBecause = why;
-        endedAt = Optional.of(at);
+        endedAt = at;
     }
 
     /** Its end was recorded as {@code version} (empty: it could not be). */
@@ -168,7 +168,7 @@ final class CanaryRun {
 
     /** How it ended, to be held with its weights. */
     Canaries.Held held() {
-        return new Canaries.Held(status.label(), endedAt.orElseThrow(), endedBecause, recordedVersion, judgedJson());
+        return new Canaries.Held(status.label(), endedAt, endedBecause, recordedVersion, judgedJson());
     }
 
     /**

@@ -11,12 +11,12 @@ import java.util.Optional;
  * when and why, the version that recorded it, and its judged steps.
  *
  * @param status {@code rolled_back}, {@code aborted} or {@code promoted}
- * @param at when the canary's weight moved
+ * @param at when the canary's weight moved; empty in a hold kept before the time was
  * @param why what the version's source says
  * @param version the config version that recorded it; empty until recorded (or when it could not be)
  * @param judged the run's judged steps, as {@code GET /canaries} lists them
  */
-public record CanaryEnd(String status, Instant at, String why, Optional<Integer> version,
+public record CanaryEnd(String status, Optional<Instant> at, String why, Optional<Integer> version,
                         List<Map<String, Object>> judged) {
     public CanaryEnd {
         judged = List.copyOf(judged);

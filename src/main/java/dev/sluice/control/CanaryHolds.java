@@ -103,7 +103,7 @@ final class CanaryHolds {
         String why = h.path("why").asText();
         String status = h.path("status").asText(why.contains(" promoted on route ") ? "promoted"
                 : why.contains(" aborted on route ") ? "aborted" : "rolled_back");
-        Instant at = h.hasNonNull("at") ? Instant.parse(h.path("at").asText()) : Instant.EPOCH;
+        Optional<Instant> at = h.hasNonNull("at") ? Optional.of(Instant.parse(h.path("at").asText())) : Optional.empty();
         Optional<Integer> version = h.hasNonNull("version") ? Optional.of(h.path("version").asInt()) : Optional.empty();
         List<Map<String, Object>> judged = h.has("judged")
                 ? JSON.convertValue(h.path("judged"), new TypeReference<List<Map<String, Object>>>() {}) : List.of();
@@ -192,9 +192,10 @@ final class CanaryHolds {
         return Optional.ofNullable(published.get(route));
     }
 
-    /** Route {@code route}'s hold when {@code config} deploys its canary, from any thread. */
+    /** Route {@code route}'s hold when {@code config} deploys its canary and holds it, from any thread. */
     Optional<Hold> of(String route, SluiceConfig config) {
-        return of(route).filter(hold -> identity(config, route).equals(Optional.of(hold.identity())));
+        return of(route).filter(hold -> identity(config, route).equals(Optional.of(hold.identity()))
+                && !settles(config, hold));
     }
 
     /**
@@ -286,7 +287,7 @@ final class CanaryHolds {
             hold.weights().forEach(weights::put);
             h.put("why", hold.why());
             h.put("status", hold.end().status());
-            h.put("at", hold.end().at().toString());
+            hold.end().at().ifPresent(at -> h.put("at", at.toString()));
             hold.end().version().ifPresent(v -> h.put("version", v));
             h.set("judged", JSON.valueToTree(hold.end().judged()));
         }

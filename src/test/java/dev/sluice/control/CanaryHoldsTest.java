@@ -43,7 +43,7 @@ class CanaryHoldsTest {
     }
 
     private static CanaryEnd end(String status, String why) {
-        return new CanaryEnd(status, Instant.parse("2026-12-05T08:00:00.123Z"), why, Optional.empty(), List.of());
+        return new CanaryEnd(status, Optional.of(Instant.parse("2026-12-05T08:00:00.123Z")), why, Optional.empty(), List.of());
     }
 
     @Test
@@ -54,7 +54,7 @@ class CanaryHoldsTest {
         step.put("passed", false);
         step.put("missed", "min_requests");
         step.put("canary", Map.of("requests", 3, "error_ratio", 0.0));
-        CanaryEnd end = new CanaryEnd("rolled_back", Instant.parse("2026-12-05T08:00:00.123456Z"),
+        CanaryEnd end = new CanaryEnd("rolled_back", Optional.of(Instant.parse("2026-12-05T08:00:00.123456Z")),
                 "canary canary rolled back on route api: step 1 of 2 (25%) failed", Optional.empty(), List.of(step));
         try (ConfigStore store = ConfigStore.open(dir)) {
             CanaryHolds holds = CanaryHolds.of(store);
@@ -82,6 +82,7 @@ class CanaryHoldsTest {
             CanaryEnd end = CanaryHolds.of(store).of("api", parse(file)).orElseThrow().end();
             assertThat(end.status()).isEqualTo("aborted");
             assertThat(end.why()).isEqualTo("canary canary aborted on route api by an operator, at 25%");
+            assertThat(end.at()).as("not known").isEmpty();
             assertThat(end.version()).isEmpty();
             assertThat(end.judged()).isEmpty();
         }
@@ -136,6 +137,7 @@ class CanaryHoldsTest {
         // Promoted: the stable is pointed at the new version and takes everything again.
         String retired = config(100, 0, "127.0.0.1:9002", "[5, 50]");
         assertThat(holds.pin(retired, parse(retired)).text()).isEqualTo(retired);
+        assertThat(holds.of("api", parse(retired))).as("not held by that config").isEmpty();
         assertThat(holds.releaseChanged(parse(retired))).singleElement().asString().isEqualTo("route api: the config "
                 + "sets its canary to 0% itself, so the weights held since \"promoted\" are released");
         assertThat(holds.pin(file, parse(file)).changed()).as("released for good").isFalse();

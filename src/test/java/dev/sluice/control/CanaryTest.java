@@ -528,6 +528,13 @@ class CanaryTest {
 
             assertThat(cli(out, err, "canary", "status", "api", "--admin", admin)).isZero();
             assertThat(out.toString()).containsPattern("\\napi +canary +running +5% +1/2 +[0-9]+\\.[0-9]s +- *\\n");
+            AdminHttp.Answer one = sluice.admin().get("/canaries/api");
+            assertThat(one.status()).isEqualTo(200);
+            assertThat(one.json()).isEqualTo(canaries(sluice).get(0));
+            AdminHttp.Answer none = sluice.admin().get("/canaries/web");
+            assertThat(none.status()).isEqualTo(404);
+            assertThat(none.json().path("reason").asText()).isEqualTo("no canary on route 'web'; canary routes: [api]");
+            assertThat(sluice.admin().post("/canaries/api").status()).isEqualTo(405);
             assertThat(sluice.admin().get("/canaries").json().path("canaries")).as("nothing changed").hasSize(1);
             assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("running");
         }
@@ -561,6 +568,31 @@ class CanaryTest {
                     "user-0's requests are logged");
             assertThat(lines(log).stream().filter(l -> l.contains("\"/u0\"")).toList())
                     .allSatisfy(l -> assertThat(l).contains("\"cluster\":\"" + user0 + "\""));
+        }
+    }
+
+    @Test
+    void aStickyCookieKeepsEachUserOnOneBackend() throws Exception {
+        try (TestBackend stable = backend("stable", 0);
+             TestBackend canary = backend("canary", 0);
+             InProcessSluice sluice = InProcessSluice.start(config(stable, canary, """
+                     backends: [{ cluster: stable, weight: 50 }, { cluster: canary, weight: 50 }]
+                     sticky: { cookie: session }""", "access_log: off"), dir, Duration.ofMinutes(10))) {
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            Map<String, Set<String>> backendsOfUser = new HashMap<>();
+            for (int user = 0; user < 20; user++) {
+                for (int i = 0; i < 5; i++) {
+                    // The application's own cookie among others, as a browser sends it.
+                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri(sluice, "/u" + user))
+                            .header("cookie", "theme=dark; session=s-" + user + "; lang=en").GET().build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    backendsOfUser.computeIfAbsent("s-" + user, u -> new HashSet<>()).add(r.body());
+                }
+            }
+            assertThat(backendsOfUser.values()).allSatisfy(b -> assertThat(b).hasSize(1));
+            Set<String> used = new HashSet<>();
+            backendsOfUser.values().forEach(used::addAll);
+            assertThat(used).as("20 sessions at 50/50 land on both").containsExactlyInAnyOrder("stable", "canary");
         }
     }
 

@@ -168,8 +168,8 @@ function drawCanaries(canaries) {
             + ', judged in ' + (c.next_judgement_in_ms / 1000).toFixed(1) + ' s (every ' + c.interval_ms / 1000
             + ' s)' : ''),
         el('div', { class: 'facts' }, thresholds(c.thresholds)),
-        c.ended_because ? el('div', { class: 'ended' }, 'ended ' + c.ended_at.replace('T', ' ').substring(0, 19)
-            + ' UTC: ' + c.ended_because + (c.recorded_version ? ' · recorded as version ' + c.recorded_version : ''))
+        c.ended_because ? el('div', { class: 'ended' }, 'ended ' + (c.ended_at ? c.ended_at.replace('T', ' ').substring(0, 19)
+            + ' UTC' : '') + ': ' + c.ended_because + (c.recorded_version ? ' · recorded as version ' + c.recorded_version : ''))
             : null,
         c.held_because ? el('div', { class: 'held' }, 'held at ' + c.weight + '% over reloads and restarts (' + c.held_because
             + '); ' + (c.status === 'promoted' ? 'a config that sets the canary to 0 (the stable pointed at the new '
