@@ -31,14 +31,16 @@ public final class CanaryApi implements AdminServer.Endpoints {
             return Optional.empty();
         }
         String rest = path.substring(PREFIX.length());
-        if (!rest.isEmpty() && rest.indexOf('/') < 0) {
-            return Optional.of(HttpMethod.GET.equals(method) ? one(rest) : AdminResponse.text(405, "use GET\n"));
-        }
         int slash = rest.lastIndexOf('/');
         String action = slash < 0 ? "" : rest.substring(slash + 1);
         if (slash <= 0 || !(action.equals("promote") || action.equals("abort") || action.equals("resume"))) {
-            return Optional.of(AdminResponse.text(404, "use GET /canaries/ROUTE, or POST /canaries/ROUTE/promote, "
-                    + "/canaries/ROUTE/abort or /canaries/ROUTE/resume\n"));
+            // A route's name may hold a '/' (sent as %2F, the path arrives decoded): all of it is the name.
+            if (rest.isEmpty()) {
+                return Optional.of(AdminResponse.text(404, "use GET /canaries/ROUTE, or POST /canaries/ROUTE/promote, "
+                        + "/canaries/ROUTE/abort or /canaries/ROUTE/resume\n"));
+            }
+            return Optional.of(HttpMethod.GET.equals(method) ? one(rest) : AdminResponse.text(405,
+                    "use GET /canaries/ROUTE, or POST /canaries/ROUTE/promote, /abort or /resume\n"));
         }
         if (!HttpMethod.POST.equals(method)) {
             return Optional.of(AdminResponse.text(405, "use POST\n"));

@@ -482,7 +482,7 @@ class CanaryTest {
                      listeners:
                        - address: 127.0.0.1:0
                      routes:
-                       - name: web
+                       - name: web/static
                          match: { path_prefix: /static/ }
                          cluster: stable
                        - name: api
@@ -502,17 +502,18 @@ class CanaryTest {
             AdminHttp.Answer unknown = sluice.admin().post("/canaries/nope/abort");
             assertThat(unknown.status()).isEqualTo(404);
             assertThat(unknown.json().path("reason").asText()).isEqualTo("no route 'nope'; canary routes: [api]");
-            AdminHttp.Answer plain = sluice.admin().post("/canaries/web/promote");
+            // A name with a '/' in it, sent as %2F.
+            AdminHttp.Answer plain = sluice.admin().post("/canaries/web%2Fstatic/promote");
             assertThat(plain.status()).isEqualTo(404);
             assertThat(plain.json().path("reason").asText())
-                    .isEqualTo("route 'web' has no canary (no `canary:` on its backends); canary routes: [api]");
+                    .isEqualTo("route 'web/static' has no canary (no `canary:` on its backends); canary routes: [api]");
 
             String admin = "127.0.0.1:" + sluice.instance().adminAddress().orElseThrow().getPort();
             StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
-            assertThat(cli(out, err, "canary", "promote", "web", "--admin", admin)).isEqualTo(1);
-            assertThat(err.toString()).isEqualTo("sluice: canary promote refused (404): route 'web' has no canary (no "
-                    + "`canary:` on its backends); canary routes: [api]\n");
+            assertThat(cli(out, err, "canary", "promote", "web/static", "--admin", admin)).isEqualTo(1);
+            assertThat(err.toString()).isEqualTo("sluice: canary promote refused (404): route 'web/static' has no canary "
+                    + "(no `canary:` on its backends); canary routes: [api]\n");
             err = new StringWriter();
             assertThat(cli(out, err, "canary", "abort", "--admin", admin)).isEqualTo(2);
             assertThat(err.toString()).isEqualTo("sluice: canary abort needs the canary's ROUTE: sluice canary abort "
@@ -531,9 +532,10 @@ class CanaryTest {
             AdminHttp.Answer one = sluice.admin().get("/canaries/api");
             assertThat(one.status()).isEqualTo(200);
             assertThat(one.json()).isEqualTo(canaries(sluice).get(0));
-            AdminHttp.Answer none = sluice.admin().get("/canaries/web");
+            AdminHttp.Answer none = sluice.admin().get("/canaries/web%2Fstatic");
             assertThat(none.status()).isEqualTo(404);
-            assertThat(none.json().path("reason").asText()).isEqualTo("no canary on route 'web'; canary routes: [api]");
+            assertThat(none.json().path("reason").asText())
+                    .isEqualTo("no canary on route 'web/static'; canary routes: [api]");
             assertThat(sluice.admin().post("/canaries/api").status()).isEqualTo(405);
             assertThat(sluice.admin().get("/canaries").json().path("canaries")).as("nothing changed").hasSize(1);
             assertThat(canaries(sluice).get(0).path("status").asText()).isEqualTo("running");
