@@ -162,7 +162,10 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         }
         int start = i;
         int spaces = 0;
-        for (; i < end && i - start <= maxRequestLine; i++) {
+        // A line of maxRequestLine bytes is read to its LF, one past its CR (had the look stopped
+        // at the CR, a line at the limit would be "not whole" here while Netty takes it whole, and
+        // the next packet's look would begin at the line after it; found by RequestDecodingFuzzTest).
+        for (; i < end && i - start <= maxRequestLine + 1; i++) {
             byte b = buffer.getByte(i);
             if (b == ' ') {
                 if (i == start || buffer.getByte(i - 1) == ' ' || ++spaces > 2) {

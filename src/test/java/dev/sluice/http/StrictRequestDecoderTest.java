@@ -72,6 +72,8 @@ class StrictRequestDecoderTest {
         assertThat(line).hasSize(8192);
         assertThat(failed(decode(line + "\r\nHost: h\r\n\r\n"))).isFalse();
         assertThat(failed(decode(line + "\r", "\nHost: h\r\n\r\n"))).isFalse();
+        assertThat(failed(decode(line + "\r\n", "Host: h\r\n\r\n"))).as("cut after its LF").isFalse();
+        assertThat(failed(decode(line + "\r\nHo", "st: h\r\n\r\n"))).as("cut in the next line").isFalse();
         assertThat(partial).as("a head under way while its LF is awaited").isNotEmpty();
         assertThat(failed(decode(line + "a\r", "\nHost: h\r\n\r\n"))).as("one byte more").isTrue();
     }
