@@ -175,7 +175,9 @@ class Http2FramesFuzzTest {
              RawH2Client client = new RawH2Client(gateway.address())) {
             converse(client, frames, sent, answers);
         }
-        settle();
+        try (SilentCloseable loopback = BugDetectors.allowNetworkConnections((host, port) -> LOOPBACK.contains(host))) {
+            settle(); // probes the backend's listen queue with a connection of its own
+        }
         if (io.netty.util.ResourceLeakDetector.getLevel() == io.netty.util.ResourceLeakDetector.Level.PARANOID) {
             // Test runs track every buffer: a buffer this input leaked is collected now and reported
             // (at the next buffer tracked), so the report names this input. Fuzzing samples instead.
@@ -264,16 +266,26 @@ class Http2FramesFuzzTest {
         }
     }
 
-    /** Until nothing of the input is left anywhere: no exchange, no client connection, no backend connection. */
+    /**
+     * Until nothing of the input is left anywhere: no exchange, no client connection, no backend
+     * connection, and none of the connections Sluice opened still waiting in the backend's listen
+     * queue. Such a connection can carry a whole request: a stream ended, Sluice forwarded it, then
+     * the client left, so the exchange ended (499) and Sluice closed the connection, whose bytes
+     * wait in the queue until the backend takes them. Uncounted, that request would be recorded
+     * during the next input, as a request no stream of it sent.
+     */
     private static void settle() throws InterruptedException {
         Gateway g = gateway.gateway();
         long until = System.nanoTime() + SETTLE_NANOS;
-        while (g.activeExchanges() > 0 || g.openClientConnections() > 0 || backend.openConnections() > 0) {
-            assertThat(System.nanoTime() - until).as("still held after the client left: %d exchanges, %d client "
-                            + "connections, %d backend connections", g.activeExchanges(), g.openClientConnections(),
-                    backend.openConnections()).isNegative();
-            Thread.sleep(1);
-        }
+        do {
+            while (g.activeExchanges() > 0 || g.openClientConnections() > 0 || backend.openConnections() > 0) {
+                assertThat(System.nanoTime() - until).as("still held after the client left: %d exchanges, %d client "
+                                + "connections, %d backend connections", g.activeExchanges(), g.openClientConnections(),
+                        backend.openConnections()).isNegative();
+                Thread.sleep(1);
+            }
+            backend.awaitQueuedConnections(java.time.Duration.ofNanos(SETTLE_NANOS));
+        } while (backend.openConnections() > 0);
     }
 
     private static long bufferMemory() {

@@ -20,15 +20,23 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -66,6 +74,9 @@ public final class TestBackend implements AutoCloseable {
     private final AtomicLong connectionsAccepted = new AtomicLong();
     private final AtomicInteger openConnections = new AtomicInteger();
     private final AtomicLong bytesReceived = new AtomicLong();
+    /** {@link #awaitQueuedConnections} probes not yet taken, by their local address. */
+    private final Map<InetSocketAddress, CountDownLatch> probes = new ConcurrentHashMap<>();
+    private final int threads;
 
     /** The server side of TLS, or null for cleartext. */
     private final io.netty.handler.ssl.SslContext tls;
@@ -77,6 +88,7 @@ public final class TestBackend implements AutoCloseable {
         this.keepAliveTimeoutSeconds = b.keepAliveTimeoutSeconds;
         this.recordBodyLimit = b.recordBodyLimit;
         this.recordLimit = b.recordLimit;
+        this.threads = b.threads;
         this.group = new MultiThreadIoEventLoopGroup(b.threads, new DefaultThreadFactory("test-backend", true),
                 NioIoHandler.newFactory());
         try {
@@ -264,6 +276,82 @@ public final class TestBackend implements AutoCloseable {
         }
     }
 
+    /**
+     * Returns once every connection opened to this backend before the call has been accepted, that
+     * is counted in {@link #openConnections()} and {@link #connectionsAccepted()}. A connection whose
+     * handshake the kernel completed waits in the listen queue until the backend's loop takes it:
+     * until then nothing here counts it, though its client may have sent a whole request and closed
+     * (its bytes wait with it). The queue is first in, first out, so a probe connection taken after
+     * it proves it was taken; a task on every loop then proves it was registered, where it is counted.
+     * The probe itself is closed at once and counted nowhere.
+     */
+    public void awaitQueuedConnections(Duration timeout) {
+        CountDownLatch taken = new CountDownLatch(1);
+        InetSocketAddress from = null;
+        try (Socket probe = new Socket()) {
+            probe.bind(new InetSocketAddress(address().getAddress(), 0));
+            from = (InetSocketAddress) probe.getLocalSocketAddress();
+            probes.put(from, taken);
+            probe.connect(address(), (int) timeout.toMillis());
+            if (!taken.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new AssertionError("the backend did not accept a probe connection within " + timeout);
+            }
+            for (EventExecutor loop : group) {
+                loop.submit(() -> { }).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } catch (IOException | ExecutionException | TimeoutException e) {
+            throw new AssertionError("probing the backend's listen queue", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        } finally {
+            if (from != null) {
+                probes.remove(from);
+            }
+        }
+    }
+
+    /**
+     * Keeps every event loop of the backend busy until closed, as a loaded machine can: connections
+     * made meanwhile wait in the kernel's listen queue, accepted by no one and counted nowhere.
+     */
+    public Hold hold() {
+        Hold hold = new Hold();
+        CountDownLatch busy = new CountDownLatch(threads);
+        for (EventExecutor loop : group) {
+            loop.execute(() -> {
+                busy.countDown();
+                hold.awaitRelease();
+            });
+        }
+        try {
+            busy.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            hold.close();
+            throw new AssertionError("interrupted", e);
+        }
+        return hold;
+    }
+
+    /** The backend's loops held busy by {@link #hold()}; closing releases them. */
+    public static final class Hold implements AutoCloseable {
+        private final CountDownLatch release = new CountDownLatch(1);
+
+        private void awaitRelease() {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public void close() {
+            release.countDown();
+        }
+    }
+
     /** Closes every open connection (FIN), as a restarting backend would; the listener stays open. */
     public void closeAllConnections() {
         channels.close().awaitUninterruptibly();
@@ -330,6 +418,12 @@ public final class TestBackend implements AutoCloseable {
     }
 
     private void initConnection(SocketChannel ch) {
+        CountDownLatch probe = probes.remove(ch.remoteAddress());
+        if (probe != null) {
+            ch.close();
+            probe.countDown();
+            return;
+        }
         long id = connectionsAccepted.incrementAndGet();
         openConnections.incrementAndGet();
         ch.closeFuture().addListener(f -> openConnections.decrementAndGet());

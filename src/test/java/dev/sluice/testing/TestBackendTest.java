@@ -329,6 +329,26 @@ class TestBackendTest {
     }
 
     @Test
+    void aConnectionWaitingInTheListenQueueIsCountedOnceAwaitQueuedConnectionsReturns() {
+        try (TestBackend backend = TestBackend.start(BackendHandlers.connectionClose(BackendHandlers.status(200)))) {
+            try (TestBackend.Hold hold = backend.hold()) {
+                // The kernel completes the handshake; the backend's loops are busy, so no one takes it.
+                try (RawHttpClient client = RawHttpClient.connect(backend.port())) {
+                    client.sendLines("POST /queued HTTP/1.1", "Host: a", "Content-Length: 0", "");
+                }
+                // What a test that waits for no open connection sees: nothing, though a whole request waits.
+                assertThat(backend.openConnections()).isZero();
+                assertThat(backend.connectionsAccepted()).isZero();
+            }
+            backend.awaitQueuedConnections(WAIT);
+            assertThat(backend.connectionsAccepted()).as("the queued connection, not the probe").isEqualTo(1);
+            Await.until(WAIT, () -> backend.openConnections() == 0, "the queued connection closed");
+            assertThat(backend.requests()).extracting(RecordedRequest::method, RecordedRequest::uri,
+                    RecordedRequest::failure).containsExactly(org.assertj.core.groups.Tuple.tuple("POST", "/queued", null));
+        }
+    }
+
+    @Test
     void handlesManyConcurrentKeepAliveConnections() {
         try (TestBackend backend = TestBackend.start(BackendHandlers.fixed(200, "ok"))) {
             LoadGenerator.Result r = LoadGenerator.to(backend.uri("/load")).connections(64).requests(6_400)
