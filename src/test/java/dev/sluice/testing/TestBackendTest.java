@@ -2,6 +2,7 @@ package dev.sluice.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -344,7 +345,7 @@ class TestBackendTest {
             assertThat(backend.connectionsAccepted()).as("the queued connection, not the probe").isEqualTo(1);
             Await.until(WAIT, () -> backend.openConnections() == 0, "the queued connection closed");
             assertThat(backend.requests()).extracting(RecordedRequest::method, RecordedRequest::uri,
-                    RecordedRequest::failure).containsExactly(org.assertj.core.groups.Tuple.tuple("POST", "/queued", null));
+                    RecordedRequest::failure).containsExactly(tuple("POST", "/queued", null));
         }
     }
 
