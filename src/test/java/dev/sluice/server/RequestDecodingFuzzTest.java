@@ -117,7 +117,10 @@ class RequestDecodingFuzzTest {
             int at = 0;
             for (int size : packets) {
                 int n = size < 0 ? input.length - at : size;
-                ch.writeInbound(Unpooled.wrappedBuffer(input, at, n)); // an exception here is a finding
+                // A copy: the decoder's cumulation may move the bytes it holds within its buffer, and
+                // a wrapped input would be changed for the passes after this one (found by bench/fuzz,
+                // seed random-cuts-keep-the-input: a later pass read a head made of moved bytes).
+                ch.writeInbound(Unpooled.copiedBuffer(input, at, n)); // an exception here is a finding
                 at += n;
                 drain(ch, events, limits);
             }
@@ -335,7 +338,7 @@ class RequestDecodingFuzzTest {
     private static void checkVerbatimForwarding(byte[] input, List<Object> whole) {
         EmbeddedChannel ch = channel(SMALL);
         try {
-            ch.writeInbound(Unpooled.wrappedBuffer(input));
+            ch.writeInbound(Unpooled.copiedBuffer(input));
             Object msg;
             int heads = 0;
             while ((msg = ch.readInbound()) != null && heads < whole.size()) {
