@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -73,9 +74,9 @@ class RequestDecodingFuzzTest {
         if (input.length <= 256) {
             int[] bytes = new int[input.length];
             java.util.Arrays.fill(bytes, 1);
-            assertThat(decode(input, bytes)).as("one byte at a time").isEqualTo(whole);
+            assertSameDecoding(decode(input, bytes), whole, "one byte at a time");
         }
-        assertThat(decode(input, randomCuts(input))).as("cut at random points").isEqualTo(whole);
+        assertSameDecoding(decode(input, randomCuts(input)), whole, "cut at random points");
         for (Object o : whole) {
             if (o instanceof Decoded d && d.end().equals("complete")) {
                 assertThat(decode(serialize(d), new int[] {-1})).as("written out again").containsExactly(d);
@@ -83,6 +84,26 @@ class RequestDecodingFuzzTest {
         }
         checkVerbatimForwarding(input, whole);
     }
+
+    /**
+     * The same requests, and the same refusal; but a head that is both too long and malformed is
+     * refused for whichever the decoder meets first, which depends on how much of it has arrived:
+     * cut, the size limit (414, 431) may come before a bad line further on (400), or the other
+     * way round. Either way nothing of it is forwarded. (Found by bench/fuzz, seed
+     * too-long-and-malformed-head.)
+     */
+    private static void assertSameDecoding(List<Object> cut, List<Object> whole, String how) {
+        if (!cut.equals(whole) && cut.size() == whole.size() && !whole.isEmpty()
+                && cut.subList(0, cut.size() - 1).equals(whole.subList(0, whole.size() - 1))
+                && cut.getLast() instanceof FailureKind a && whole.getLast() instanceof FailureKind b
+                && HEAD_REFUSALS.contains(a) && HEAD_REFUSALS.contains(b) && (a == FailureKind.BAD_REQUEST) != (b == FailureKind.BAD_REQUEST)) {
+            return;
+        }
+        assertThat(cut).as(how).isEqualTo(whole);
+    }
+
+    private static final Set<FailureKind> HEAD_REFUSALS =
+            Set.of(FailureKind.BAD_REQUEST, FailureKind.HEADERS_TOO_LARGE, FailureKind.REQUEST_LINE_TOO_LONG);
 
     private static int[] randomCuts(byte[] input) {
         SplittableRandom random = new SplittableRandom(java.util.Arrays.hashCode(input));
