@@ -54,6 +54,14 @@ class StrictRequestDecoderTest {
     }
 
     @Test
+    void foldingAfterALineThatStartsWithABareCrIsRejectedInOnePacketToo() {
+        // Found by RequestDecodingFuzzTest: the scan took a line starting with a bare CR for the
+        // blank line that ends the head and never saw the fold after it.
+        assertThat(failed(decode("GET / HTTP/1.1\r\nHost: h\r\n\rX-A: one\r\n\ttwo\r\n\r\n"))).isTrue();
+        assertThat(failed(decode("GET / HTTP/1.1\r\nHost: h\r\n\rX-A: one\r\n\ttwo\r\nX-B"))).isTrue();
+    }
+
+    @Test
     void foldingSplitAcrossPacketsIsRejected() {
         assertThat(failed(decode("GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n", " two\r\n\r\n"))).isTrue();
     }
