@@ -50,16 +50,7 @@ public final class LocalReply {
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length)
                 .set(ERROR_HEADER, kind.label())
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
-        if (kind.hasRetryAfter()) {
-            response.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
-        }
-        for (int i = 0; i < fields.size(); i++) {
-            response.headers().set(fields.name(i), fields.value(i));
-        }
-        if (!keepAlive) {
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        }
-        return response;
+        return withFields(response, kind, fields, keepAlive);
     }
 
     /**
@@ -77,6 +68,15 @@ public final class LocalReply {
                 .set(GrpcStatus.MESSAGE, GrpcStatus.message(kind))
                 .set(ERROR_HEADER, kind.label())
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+        return withFields(response, kind, fields, keepAlive);
+    }
+
+    /**
+     * What every reply carries beside its own fields: {@code Retry-After} for its kind, the
+     * route's {@code fields}, and {@code Connection: close} when the connection ends.
+     */
+    private static FullHttpResponse withFields(FullHttpResponse response, FailureKind kind, ReplyFields fields,
+                                               boolean keepAlive) {
         if (kind.hasRetryAfter()) {
             response.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
         }
