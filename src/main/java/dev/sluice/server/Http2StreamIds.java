@@ -7,6 +7,9 @@ import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
 import java.util.Arrays;
 
 /**
@@ -19,7 +22,15 @@ import java.util.Arrays;
  *       error of type {@code STREAM_CLOSED} (RFC 7540 said MUST, RFC 9113 says MAY; §5.4.1 lets any
  *       stream error be one). The client itself knows it may send nothing more there, so no frame
  *       in flight when Sluice reset the stream is mistaken for one: a stream Sluice refused or
- *       reset while the client was still sending is left to the codec, which resets it again.
+ *       reset while the client was still sending is left to the codec, which resets it again;
+ *   <li>a stream whose head the codec refused before it created the stream (a field RFC 9113 §8
+ *       forbids, found while decoding the block; or one stream too many): the codec reset the id
+ *       without using it, and would open it anew with the client's next HEADERS there, a request
+ *       on a reused id (§5.1.1). That HEADERS is reset ({@code STREAM_CLOSED}), as the codec
+ *       resets any frame on a stream it reset, and never reaches {@link ClientStream}: the codec
+ *       decodes its block (HPACK's state is the connection's), then {@link RefusedHeads}, its
+ *       frame listener's first step, refuses it. The connection goes on: that HEADERS may be the
+ *       trailers the client sent before the reset reached it.
  * </ul>
  *
  * <p>Sits in front of the codec ({@code h2}) and reads only frame headers (nine bytes each, the
@@ -43,6 +54,8 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
 
     /** The codec whose connection error this raises. */
     private final Http2ConnectionHandler codec;
+    /** The first step of the codec's frame listener: resets the HEADERS of a refused head's id. */
+    private final RefusedHeads refusedHeads;
     private final int maxOpen;
 
     /** Bytes of the preface still to skip. */
@@ -63,10 +76,18 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
     /** Ids at or below this one were forgotten (a list overflowed): the codec answers them. */
     private int forgottenUpTo;
     private boolean failed;
+    /** The stream of the HEADERS frame just read, one the client opened before: 0 if none. */
+    private int laterHeaders;
 
     Http2StreamIds(Http2ConnectionHandler codec, int maxConcurrentStreams) {
         this.codec = codec;
         this.maxOpen = OPEN_PER_CONCURRENT_STREAM * Math.max(1, maxConcurrentStreams);
+        if (codec != null) {
+            refusedHeads = new RefusedHeads(codec.decoder().frameListener());
+            codec.decoder().frameListener(refusedHeads);
+        } else {
+            refusedHeads = null;
+        }
     }
 
     /** The decision for a client's HEADERS frame: null to let it through, else the connection error. */
@@ -86,10 +107,12 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
         }
         int at = indexOfOpen(id);
         if (at >= 0) {
-            // Its trailers (or a second head, which the codec refuses).
+            // Its trailers (or a second head, which the codec refuses), unless the codec never
+            // created the stream: see channelRead.
             if (endStream) {
                 removeOpen(at);
             }
+            laterHeaders = id;
             return null;
         }
         if (id <= forgottenUpTo) {
@@ -186,6 +209,19 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
                 payloadLeft = ((header[0] & 0xffL) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
                 Http2Exception error = frame(header[3] & 0xff, header[4] & 0xff,
                         ((header[5] & 0x7f) << 24) | ((header[6] & 0xff) << 16) | ((header[7] & 0xff) << 8) | (header[8] & 0xff));
+                if (laterHeaders != 0) {
+                    // What came before goes to the codec first, so it has read the stream's head
+                    // (or refused it) by the time this HEADERS is judged.
+                    int before = Math.max(in.readerIndex(), frameStart) - in.readerIndex();
+                    if (before > 0) {
+                        ctx.fireChannelRead(in.retainedSlice(in.readerIndex(), before));
+                        in.skipBytes(before);
+                    }
+                    if (refusedHeads != null && neverCreated(laterHeaders)) {
+                        refusedHeads.next = laterHeaders;
+                    }
+                    laterHeaders = 0;
+                }
                 if (error != null) {
                     // What came before goes to the codec first, so its state (and the GOAWAY's
                     // last stream) is as the client's frames left it; then the error, and nothing more.
@@ -203,6 +239,12 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(in);
     }
 
+    /** The codec reset stream {@code id}'s head without creating the stream: its next HEADERS would. */
+    private boolean neverCreated(int id) {
+        io.netty.handler.codec.http2.Http2Connection connection = codec.connection();
+        return connection.stream(id) == null && !connection.streamMayHaveExisted(id);
+    }
+
     private Http2Exception frame(int type, int flags, int stream) {
         boolean endStream = (flags & END_STREAM) != 0;
         switch (type) {
@@ -218,5 +260,42 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
             default -> { }
         }
         return null;
+    }
+
+    /**
+     * The codec's frame listener, first step: a HEADERS on the stream {@link Http2StreamIds} found
+     * the codec reset without creating is a stream error, so the codec resets it (again) and the
+     * stream it just created for it closes before its headers reach {@link ClientStream}.
+     */
+    static final class RefusedHeads extends Http2FrameListenerDecorator {
+        /** The stream whose HEADERS the codec reads next, when that HEADERS must be reset; 0 if none. */
+        int next;
+
+        RefusedHeads(Http2FrameListener listener) {
+            super(listener);
+        }
+
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+                boolean endOfStream) throws Http2Exception {
+            refuse(streamId);
+            super.onHeadersRead(ctx, streamId, headers, padding, endOfStream);
+        }
+
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
+                short weight, boolean exclusive, int padding, boolean endOfStream) throws Http2Exception {
+            refuse(streamId);
+            super.onHeadersRead(ctx, streamId, headers, streamDependency, weight, exclusive, padding, endOfStream);
+        }
+
+        private void refuse(int streamId) throws Http2Exception {
+            if (streamId == next) {
+                next = 0;
+                throw Http2Exception.streamError(streamId, Http2Error.STREAM_CLOSED,
+                        "HEADERS for stream %d, whose head was refused: a stream id is not reused (RFC 9113 §5.1.1)",
+                        streamId);
+            }
+        }
     }
 }

@@ -148,6 +148,75 @@ class Http2AttacksTest {
     }
 
     @Test
+    void aHeaderBlockAfterARefusedHeadIsNeverANewRequestOnItsStream() throws Exception {
+        // Found by Http2FramesFuzzTest: a head Netty's HPACK validation refuses (a second :method)
+        // is reset before the codec creates its stream, so the client's next HEADERS on that id
+        // opened the stream anew and went to the backend. RFC 9113 §5.1.1: an id is not reused.
+        try (RawH2Client client = new RawH2Client(gateway.address())) {
+            client.headers(1, request("POST", "/refused").add(":method", "GET"), false);
+            RawH2Client.Frame refused = client.endOf(1);
+            assertThat(refused.type()).isEqualTo(RawH2Client.RST_STREAM);
+            assertThat(refused.errorCode()).isEqualTo(Http2Error.PROTOCOL_ERROR.code());
+            client.headers(1, request("POST", "/second-block"), false);
+            client.data(1, new byte[0], true);
+            RawH2Client.Frame again = client.endOf(1);
+            assertThat(again.type()).as("the second block is reset too, not answered").isEqualTo(RawH2Client.RST_STREAM);
+            assertThat(again.errorCode()).isEqualTo(Http2Error.STREAM_CLOSED.code());
+            client.headers(3, request("GET", "/after"), true);
+            assertThat(client.status(3)).as("the connection goes on").isEqualTo(200);
+        }
+        assertThat(backend.requests()).as("only the next stream's request reached the backend")
+                .singleElement().satisfies(r -> assertThat(r.uri()).isEqualTo("/after"));
+    }
+
+    @Test
+    void aHeaderBlockSentWithTheRefusedHeadIsResetTooAndOnlyTheNextStreamIsForwarded() throws Exception {
+        // The same, with the second block in the same packet as the first: Sluice reads both before
+        // the codec has answered either.
+        try (RawH2Client client = new RawH2Client(gateway.address())) {
+            java.io.ByteArrayOutputStream packet = new java.io.ByteArrayOutputStream();
+            packet.writeBytes(RawH2Client.frameBytes(RawH2Client.HEADERS, RawH2Client.END_HEADERS, 1,
+                    client.block(1, request("POST", "/refused").add(":method", "GET"))));
+            packet.writeBytes(RawH2Client.frameBytes(RawH2Client.HEADERS, RawH2Client.END_HEADERS | RawH2Client.END_STREAM, 1,
+                    client.block(1, request("GET", "/second-block"))));
+            packet.writeBytes(RawH2Client.frameBytes(RawH2Client.HEADERS, RawH2Client.END_HEADERS | RawH2Client.END_STREAM, 3,
+                    client.block(3, request("GET", "/after"))));
+            client.raw(packet.toByteArray());
+            client.flush();
+            assertThat(client.status(3)).isEqualTo(200);
+        }
+        assertThat(backend.requests()).singleElement().satisfies(r -> assertThat(r.uri()).isEqualTo("/after"));
+    }
+
+    @Test
+    void aStreamRefusedAsOneTooManyIsNotOpenedByItsNextHeaders() throws Exception {
+        // The codec refuses a stream past max_concurrent_streams (5 here) before creating it, as it
+        // refuses a bad head: a HEADERS on that id once a place is free is no new request either.
+        try (RawH2Client client = new RawH2Client(gateway.address())) {
+            for (int stream = 1; stream <= 9; stream += 2) {
+                client.headers(stream, request("POST", "/open-" + stream), false);
+            }
+            client.headers(11, request("POST", "/one-too-many"), false);
+            RawH2Client.Frame refused = client.endOf(11);
+            assertThat(refused.type()).isEqualTo(RawH2Client.RST_STREAM);
+            assertThat(refused.errorCode()).isEqualTo(Http2Error.REFUSED_STREAM.code());
+            client.data(1, new byte[0], true);
+            assertThat(client.status(1)).isEqualTo(200);
+            client.headers(11, request("GET", "/one-too-many-again"), true);
+            RawH2Client.Frame again = client.endOf(11);
+            assertThat(again.type()).isEqualTo(RawH2Client.RST_STREAM);
+            assertThat(again.errorCode()).isEqualTo(Http2Error.STREAM_CLOSED.code());
+            for (int stream = 3; stream <= 9; stream += 2) {
+                client.data(stream, new byte[0], true);
+                assertThat(client.status(stream)).isEqualTo(200);
+            }
+        }
+        backend.awaitRequests(5, java.time.Duration.ofSeconds(10));
+        assertThat(backend.requests()).extracting(dev.sluice.testing.RecordedRequest::uri)
+                .containsExactlyInAnyOrder("/open-1", "/open-3", "/open-5", "/open-7", "/open-9");
+    }
+
+    @Test
     void framingFieldsInTrailersAreDroppedAndTheRestGoesOn() throws Exception {
         // Found by Http2FramesFuzzTest: a content-length trailer made the stream fail with an
         // unexpected error (HTTP/1.1's trailers cannot hold it) instead of being dealt with.

@@ -113,15 +113,20 @@ final class RawH2Client implements AutoCloseable {
 
     /** Writes one frame, unflushed. */
     void frame(int type, int flags, int stream, byte[] payload) throws IOException {
-        byte[] header = new byte[9];
-        header[0] = (byte) (payload.length >>> 16);
-        header[1] = (byte) (payload.length >>> 8);
-        header[2] = (byte) payload.length;
-        header[3] = (byte) type;
-        header[4] = (byte) flags;
-        System.arraycopy(int32(stream), 0, header, 5, 4);
-        out.write(header);
-        out.write(payload);
+        out.write(frameBytes(type, flags, stream, payload));
+    }
+
+    /** One frame's bytes, to write with others in one packet ({@link #raw}). */
+    static byte[] frameBytes(int type, int flags, int stream, byte[] payload) {
+        byte[] frame = new byte[9 + payload.length];
+        frame[0] = (byte) (payload.length >>> 16);
+        frame[1] = (byte) (payload.length >>> 8);
+        frame[2] = (byte) payload.length;
+        frame[3] = (byte) type;
+        frame[4] = (byte) flags;
+        System.arraycopy(int32(stream), 0, frame, 5, 4);
+        System.arraycopy(payload, 0, frame, 9, payload.length);
+        return frame;
     }
 
     void flush() throws IOException {
