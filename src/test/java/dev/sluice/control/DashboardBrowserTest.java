@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpServer;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.testing.Await;
+import dev.sluice.testing.HeadlessChromium;
 import dev.sluice.testing.Ports;
 import java.io.File;
 import java.net.InetSocketAddress;
@@ -19,9 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
  * The dashboard in a real browser (Debian's headless Chromium, driven by its chromedriver): under
@@ -33,8 +31,6 @@ import org.openqa.selenium.chrome.ChromeOptions;
  */
 class DashboardBrowserTest {
     private static final Duration AWAIT = Duration.ofSeconds(30);
-    private static final String CHROMIUM = "/usr/bin/chromium";
-    private static final String CHROMEDRIVER = "/usr/bin/chromedriver";
 
     @TempDir
     Path dir;
@@ -44,18 +40,7 @@ class DashboardBrowserTest {
     }
 
     private WebDriver browser() throws Exception {
-        assertThat(new File(CHROMIUM)).as("Debian's chromium (bin/test installs it)").exists();
-        assertThat(new File(CHROMEDRIVER)).as("Debian's chromium-driver (bin/test installs it)").exists();
-        // Both binaries named: Selenium Manager has nothing to look up or download.
-        System.setProperty("webdriver.chrome.driver", CHROMEDRIVER);
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM);
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,1600", "--user-data-dir=" + Files.createDirectory(dir.resolve("chromium")));
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(CHROMEDRIVER))
-                .usingAnyFreePort().withLogOutput(java.io.OutputStream.nullOutputStream()).build();
-        return new ChromeDriver(service, options);
+        return HeadlessChromium.start(Files.createDirectory(dir.resolve("chromium")));
     }
 
     @Test
