@@ -65,6 +65,7 @@ public final class H2Backend implements AutoCloseable {
     private final Channel server;
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger openConnections = new AtomicInteger();
     private final AtomicInteger deaths = new AtomicInteger();
     private final int goAwayAtStream;
     private final long answerDelayMillis;
@@ -77,6 +78,8 @@ public final class H2Backend implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.incrementAndGet();
+                        openConnections.incrementAndGet();
+                        ch.closeFuture().addListener(closed -> openConnections.decrementAndGet());
                         Http2Settings settings = Http2Settings.defaultSettings();
                         if (maxConcurrentStreams > 0) {
                             settings.maxConcurrentStreams(maxConcurrentStreams);
@@ -160,6 +163,11 @@ public final class H2Backend implements AutoCloseable {
     /** Connections accepted so far. */
     public int connections() {
         return connections.get();
+    }
+
+    /** Connections accepted and not yet closed. */
+    public int openConnections() {
+        return openConnections.get();
     }
 
     @Override

@@ -255,6 +255,9 @@ class Http2HealthCheckTest {
             } finally {
                 gateway.close();
             }
+            // The checks ended with the gateway, their connections too: each one's end reaches the backend.
+            Await.until(T, () -> backend.openConnections() == 0, () -> backend.openConnections()
+                    + " health-check connections still open after the gateway closed");
         }
     }
 
