@@ -17,8 +17,9 @@ final class ClusterBinder {
     private static final String PATH = "clusters";
     private static final List<String> KEYS = List.of("name", "endpoints", "connect_timeout", "idle_timeout",
             "max_idle_per_endpoint", "load_balancer", "slow_start", "health_check", "select", "shared", "concurrency",
-            "sticky", "app", "dns_refresh", "kubernetes", "tls", "protocol");
+            "sticky", "app", "dns_refresh", "kubernetes", "tls", "protocol", "http2");
     private static final List<String> ENDPOINT_KEYS = List.of("address", "labels", "weight");
+    private static final List<String> HTTP2_KEYS = List.of("ping_interval", "ping_timeout");
     /** {@code idle_timeout: auto}: learn the timeout from the backend's {@code Keep-Alive} header. */
     private static final String AUTO = "auto";
     private static final List<String> LOAD_BALANCERS =
@@ -187,13 +188,15 @@ final class ClusterBinder {
         Optional<ClusterConfig.Protocol> known = f.optional("protocol").isPresent() ? written : Optional.of(protocol);
         Optional<HealthCheckConfig> healthCheck = f.optional("health_check")
                 .flatMap(n -> new HealthCheckBinder(values).bind(n, f.path("health_check"), known));
+        Optional<UpstreamHttp2Config> http2 = f.optional("http2").map(n -> http2(n, f.path("http2"), known))
+                .orElse(Optional.of(UpstreamHttp2Config.DEFAULT));
         if (values.problems().count() > before) {
             return Optional.empty();
         }
         return Optional.of(new ClusterConfig(name.get(), endpoints, connectTimeout,
                 fixedIdleTimeout.orElse(ClusterConfig.DEFAULT_IDLE_TIMEOUT), fixedIdleTimeout.isEmpty(),
                 maxIdle, loadBalancer, slowStart, healthCheck, select.orElse(Map.of()), shared, concurrency.get(),
-                sticky, dnsRefresh, app, kubernetes, tls, protocol));
+                sticky, dnsRefresh, app, kubernetes, tls, protocol, http2.get()));
     }
 
     /**
@@ -435,6 +438,49 @@ final class ClusterBinder {
                         + "HTTP/2 over TLS");
             }
             return Parsed.ok(protocol);
+        });
+    }
+
+    /**
+     * {@code http2: { ping_interval, ping_timeout }}, only on a cluster that speaks HTTP/2 (a
+     * protocol already refused says nothing of which). Empty after an error.
+     */
+    private Optional<UpstreamHttp2Config> http2(YamlNode node, String path, Optional<ClusterConfig.Protocol> protocol) {
+        Optional<YamlNode.Mapping> map = values.map(node, path);
+        if (map.isEmpty()) {
+            return Optional.empty();
+        }
+        int before = values.problems().count();
+        Fields f = Fields.of(map.get(), path, HTTP2_KEYS, values.problems());
+        if (protocol.isPresent() && !protocol.get().multiplexed()) {
+            values.invalid(node, path, "this cluster's protocol is " + protocol.get().text() + ", and these are "
+                    + "settings of HTTP/2 connections; set 'protocol: h2c' (or 'h2' with 'tls'), or remove 'http2'");
+        }
+        Optional<YamlNode> intervalNode = f.optional("ping_interval");
+        Optional<Duration> interval = intervalNode.isPresent()
+                ? offOrDuration(intervalNode.get(), f.path("ping_interval"))
+                : Optional.of(UpstreamHttp2Config.DEFAULT_PING_INTERVAL);
+        Optional<YamlNode> timeoutNode = f.optional("ping_timeout");
+        Duration timeout = timeoutNode.flatMap(n -> values.duration(n, f.path("ping_timeout")))
+                .orElse(UpstreamHttp2Config.DEFAULT_PING_TIMEOUT);
+        if (timeoutNode.isPresent() && interval.isEmpty() && values.problems().count() == before) {
+            values.invalid(timeoutNode.get(), f.path("ping_timeout"), "with 'ping_interval: off' no PING is sent, "
+                    + "so there is none to wait for; remove 'ping_timeout', or give 'ping_interval' a duration");
+        }
+        if (values.problems().count() > before) {
+            return Optional.empty();
+        }
+        return Optional.of(new UpstreamHttp2Config(interval, timeout));
+    }
+
+    /** A duration, or empty for {@code off} (and after an error, when the cluster is dropped anyway). */
+    private Optional<Duration> offOrDuration(YamlNode node, String path) {
+        if (node instanceof YamlNode.Scalar s && (s.text().equals("off") || s.text().equals("false"))) {
+            return Optional.empty();
+        }
+        return values.parsed(node, path, "a duration like 10s, or off", text -> switch (Durations.parse(text)) {
+            case Parsed.Ok<Duration> ok -> ok;
+            case Parsed.Invalid<Duration> bad -> Parsed.invalid(bad.reason() + ", or 'off'");
         });
     }
 

@@ -34,6 +34,7 @@ import java.util.Optional;
  * @param tls TLS to the endpoints; empty for cleartext
  * @param protocol what Sluice speaks to the endpoints: HTTP/1.1 (the default), or HTTP/2 over TLS
  *     ({@code h2}, chosen by ALPN) or in cleartext ({@code h2c}, by prior knowledge)
+ * @param http2 the keepalive PINGs of the HTTP/2 connections ({@code h2}, {@code h2c}); unused over HTTP/1.1
  */
 public record ClusterConfig(
         String name,
@@ -53,7 +54,8 @@ public record ClusterConfig(
         Optional<AppConfig> app,
         Optional<KubernetesConfig> kubernetes,
         Optional<UpstreamTlsConfig> tls,
-        Protocol protocol) {
+        Protocol protocol,
+        UpstreamHttp2Config http2) {
 
     /** 2 s: a healthy endpoint on the same network connects in milliseconds; waiting longer only
      * delays the failover to the next endpoint. */
@@ -88,7 +90,7 @@ public record ClusterConfig(
                          Optional<UpstreamTlsConfig> tls) {
         this(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint, loadBalancer,
                 slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes, tls,
-                Protocol.DEFAULT);
+                Protocol.DEFAULT, UpstreamHttp2Config.DEFAULT);
     }
 
     /** A cluster that takes its endpoints from the config (or an app), not from Kubernetes. */
@@ -125,21 +127,21 @@ public record ClusterConfig(
     public ClusterConfig withSticky(StickyConfig sticky) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
                 loadBalancer, slowStart, healthCheck, select, shared, concurrency, Optional.of(sticky), dnsRefresh, app, kubernetes,
-                tls, protocol);
+                tls, protocol, http2);
     }
 
     /** This cluster with its names asked again every {@code dnsRefresh} at most. */
     public ClusterConfig withDnsRefresh(Duration dnsRefresh) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
                 loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes,
-                tls, protocol);
+                tls, protocol, http2);
     }
 
     /** The same cluster with {@code endpoints} (an app's address, once its port is chosen). */
     public ClusterConfig withEndpoints(List<EndpointConfig> endpoints) {
         return new ClusterConfig(name, endpoints, connectTimeout, idleTimeout, learnIdleTimeout, maxIdlePerEndpoint,
                 loadBalancer, slowStart, healthCheck, select, shared, concurrency, sticky, dnsRefresh, app, kubernetes,
-                tls, protocol);
+                tls, protocol, http2);
     }
 
     /** A cluster with the default concurrency limit. */

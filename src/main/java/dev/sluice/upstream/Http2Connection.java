@@ -1,5 +1,6 @@
 package dev.sluice.upstream;
 
+import dev.sluice.config.UpstreamHttp2Config;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -21,6 +22,7 @@ import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +41,8 @@ import org.slf4j.LoggerFactory;
  *       unprocessed ({@link Http2StreamCodec#REFUSED}) and are sent again;</li>
  *   <li>no stream for the cluster's {@code idle_timeout}: closed (with Netty's GOAWAY).</li>
  * </ul>
- * A lost connection closes its streams' channels, and their exchanges see the close.
+ * A lost connection closes its streams' channels, and their exchanges see the close. One that
+ * died silently is found by its {@link Http2Keepalive}'s PING ({@code clusters[].http2}).
  */
 final class Http2Connection extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(Http2Connection.class);
@@ -59,6 +62,8 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
     private final long idleTimeoutNanos;
     private final Promise<Http2Connection> ready;
     private final Http2FrameCodec codec;
+    /** Null with {@code ping_interval: off}. */
+    private final Http2Keepalive keepalive;
     private Channel channel;
     private Http2StreamChannelBootstrap streams;
     private long createdNanos;
@@ -71,7 +76,8 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> idleClose;
 
     /** A connection being opened: requests may wait for it ({@link #ready}) while it connects. */
-    Http2Connection(Http2Pool pool, EventLoop loop, Endpoint endpoint, boolean secure, long idleTimeoutNanos) {
+    Http2Connection(Http2Pool pool, EventLoop loop, Endpoint endpoint, boolean secure, long idleTimeoutNanos,
+                    UpstreamHttp2Config http2, LongSupplier nanoClock) {
         this.pool = pool;
         this.endpoint = endpoint;
         this.secure = secure;
@@ -82,7 +88,14 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
                 .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)
                         .maxHeaderListSize(MAX_HEADER_LIST_SIZE))
                 .validateHeaders(true)
+                // Sluice closes a connection when no stream is left on it, or when none can finish (a
+                // PING unanswered, a connection error, the gateway's end): Netty's graceful close
+                // would hold one with streams open for up to 30 s more (its default).
+                .gracefulShutdownTimeoutMillis(0)
                 .build();
+        this.keepalive = http2.pingInterval()
+                .map(interval -> new Http2Keepalive(endpoint, codec, interval, http2.pingTimeout(), nanoClock))
+                .orElse(null);
     }
 
     /**
@@ -90,8 +103,10 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
      * preface and Sluice's SETTINGS go out as soon as the connection (and its handshake) allow,
      * and the endpoint's first frames find the codec there.
      */
-    io.netty.channel.ChannelHandler[] handlers() {
-        return new io.netty.channel.ChannelHandler[] {codec, new Http2MultiplexHandler(NoPushedStreams.INSTANCE), this};
+    ChannelHandler[] handlers() {
+        Http2MultiplexHandler streams = new Http2MultiplexHandler(NoPushedStreams.INSTANCE);
+        return keepalive == null ? new ChannelHandler[] {codec, streams, this}
+                : new ChannelHandler[] {codec, keepalive, streams, this};
     }
 
     @Override

@@ -100,7 +100,7 @@ public final class Http2Pool {
         int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, cluster.config().connectTimeout().toMillis());
         UpstreamTls tls = cluster.tls();
         Http2Connection connection = new Http2Connection(this, loop, endpoint, tls != null,
-                cluster.config().idleTimeout().toNanos());
+                cluster.config().idleTimeout().toNanos(), cluster.config().http2(), nanoClock);
         connections.add(connection);
         connector.connectForHttp2(loop, endpoint, timeoutMillis, tls, connection.handlers())
                 .addListener((Future<Channel> f) -> {

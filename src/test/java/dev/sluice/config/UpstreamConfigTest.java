@@ -81,6 +81,30 @@ class UpstreamConfigTest {
     }
 
     @Test
+    void anHttp2ClusterPingsItsQuietConnectionsEveryTenSecondsUnlessToldOtherwise() throws ConfigException {
+        assertThat(bind("    protocol: h2c\n").http2()).isEqualTo(new UpstreamHttp2Config(
+                Optional.of(Duration.ofSeconds(10)), Duration.ofSeconds(5)));
+        assertThat(bind("    protocol: h2c\n    http2: { ping_interval: 30s, ping_timeout: 2s }\n").http2())
+                .isEqualTo(new UpstreamHttp2Config(Optional.of(Duration.ofSeconds(30)), Duration.ofSeconds(2)));
+        assertThat(bind("    protocol: h2c\n    http2: { ping_interval: off }\n").http2().pingInterval()).isEmpty();
+        assertThat(bind("    protocol: h2c\n    http2: {}\n").http2()).isEqualTo(UpstreamHttp2Config.DEFAULT);
+    }
+
+    @Test
+    void http2SettingsOutOfPlaceOrWithoutMeaningAreLocated() {
+        assertThat(problems(cluster("    http2: { ping_interval: 30s }\n"))).containsExactly(
+                "9:12: clusters[0].http2: this cluster's protocol is http1.1, and these are settings of HTTP/2 "
+                        + "connections; set 'protocol: h2c' (or 'h2' with 'tls'), or remove 'http2'");
+        assertThat(problems(cluster("    protocol: h2c\n    http2: { ping_interval: off, ping_timeout: 2s }\n")))
+                .containsExactly("10:48: clusters[0].http2.ping_timeout: with 'ping_interval: off' no PING is sent, "
+                        + "so there is none to wait for; remove 'ping_timeout', or give 'ping_interval' a duration");
+        assertThat(problems(cluster("    protocol: h2c\n    http2: { ping_interval: 10 }\n"))).singleElement()
+                .asString().startsWith("10:29: clusters[0].http2.ping_interval: invalid duration '10'").endsWith(", or 'off'");
+        assertThat(problems(cluster("    protocol: h2c\n    http2: { ping_timout: 2s }\n"))).containsExactly(
+                "10:14: unknown key 'ping_timout' in clusters[0].http2 (did you mean 'ping_timeout'?)");
+    }
+
+    @Test
     void anUnknownHashSourceIsLocated() {
         assertThat(problems(cluster("    sticky: { hash: cleint }\n"))).containsExactly(
                 "9:21: clusters[0].sticky.hash: unknown hash source 'cleint': expected client or header:NAME "

@@ -25,6 +25,7 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
@@ -50,7 +51,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is recorded ({@link #seen}). A request for {@code /die} closes its connection instead of an
  * answer (counted in {@link #deaths}). A gRPC call to {@code /test.Cut/*} is answered with three
  * gRPC messages ("1", "2", "3") and then cut ({@link #cutGrpcCall}). It can limit its concurrent streams, and send GOAWAY
- * refusing the N-th stream of each connection (then closing once the streams below it are answered).
+ * refusing the N-th stream of each connection (then closing once the streams below it are answered). PINGs are
+ * counted ({@link #pings}); its first connections can go silent ({@link #silentFirst}), or its answers wait for a
+ * PING ({@link #answeringOncePinged}).
  */
 public final class H2Backend implements AutoCloseable {
     /** One request as the backend read it. */
@@ -67,31 +70,62 @@ public final class H2Backend implements AutoCloseable {
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger openConnections = new AtomicInteger();
     private final AtomicInteger deaths = new AtomicInteger();
+    private final AtomicInteger pings = new AtomicInteger();
     private final int goAwayAtStream;
     private final long answerDelayMillis;
+    private final int silentConnections;
+    private final boolean answerOncePinged;
+
+    /** What one connection has seen and how it behaves. */
+    private static final class Peer {
+        final boolean silent;
+        final java.util.concurrent.CompletableFuture<Void> pinged = new java.util.concurrent.CompletableFuture<>();
+
+        Peer(boolean silent) {
+            this.silent = silent;
+        }
+    }
 
     private H2Backend(SslContext tls, long maxConcurrentStreams, int goAwayAtStream, long answerDelayMillis) {
+        this(tls, maxConcurrentStreams, goAwayAtStream, answerDelayMillis, 0, false);
+    }
+
+    private H2Backend(SslContext tls, long maxConcurrentStreams, int goAwayAtStream, long answerDelayMillis,
+                      int silentConnections, boolean answerOncePinged) {
         this.goAwayAtStream = goAwayAtStream;
         this.answerDelayMillis = answerDelayMillis;
+        this.silentConnections = silentConnections;
+        this.answerOncePinged = answerOncePinged;
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        connections.incrementAndGet();
+                        Peer peer = new Peer(connections.incrementAndGet() <= silentConnections);
                         openConnections.incrementAndGet();
                         ch.closeFuture().addListener(closed -> openConnections.decrementAndGet());
                         Http2Settings settings = Http2Settings.defaultSettings();
                         if (maxConcurrentStreams > 0) {
                             settings.maxConcurrentStreams(maxConcurrentStreams);
                         }
-                        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().initialSettings(settings).build();
+                        // A silent connection answers nothing once its SETTINGS went out, PINGs included.
+                        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().initialSettings(settings)
+                                .autoAckPingFrame(!peer.silent).build();
                         AtomicInteger streams = new AtomicInteger();
                         ChannelHandler[] http2 = {codec, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                             @Override
                             protected void initChannel(Http2StreamChannel stream) {
-                                stream.pipeline().addLast(new Answer(codec, streams.incrementAndGet()));
+                                stream.pipeline().addLast(new Answer(codec, streams.incrementAndGet(), peer));
                             }
                         }), new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                if (msg instanceof Http2PingFrame ping && !ping.ack()) {
+                                    pings.incrementAndGet();
+                                    peer.pinged.complete(null);
+                                }
+                                ReferenceCountUtil.release(msg);
+                            }
+
                             // A client that resets its connection (a TLS health check closing as this
                             // backend's close_notify arrives) ends it: no warning with a stack trace.
                             @Override
@@ -137,6 +171,20 @@ public final class H2Backend implements AutoCloseable {
         return new H2Backend(null, 0, n, 0);
     }
 
+    /**
+     * h2c whose first {@code n} connections go silent once their SETTINGS are exchanged, as a
+     * connection a NAT forgot: no answer to a request, no ACK to a PING, no close. Later
+     * connections answer as {@link #cleartext()}.
+     */
+    public static H2Backend silentFirst(int n) {
+        return new H2Backend(null, 0, 0, 0, n, false);
+    }
+
+    /** h2c that answers a request only once its connection has had a PING (answered at once, as always). */
+    public static H2Backend answeringOncePinged() {
+        return new H2Backend(null, 0, 0, 0, 0, true);
+    }
+
     /** h2 over TLS with {@code certificate}, chosen by ALPN. */
     public static H2Backend tls(TestCertificates.Issued certificate) throws Exception {
         SslContext context = SslContextBuilder.forServer(certificate.key(), certificate.certificate())
@@ -165,6 +213,11 @@ public final class H2Backend implements AutoCloseable {
         return connections.get();
     }
 
+    /** PINGs received (not ACKs), on every connection. */
+    public int pings() {
+        return pings.get();
+    }
+
     /** Connections accepted and not yet closed. */
     public int openConnections() {
         return openConnections.get();
@@ -179,18 +232,24 @@ public final class H2Backend implements AutoCloseable {
     private final class Answer extends ChannelInboundHandlerAdapter {
         private final Http2FrameCodec codec;
         private final int ordinal;
+        private final Peer peer;
         private Http2Headers head;
         private Http2Headers trailers;
         private final ByteArrayOutputStream body = new ByteArrayOutputStream();
 
-        Answer(Http2FrameCodec codec, int ordinal) {
+        Answer(Http2FrameCodec codec, int ordinal, Peer peer) {
             this.codec = codec;
             this.ordinal = ordinal;
+            this.peer = peer;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             boolean end = false;
+            if (peer.silent) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
             if (msg instanceof Http2HeadersFrame frame) {
                 if (head == null) {
                     head = frame.headers();
@@ -215,6 +274,10 @@ public final class H2Backend implements AutoCloseable {
             }
             if (end && String.valueOf(head.path()).startsWith("/test.Cut/")) {
                 cutGrpcCall(ctx, String.valueOf(head.path()).substring("/test.Cut/".length()));
+                return;
+            }
+            if (end && answerOncePinged) {
+                peer.pinged.thenRun(() -> ctx.executor().execute(() -> answer(ctx)));
                 return;
             }
             if (end) {
