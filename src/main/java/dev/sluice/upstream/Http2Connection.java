@@ -8,6 +8,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
@@ -53,6 +55,14 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
      * that many requests wait for a connection being opened, the rest open another.
      */
     static final int ASSUMED_MAX_STREAMS = 100;
+    /**
+     * The connection's receive window, raised once connected from HTTP/2's 65,535 bytes to the most
+     * the protocol allows (as nginx does). Each stream's own window (65,535 bytes) is what bounds
+     * what Sluice holds of a response; with the connection's window that small too, one client that
+     * reads its response slowly (its stream's bytes unread, so not given back) would stop every
+     * other response on this connection, which the event loop's requests to the endpoint share.
+     */
+    static final int CONNECTION_WINDOW = Integer.MAX_VALUE;
 
     enum State { OPENING, READY, GOING_AWAY, CLOSED }
 
@@ -128,6 +138,8 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
             return;
         }
         transportReady = true;
+        // After the codec's preface and SETTINGS: a WINDOW_UPDATE on stream 0.
+        channel.writeAndFlush(new DefaultHttp2WindowUpdateFrame(CONNECTION_WINDOW - Http2CodecUtil.DEFAULT_WINDOW_SIZE));
         becomeReadyIfSettled();
         if (state == State.OPENING) {
             channel.eventLoop().schedule(() -> {

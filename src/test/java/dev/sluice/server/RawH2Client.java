@@ -17,6 +17,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
 
 /**
  * An HTTP/2 client that writes frames by hand on a plain socket (h2c with prior knowledge), so a
@@ -48,10 +49,17 @@ final class RawH2Client implements AutoCloseable {
     private final DataInputStream in;
     private final Http2HeadersEncoder encoder = new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, true);
     private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false, 1 << 20);
+    /** The server's SETTINGS_INITIAL_WINDOW_SIZE: what each stream may send it before a WINDOW_UPDATE. */
+    private volatile long initialWindow = Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+    /** The window the server gave back by WINDOW_UPDATE frames (read by {@link #next}), by stream; 0: the connection's. */
+    private final java.util.Map<Integer, Long> granted = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Whether {@link #next} returns the server's WINDOW_UPDATE frames (after counting them) rather than skipping them. */
+    private boolean windowUpdatesReturned;
 
     /** Connects, sends the preface and empty SETTINGS, and acknowledges the server's. */
     RawH2Client(InetSocketAddress address) throws IOException {
         socket = new Socket();
+        socket.setTcpNoDelay(true); // frames go out as written, not held for the previous one's ACK
         socket.connect(address, 5_000);
         socket.setSoTimeout(10_000);
         out = socket.getOutputStream();
@@ -104,6 +112,12 @@ final class RawH2Client implements AutoCloseable {
 
     void data(int stream, byte[] bytes, boolean endStream) throws IOException {
         frame(DATA, endStream ? END_STREAM : 0, stream, bytes);
+        out.flush();
+    }
+
+    /** A WINDOW_UPDATE giving the server {@code increment} more bytes on {@code stream} (0: the connection), flushed. */
+    void windowUpdate(int stream, int increment) throws IOException {
+        frame(WINDOW_UPDATE, 0, stream, int32(increment));
         out.flush();
     }
 
@@ -167,6 +181,11 @@ final class RawH2Client implements AutoCloseable {
                 return null;
             }
             if (type == SETTINGS && (flags & ACK) == 0) {
+                for (int at = 0; at + 6 <= length; at += 6) {
+                    if (((payload[at] & 0xff) << 8 | (payload[at + 1] & 0xff)) == 0x4) { // SETTINGS_INITIAL_WINDOW_SIZE
+                        initialWindow = ByteBuffer.wrap(payload, at + 2, 4).getInt() & 0xffffffffL;
+                    }
+                }
                 try {
                     frame(SETTINGS, ACK, 0, new byte[0]);
                     out.flush();
@@ -175,7 +194,10 @@ final class RawH2Client implements AutoCloseable {
                 }
                 continue;
             }
-            if (type == SETTINGS || type == WINDOW_UPDATE || type == PING && (flags & ACK) == 0) {
+            if (type == WINDOW_UPDATE && length == 4) {
+                granted.merge(stream, (long) (ByteBuffer.wrap(payload).getInt() & 0x7fffffff), Long::sum);
+            }
+            if (type == SETTINGS || type == WINDOW_UPDATE && !windowUpdatesReturned || type == PING && (flags & ACK) == 0) {
                 continue;
             }
             Http2Headers decoded = null;
@@ -233,6 +255,26 @@ final class RawH2Client implements AutoCloseable {
         } catch (SocketTimeoutException stillOpen) {
             return false;
         }
+    }
+
+    /** The server's initial window per stream, from its SETTINGS (65,535 until they are read). */
+    long initialWindow() {
+        return initialWindow;
+    }
+
+    /** What the server's WINDOW_UPDATE frames read so far gave back on {@code stream} (0: the connection). */
+    long granted(int stream) {
+        return granted.getOrDefault(stream, 0L);
+    }
+
+    /** Has {@link #next} return WINDOW_UPDATE frames too: a sender waiting for window sees each as it comes. */
+    void returnWindowUpdates() {
+        windowUpdatesReturned = true;
+    }
+
+    /** How long a read may wait before {@link SocketTimeoutException}. */
+    void readTimeout(java.time.Duration timeout) throws IOException {
+        socket.setSoTimeout((int) timeout.toMillis());
     }
 
     @Override
