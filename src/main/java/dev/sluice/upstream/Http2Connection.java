@@ -18,6 +18,7 @@ import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -30,8 +31,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One HTTP/2 connection to an endpoint, shared by the streams of the requests its event loop
- * sends there ({@link Http2Pool}). Its pipeline: the TLS handler (for {@code h2}), Netty's
- * {@link Http2FrameCodec} (frames, HPACK, flow control, the endpoint's settings), its
+ * sends there ({@link Http2Pool}). Its pipeline: the TLS handler (for {@code h2}), a
+ * {@link FlushConsolidationHandler} (the streams' flushes of one turn of the loop are one write),
+ * Netty's {@link Http2FrameCodec} (frames, HPACK, flow control, the endpoint's settings), its
  * {@link Http2MultiplexHandler} (a child channel per stream), then this handler, which sees what
  * concerns the whole connection:
  * <ul>
@@ -114,9 +116,14 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
      * and the endpoint's first frames find the codec there.
      */
     ChannelHandler[] handlers() {
+        // The streams' requests of one turn of the event loop (each written when its client's
+        // read brought it) go out as one write: flushed one by one, each would be its own
+        // write(2) on this shared connection, where HTTP/1.1 has one per connection anyway.
+        FlushConsolidationHandler flushes = new FlushConsolidationHandler(
+                FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
         Http2MultiplexHandler streams = new Http2MultiplexHandler(NoPushedStreams.INSTANCE);
-        return keepalive == null ? new ChannelHandler[] {codec, streams, this}
-                : new ChannelHandler[] {codec, keepalive, streams, this};
+        return keepalive == null ? new ChannelHandler[] {flushes, codec, streams, this}
+                : new ChannelHandler[] {flushes, codec, keepalive, streams, this};
     }
 
     @Override
