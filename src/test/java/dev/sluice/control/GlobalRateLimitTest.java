@@ -157,7 +157,9 @@ class GlobalRateLimitTest {
             List<ChildSluice> fleet = List.of(a, b, c);
             List<InetSocketAddress> listeners = new ArrayList<>();
             for (ChildSluice sluice : fleet) {
-                listeners.add(sluice.awaitStarted(Duration.ofSeconds(30)));
+                // 60 s: three JVMs starting at once on two cores shared with the rest of the suite
+                // took over 30 s once (a bound on the wait, not a figure the test is about).
+                listeners.add(sluice.awaitStarted(Duration.ofSeconds(60)));
             }
             for (ChildSluice sluice : fleet) {
                 Await.until(Duration.ofSeconds(10), () -> redisStatus(sluice).path("replicas").asInt() == 3,
