@@ -80,7 +80,7 @@ final class AppBinder {
             readyPath = r.optional("path").flatMap(n -> readyPath(n, r.path("path"))).orElse(readyPath);
             readyTimeout = r.optional("timeout").flatMap(n -> values.duration(n, r.path("timeout"))).orElse(readyTimeout);
         }
-        Optional<Duration> idleStop = f.optional("idle_stop").flatMap(n -> idleStop(n, f.path("idle_stop")));
+        Optional<Duration> idleStop = f.optional("idle_stop").flatMap(n -> values.durationOrOff(n, f.path("idle_stop"), "15m"));
         int holdMax = AppConfig.DEFAULT_HOLD_MAX;
         Duration holdTimeout = AppConfig.DEFAULT_HOLD_TIMEOUT;
         Optional<YamlNode.Mapping> hold = f.optional("hold").flatMap(n -> values.map(n, f.path("hold")));
@@ -248,17 +248,6 @@ final class AppBinder {
                 return Optional.empty();
             }
             return Optional.of(text);
-        });
-    }
-
-    /** A duration, or {@code off} / {@code false} (the default): never stopped for idleness. */
-    private Optional<Duration> idleStop(YamlNode node, String path) {
-        if (node instanceof YamlNode.Scalar s && List.of("off", "false").contains(s.text().toLowerCase(Locale.ROOT))) {
-            return Optional.empty();
-        }
-        return values.parsed(node, path, "a duration like 15m, or off", text -> switch (Durations.parse(text)) {
-            case Parsed.Ok<Duration> ok -> ok;
-            case Parsed.Invalid<Duration> bad -> Parsed.invalid(bad.reason() + ", or 'off'");
         });
     }
 }

@@ -458,7 +458,7 @@ final class ClusterBinder {
         }
         Optional<YamlNode> intervalNode = f.optional("ping_interval");
         Optional<Duration> interval = intervalNode.isPresent()
-                ? offOrDuration(intervalNode.get(), f.path("ping_interval"))
+                ? values.durationOrOff(intervalNode.get(), f.path("ping_interval"), "10s")
                 : Optional.of(UpstreamHttp2Config.DEFAULT_PING_INTERVAL);
         Optional<YamlNode> timeoutNode = f.optional("ping_timeout");
         Duration timeout = timeoutNode.flatMap(n -> values.duration(n, f.path("ping_timeout")))
@@ -471,17 +471,6 @@ final class ClusterBinder {
             return Optional.empty();
         }
         return Optional.of(new UpstreamHttp2Config(interval, timeout));
-    }
-
-    /** A duration, or empty for {@code off} (and after an error, when the cluster is dropped anyway). */
-    private Optional<Duration> offOrDuration(YamlNode node, String path) {
-        if (node instanceof YamlNode.Scalar s && (s.text().equals("off") || s.text().equals("false"))) {
-            return Optional.empty();
-        }
-        return values.parsed(node, path, "a duration like 10s, or off", text -> switch (Durations.parse(text)) {
-            case Parsed.Ok<Duration> ok -> ok;
-            case Parsed.Invalid<Duration> bad -> Parsed.invalid(bad.reason() + ", or 'off'");
-        });
     }
 
     private Optional<LoadBalancerKind> loadBalancer(YamlNode node, String path) {

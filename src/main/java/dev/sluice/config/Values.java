@@ -124,6 +124,21 @@ final class Values {
         return parsed(node, path, "a duration like 2s", Durations::parse);
     }
 
+    /**
+     * A duration, or empty for {@code off} (or {@code false}, in any case); empty too after an
+     * error, which is recorded (the enclosing item is dropped then anyway). {@code example}: a
+     * duration the message suggests, such as {@code 15m}.
+     */
+    Optional<Duration> durationOrOff(YamlNode node, String path, String example) {
+        if (node instanceof Scalar s && (s.text().equalsIgnoreCase("off") || s.text().equalsIgnoreCase("false"))) {
+            return Optional.empty();
+        }
+        return parsed(node, path, "a duration like " + example + ", or off", text -> switch (Durations.parse(text)) {
+            case Parsed.Ok<Duration> ok -> ok;
+            case Parsed.Invalid<Duration> bad -> Parsed.invalid(bad.reason() + ", or 'off'");
+        });
+    }
+
     Optional<HostPort> address(YamlNode node, String path, int minPort) {
         if (node instanceof Sequence) {
             // "address: [::1]" is valid YAML for a one-item list; the brackets needed quotes.

@@ -1,13 +1,12 @@
 package dev.sluice.server;
 
 import dev.sluice.config.Http2Config;
+import dev.sluice.http.Http2Windows;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
-import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -52,16 +51,6 @@ final class Http2ClientConnection extends ChannelInboundHandlerAdapter implement
      * sends them and never reads the answers would make them pile up in memory.
      */
     private static final int MAX_QUEUED_CONTROL_FRAMES = 10_000;
-
-    /**
-     * The connection's receive window, raised once at the start from HTTP/2's 65,535 bytes to the
-     * most the protocol allows (as nginx does). Each stream's own window (65,535 bytes) is what
-     * bounds what Sluice holds for it; with the connection's window that small too, one stream
-     * whose backend does not read (its bytes unread, so not given back) would stop every other
-     * stream's upload on the connection. Bounded anyway: {@code max_concurrent_streams} streams of
-     * 64 KiB at most.
-     */
-    static final int CONNECTION_WINDOW = Integer.MAX_VALUE;
 
     private final Gateway gateway;
     private final ListenerRuntime listener;
@@ -135,8 +124,9 @@ final class Http2ClientConnection extends ChannelInboundHandlerAdapter implement
         if (ch.isActive() && openStreams == 0) {
             deadline.idleFrom(gateway.nanoTime());
         }
-        // After the codec's SETTINGS (written when it was added): a WINDOW_UPDATE on stream 0.
-        ctx.writeAndFlush(new DefaultHttp2WindowUpdateFrame(CONNECTION_WINDOW - Http2CodecUtil.DEFAULT_WINDOW_SIZE));
+        // After the codec's SETTINGS (written when it was added). At most max_concurrent_streams
+        // windows of 64 KiB are held unread, whatever the connection's window.
+        Http2Windows.widenConnectionWindow(ctx);
     }
 
     private void streamOpened() {

@@ -4,12 +4,14 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.ReferenceCountUtil;
 import java.util.Arrays;
 
 /**
@@ -76,8 +78,6 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
     /** Ids at or below this one were forgotten (a list overflowed): the codec answers them. */
     private int forgottenUpTo;
     private boolean failed;
-    /** The stream of the HEADERS frame just read, one the client opened before: 0 if none. */
-    private int laterHeaders;
 
     Http2StreamIds(Http2ConnectionHandler codec, int maxConcurrentStreams) {
         this.codec = codec;
@@ -112,7 +112,6 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
             if (endStream) {
                 removeOpen(at);
             }
-            laterHeaders = id;
             return null;
         }
         if (id <= forgottenUpTo) {
@@ -180,7 +179,7 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!(msg instanceof ByteBuf in) || failed) {
             if (failed) {
-                io.netty.util.ReferenceCountUtil.release(msg);
+                ReferenceCountUtil.release(msg);
                 return;
             }
             ctx.fireChannelRead(msg);
@@ -207,9 +206,14 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
                 }
                 headerRead = 0;
                 payloadLeft = ((header[0] & 0xffL) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
-                Http2Exception error = frame(header[3] & 0xff, header[4] & 0xff,
-                        ((header[5] & 0x7f) << 24) | ((header[6] & 0xff) << 16) | ((header[7] & 0xff) << 8) | (header[8] & 0xff));
-                if (laterHeaders != 0) {
+                int type = header[3] & 0xff;
+                int stream = ((header[5] & 0x7f) << 24) | ((header[6] & 0xff) << 16) | ((header[7] & 0xff) << 8)
+                        | (header[8] & 0xff);
+                // A second HEADERS on a stream the client opened: its trailers, or a head on an id
+                // whose first head the codec refused without creating the stream.
+                boolean again = type == HEADERS && indexOfOpen(stream) >= 0;
+                Http2Exception error = frame(type, header[4] & 0xff, stream);
+                if (again) {
                     // What came before goes to the codec first, so it has read the stream's head
                     // (or refused it) by the time this HEADERS is judged.
                     int before = Math.max(in.readerIndex(), frameStart) - in.readerIndex();
@@ -217,10 +221,9 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
                         ctx.fireChannelRead(in.retainedSlice(in.readerIndex(), before));
                         in.skipBytes(before);
                     }
-                    if (refusedHeads != null && neverCreated(laterHeaders)) {
-                        refusedHeads.next = laterHeaders;
+                    if (refusedHeads != null && neverCreated(stream)) {
+                        refusedHeads.next = stream;
                     }
-                    laterHeaders = 0;
                 }
                 if (error != null) {
                     // What came before goes to the codec first, so its state (and the GOAWAY's
@@ -241,7 +244,7 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
 
     /** The codec reset stream {@code id}'s head without creating the stream: its next HEADERS would. */
     private boolean neverCreated(int id) {
-        io.netty.handler.codec.http2.Http2Connection connection = codec.connection();
+        Http2Connection connection = codec.connection();
         return connection.stream(id) == null && !connection.streamMayHaveExisted(id);
     }
 

@@ -52,6 +52,9 @@ public record Transport(
      * the tasks that closing queues, until none are left.
      */
     private static final class ClosingLoops extends MultiThreadIoEventLoopGroup {
+        /** 16: closing a connection queues its listeners' tasks, which close what depends on it; a few levels at most. */
+        private static final int MAX_CLOSING_PASSES = 16;
+
         ClosingLoops(int threads, ThreadFactory threadFactory, IoHandlerFactory ioHandlerFactory) {
             super(threads, threadFactory, ioHandlerFactory);
         }
@@ -62,9 +65,18 @@ public record Transport(
                 @Override
                 protected void run() {
                     super.run();
-                    do {
+                    if (!isShuttingDown()) {
+                        return; // suspended, not ending (Netty's auto-scaling, off here): its channels live on
+                    }
+                    // Closing queues tasks (the channels' close listeners), which may close more;
+                    // a few passes settle it, and a bound keeps a task that requeues itself from
+                    // holding the loop's end.
+                    for (int pass = 0; pass < MAX_CLOSING_PASSES; pass++) {
                         ioHandler().prepareToDestroy();
-                    } while (runAllTasks());
+                        if (!runAllTasks()) {
+                            break;
+                        }
+                    }
                 }
             };
         }

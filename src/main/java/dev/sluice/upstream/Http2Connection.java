@@ -1,5 +1,6 @@
 package dev.sluice.upstream;
 
+import dev.sluice.http.Http2Windows;
 import dev.sluice.config.UpstreamHttp2Config;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -8,8 +9,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
-import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
@@ -33,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * One HTTP/2 connection to an endpoint, shared by the streams of the requests its event loop
  * sends there ({@link Http2Pool}). Its pipeline: the TLS handler (for {@code h2}), a
  * {@link FlushConsolidationHandler} (the streams' flushes of one turn of the loop are one write),
- * Netty's {@link Http2FrameCodec} (frames, HPACK, flow control, the endpoint's settings), its
+ * Netty's {@link Http2FrameCodec} (frames, HPACK, flow control, the endpoint's settings), the
+ * {@link Http2Keepalive} (its PINGs, unless {@code ping_interval: off}), its
  * {@link Http2MultiplexHandler} (a child channel per stream), then this handler, which sees what
  * concerns the whole connection:
  * <ul>
@@ -57,15 +57,6 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
      * that many requests wait for a connection being opened, the rest open another.
      */
     static final int ASSUMED_MAX_STREAMS = 100;
-    /**
-     * The connection's receive window, raised once connected from HTTP/2's 65,535 bytes to the most
-     * the protocol allows (as nginx does). Each stream's own window (65,535 bytes) is what bounds
-     * what Sluice holds of a response; with the connection's window that small too, one client that
-     * reads its response slowly (its stream's bytes unread, so not given back) would stop every
-     * other response on this connection, which the event loop's requests to the endpoint share.
-     */
-    static final int CONNECTION_WINDOW = Integer.MAX_VALUE;
-
     enum State { OPENING, READY, GOING_AWAY, CLOSED }
 
     private final Http2Pool pool;
@@ -145,8 +136,8 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
             return;
         }
         transportReady = true;
-        // After the codec's preface and SETTINGS: a WINDOW_UPDATE on stream 0.
-        channel.writeAndFlush(new DefaultHttp2WindowUpdateFrame(CONNECTION_WINDOW - Http2CodecUtil.DEFAULT_WINDOW_SIZE));
+        // After the codec's preface and SETTINGS: a slow client holds back its own stream only.
+        Http2Windows.widenConnectionWindow(channel);
         becomeReadyIfSettled();
         if (state == State.OPENING) {
             channel.eventLoop().schedule(() -> {

@@ -4,9 +4,9 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * The keepalive PINGs of one HTTP/2 connection to an endpoint ({@code clusters[].http2}), on the
  * times {@link PingSchedule} decides. Between the connection's {@link Http2FrameCodec} and its
  * multiplexer, so it sees every frame the endpoint sends (a stream's too) and every HEADERS
- * Sluice sends: [tls] → Http2FrameCodec → Http2Keepalive → Http2MultiplexHandler → {@link Http2Connection}.
+ * Sluice sends: [tls] → FlushConsolidationHandler → Http2FrameCodec → Http2Keepalive →
+ * Http2MultiplexHandler → {@link Http2Connection}.
  *
  * <p>A PING left unanswered closes the connection; the codec closes at once (its graceful
  * shutdown does not wait for streams: see {@link Http2Connection}), so its streams' channels
@@ -36,9 +37,9 @@ final class Http2Keepalive extends ChannelDuplexHandler {
     private ChannelHandlerContext ctx;
     private PingSchedule schedule;
     private ScheduledFuture<?> timer;
-    /** Read since the last read completed: any frame, and any but a PING ACK. */
+    /** Read since the last read completed: any frame; HEADERS or DATA (what a gRPC server's PING count resets on). */
     private boolean framesRead;
-    private boolean otherThanAcks;
+    private boolean spoke;
     private long pingsSent;
 
     Http2Keepalive(Endpoint endpoint, Http2FrameCodec codec, Duration interval, Duration timeout, LongSupplier nanoClock) {
@@ -70,8 +71,8 @@ final class Http2Keepalive extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         framesRead = true;
-        if (!(msg instanceof Http2PingFrame ping && ping.ack())) {
-            otherThanAcks = true;
+        if (msg instanceof Http2HeadersFrame || msg instanceof Http2DataFrame) {
+            spoke = true;
         }
         ctx.fireChannelRead(msg);
     }
@@ -80,9 +81,9 @@ final class Http2Keepalive extends ChannelDuplexHandler {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         // One clock read per burst of reads, not per frame.
         if (framesRead) {
-            schedule.heard(nanoClock.getAsLong(), !otherThanAcks);
+            schedule.heard(nanoClock.getAsLong(), spoke);
             framesRead = false;
-            otherThanAcks = false;
+            spoke = false;
         }
         ctx.fireChannelReadComplete();
     }

@@ -14,9 +14,11 @@ import java.util.concurrent.TimeUnit;
  *       at once, when its HEADERS go out, rather than an interval later).</li>
  *   <li>Anything from the endpoint answers it: its ACK or any other frame. Nothing within
  *       {@code timeout}: the connection is gone; close it.</li>
- *   <li>While the endpoint sends nothing but the ACKs, PINGs are {@link #QUIET_SPACING_NANOS}
- *       apart at least. gRPC servers count a PING that comes sooner after the last one, with
- *       nothing sent by them in between, as a strike, and the third strike is a GOAWAY
+ *   <li>While the endpoint sends no HEADERS or DATA (only ACKs, WINDOW_UPDATEs, SETTINGS...),
+ *       PINGs are {@link #QUIET_SPACING_NANOS} apart at least. gRPC servers count a PING that
+ *       comes sooner after the last one, with no HEADERS or DATA sent by them in between (what
+ *       resets their count: grpc-java's {@code KeepAliveEnforcer}, grpc-go's ping strikes), as a
+ *       strike, and the third strike is a GOAWAY
  *       ENHANCE_YOUR_CALM "too_many_pings" that ends every stream on the connection (grpc-go's
  *       and grpc-java's default permit time is 5 minutes): a long-quiet server stream must not be
  *       pinged to death.</li>
@@ -41,8 +43,8 @@ final class PingSchedule {
     private boolean pingOutstanding;
     private boolean pinged;
     private long pingSentNanos;
-    /** A frame other than a PING ACK came since the last PING went out. */
-    private boolean heardSincePing;
+    /** HEADERS or DATA came since the last PING went out. */
+    private boolean spokeSincePing;
 
     PingSchedule(long intervalNanos, long timeoutNanos, long now) {
         this.intervalNanos = intervalNanos;
@@ -50,12 +52,12 @@ final class PingSchedule {
         this.lastHeardNanos = now;
     }
 
-    /** Frames came from the endpoint at {@code now}; {@code onlyAcks}: nothing but PING ACKs among them. */
-    void heard(long now, boolean onlyAcks) {
+    /** Frames came from the endpoint at {@code now}; {@code spoke}: HEADERS or DATA among them. */
+    void heard(long now, boolean spoke) {
         lastHeardNanos = now;
         pingOutstanding = false;
-        if (!onlyAcks) {
-            heardSincePing = true;
+        if (spoke) {
+            spokeSincePing = true;
         }
     }
 
@@ -75,13 +77,13 @@ final class PingSchedule {
         if (!streams) {
             return Step.waitFor(intervalNanos);
         }
-        if (pinged && !heardSincePing && now - pingSentNanos < QUIET_SPACING_NANOS) {
+        if (pinged && !spokeSincePing && now - pingSentNanos < QUIET_SPACING_NANOS) {
             return Step.waitFor(pingSentNanos + QUIET_SPACING_NANOS - now);
         }
         pinged = true;
         pingOutstanding = true;
         pingSentNanos = now;
-        heardSincePing = false;
+        spokeSincePing = false;
         return new Step(Action.PING, timeoutNanos);
     }
 }

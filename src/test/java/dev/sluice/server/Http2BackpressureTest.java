@@ -101,7 +101,7 @@ class Http2BackpressureTest {
 
             backend.readUploads();
             client.readTimeout(Duration.ofMillis(1_000));
-            long finalSent = uploads.send(1, size, Duration.ofSeconds(20));
+            long finalSent = uploads.send(1, size, Duration.ofSeconds(120));
             assertThat(finalSent).isEqualTo(size);
             client.readTimeout(Duration.ofSeconds(10));
             assertThat(client.status(1)).isEqualTo(200);

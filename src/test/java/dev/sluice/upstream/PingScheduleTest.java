@@ -19,7 +19,7 @@ class PingScheduleTest {
     @Test
     void aConnectionThatHeardFromItsEndpointWithinTheIntervalWaitsForTheRest() {
         PingSchedule schedule = startedAt(0);
-        schedule.heard(4, false);
+        schedule.heard(4, true);
         assertThat(schedule.next(6, true)).isEqualTo(new Step(Action.WAIT, 8));
     }
 
@@ -35,7 +35,7 @@ class PingScheduleTest {
     void anyFrameAnswersAPingNotOnlyItsAck() {
         PingSchedule schedule = startedAt(0);
         schedule.next(10, true);
-        schedule.heard(13, false);
+        schedule.heard(13, true);
         assertThat(schedule.next(15, true)).isEqualTo(new Step(Action.WAIT, 8));
         // The endpoint spoke since the PING: the next one may go an interval after it last did.
         assertThat(schedule.next(23, true).action()).isEqualTo(Action.PING);
@@ -51,22 +51,23 @@ class PingScheduleTest {
     }
 
     @Test
-    void whileTheEndpointAnswersOnlyWithAcksPingsAreFiveMinutesApart() {
+    void whileTheEndpointSendsNoHeadersOrDataPingsAreFiveMinutesApart() {
         PingSchedule schedule = startedAt(0);
         assertThat(schedule.next(10, true).action()).isEqualTo(Action.PING);
-        schedule.heard(11, true);
-        // Quiet for an interval again, but nothing but the ACK came: a gRPC server would count a strike.
+        schedule.heard(11, false);
+        // Quiet for an interval again, and the ACK (or a WINDOW_UPDATE, a SETTINGS) is all that
+        // came: a gRPC server would count a strike.
         assertThat(schedule.next(21, true)).isEqualTo(new Step(Action.WAIT, 10 + SPACING - 21));
         assertThat(schedule.next(10 + SPACING - 1, true).action()).isEqualTo(Action.WAIT);
         assertThat(schedule.next(10 + SPACING, true).action()).isEqualTo(Action.PING);
     }
 
     @Test
-    void anEndpointThatSpeaksBetweenPingsMayBePingedEveryInterval() {
+    void anEndpointThatSendsHeadersOrDataBetweenPingsMayBePingedEveryInterval() {
         PingSchedule schedule = startedAt(0);
         schedule.next(10, true);
-        schedule.heard(11, true);
-        schedule.heard(12, false);
+        schedule.heard(11, false);
+        schedule.heard(12, true);
         assertThat(schedule.next(22, true).action()).isEqualTo(Action.PING);
     }
 }
