@@ -115,19 +115,7 @@ class Http2BackpressureTest {
         try (H2Backend h2 = H2Backend.cleartext();
              FaultRelay relay = FaultRelay.start(
                      new InetSocketAddress("127.0.0.1", Integer.parseInt(h2.authority().split(":")[1])));
-             TestGateway shared = TestGateway.fromYaml("""
-                     server: { event_loop_threads: 1 }
-                     listeners:
-                       - address: 127.0.0.1:0
-                     routes:
-                       - match: { path_prefix: / }
-                         cluster: app
-                     clusters:
-                       - name: app
-                         endpoints: [%s]
-                         protocol: h2c
-                         concurrency: { limit: off }
-                     """.formatted(relay.authority()));
+             TestGateway shared = TestGateway.fromYaml(Http2UpstreamTest.h2cCluster(relay.authority(), true));
              Socket slow = new Socket()) {
             // The backend echoes the body: 32 MiB back to a client that reads none of it, more than
             // the sockets' buffers on the way hold, so Sluice stops reading that stream.

@@ -24,21 +24,8 @@ class Http2KeepaliveTest {
     private static final Duration T = Duration.ofSeconds(20);
 
     private static String config(String endpoint, String pingTimeout) {
-        return """
-                server: { event_loop_threads: 1 }
-                listeners:
-                  - address: 127.0.0.1:0
-                routes:
-                  - match: { path_prefix: / }
-                    cluster: app
-                clusters:
-                  - name: app
-                    endpoints: [%s]
-                    protocol: h2c
-                    idle_timeout: 30s
-                    http2: { ping_interval: 200ms, ping_timeout: %s }
-                    concurrency: { limit: off }
-                """.formatted(endpoint, pingTimeout);
+        return Http2UpstreamTest.h2cCluster(endpoint, true, "idle_timeout: 30s",
+                "http2: { ping_interval: 200ms, ping_timeout: " + pingTimeout + " }");
     }
 
     private static RawResponse send(TestGateway gateway, String request) {

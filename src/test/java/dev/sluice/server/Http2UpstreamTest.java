@@ -31,7 +31,20 @@ class Http2UpstreamTest {
     private static final Duration T = Duration.ofSeconds(10);
 
     private static String config(String endpoint) {
-        return """
+        return h2cCluster(endpoint, false);
+    }
+
+    /**
+     * A listener at 127.0.0.1:0 sending every path to the cluster {@code app} of {@code endpoint}
+     * over h2c, with no concurrency limit and {@code clusterLines} (each {@code key: value}) added;
+     * on one event loop where {@code oneLoop}, so every request shares one connection to it.
+     */
+    static String h2cCluster(String endpoint, boolean oneLoop, String... clusterLines) {
+        StringBuilder extra = new StringBuilder();
+        for (String line : clusterLines) {
+            extra.append("    ").append(line).append('\n');
+        }
+        return (oneLoop ? "server: { event_loop_threads: 1 }\n" : "") + """
                 listeners:
                   - address: 127.0.0.1:0
                 routes:
@@ -42,7 +55,7 @@ class Http2UpstreamTest {
                     endpoints: [%s]
                     protocol: h2c
                     concurrency: { limit: off }
-                """.formatted(endpoint);
+                """.formatted(endpoint) + extra;
     }
 
     private static RawResponse send(TestGateway gateway, String request) {
