@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -48,6 +49,8 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     private boolean requestLineChecked;
     /** The fields of the head Netty is about to parse were checked whole by {@link #scanHead}. */
     private boolean prevalidated;
+    /** CR and LF bytes read so far before the current head's request line ({@link #skipBlankLines}). */
+    private int blankBytes;
     private final int maxRequestLine;
     private final int maxHeadBytes;
     /** Header maps for heads already checked: no validation on add or set. */
@@ -77,6 +80,9 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
         if (rejected) {
             buffer.skipBytes(buffer.readableBytes());
+            return;
+        }
+        if (inHead && !headStarted && !skipBlankLines(buffer, out)) {
             return;
         }
         boolean freshHead = inHead && !headStarted;
@@ -127,12 +133,45 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         }
     }
 
+    /**
+     * Consumes the blank lines (CR and LF bytes) before a request line, which RFC 9112 §2.2 lets a
+     * server ignore, counting them across reads: more than {@code max_request_line} of them are
+     * refused as a request line too long (414). Netty's decoder skipped them itself, but counted
+     * them only within one read, so the same bytes were refused 414 in one packet and skipped
+     * without end in several. Found by RequestDecodingFuzzTest (seed many-blank-lines-cut).
+     * Returns whether bytes of a request line follow in the buffer.
+     */
+    private boolean skipBlankLines(ByteBuf buffer, List<Object> out) {
+        int i = buffer.readerIndex();
+        int end = buffer.writerIndex();
+        while (i < end && (buffer.getByte(i) == '\r' || buffer.getByte(i) == '\n')) {
+            i++;
+        }
+        blankBytes += i - buffer.readerIndex();
+        buffer.readerIndex(i);
+        if (blankBytes > maxRequestLine) {
+            reject(buffer, out, new TooLongHttpLineException(
+                    "more than " + maxRequestLine + " bytes of blank lines before the request line"));
+            return false;
+        }
+        if (i == end) {
+            return false;
+        }
+        blankBytes = 0; // the request line starts here
+        return true;
+    }
+
     /** Ends the connection's decoding with one request marked failed, which the gateway answers with 400. */
     private void reject(ByteBuf buffer, List<Object> out, String why) {
+        reject(buffer, out, new IllegalArgumentException(why));
+    }
+
+    /** Ends the connection's decoding with one request marked failed for this cause (its kind: RequestChecks). */
+    private void reject(ByteBuf buffer, List<Object> out, Exception cause) {
         rejected = true;
         buffer.skipBytes(buffer.readableBytes());
         DefaultFullHttpRequest bad = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request");
-        bad.setDecoderResult(DecoderResult.failure(new IllegalArgumentException(why)));
+        bad.setDecoderResult(DecoderResult.failure(cause));
         out.add(bad);
     }
 

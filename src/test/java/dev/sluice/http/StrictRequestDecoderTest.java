@@ -114,6 +114,31 @@ class StrictRequestDecoderTest {
         assertThat(failed(decode("\r\nGET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n"))).isTrue();
     }
 
+    @Test
+    void blankLinesBeyondTheRequestLineLimitAreRefusedWhereverThePacketsAreCut() {
+        // Found by RequestDecodingFuzzTest: Netty skipped them itself but counted them only within
+        // one read, so more than max_request_line of them were refused 414 in one packet and
+        // skipped without end when they came in several.
+        String request = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        String tooMany = "\r\n".repeat(4096) + "\r";
+        assertThat(refusedAsTooLong(decode(tooMany + request))).as("in one packet").isTrue();
+        assertThat(refusedAsTooLong(decode(tooMany.substring(0, 4000), tooMany.substring(4000), request))).as("cut").isTrue();
+        assertThat(refusedAsTooLong(decode(tooMany.substring(0, 4000), tooMany.substring(4000)))).as("before any request line").isTrue();
+
+        String atTheLimit = "\r\n".repeat(4096);
+        assertThat(failed(decode(atTheLimit + request))).isFalse();
+        assertThat(failed(decode(atTheLimit.substring(0, 4001), atTheLimit.substring(4001), request))).isFalse();
+        // Counted before each request anew, not over the connection.
+        assertThat(failed(decode(atTheLimit + request + atTheLimit + request))).isFalse();
+    }
+
+    private static boolean refusedAsTooLong(List<HttpObject> objects) {
+        boolean tooLong = objects.size() == 1 && objects.getFirst().decoderResult().cause()
+                instanceof io.netty.handler.codec.http.TooLongHttpLineException;
+        objects.forEach(ReferenceCountUtil::release);
+        return tooLong;
+    }
+
     /** RFC 9112 §3: single spaces only; what a lenient parser splits on as well is what smuggling uses. */
     private static final List<String> MALFORMED_REQUEST_LINES = List.of(
             "GET /caf\u00c3\u00a9 HTTP/1.1", // UTF-8 bytes: the request line is ASCII (found by ProxyDifferentialFuzzTest)
