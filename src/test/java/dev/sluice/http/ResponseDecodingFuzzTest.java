@@ -78,7 +78,11 @@ class ResponseDecodingFuzzTest {
         try {
             int at = 0;
             for (int size : packets) {
-                ch.writeInbound(Unpooled.wrappedBuffer(bytes, at, size)); // an exception here is a finding
+                // A copy: the decoder's cumulation may move the bytes it holds within its buffer
+                // (discardSomeReadBytes), and a wrapped input would be changed for the passes after
+                // this one (found by bench/fuzz, seed cut-passes-keep-the-input: the verbatim pass
+                // read a first response moved over by a cut pass; RequestDecodingFuzzTest had the same).
+                ch.writeInbound(Unpooled.copiedBuffer(bytes, at, size)); // an exception here is a finding
                 at += size;
                 drain(ch, messages);
             }
@@ -208,7 +212,7 @@ class ResponseDecodingFuzzTest {
     private static void checkVerbatimForwarding(byte heads, byte[] bytes, List<Decoded> whole) {
         EmbeddedChannel ch = channel(heads);
         try {
-            ch.writeInbound(Unpooled.wrappedBuffer(bytes));
+            ch.writeInbound(Unpooled.copiedBuffer(bytes));
             ch.finish();
             Object msg;
             int index = 0;
