@@ -232,7 +232,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
                 log.hostIs(authority);
             });
         }
-        clientKeepAlive = received != null ? received.keepAlive() : HttpUtil.isKeepAlive(head);
+        // The decoder's strict token reading: Netty's isKeepAlive trims obs-text (signed bytes) off a token.
+        clientKeepAlive = head instanceof ReceivedRequest r ? r.keepAlive() : HttpUtil.isKeepAlive(head);
         expectContinue = received == null && HttpUtil.is100ContinueExpected(head);
         if (!requestBodyless) {
             deadline.at(ConnectionDeadline.Kind.BODY, now + listener.bodyTimeoutNanos);

@@ -107,6 +107,15 @@ class ClientConnectionTest {
     }
 
     @Test
+    void anHttp10ClientWhoseKeepAliveIsNotTheTokenIsClosed() {
+        // Found by ProxyDifferentialFuzzTest: "\u00a0keep-alive" is no keep-alive token (obs-text
+        // is not whitespace), but Netty's isKeepAlive, on the header map's byte values, trimmed it as one.
+        send("GET /nowhere HTTP/1.0\r\nConnection:\u00a0keep-alive\r\nHost: a\r\n\r\n");
+        assertThat(received()).startsWith("HTTP/1.1 404 ").containsIgnoringCase("connection: close");
+        assertThat(client.isOpen()).isFalse();
+    }
+
+    @Test
     void aReplyBeforeTheBodyWasReadClosesTheConnection() {
         // The rest of the body would be read as the next request: the connection must end.
         send("POST /nowhere HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhalf");
