@@ -337,8 +337,10 @@ public final class RawHttpClient implements AutoCloseable {
             RawResponse.Framing framing;
             String transferEncoding = RecordedRequest.first(headers, "transfer-encoding");
             String contentLength = RecordedRequest.first(headers, "content-length");
-            boolean connectOk = requestMethod.equalsIgnoreCase("CONNECT") && status / 100 == 2;
-            if (status / 100 == 1 || status == 204 || status == 304 || requestMethod.equalsIgnoreCase("HEAD") || connectOk) {
+            // Methods are case-sensitive (RFC 9110 §9.1): "COnNECT" is no CONNECT and its 200 has a
+            // body (found by ProxyDifferentialFuzzTest, seed connect-in-mixed-case-is-another-method).
+            boolean connectOk = requestMethod.equals("CONNECT") && status / 100 == 2;
+            if (status / 100 == 1 || status == 204 || status == 304 || requestMethod.equals("HEAD") || connectOk) {
                 framing = RawResponse.Framing.NO_BODY;
                 body = new byte[0];
             } else if (transferEncoding != null && lastCodingIsChunked(RecordedRequest.all(headers, "transfer-encoding"))) {
