@@ -135,8 +135,13 @@ public final class HeaderBytes {
             return target;
         }
         int authority = scheme + 3;
-        int query = target.indexOf('?', authority);
-        int pathEnd = query < 0 ? target.length() : query;
+        // The path ends at the query or the fragment, whichever comes first (RFC 3986 §3): a '/'
+        // put after a fragment ("http://h#f" → "http://h#f/") changed the target the client sent
+        // (found by ProxyDifferentialFuzzTest, seed absolute-form-fragment-without-path).
+        int pathEnd = authority;
+        while (pathEnd < target.length() && target.charAt(pathEnd) != '?' && target.charAt(pathEnd) != '#') {
+            pathEnd++;
+        }
         if (target.lastIndexOf('/', pathEnd - 1) >= authority) {
             return target;
         }

@@ -22,6 +22,30 @@ class HeaderBytesTest {
         }
     }
 
+    private static String requestLine(String target) {
+        ByteBuf buf = HeaderBytes.requestHead(io.netty.buffer.ByteBufAllocator.DEFAULT,
+                new io.netty.handler.codec.http.DefaultHttpRequest(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                        io.netty.handler.codec.http.HttpMethod.GET, target, new DefaultHttpHeaders()));
+        try {
+            String head = buf.toString(StandardCharsets.ISO_8859_1);
+            return head.substring(0, head.indexOf("\r\n"));
+        } finally {
+            buf.release();
+        }
+    }
+
+    @Test
+    void anAbsoluteFormTargetWithNoPathGetsOneBeforeItsQueryOrFragment() {
+        assertThat(requestLine("http://h")).isEqualTo("GET http://h/ HTTP/1.1");
+        assertThat(requestLine("http://h?q=/x")).isEqualTo("GET http://h/?q=/x HTTP/1.1");
+        // Found by ProxyDifferentialFuzzTest: the '/' went after the fragment, a target of its own.
+        assertThat(requestLine("http://h#f")).isEqualTo("GET http://h/#f HTTP/1.1");
+        assertThat(requestLine("http://h#f?x")).isEqualTo("GET http://h/#f?x HTTP/1.1");
+        assertThat(requestLine("http://h#f/x")).isEqualTo("GET http://h/#f/x HTTP/1.1");
+        assertThat(requestLine("http://h/p#f")).isEqualTo("GET http://h/p#f HTTP/1.1");
+        assertThat(requestLine("/p?q")).isEqualTo("GET /p?q HTTP/1.1");
+    }
+
     @Test
     void eachFieldIsNameColonSpaceValueCrlfInOrder() {
         HttpHeaders headers = new DefaultHttpHeaders()
