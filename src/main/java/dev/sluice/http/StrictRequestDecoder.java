@@ -89,7 +89,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         if (inHead && !requestLineChecked) {
             RequestLine line = checkRequestLine(buffer);
             if (line == RequestLine.MALFORMED) {
-                reject(buffer, out, "the request line is not METHOD SP TARGET SP VERSION with single spaces (RFC 9112 §3)");
+                reject(buffer, out, "the request line is not METHOD SP TARGET SP HTTP/DIGIT.DIGIT with single spaces (RFC 9112 §3)");
                 return;
             }
             requestLineChecked = line == RequestLine.WELL_FORMED;
@@ -201,6 +201,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         }
         int start = i;
         int spaces = 0;
+        int versionStart = -1;
         // A line of maxRequestLine bytes is read to its LF, one past its CR (had the look stopped
         // at the CR, a line at the limit would be "not whole" here while Netty takes it whole, and
         // the next packet's look would begin at the line after it; found by RequestDecodingFuzzTest).
@@ -210,6 +211,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 if (i == start || buffer.getByte(i - 1) == ' ' || ++spaces > 2) {
                     return RequestLine.MALFORMED;
                 }
+                versionStart = i + 1;
             } else if (b == '\r' && i + 1 == end) {
                 return RequestLine.INCOMPLETE; // its LF has not arrived yet
             } else if (b == '\r' && buffer.getByte(i + 1) == '\n') {
@@ -217,7 +219,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             } else if (b == '\n') {
                 boolean cr = i > start && buffer.getByte(i - 1) == '\r';
                 int last = cr ? i - 2 : i - 1;
-                return spaces == 2 && last >= start && buffer.getByte(last) != ' '
+                return spaces == 2 && last >= start && buffer.getByte(last) != ' ' && isVersion(buffer, versionStart, last + 1)
                         ? RequestLine.WELL_FORMED : RequestLine.MALFORMED;
             } else if (b < 0x20 || b == 0x7f) {
                 // A control character, or a byte of 0x80 and up (negative here): the request line
@@ -228,6 +230,23 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         }
         // Too long: Netty's limit answers it. Else the rest has not arrived.
         return RequestLine.INCOMPLETE;
+    }
+
+    /**
+     * RFC 9112 §2.3: {@code HTTP-version = HTTP-name "/" DIGIT "." DIGIT}, {@code HTTP-name} in
+     * upper case. Netty's parser upper-cases the name and takes any number of digits, and makes
+     * such a version (say {@code HTtP/1.0} or {@code HTTP/01.0}) keep-alive by default, as if it
+     * were 1.1: an HTTP/1.0 request that asked for no keep-alive kept its connection open and the
+     * next request was served (found by ProxyDifferentialFuzzTest, seed version-case-keeps-alive).
+     */
+    private static boolean isVersion(ByteBuf buffer, int start, int end) {
+        return end - start == 8 && buffer.getByte(start) == 'H' && buffer.getByte(start + 1) == 'T'
+                && buffer.getByte(start + 2) == 'T' && buffer.getByte(start + 3) == 'P' && buffer.getByte(start + 4) == '/'
+                && isDigit(buffer.getByte(start + 5)) && buffer.getByte(start + 6) == '.' && isDigit(buffer.getByte(start + 7));
+    }
+
+    private static boolean isDigit(byte b) {
+        return b >= '0' && b <= '9';
     }
 
     /** Follows the messages decoded into {@code out} from {@code before}: where a head starts, what failed. */

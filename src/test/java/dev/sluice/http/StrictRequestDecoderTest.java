@@ -155,7 +155,15 @@ class StrictRequestDecoderTest {
             "GET /\rHTTP/1.1",
             "GET /a b HTTP/1.1",
             "GET /",
-            "GET / HTTP/1.1\u0000");
+            "GET / HTTP/1.1\u0000",
+            // The version exactly (RFC 9112 §2.3): Netty read these as 1.0 that keeps its
+            // connection alive by default (found by ProxyDifferentialFuzzTest).
+            "GET / HTtP/1.0",
+            "GET / http/1.1",
+            "GET / HTTP/01.0",
+            "GET / HTTP/1.00",
+            "GET / HTTP/1",
+            "GET / HTTP/1.x");
 
     @Test
     void aRequestLineWithWhitespaceOtherThanSingleSpacesIsRejected() {
