@@ -202,6 +202,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
             reply(RequestChecks.rejectionKind(cause), true);
             return;
         }
+        // The client's fields, counted before Sluice adds its own (x-request-id, traceparent).
+        int fields = received != null ? received.fieldCount() : head.headers().size();
         // A received request has no x-request-id, no body and no Expect (ReceivedRequest.verbatim).
         log.requestIdIs(received != null ? gateway.newRequestId()
                 : HeaderPolicy.ensureRequestId(head.headers(), gateway.requestIds()));
@@ -215,10 +217,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         requestBodyless = received != null
                 || !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) == 0;
-        RequestChecks.Verdict verdict = received != null
-                ? RequestChecks.check(head, received.fieldCount(), received.hostCount(), listener.config.maxHeaders())
-                : RequestChecks.check(head, head.headers().size(), head.headers().getAll(HttpHeaderNames.HOST).size(),
-                        listener.config.maxHeaders());
+        RequestChecks.Verdict verdict = RequestChecks.check(head, fields,
+                received != null ? received.hostCount() : head.headers().getAll(HttpHeaderNames.HOST).size(), listener.config.maxHeaders());
         if (verdict instanceof RequestChecks.Verdict.Refused refused) {
             reply(refused.kind(), true);
             return;
