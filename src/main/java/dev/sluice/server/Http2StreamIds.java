@@ -214,13 +214,9 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
                 boolean again = type == HEADERS && indexOfOpen(stream) >= 0;
                 Http2Exception error = frame(type, header[4] & 0xff, stream);
                 if (again) {
-                    // What came before goes to the codec first, so it has read the stream's head
+                    // The codec reads what came before first, so it has read the stream's head
                     // (or refused it) by the time this HEADERS is judged.
-                    int before = Math.max(in.readerIndex(), frameStart) - in.readerIndex();
-                    if (before > 0) {
-                        ctx.fireChannelRead(in.retainedSlice(in.readerIndex(), before));
-                        in.skipBytes(before);
-                    }
+                    handOnBefore(ctx, in, frameStart);
                     if (refusedHeads != null && neverCreated(stream)) {
                         refusedHeads.next = stream;
                     }
@@ -229,10 +225,7 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
                     // What came before goes to the codec first, so its state (and the GOAWAY's
                     // last stream) is as the client's frames left it; then the error, and nothing more.
                     failed = true;
-                    int before = Math.max(in.readerIndex(), frameStart) - in.readerIndex();
-                    if (before > 0) {
-                        ctx.fireChannelRead(in.retainedSlice(in.readerIndex(), before));
-                    }
+                    handOnBefore(ctx, in, frameStart);
                     in.release();
                     codec.onError(ctx.pipeline().context(codec), false, error);
                     return;
@@ -240,6 +233,18 @@ final class Http2StreamIds extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.fireChannelRead(in);
+    }
+
+    /**
+     * Passes the bytes of {@code in} before the frame at {@code frameStart} on to the codec, and
+     * takes them out of {@code in} (those of a frame header begun in an earlier read went on then).
+     */
+    private static void handOnBefore(ChannelHandlerContext ctx, ByteBuf in, int frameStart) {
+        int before = Math.max(in.readerIndex(), frameStart) - in.readerIndex();
+        if (before > 0) {
+            ctx.fireChannelRead(in.retainedSlice(in.readerIndex(), before));
+            in.skipBytes(before);
+        }
     }
 
     /** The codec reset stream {@code id}'s head without creating the stream: its next HEADERS would. */
